@@ -1,1 +1,19 @@
-//! placeholder
+//! The products service: catalogue, search, exact money and atomic stock.
+//!
+//! Paths are served without the `/products` prefix (the gateway strips it).
+//! Product ids are integers assigned by the database (`Location:
+//! /products/42`). See `docs/PRODUCTS.md` for the API and configuration.
+
+mod api;
+pub mod catalogue;
+pub mod cli;
+mod config;
+pub mod demo;
+mod docs;
+pub mod domain;
+pub mod migration;
+mod startup;
+mod state;
+
+pub use config::Config;
+pub use startup::Application;

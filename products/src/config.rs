@@ -1,0 +1,103 @@
+//! The products service's settings: the shared [`BaseConfig`] plus token
+//! verification and demo-data switches, each named by its environment
+//! variable.
+
+use common::config::{ConfigError, Sources, load};
+use common::service::BaseConfig;
+use serde::Deserialize;
+
+/// Everything the products service reads at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Settings every service has (`LISTEN_ADDR`, `DATABASE_URL`, ...).
+    pub base: BaseConfig,
+    /// `JWKS_URL`: where the users service publishes its public signing keys
+    /// (default `http://127.0.0.1:8001/.well-known/jwks.json`).
+    pub jwks_url: String,
+    /// `JWT_ISSUER`: the `iss` access tokens must carry (default `shop-users`).
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`: the `aud` access tokens must carry (default `shop`).
+    pub jwt_audience: String,
+    /// `SEED_DEMO_CATALOGUE`: load the demo catalogue at start when the
+    /// products table is empty (default `false`).
+    pub seed_demo_catalogue: bool,
+}
+
+/// The products-only settings, read from the same sources as the base.
+#[derive(Debug, Deserialize)]
+struct ProductSettings {
+    #[serde(default = "default_jwks_url")]
+    jwks_url: String,
+    #[serde(default = "default_issuer")]
+    jwt_issuer: String,
+    #[serde(default = "default_audience")]
+    jwt_audience: String,
+    #[serde(default)]
+    seed_demo_catalogue: bool,
+}
+
+fn default_jwks_url() -> String {
+    "http://127.0.0.1:8001/.well-known/jwks.json".to_string()
+}
+fn default_issuer() -> String {
+    "shop-users".to_string()
+}
+fn default_audience() -> String {
+    "shop".to_string()
+}
+
+impl Config {
+    /// Load defaults, then the optional TOML file, then the environment.
+    pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+        let base: BaseConfig = load(sources)?;
+        let settings: ProductSettings = load(sources)?;
+        if !settings.jwks_url.starts_with("http://") && !settings.jwks_url.starts_with("https://") {
+            return Err(ConfigError::invalid(
+                "JWKS_URL",
+                format!("`{}` is not an http(s) URL", settings.jwks_url),
+            ));
+        }
+        Ok(Config {
+            base,
+            jwks_url: settings.jwks_url,
+            jwt_issuer: settings.jwt_issuer,
+            jwt_audience: settings.jwt_audience,
+            seed_demo_catalogue: settings.seed_demo_catalogue,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = Config::load(&Sources::only(Vec::<(String, String)>::new())).expect("valid");
+        assert_eq!(
+            config.jwks_url,
+            "http://127.0.0.1:8001/.well-known/jwks.json"
+        );
+        assert_eq!(config.jwt_issuer, "shop-users");
+        assert_eq!(config.jwt_audience, "shop");
+        assert!(!config.seed_demo_catalogue);
+        assert_eq!(config.base.listen_addr.port(), 8000);
+    }
+
+    #[test]
+    fn an_invalid_boolean_names_the_variable() {
+        let err = Config::load(&Sources::only([("SEED_DEMO_CATALOGUE", "perhaps")]))
+            .expect_err("invalid");
+        assert!(
+            err.to_string()
+                .starts_with("invalid configuration: SEED_DEMO_CATALOGUE:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_jwks_url_must_be_http() {
+        let err = Config::load(&Sources::only([("JWKS_URL", "ftp://x")])).expect_err("invalid");
+        assert!(err.to_string().contains("JWKS_URL"), "{err}");
+    }
+}

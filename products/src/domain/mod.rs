@@ -1,0 +1,1 @@
+//! Domain types that can only be constructed valid.

@@ -1,0 +1,17 @@
+//! Schema migrations, one file per migration (the file name is the version
+//! recorded in `seaql_migrations`).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_products;
+
+/// All migrations of the products database, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_products::Migration)]
+    }
+}

@@ -1,0 +1,90 @@
+//! Building and running the service: connect, migrate, optionally seed,
+//! bind, assemble the router.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use common::auth::{TokenVerifier, VerifierSettings};
+use common::service::{BaseConfig, apply_layers, serve};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::migration::Migrator;
+use crate::state::AppState;
+
+/// A built service: migrated database, bound listener, assembled router.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    base: BaseConfig,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connect to the database and migrate it, load the demo catalogue when
+    /// `SEED_DEMO_CATALOGUE` is set and the catalogue is empty, and bind
+    /// `LISTEN_ADDR` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = common::db::connect_and_migrate::<Migrator>(&config.base.db("products")).await?;
+        if config.seed_demo_catalogue {
+            let added = crate::demo::seed_if_empty(&db).await?;
+            if added > 0 {
+                tracing::info!(added, "demo catalogue loaded");
+            }
+        }
+        let verifier = TokenVerifier::remote(
+            config.jwks_url.clone(),
+            VerifierSettings::new(config.jwt_issuer.clone(), config.jwt_audience.clone()),
+        );
+        let state = AppState {
+            db,
+            verifier: Arc::new(verifier),
+        };
+        let listener = TcpListener::bind(config.base.listen_addr)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "LISTEN_ADDR: cannot listen on {}: {e}",
+                    config.base.listen_addr
+                )
+            })?;
+        let router = apply_layers(crate::api::router(state), &config.base);
+        Ok(Application {
+            listener,
+            router,
+            base: config.base,
+        })
+    }
+
+    /// The address the service listens on (the real port when bound to 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.base.listen_addr)
+    }
+
+    /// Serve until `shutdown` resolves, then let in-flight requests finish
+    /// for at most `SHUTDOWN_GRACE`.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "products service listening");
+        serve(
+            self.listener,
+            self.router,
+            shutdown,
+            self.base.shutdown_grace,
+        )
+        .await
+    }
+}

@@ -1,0 +1,28 @@
+//! What every handler can reach: the database and the token verifier.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use common::auth::TokenVerifier;
+use sea_orm::DatabaseConnection;
+
+/// Shared application state.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The products database.
+    pub db: DatabaseConnection,
+    /// Verifies access tokens against the users service's JWKS.
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl FromRef<AppState> for Arc<TokenVerifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
