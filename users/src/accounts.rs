@@ -1,0 +1,151 @@
+//! Queries on `users`: the only place that reads or writes account rows.
+
+use common::Problem;
+use common::auth::Role;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::Email;
+use crate::entity::user::{self, Entity as Users};
+
+/// An account about to be created.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Normalised email.
+    pub email: Email,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Role.
+    pub role: Role,
+}
+
+/// Insert `new`; a taken email is `409`.
+pub async fn create(db: &impl ConnectionTrait, new: NewAccount) -> Result<user::Model, Problem> {
+    let now = OffsetDateTime::now_utc();
+    let row = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(new.email.as_str().to_string()),
+        password_hash: Set(new.password_hash),
+        first_name: Set(new.first_name),
+        last_name: Set(new.last_name),
+        avatar_url: Set(None),
+        role: Set(new.role.as_str().to_string()),
+        is_active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    row.insert(db).await.map_err(email_taken)
+}
+
+/// Map a unique violation on the email to a precise 409.
+fn email_taken(err: DbErr) -> Problem {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            Problem::conflict("an account with this email already exists")
+        }
+        _ => Problem::from(err),
+    }
+}
+
+/// The account with `email`, if any.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, DbErr> {
+    Users::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+}
+
+/// The account with `id`, if any.
+pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
+    Users::find_by_id(id).one(db).await
+}
+
+/// The account with `id`, or `404`.
+pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<user::Model, Problem> {
+    find_by_id(db, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no user with this id"))
+}
+
+/// Save changes made to `row`, stamping `updated_at`.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    mut row: user::ActiveModel,
+) -> Result<user::Model, Problem> {
+    row.updated_at = Set(OffsetDateTime::now_utc());
+    row.update(db).await.map_err(email_taken)
+}
+
+/// Which accounts to list and which page.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Text contained (case-insensitively) in the email or a name.
+    pub q: Option<String>,
+    /// 1-based page.
+    pub page: u64,
+    /// Page size, already capped.
+    pub per_page: u64,
+}
+
+/// One page of accounts, oldest first, and the total matching.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ListFilter,
+) -> Result<(Vec<user::Model>, u64), DbErr> {
+    let mut condition = Condition::all();
+    if let Some(role) = filter.role {
+        condition = condition.add(user::Column::Role.eq(role.as_str()));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
+        let contains = |col: user::Column| {
+            Expr::expr(Func::lower(Expr::col(col)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        condition = condition.add(
+            Condition::any()
+                .add(contains(user::Column::Email))
+                .add(contains(user::Column::FirstName))
+                .add(contains(user::Column::LastName)),
+        );
+    }
+    let query = Users::find()
+        .filter(condition)
+        .order_by_asc(user::Column::CreatedAt)
+        .order_by_asc(user::Column::Id);
+    let paginator = query.paginate(db, filter.per_page);
+    let total = paginator.num_items().await?;
+    let items = paginator.fetch_page(filter.page.saturating_sub(1)).await?;
+    Ok((items, total))
+}
+
+/// Make `%`, `_` and `\` in user input match themselves in a LIKE pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The role stored in `row` (rows are only written with valid roles).
+pub fn role_of(row: &user::Model) -> Role {
+    row.role.parse().unwrap_or(Role::Customer)
+}

@@ -1,0 +1,144 @@
+//! The first admin: from `ADMIN_EMAIL`/`ADMIN_PASSWORD` at start-up
+//! (idempotent) or the `users create-admin` command.
+
+use anyhow::Context;
+use common::auth::Role;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
+
+use crate::accounts::{self, NewAccount};
+use crate::config::Config;
+use crate::domain::{Email, Password};
+use crate::passwords::PasswordHashing;
+
+/// What happened to the admin account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new admin was created.
+    Created,
+    /// The account already existed and was made an active admin.
+    Promoted,
+    /// The account already existed as an active admin; nothing changed.
+    Unchanged,
+}
+
+/// Create the configured admin when it does not exist. An existing account
+/// is left as it is (its password is never reset from configuration).
+pub async fn ensure_configured_admin(
+    db: &impl ConnectionTrait,
+    config: &Config,
+    hashing: &PasswordHashing,
+) -> anyhow::Result<()> {
+    let Some(raw_email) = &config.admin_email else {
+        return Ok(());
+    };
+    let email = Email::parse(raw_email)
+        .map_err(|m| anyhow::anyhow!("invalid configuration: ADMIN_EMAIL: {m}"))?;
+    if accounts::find_by_email(db, &email).await?.is_some() {
+        tracing::info!(email = %email, "configured admin already exists");
+        return Ok(());
+    }
+    let raw_password = config.admin_password.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "invalid configuration: ADMIN_PASSWORD: is required to create the admin {email}"
+        )
+    })?;
+    let password = Password::parse(raw_password.expose())
+        .map_err(|m| anyhow::anyhow!("invalid configuration: ADMIN_PASSWORD: {m}"))?;
+    create(db, hashing, &email, &password).await?;
+    tracing::info!(email = %email, "created the configured admin");
+    Ok(())
+}
+
+async fn create(
+    db: &impl ConnectionTrait,
+    hashing: &PasswordHashing,
+    email: &Email,
+    password: &Password,
+) -> anyhow::Result<()> {
+    let password_hash = hashing.hash(password).await?;
+    accounts::create(
+        db,
+        NewAccount {
+            email: email.clone(),
+            password_hash,
+            first_name: None,
+            last_name: None,
+            role: Role::Admin,
+        },
+    )
+    .await
+    .map_err(|p| anyhow::anyhow!("cannot create the admin: {}", p.detail))?;
+    Ok(())
+}
+
+/// Make `email` an active admin, creating it with `password` (or a
+/// generated one, returned) when it does not exist. An existing account's
+/// password changes only when `password` is given.
+pub async fn create_or_promote(
+    db: &impl ConnectionTrait,
+    hashing: &PasswordHashing,
+    email: &Email,
+    password: Option<Password>,
+) -> anyhow::Result<(Outcome, Option<String>)> {
+    if let Some(existing) = accounts::find_by_email(db, email).await? {
+        let unchanged =
+            existing.is_active && accounts::role_of(&existing) == Role::Admin && password.is_none();
+        if unchanged {
+            return Ok((Outcome::Unchanged, None));
+        }
+        let mut row = existing.into_active_model();
+        row.role = Set(Role::Admin.as_str().to_string());
+        row.is_active = Set(true);
+        if let Some(password) = &password {
+            row.password_hash = Set(hashing.hash(password).await?);
+        }
+        row.updated_at = Set(time::OffsetDateTime::now_utc());
+        row.update(db).await?;
+        return Ok((Outcome::Promoted, None));
+    }
+    let (password, generated) = match password {
+        Some(p) => (p, None),
+        None => {
+            let text = generate_password();
+            let p = Password::parse(&text).map_err(|m| anyhow::anyhow!(m))?;
+            (p, Some(text))
+        }
+    };
+    create(db, hashing, email, &password).await?;
+    Ok((Outcome::Created, generated))
+}
+
+/// 24 random URL-safe characters (144 bits).
+fn generate_password() -> String {
+    use base64::Engine;
+    let bytes: [u8; 18] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `users create-admin`: connect, migrate, create or promote, print the
+/// outcome (and a generated password, once).
+pub async fn create_admin_command(
+    config: &Config,
+    raw_email: &str,
+    raw_password: Option<String>,
+) -> anyhow::Result<()> {
+    let email = Email::parse(raw_email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let password = raw_password
+        .map(|p| Password::parse(&p).map_err(|m| anyhow::anyhow!("password: {m}")))
+        .transpose()?;
+    let db = common::db::connect_and_migrate::<crate::Migrator>(&config.base.db("users"))
+        .await
+        .context("users database")?;
+    let hashing = crate::startup::password_hashing(config)?;
+    let (outcome, generated) = create_or_promote(&db, &hashing, &email, password).await?;
+    match outcome {
+        Outcome::Created => println!("created admin {email}"),
+        Outcome::Promoted => println!("{email} is now an active admin"),
+        Outcome::Unchanged => println!("{email} is already an active admin; nothing changed"),
+    }
+    if let Some(password) = generated {
+        println!("password: {password}");
+        println!("(shown once; store it now)");
+    }
+    Ok(())
+}

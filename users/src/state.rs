@@ -1,0 +1,43 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use common::auth::TokenVerifier;
+use sea_orm::DatabaseConnection;
+
+use crate::keys::{KeyRing, TokenIssuer};
+use crate::passwords::PasswordHashing;
+use crate::throttle::LoginThrottle;
+
+/// Shared state of the users service (cheap to clone).
+#[derive(Clone)]
+pub struct AppState {
+    /// The users database.
+    pub db: DatabaseConnection,
+    /// Verifies access tokens against our own published keys.
+    pub verifier: Arc<TokenVerifier>,
+    /// Signs access tokens.
+    pub issuer: Arc<TokenIssuer>,
+    /// The signing key and the retired keys, for the JWKS.
+    pub keys: Arc<KeyRing>,
+    /// Argon2id.
+    pub hashing: PasswordHashing,
+    /// Failed-login counters.
+    pub throttle: Arc<LoginThrottle>,
+    /// Lifetime of a refresh token.
+    pub refresh_ttl: Duration,
+}
+
+impl FromRef<AppState> for Arc<TokenVerifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}

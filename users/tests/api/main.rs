@@ -1,0 +1,6 @@
+//! Integration tests: the real service on port 0 with a fresh database per
+//! test, over real HTTP, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+
+mod helpers;
+
+mod health;
