@@ -111,9 +111,40 @@ pub fn load<T: DeserializeOwned>(sources: &Sources) -> Result<T, ConfigError> {
         let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
         figment = figment.merge(Serialized::default(&key.to_ascii_lowercase(), value));
     }
-    figment
-        .extract::<T>()
-        .map_err(|e| to_config_error(e, sources))
+    figment.extract::<T>().map_err(|e| {
+        let culprit =
+            if e.path.is_empty() && !matches!(e.kind, figment::error::Kind::MissingField(_)) {
+                find_culprit::<T>(&figment, &e)
+            } else {
+                None
+            };
+        let mut err = to_config_error(e, sources);
+        if let (Some(key), ConfigError::Invalid { variable, .. }) = (culprit, &mut err) {
+            *variable = key.to_ascii_uppercase();
+        }
+        err
+    })
+}
+
+/// With `#[serde(flatten)]`, serde loses the key an error is about. Find it
+/// by removing one key at a time: the one whose removal changes the error.
+fn find_culprit<T: DeserializeOwned>(
+    figment: &Figment,
+    original: &figment::Error,
+) -> Option<String> {
+    use figment::Provider;
+    let data = figment.data().ok()?;
+    let dict: figment::value::Dict = data.into_values().flatten().collect();
+    let original = original.kind.to_string();
+    dict.keys().find_map(|key| {
+        let mut reduced = dict.clone();
+        reduced.remove(key);
+        let changed = match Figment::from(Serialized::defaults(reduced)).extract::<T>() {
+            Ok(_) => true,
+            Err(e) => e.kind.to_string() != original,
+        };
+        changed.then(|| key.clone())
+    })
 }
 
 fn check_file(path: &Path) -> Result<(), ConfigError> {

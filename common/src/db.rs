@@ -216,4 +216,104 @@ mod tests {
         let mode: String = row.try_get_by_index(0).expect("mode");
         assert_eq!(mode, "wal");
     }
+
+    async fn memory_db() -> DatabaseConnection {
+        let settings = DbSettings {
+            url: Secret::new("sqlite::memory:"),
+            max_connections: 1,
+            connect_timeout: Duration::from_secs(2),
+            startup_timeout: Duration::from_secs(2),
+        };
+        connect(&settings).await.expect("in-memory sqlite")
+    }
+
+    #[tokio::test]
+    async fn sql_errors_never_reach_the_client() {
+        let db = memory_db().await;
+        let err = db
+            .execute_unprepared("SELECT password_hash FROM secret_accounts")
+            .await
+            .expect_err("no such table");
+        let problem = crate::Problem::from(err);
+        assert_eq!(problem.status, 500);
+        let body = String::from_utf8(problem.body().to_vec()).expect("utf8");
+        for leak in ["SELECT", "secret_accounts", "password_hash", "sqlite"] {
+            assert!(!body.contains(leak), "{leak} leaked: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unique_violations_become_409_without_sql() {
+        let db = memory_db().await;
+        db.execute_unprepared("CREATE TABLE t (email TEXT UNIQUE)")
+            .await
+            .expect("create");
+        db.execute_unprepared("INSERT INTO t VALUES ('a@b.c')")
+            .await
+            .expect("first insert");
+        let err = db
+            .execute_unprepared("INSERT INTO t VALUES ('a@b.c')")
+            .await
+            .expect_err("duplicate");
+        let problem = crate::Problem::from(err);
+        assert_eq!(problem.status, 409);
+        let body = String::from_utf8(problem.body().to_vec()).expect("utf8");
+        assert!(
+            !body.contains("INSERT") && !body.contains("t.email"),
+            "{body}"
+        );
+    }
+
+    /// A PostgreSQL that starts listening only after a while (a proxy in
+    /// front of the test server that opens late) is waited for.
+    #[tokio::test]
+    async fn a_database_that_comes_up_late_is_waited_for() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("skipped: TEST_DATABASE_URL is not set");
+            return;
+        };
+        let target = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.rsplit('@').next())
+            .and_then(|hostpart| hostpart.split('/').next())
+            .expect("host:port in TEST_DATABASE_URL")
+            .to_string();
+        // Reserve a free port, release it, and open it again only later.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let late_url = url.replacen(&target, &format!("127.0.0.1:{port}"), 1);
+        let proxy = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .expect("bind late listener");
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        let settings = DbSettings {
+            url: Secret::new(late_url),
+            max_connections: 2,
+            connect_timeout: Duration::from_secs(2),
+            startup_timeout: Duration::from_secs(30),
+        };
+        let started = std::time::Instant::now();
+        let db = connect(&settings)
+            .await
+            .expect("connects once the server is up");
+        assert!(started.elapsed() >= Duration::from_millis(1500));
+        db.ping().await.expect("usable");
+        proxy.abort();
+    }
 }

@@ -265,3 +265,49 @@ mod tests {
         assert!(is_valid_request_id(&[b'a'; 128]));
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use crate::config::{Sources, load};
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Flattened {
+        #[serde(flatten)]
+        base: BaseConfig,
+    }
+
+    #[test]
+    fn base_config_defaults() {
+        let c: BaseConfig = load(&Sources::only(Vec::<(String, String)>::new())).expect("defaults");
+        assert_eq!(c.listen_addr.port(), 8000);
+        assert_eq!(c.app_env, AppEnv::Development);
+        assert_eq!(c.body_limit, 1024 * 1024);
+        assert!(c.db("users").url.expose().ends_with("data/users.db"));
+    }
+
+    #[test]
+    fn each_invalid_base_setting_names_its_variable() {
+        for (var, value) in [
+            ("LISTEN_ADDR", "nowhere"),
+            ("APP_ENV", "staging"),
+            ("DATABASE_MAX_CONNECTIONS", "many"),
+            ("DATABASE_CONNECT_TIMEOUT", "soon"),
+            ("DATABASE_STARTUP_TIMEOUT", "-1"),
+            ("LOG_FORMAT", "xml"),
+            ("REQUEST_TIMEOUT", "forever"),
+            ("BODY_LIMIT", "huge"),
+            ("SHUTDOWN_GRACE", "later"),
+        ] {
+            let err = load::<BaseConfig>(&Sources::only([(var, value)])).expect_err(var);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("invalid configuration: {var}: ")),
+                "{var}: {err}"
+            );
+            let err = load::<Flattened>(&Sources::only([(var, value)])).expect_err(var);
+            assert!(err.to_string().contains(var), "flattened {var}: {err}");
+        }
+    }
+}
