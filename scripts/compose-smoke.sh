@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Compose smoke test: the whole system in containers, exercised only through
+# the gateway on http://127.0.0.1:80. Run from the repository root:
+#   bash scripts/compose-smoke.sh
+# Uses `docker compose` when available, else `docker-compose`. Creates the
+# env files it needs (restoring any existing ones afterwards) and always
+# finishes with `down -v`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECT="${SMOKE_PROJECT:-shopsmoke}"
+BASE="http://127.0.0.1:80"
+started_at=$(date +%s)
+
+if docker compose version >/dev/null 2>&1; then
+  compose() { docker compose -p "$PROJECT" "$@"; }
+else
+  compose() { docker-compose -p "$PROJECT" "$@"; }
+fi
+
+log() { printf '[smoke %3ss] %s\n' "$(( $(date +%s) - started_at ))" "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+
+# --- base images: pull, or build local stand-ins when there is no registry --
+need_base=0
+for img in rust:1.95-slim-bookworm debian:bookworm-slim postgres:15-bookworm; do
+  docker image inspect "$img" >/dev/null 2>&1 || docker pull -q "$img" >/dev/null 2>&1 || need_base=1
+done
+if [ "$need_base" = 1 ]; then
+  log "building local base images from Debian packages"
+  bash scripts/local-base-images.sh
+fi
+
+# --- env files with fresh secrets ------------------------------------------
+env_files=(gateway/.env users/.env products/.env scripts/postgres/postgres.env)
+for f in "${env_files[@]}"; do [ -e "$f" ] && mv "$f" "$f.smoke-backup"; done
+restore_env() {
+  for f in "${env_files[@]}"; do
+    rm -f "$f"
+    [ -e "$f.smoke-backup" ] && mv "$f.smoke-backup" "$f"
+  done
+  return 0
+}
+cleanup() {
+  status=$?
+  if [ "$status" != 0 ]; then
+    log "logs of the failed run:"
+    compose logs --no-color --tail=60 2>&1 | tail -200 || true
+  fi
+  compose down -v --remove-orphans >/dev/null 2>&1 || true
+  restore_env
+  log "finished with status $status in $(( $(date +%s) - started_at ))s"
+}
+trap cleanup EXIT
+
+rand() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+pg_super=$(rand); pg_users=$(rand); pg_products=$(rand)
+admin_email="admin@smoke.test"; admin_password="A-$(rand)"
+signing_key=$(openssl genpkey -algorithm ed25519 | awk '{printf "%s\\n", $0}')
+
+cp gateway/.env.example gateway/.env
+sed -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$pg_super|" \
+    -e "s|^USERS_DB_PASSWORD=.*|USERS_DB_PASSWORD=$pg_users|" \
+    -e "s|^PRODUCTS_DB_PASSWORD=.*|PRODUCTS_DB_PASSWORD=$pg_products|" \
+    scripts/postgres/postgres.env.example > scripts/postgres/postgres.env
+sed -e "s|change-me-users|$pg_users|" \
+    -e "s|^JWT_SIGNING_KEY=.*|JWT_SIGNING_KEY=$signing_key|" \
+    -e "s|^ADMIN_EMAIL=.*|ADMIN_EMAIL=$admin_email|" \
+    -e "s|^ADMIN_PASSWORD=.*|ADMIN_PASSWORD=$admin_password|" \
+    users/.env.example > users/.env
+sed -e "s|change-me-products|$pg_products|" products/.env.example > products/.env
+
+# --- build and start ----------------------------------------------------------
+log "building images"
+build_started=$(date +%s)
+compose build
+log "images built in $(( $(date +%s) - build_started ))s:"
+docker image ls --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "shop-(gateway|users|products)" || true
+
+log "starting"
+compose up -d
+
+wait_for() { # url expected-status seconds
+  local url="$1" want="$2" deadline=$(( $(date +%s) + $3 )) code
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url" || true)
+    [ "$code" = "$want" ] && return 0
+    sleep 1
+  done
+  fail "$url did not answer $want within $3s (last: ${code:-none})"
+}
+wait_for "$BASE/users/health" 200 240
+wait_for "$BASE/products/health" 200 120
+log "system is up"
+
+# curl wrapper: prints the body, fails unless the status matches.
+call() { # expected-status method path [json-body] [token]
+  local want="$1" method="$2" path="$3" body="${4:-}" token="${5:-}" out code
+  out=$(mktemp)
+  local args=(-s -o "$out" -w '%{http_code}' -X "$method" --max-time 10 "$BASE$path")
+  [ -n "$body" ] && args+=(-H 'content-type: application/json' --data "$body")
+  [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
+  code=$(curl "${args[@]}" || true)
+  if [ "$code" != "$want" ]; then
+    cat "$out" >&2; rm -f "$out"
+    fail "$method $path answered $code, expected $want"
+  fi
+  cat "$out"; rm -f "$out"
+}
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# --- the user journey -----------------------------------------------------------
+call 201 POST /users/auth/register '{"email":"shopper@smoke.test","password":"correct horse battery"}' >/dev/null
+call 200 POST /users/auth/login '{"email":"shopper@smoke.test","password":"correct horse battery"}' | json '["token_type"]' | grep -qx bearer
+admin_token=$(call 200 POST /users/auth/login "{\"email\":\"$admin_email\",\"password\":\"$admin_password\"}" | json '["access_token"]')
+call 200 GET /users/me "" "$admin_token" | json '["role"]' | grep -qx admin
+product=$(call 201 POST /products/ '{"title":"Smoke Test Kettle","price":"24.50","stock_qty":7,"category":"kitchen"}' "$admin_token")
+product_id=$(echo "$product" | json '["id"]')
+echo "$product" | json '["price"]' | grep -qx '24.50'
+call 200 GET "/products/?q=Kettle" | json '["total"]' | grep -qx 1
+call 200 GET "/products/$product_id" | json '["slug"]' | grep -qx smoke-test-kettle
+log "register, login, create, list and read work through the gateway"
+
+# --- only port 80 is published ------------------------------------------------
+published=$(docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}} {{.Ports}}' | grep -- '->' || true)
+echo "$published" | grep -q gateway || fail "the gateway publishes nothing"
+[ "$(echo "$published" | wc -l)" = 1 ] || fail "more than the gateway publishes ports: $published"
+echo "$published" | grep -Eq ':80->80/tcp' || fail "gateway does not publish 80: $published"
+for port in 8000 5432 9000; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port is reachable from the host"; fi
+done
+log "only port 80 is published; 8000, 5432 and 9000 are not reachable"
+
+# --- scaling: the gateway spreads requests over replicas ------------------------
+compose up -d --no-recreate --scale products=3 products
+products_containers() { docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=products" --format '{{.Names}}'; }
+deadline=$(( $(date +%s) + 120 ))
+until [ "$(products_containers | wc -l)" = 3 ] && ! docker ps --filter "label=com.docker.compose.service=products" --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Status}}' | grep -vq '(healthy)'; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "three healthy products replicas did not appear"
+  sleep 2
+done
+reached=0
+for attempt in $(seq 1 30); do
+  for i in $(seq 1 12); do curl -s -o /dev/null -H "x-request-id: smoke-scale-$i" "$BASE/products/$product_id"; done
+  reached=0
+  for c in $(products_containers); do
+    docker logs "$c" 2>&1 | grep -q 'smoke-scale-' && reached=$((reached + 1))
+  done
+  [ "$reached" -ge 2 ] && break
+  sleep 2
+done
+[ "$reached" -ge 2 ] || fail "requests reached only $reached products replica(s)"
+log "requests reached $reached of 3 products replicas"
+
+# --- one replica down: the others keep serving ------------------------------
+victim=$(products_containers | head -1)
+docker stop "$victim" >/dev/null
+ok=0
+for i in $(seq 1 40); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$BASE/products/$product_id" || true)
+  [ "$code" = 200 ] && ok=$((ok + 1))
+done
+[ "$ok" -ge 36 ] || fail "with one replica stopped only $ok/40 requests succeeded"
+log "with one replica stopped, $ok/40 requests succeeded"
+
+# --- every replica down: a problem response, then recovery -------------------
+compose stop products >/dev/null 2>&1
+sleep 1
+headers=$(mktemp)
+code=$(curl -s -D "$headers" -o /tmp/smoke-body.json -w '%{http_code}' --max-time 15 "$BASE/products/$product_id" || true)
+case "$code" in 502|503|504) ;; *) fail "with no products replica the gateway answered $code";; esac
+grep -qi '^content-type: application/problem+json' "$headers" || fail "the $code is not a problem+json response"
+json '["request_id"]' < /tmp/smoke-body.json >/dev/null
+rm -f "$headers"
+log "with no replica the gateway answers $code problem+json"
+compose up -d --scale products=3 products >/dev/null 2>&1
+wait_for "$BASE/products/$product_id" 200 120
+log "products recovered"
+
+# --- database restart: services recover, data kept ------------------------------
+compose restart postgres >/dev/null 2>&1
+wait_for "$BASE/users/ready" 200 120
+wait_for "$BASE/products/ready" 200 120
+call 200 GET "/products/$product_id" | json '["title"]' | grep -qx 'Smoke Test Kettle'
+call 200 POST /users/auth/login '{"email":"shopper@smoke.test","password":"correct horse battery"}' >/dev/null
+log "after a PostgreSQL restart the services recovered and no data was lost"
+
+log "PASS"
