@@ -1,1 +1,199 @@
-//! placeholder
+//! The shop's API gateway: a reverse proxy on hyper that replaces NGINX.
+//!
+//! [`Gateway::bind`] loads the route table, binds the public and admin
+//! listeners; [`Gateway::run`] serves until the shutdown future resolves,
+//! then drains. The request path is in [`proxy`], as named phases.
+
+pub mod access_log;
+pub mod admin;
+pub mod body;
+pub mod cidr;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod failure;
+pub mod headers;
+pub mod metrics;
+pub mod path;
+pub mod proxy;
+pub mod reload;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod stream;
+pub mod units;
+pub mod upstream;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::{Config, ConfigError, Overrides};
+pub use error::GatewayError;
+
+use state::{Active, Shared};
+
+/// How to start a gateway.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// Route table file (TOML). Default used by the binary: gateway/gateway.toml, or GATEWAY_CONFIG env / --config flag.
+    pub config_path: PathBuf,
+    /// Overrides the file's public listener address when Some.
+    pub listen: Option<SocketAddr>,
+    /// Overrides the file's admin listener address when Some.
+    pub admin_listen: Option<SocketAddr>,
+    /// Upstream endpoint overrides: (upstream name, comma-separated URLs), same meaning as USERS_UPSTREAM=... env vars.
+    pub upstreams: Vec<(String, String)>,
+    /// Whether to also read overrides (e.g. `<NAME>_UPSTREAM`) from the process environment.
+    pub use_process_env: bool,
+    /// Watch the config file for changes (hot reload). Tests may turn it off.
+    pub watch: bool,
+}
+
+impl LaunchOptions {
+    /// Options for `config_path` with no overrides, environment ignored, watching on.
+    pub fn new(config_path: impl Into<PathBuf>) -> Self {
+        LaunchOptions {
+            config_path: config_path.into(),
+            listen: None,
+            admin_listen: None,
+            upstreams: Vec::new(),
+            use_process_env: false,
+            watch: true,
+        }
+    }
+
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen,
+            admin_listen: self.admin_listen,
+            upstreams: self.upstreams.clone(),
+            use_process_env: self.use_process_env,
+        }
+    }
+}
+
+/// A gateway with its listeners bound, ready to [`run`](Gateway::run).
+#[derive(Debug)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+    public: TcpListener,
+    admin: TcpListener,
+    local_addr: SocketAddr,
+    admin_addr: SocketAddr,
+    watch: bool,
+}
+
+impl Gateway {
+    /// Load and validate the configuration, resolve upstreams and bind both listeners.
+    pub async fn bind(opts: LaunchOptions) -> Result<Gateway, GatewayError> {
+        let overrides = opts.overrides();
+        let config = Config::load(&opts.config_path, &overrides)?;
+        metrics::install();
+        let public = bind(config.listen, "listen.public / GATEWAY_LISTEN").await?;
+        let admin = bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN").await?;
+        let local_addr = public.local_addr().map_err(|source| GatewayError::Bind {
+            setting: "listen.public / GATEWAY_LISTEN",
+            addr: config.listen,
+            source,
+        })?;
+        let admin_addr = admin.local_addr().map_err(|source| GatewayError::Bind {
+            setting: "listen.admin / GATEWAY_ADMIN_LISTEN",
+            addr: config.admin_listen,
+            source,
+        })?;
+        let active = Active::build(config, None);
+        for pool in active.upstreams.values() {
+            pool.resolve().await;
+        }
+        let shared = Arc::new(Shared {
+            active: ArcSwap::from_pointee(active),
+            config_path: opts.config_path.clone(),
+            overrides,
+            draining: AtomicBool::new(false),
+        });
+        Ok(Gateway {
+            shared,
+            public,
+            admin,
+            local_addr,
+            admin_addr,
+            watch: opts.watch,
+        })
+    }
+
+    /// The public listener's address (the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The admin listener's address.
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting and let in-flight
+    /// requests finish (at most `timeouts.shutdown_grace`).
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), GatewayError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let grace = self.shared.active.load().config.timeouts.shutdown_grace;
+        tracing::info!(public = %self.local_addr, admin = %self.admin_addr, "gateway listening");
+        let admin = tokio::spawn(admin::serve(
+            self.admin,
+            Arc::clone(&self.shared),
+            stop_rx.clone(),
+        ));
+        let reloader = tokio::spawn(reload::watch_changes(
+            Arc::clone(&self.shared),
+            self.watch,
+            stop_rx.clone(),
+        ));
+        let shared = Arc::clone(&self.shared);
+        tokio::spawn(async move {
+            shutdown.await;
+            shared.draining.store(true, Ordering::Relaxed);
+            let _ = stop_tx.send(true);
+        });
+        server::serve(self.public, Arc::clone(&self.shared), stop_rx, grace).await;
+        let _ = reloader.await;
+        let _ = admin.await;
+        tracing::info!("gateway stopped");
+        Ok(())
+    }
+}
+
+async fn bind(addr: SocketAddr, setting: &'static str) -> Result<TcpListener, GatewayError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| GatewayError::Bind {
+            setting,
+            addr,
+            source,
+        })
+}
+
+/// Validate a route table file (what `gateway check` does), reading the
+/// environment overrides when `use_process_env`.
+pub fn check(path: &std::path::Path, use_process_env: bool) -> Result<Config, ConfigError> {
+    Config::load(
+        path,
+        &Overrides {
+            use_process_env,
+            ..Overrides::default()
+        },
+    )
+}
+
+/// Resolves once `stop` is set (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}

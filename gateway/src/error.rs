@@ -1,0 +1,31 @@
+//! Why the gateway cannot start or keep running.
+
+use std::net::SocketAddr;
+
+use crate::config::ConfigError;
+
+/// A fatal gateway error.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listener cannot be bound; `setting` names where the address comes from.
+    #[error("cannot listen on {addr} ({setting}): {}", describe(source))]
+    Bind {
+        /// The setting (`listen.public / GATEWAY_LISTEN`).
+        setting: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The bind error (`ErrorKind::PermissionDenied` for port 80 without privileges).
+        source: std::io::Error,
+    },
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+        _ => e.to_string(),
+    }
+}

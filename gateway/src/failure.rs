@@ -1,0 +1,144 @@
+//! The gateway's own refusals and how upstream failures map to statuses.
+
+use std::error::Error as StdError;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use hyper_util::client::legacy::Error as ClientError;
+
+use crate::body::{BodyFault, ResponseBody};
+use common::Problem;
+
+/// How an exchange with an upstream failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    /// No endpoint is known (the name did not resolve).
+    NoEndpoint,
+    /// The TCP connection was refused or unreachable.
+    Connect,
+    /// The TCP connection did not open within the connect timeout.
+    ConnectTimeout,
+    /// The response head did not arrive within the response timeout.
+    ResponseTimeout,
+    /// The connection broke (closed, reset, malformed response).
+    Protocol,
+    /// The client's body was refused while streaming.
+    ClientBody(BodyFault),
+}
+
+impl UpstreamFailure {
+    /// Classify a client error, given what the request body reported.
+    pub fn classify(err: &ClientError, body: BodyFault) -> Self {
+        if body != BodyFault::None {
+            return UpstreamFailure::ClientBody(body);
+        }
+        if err.is_connect() {
+            if caused_by_timeout(err) {
+                return UpstreamFailure::ConnectTimeout;
+            }
+            return UpstreamFailure::Connect;
+        }
+        UpstreamFailure::Protocol
+    }
+
+    /// The metrics `kind` label.
+    pub fn kind(self) -> &'static str {
+        match self {
+            UpstreamFailure::NoEndpoint => "no_endpoint",
+            UpstreamFailure::Connect => "connect",
+            UpstreamFailure::ConnectTimeout => "connect_timeout",
+            UpstreamFailure::ResponseTimeout => "response_timeout",
+            UpstreamFailure::Protocol => "protocol",
+            UpstreamFailure::ClientBody(_) => "client_body",
+        }
+    }
+
+    /// The problem the client receives.
+    pub fn problem(self, upstream: &str, limit: u64) -> Problem {
+        match self {
+            UpstreamFailure::NoEndpoint => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                format!("upstream `{upstream}` has no reachable address"),
+            ),
+            UpstreamFailure::Connect => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                format!("upstream `{upstream}` refused the connection or is unreachable"),
+            ),
+            UpstreamFailure::ConnectTimeout => Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("upstream `{upstream}` did not accept a connection in time"),
+            ),
+            UpstreamFailure::ResponseTimeout => Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("upstream `{upstream}` did not answer in time"),
+            ),
+            UpstreamFailure::Protocol => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                format!("upstream `{upstream}` closed the connection or sent an invalid response"),
+            ),
+            UpstreamFailure::ClientBody(BodyFault::TooLarge) => Problem::payload_too_large(limit),
+            UpstreamFailure::ClientBody(_) => {
+                Problem::bad_request("the request body is malformed or was cut off")
+            }
+        }
+    }
+}
+
+fn caused_by_timeout(err: &ClientError) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = err.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        if e.to_string().contains("timed out") || e.to_string().contains("timeout") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Render `problem` with the request id and path.
+pub fn render(problem: Problem, request_id: &str, instance: &str) -> Response<ResponseBody> {
+    let problem = problem
+        .with_request_id(request_id)
+        .with_instance(instance.to_string());
+    let (status, headers, body) = problem.into_parts();
+    let mut response = Response::new(ResponseBody::fixed(body));
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        response.headers_mut().append(name, value);
+    }
+    response
+}
+
+/// A `301` to `location` (with a tiny problem-free body, like nginx).
+pub fn redirect(location: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::fixed(Bytes::new()));
+    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(http::header::LOCATION, v);
+    }
+    response
+}
+
+/// The raw HTTP/1.1 `408` written when a client is too slow sending its
+/// request head (hyper closes such connections without a response).
+pub fn request_timeout_bytes() -> Vec<u8> {
+    let problem = Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "the request head was not received in time",
+    )
+    .with_request_id(uuid::Uuid::new_v4().to_string());
+    let body = problem.body();
+    let mut out = format!(
+        "HTTP/1.1 408 Request Timeout\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        common::problem::PROBLEM_JSON,
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(&body);
+    out
+}

@@ -1,0 +1,167 @@
+//! Header rules: hop-by-hop removal (RFC 9110 §7.6.1), forwarding headers
+//! (believed only from trusted proxies) and the request id.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+use crate::cidr::Cidr;
+
+/// `X-Request-Id`.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `X-Forwarded-For`.
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `X-Forwarded-Proto`.
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`.
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `X-Forwarded-Prefix`.
+pub static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+/// `X-Real-IP`.
+pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Remove the hop-by-hop headers and every header the `Connection` header names.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
+        headers.remove(header::CONNECTION);
+    }
+    for name in [
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::TE,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+        &header::TRAILER,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// The request id to use: the client's when valid, else a fresh one.
+pub fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(&X_REQUEST_ID)
+        .filter(|v| common::service::is_valid_request_id(v.as_bytes()))
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
+/// Whether `peer` is one of the trusted proxies.
+pub fn is_trusted(peer: IpAddr, trusted: &[Cidr]) -> bool {
+    trusted.iter().any(|net| net.contains(peer))
+}
+
+/// What the upstream is told about the original request.
+pub struct Forwarded<'a> {
+    /// The TCP peer.
+    pub peer: IpAddr,
+    /// Whether the peer is a trusted proxy.
+    pub trusted: bool,
+    /// The client's host (`Host` or `:authority`).
+    pub host: Option<&'a HeaderValue>,
+    /// The prefix stripped, without trailing slash (`/users`), or empty.
+    pub prefix: &'a str,
+}
+
+/// Set `X-Forwarded-*`, `X-Real-IP`; from an untrusted peer, the client's
+/// own forwarding headers (and `Forwarded`) are discarded first.
+pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
+    let peer = f.peer.to_canonical().to_string();
+    if !f.trusted {
+        for name in [
+            &X_FORWARDED_FOR,
+            &X_FORWARDED_PROTO,
+            &X_FORWARDED_HOST,
+            &X_FORWARDED_PREFIX,
+            &X_REAL_IP,
+            &header::FORWARDED,
+        ] {
+            headers.remove(name);
+        }
+    }
+    // X-Forwarded-For: one comma-separated list, the peer appended.
+    let previous: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    let xff = if previous.is_empty() {
+        peer.clone()
+    } else {
+        format!("{}, {peer}", previous.join(", "))
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(&X_FORWARDED_FOR, v);
+    }
+    if !headers.contains_key(&X_REAL_IP)
+        && let Ok(v) = HeaderValue::from_str(&peer)
+    {
+        headers.insert(&X_REAL_IP, v);
+    }
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    }
+    if !headers.contains_key(&X_FORWARDED_HOST)
+        && let Some(host) = f.host
+    {
+        headers.insert(&X_FORWARDED_HOST, host.clone());
+    }
+    if !f.prefix.is_empty() {
+        let outer = headers
+            .get(&X_FORWARDED_PREFIX)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        if let Ok(v) = HeaderValue::from_str(&format!("{outer}{}", f.prefix)) {
+            headers.insert(&X_FORWARDED_PREFIX, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_named_headers_are_removed_with_the_standard_set() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn invalid_request_ids_are_replaced() {
+        let mut h = HeaderMap::new();
+        h.insert(&X_REQUEST_ID, HeaderValue::from_static("abc.DEF_1-2"));
+        assert_eq!(request_id(&h), "abc.DEF_1-2");
+        h.insert(&X_REQUEST_ID, HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&h), "has space");
+        let long = "a".repeat(129);
+        h.insert(&X_REQUEST_ID, HeaderValue::from_str(&long).expect("value"));
+        assert_eq!(request_id(&h).len(), 36);
+    }
+}

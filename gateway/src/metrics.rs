@@ -1,0 +1,100 @@
+//! Prometheus metrics: the recorder (installed once per process) and the
+//! names the gateway records.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// `gateway_requests_total{route,method,status}`.
+pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
+/// `gateway_request_duration_seconds{route}` (histogram).
+pub const REQUEST_DURATION: &str = "gateway_request_duration_seconds";
+/// `gateway_requests_in_flight`.
+pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
+/// `gateway_upstream_errors_total{upstream,kind}`.
+pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
+/// `gateway_config_reloads_total{result}`.
+pub const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Install the Prometheus recorder (first call only) and return its handle.
+/// `None` when another recorder was installed first (e.g. by an embedding program).
+pub fn install() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(REQUEST_DURATION.to_string()),
+                    &[
+                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                        10.0, 30.0,
+                    ],
+                )
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            metrics::describe_counter!(
+                REQUESTS_TOTAL,
+                "Requests answered, by route, method and status."
+            );
+            metrics::describe_histogram!(
+                REQUEST_DURATION,
+                metrics::Unit::Seconds,
+                "Time from request head to the end of the response body, by route."
+            );
+            metrics::describe_gauge!(IN_FLIGHT, "Requests being processed.");
+            metrics::describe_counter!(
+                UPSTREAM_ERRORS,
+                "Failed upstream exchanges, by upstream and kind (connect, timeout, protocol)."
+            );
+            metrics::describe_counter!(
+                CONFIG_RELOADS,
+                "Configuration reloads, by result (success, failure)."
+            );
+            metrics::gauge!(IN_FLIGHT).set(0.0);
+            metrics::counter!(CONFIG_RELOADS, "result" => "success").absolute(0);
+            metrics::counter!(CONFIG_RELOADS, "result" => "failure").absolute(0);
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// The method as a bounded label value.
+pub fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::PATCH => "PATCH",
+        http::Method::DELETE => "DELETE",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::TRACE => "TRACE",
+        http::Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// Count a failed upstream exchange.
+pub fn upstream_error(upstream: &str, kind: &'static str) {
+    metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
+        .increment(1);
+}
+
+/// Count a configuration reload.
+pub fn config_reload(ok: bool) {
+    let result = if ok { "success" } else { "failure" };
+    metrics::counter!(CONFIG_RELOADS, "result" => result).increment(1);
+}

@@ -1,0 +1,332 @@
+//! The request path, as named phases:
+//! admit (head size, host, path) -> match route -> check declared length ->
+//! rewrite request -> pick endpoint + forward (with the one allowed retry)
+//! -> map errors -> rewrite response; the access log is written when the
+//! response body ends ([`crate::access_log`]).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+
+use crate::access_log::Completion;
+use crate::body::{BodyFaultCell, RequestBody, ResponseBody};
+use crate::config::HostPolicy;
+use crate::failure::{self, UpstreamFailure};
+use crate::headers::{self, Forwarded, X_REQUEST_ID};
+use crate::metrics;
+use crate::routes::{Match, Route};
+use crate::state::{Active, Shared};
+use crate::upstream::{Endpoint, UpstreamPool};
+use common::Problem;
+
+/// Serve one client request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = Instant::now();
+    let active = shared.active.load_full();
+    let request_id = headers::request_id(req.headers());
+    let mut done = Completion::start(
+        started,
+        request_id.clone(),
+        peer.ip(),
+        metrics::method_label(req.method()),
+        active.config.access_log,
+    );
+    done.path = req.uri().path().to_string();
+    let response = match proxy(&active, peer, req, &request_id, &mut done).await {
+        Ok(response) => response,
+        Err(problem) => failure::render(problem, &request_id, &done.path),
+    };
+    Ok(finish(response, &request_id, done))
+}
+
+/// Echo the request id and attach the access-log record to the body.
+fn finish(
+    mut response: Response<ResponseBody>,
+    request_id: &str,
+    mut done: Completion,
+) -> Response<ResponseBody> {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(&X_REQUEST_ID, v);
+    }
+    done.status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, body.with_completion(done))
+}
+
+async fn proxy(
+    active: &Active,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    request_id: &str,
+    done: &mut Completion,
+) -> Result<Response<ResponseBody>, Problem> {
+    let admitted = admit(&req, active.config.header_limit)?;
+    done.path.clone_from(&admitted.path);
+
+    let route = match active.table.find(&admitted.path) {
+        Match::Route(route) => route,
+        Match::AddSlash(route) => {
+            let location = match req.uri().query() {
+                Some(q) => format!("{}?{q}", route.prefix),
+                None => route.prefix.to_string(),
+            };
+            done.route = Arc::clone(&route.prefix);
+            return Ok(failure::redirect(&location));
+        }
+        Match::NotFound => {
+            return Err(Problem::not_found(format!(
+                "no route matches `{}`",
+                admitted.path
+            )));
+        }
+    };
+    done.route = Arc::clone(&route.prefix);
+    check_declared_length(&req, route)?;
+
+    let pool = active
+        .upstreams
+        .get(&*route.upstream)
+        .ok_or_else(Problem::internal)?;
+    let trusted = headers::is_trusted(peer.ip(), &active.config.trusted_proxies);
+    let outbound = rewrite_request(req, route, &admitted, peer, trusted, request_id, pool);
+    let response = forward(pool, route, outbound, done).await?;
+    Ok(rewrite_response(response))
+}
+
+/// What admission learned about a request.
+struct Admitted {
+    path: String,
+    host: Option<HeaderValue>,
+}
+
+/// Phase 1: refuse heads that are too large, ambiguous about their host, or
+/// whose path cannot be normalised.
+fn admit(req: &Request<Incoming>, header_limit: u64) -> Result<Admitted, Problem> {
+    let head_size: usize = req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + req
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if head_size as u64 > header_limit {
+        return Err(Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("request headers exceed the limit of {header_limit} bytes"),
+        ));
+    }
+
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    let host_header = hosts.next().cloned();
+    if hosts.next().is_some() {
+        return Err(Problem::bad_request("more than one Host header"));
+    }
+    let host = match req.uri().authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => host_header,
+    };
+    if host.is_none() && req.version() == Version::HTTP_11 {
+        return Err(Problem::bad_request(
+            "an HTTP/1.1 request needs a Host header",
+        ));
+    }
+    if req.headers().contains_key(header::TRANSFER_ENCODING)
+        && req.headers().contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(Problem::bad_request(
+            "Content-Length together with Transfer-Encoding is ambiguous",
+        ));
+    }
+
+    let path = crate::path::normalize(req.uri().path())
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
+    Ok(Admitted { path, host })
+}
+
+/// Phase 3: a declared body over the route's limit is refused before any
+/// byte of it is read (so `Expect: 100-continue` clients never send it).
+fn check_declared_length(req: &Request<Incoming>, route: &Route) -> Result<(), Problem> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > route.body_limit => Err(Problem::payload_too_large(route.body_limit)),
+        _ => Ok(()),
+    }
+}
+
+/// The request as it will be sent, minus the endpoint.
+struct Outbound {
+    method: Method,
+    path_and_query: String,
+    headers: HeaderMap,
+    body: Option<RequestBody>,
+    fault: Arc<BodyFaultCell>,
+    /// The body is known to be empty, so the request can be rebuilt.
+    replayable_body: bool,
+}
+
+/// Phase 4: strip hop-by-hop headers, set the forwarding headers, the host
+/// and the request id, and rewrite the path.
+fn rewrite_request(
+    req: Request<Incoming>,
+    route: &Route,
+    admitted: &Admitted,
+    peer: SocketAddr,
+    trusted: bool,
+    request_id: &str,
+    pool: &UpstreamPool,
+) -> Outbound {
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers;
+    headers::strip_hop_by_hop(&mut headers);
+    // The gateway answers `Expect` itself (hyper sends 100 Continue when the
+    // body is first read).
+    headers.remove(header::EXPECT);
+    headers.remove(header::HOST);
+    let prefix = if route.strip_prefix {
+        route.bare_prefix()
+    } else {
+        ""
+    };
+    headers::set_forwarding(
+        &mut headers,
+        &Forwarded {
+            peer: peer.ip(),
+            trusted,
+            host: admitted.host.as_ref(),
+            prefix,
+        },
+    );
+    let host = match (route.host, &admitted.host) {
+        (HostPolicy::Client, Some(h)) => Some(h.clone()),
+        _ => pool
+            .config
+            .endpoints
+            .first()
+            .and_then(|e| HeaderValue::from_str(&e.authority()).ok()),
+    };
+    if let Some(host) = host {
+        headers.insert(header::HOST, host);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(&X_REQUEST_ID, v);
+    }
+
+    let upstream_path = route.upstream_path(&admitted.path);
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{upstream_path}?{q}"),
+        None => upstream_path.into_owned(),
+    };
+    let replayable_body = http_body::Body::is_end_stream(&body);
+    let fault = Arc::new(BodyFaultCell::default());
+    Outbound {
+        method: parts.method,
+        path_and_query,
+        headers,
+        body: Some(RequestBody::new(body, route.body_limit, Arc::clone(&fault))),
+        fault,
+        replayable_body,
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Phases 5-7: pick an endpoint, send, and on failure retry once when
+/// allowed, then map the failure to a status.
+async fn forward(
+    pool: &UpstreamPool,
+    route: &Route,
+    mut out: Outbound,
+    done: &mut Completion,
+) -> Result<Response<Incoming>, Problem> {
+    let mut last: Option<Arc<Endpoint>> = None;
+    for attempt in 0..2 {
+        let Some(endpoint) = pool.pick(last.as_deref()) else {
+            metrics::upstream_error(pool.name(), UpstreamFailure::NoEndpoint.kind());
+            return Err(UpstreamFailure::NoEndpoint.problem(pool.name(), route.body_limit));
+        };
+        done.upstream = Some(endpoint.addr);
+        let can_retry = attempt == 0 && out.replayable_body;
+        let request = build_request(&mut out, &endpoint, can_retry);
+        let sent =
+            tokio::time::timeout(route.response_timeout, pool.client().request(request)).await;
+        let failure = match sent {
+            Ok(Ok(response)) => {
+                pool.mark_ok(&endpoint);
+                return Ok(response);
+            }
+            Ok(Err(e)) => {
+                let failure = UpstreamFailure::classify(&e, out.fault.get());
+                tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = ?e, "upstream exchange failed");
+                failure
+            }
+            Err(_) => UpstreamFailure::ResponseTimeout,
+        };
+        if matches!(failure, UpstreamFailure::ClientBody(_)) {
+            return Err(failure.problem(pool.name(), route.body_limit));
+        }
+        metrics::upstream_error(pool.name(), failure.kind());
+        if matches!(
+            failure,
+            UpstreamFailure::Connect | UpstreamFailure::ConnectTimeout
+        ) {
+            pool.mark_failed(&endpoint);
+        }
+        // A connect failure never reached the upstream; a broken pooled
+        // connection may have, so only idempotent requests are replayed.
+        let retry = can_retry
+            && (matches!(failure, UpstreamFailure::Connect)
+                || (failure == UpstreamFailure::Protocol && is_idempotent(&out.method)));
+        if !retry {
+            tracing::warn!(upstream = pool.name(), endpoint = %endpoint.addr, kind = failure.kind(), "upstream request failed");
+            return Err(failure.problem(pool.name(), route.body_limit));
+        }
+        last = Some(endpoint);
+    }
+    Err(UpstreamFailure::Protocol.problem(pool.name(), route.body_limit))
+}
+
+fn build_request(out: &mut Outbound, endpoint: &Endpoint, keep_copy: bool) -> Request<RequestBody> {
+    let uri = Uri::builder()
+        .scheme("http")
+        .authority(endpoint.authority.clone())
+        .path_and_query(out.path_and_query.as_str())
+        .build()
+        .unwrap_or_else(|_| Uri::from_static("/"));
+    let headers = if keep_copy {
+        out.headers.clone()
+    } else {
+        std::mem::take(&mut out.headers)
+    };
+    let body = out.body.take().unwrap_or_else(RequestBody::empty);
+    let mut request = Request::new(body);
+    *request.method_mut() = out.method.clone();
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    request
+}
+
+/// Phase 8: the upstream's response with hop-by-hop headers removed.
+fn rewrite_response(response: Response<Incoming>) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers);
+    parts.version = Version::HTTP_11;
+    Response::from_parts(parts, ResponseBody::upstream(body))
+}

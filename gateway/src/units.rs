@@ -1,0 +1,90 @@
+//! Human-friendly durations (`"30s"`) and sizes (`"1MiB"`) in the config file.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A duration as written in the file: whole seconds (`30`) or text with a
+/// unit (`"500ms"`, `"30s"`, `"5m"`, `"1h"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum DurationText {
+    /// Whole seconds.
+    Secs(u64),
+    /// A number with a unit.
+    Text(String),
+}
+
+impl DurationText {
+    /// The duration, or why the text is not one.
+    pub fn parse(&self) -> Result<Duration, String> {
+        match self {
+            DurationText::Secs(s) => Ok(Duration::from_secs(*s)),
+            DurationText::Text(t) => common::config::parse_duration(t),
+        }
+    }
+}
+
+/// A size in bytes as written in the file: a number (`1048576`) or text with
+/// a unit (`"1MiB"`, `"32KiB"`, `"512B"`, `"1MB"`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SizeText {
+    /// Bytes.
+    Bytes(u64),
+    /// A number with a unit.
+    Text(String),
+}
+
+impl SizeText {
+    /// The size in bytes, or why the text is not one.
+    pub fn parse(&self) -> Result<u64, String> {
+        match self {
+            SizeText::Bytes(n) => Ok(*n),
+            SizeText::Text(t) => parse_size(t),
+        }
+    }
+}
+
+/// Parse `"1MiB"`, `"32KiB"`, `"1MB"`, `"512B"` or a bare number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (expected e.g. 1MiB, 32KiB, 4096)"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1024,
+        "MiB" => 1024 * 1024,
+        "GiB" => 1024 * 1024 * 1024,
+        "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}` (use B, KiB, MiB, GiB, KB, MB or GB)"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_binary_and_decimal_units() {
+        assert_eq!(parse_size("1MiB"), Ok(1024 * 1024));
+        assert_eq!(parse_size("32KiB"), Ok(32 * 1024));
+        assert_eq!(parse_size("2MB"), Ok(2_000_000));
+        assert_eq!(parse_size("17"), Ok(17));
+        assert!(parse_size("1 parsec").is_err());
+        assert!(parse_size("big").is_err());
+    }
+}
