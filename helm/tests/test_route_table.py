@@ -1,0 +1,129 @@
+"""The gateway's route table: a ConfigMap mounted as a directory (so edits
+hot-reload), upstream addresses by environment, and a table that the gateway
+binary itself accepts (`gateway check`)."""
+
+import os
+import subprocess
+import tomllib
+
+import pytest
+
+from conftest import REPO_ROOT, RELEASE, gateway_bin, load_value_set
+
+
+def _gateway_check(table: str, env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    binary = gateway_bin()
+    if not binary.exists():
+        pytest.skip(f"gateway binary not found at {binary} (set GATEWAY_BIN or build it: cargo build -p gateway)")
+    path = tmp_path / "gateway.toml"
+    path.write_text(table)
+    # The pod's environment: its ConfigMap (upstreams, listeners, logging).
+    run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    return subprocess.run(
+        [str(binary), "check", str(path)],
+        env=run_env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )
+
+
+def _seconds(duration) -> float:
+    """A gateway duration: whole seconds or a number with ms, s, m or h."""
+    if isinstance(duration, int):
+        return duration
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in ("ms", "s", "m", "h"):
+        if duration.endswith(unit) and duration[: -len(unit)].strip().isdigit():
+            return int(duration[: -len(unit)]) * units[unit]
+    return int(duration)
+
+
+def test_route_table_passes_gateway_check(release, tmp_path):
+    result = _gateway_check(release.route_table(), release.config_env("gateway"), tmp_path)
+    assert result.returncode == 0, f"gateway check refused the ConfigMap's table:\n{result.stdout}{result.stderr}"
+
+
+def test_gateway_check_refuses_a_broken_table(tmp_path):
+    """Guards the check above: the binary really validates (an unknown upstream)."""
+    broken = '[upstreams.users]\nendpoints = ["http://users:8000"]\n[[routes]]\nprefix = "/users/"\nupstream = "userz"\n'
+    result = _gateway_check(broken, {}, tmp_path)
+    assert result.returncode != 0
+    assert "userz" in result.stdout + result.stderr
+
+
+def test_route_table_is_valid_toml_with_routes(release):
+    table = tomllib.loads(release.route_table())
+    assert table["routes"], "no [[routes]]"
+    for route in table["routes"]:
+        assert route["upstream"] in table["upstreams"]
+
+
+def test_default_routes_send_users_and_products_prefixes_to_their_upstreams(default_release):
+    table = tomllib.loads(default_release.route_table())
+    assert {r["prefix"]: r["upstream"] for r in table["routes"]} == {"/users/": "users", "/products/": "products"}
+
+
+def test_default_routes_match_the_repository_route_table(default_release):
+    repo_table = REPO_ROOT / "gateway" / "gateway.toml"
+    if not repo_table.exists():
+        pytest.skip(f"{repo_table} does not exist yet")
+    chart_table = tomllib.loads(default_release.route_table())
+    ours = {r["prefix"]: r["upstream"] for r in chart_table["routes"]}
+    theirs = {r["prefix"]: r["upstream"] for r in tomllib.loads(repo_table.read_text())["routes"]}
+    assert ours == theirs
+
+
+def test_a_custom_route_table_is_used_verbatim(render_with):
+    values = load_value_set("custom-route-table")
+    rel = render_with(values)
+    assert rel.route_table().strip() == values["gateway"]["routeTable"].strip()
+
+
+def test_route_table_shutdown_grace_fits_in_the_termination_grace_period(release):
+    table = tomllib.loads(release.route_table())
+    grace = _seconds(table.get("timeouts", {}).get("shutdown_grace", 20))
+    spec = release.deployment("gateway")["spec"]["template"]["spec"]
+    prestop = int(spec["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][1])
+    assert prestop + grace < spec["terminationGracePeriodSeconds"]
+
+
+def test_route_table_is_mounted_as_a_directory_so_edits_reach_the_gateway(release):
+    spec = release.deployment("gateway")["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    (mount,) = [m for m in c["volumeMounts"] if m["name"] == "routes"]
+    assert mount["mountPath"] == "/etc/gateway"
+    assert "subPath" not in mount and "subPathExpr" not in mount
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "routes"]
+    assert volume["configMap"]["name"] == f"{RELEASE}-gateway-routes"
+    assert c["args"] == ["run", "--config", "/etc/gateway/gateway.toml"]
+
+
+def test_changing_the_route_table_does_not_roll_the_gateway_pods(render_with, default_release):
+    table = load_value_set("custom-route-table")["gateway"]["routeTable"]
+    changed = render_with({"gateway": {"routeTable": table}})
+    assert changed.route_table() != default_release.route_table()
+    assert changed.deployment("gateway")["spec"]["template"] == default_release.deployment("gateway")["spec"]["template"]
+
+
+def test_upstreams_point_at_the_release_services(release):
+    env = release.config_env("gateway")
+    suffix = "-headless" if release.merged_values["gateway"]["upstreamDiscovery"] == "headless" else ""
+    for component in ("users", "products"):
+        service = f"{RELEASE}-{component}{suffix}"
+        assert env[f"{component.upper()}_UPSTREAM"] == f"http://{service}:8000"
+        assert release.has("Service", service)
+
+
+def test_headless_upstream_services_publish_only_ready_pods(default_release):
+    for component in ("users", "products"):
+        svc = default_release.get("Service", f"{RELEASE}-{component}-headless")
+        assert svc["spec"]["clusterIP"] == "None"
+        assert svc["spec"]["publishNotReadyAddresses"] is False
+
+
+def test_extra_upstreams_get_their_environment_variable(render_with):
+    env = render_with(load_value_set("custom-route-table")).config_env("gateway")
+    assert env["REVIEWS_UPSTREAM"] == "http://reviews.reviews.svc.cluster.local:8000"
+
+
+def test_trusted_proxies_are_passed_by_environment(render_with):
+    env = render_with({"gateway": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}).config_env("gateway")
+    assert env["GATEWAY_TRUSTED_PROXIES"] == "10.0.0.0/8,fd00::/8"
