@@ -49,6 +49,18 @@ impl utoipa::Modify for BearerAuth {
 /// All routes with state applied, plus `/docs` and `/openapi.json`.
 pub fn router(state: AppState) -> Router {
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            crate::catalogue::list::list_products,
+            crate::catalogue::write::create_product
+        ))
+        .routes(routes!(
+            crate::catalogue::read::get_product,
+            crate::catalogue::write::update_product,
+            crate::catalogue::write::delete_product
+        ))
+        .routes(routes!(crate::catalogue::read::get_product_by_slug))
+        .routes(routes!(crate::stock::change_stock))
+        .routes(routes!(crate::categories::list_categories))
         .routes(routes!(health))
         .routes(routes!(ready))
         .split_for_parts();

@@ -4,8 +4,11 @@
 //! Product ids are integers assigned by the database (`Location:
 //! /products/42`). See `docs/PRODUCTS.md` for the API and configuration.
 
+#![allow(clippy::result_large_err)] // `Problem` is the shared error type; its size is `common`'s choice.
+
 mod api;
 pub mod catalogue;
+pub mod categories;
 pub mod cli;
 mod config;
 pub mod demo;
@@ -14,6 +17,7 @@ pub mod domain;
 pub mod migration;
 mod startup;
 mod state;
+pub mod stock;
 
 pub use config::Config;
 pub use startup::Application;

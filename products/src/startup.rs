@@ -67,9 +67,7 @@ impl Application {
 
     /// The address the service listens on (the real port when bound to 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| self.base.listen_addr)
+        self.listener.local_addr().unwrap_or(self.base.listen_addr)
     }
 
     /// Serve until `shutdown` resolves, then let in-flight requests finish

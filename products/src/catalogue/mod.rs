@@ -2,3 +2,10 @@
 //! removal.
 
 pub mod entity;
+pub mod etag;
+pub mod input;
+pub mod list;
+pub mod product;
+pub mod read;
+pub mod store;
+pub mod write;

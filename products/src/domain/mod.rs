@@ -1,1 +1,10 @@
-//! Domain types that can only be constructed valid.
+//! Domain types that can only be constructed valid ("parse, don't
+//! validate"): handlers receive them already checked.
+
+mod currency;
+mod price;
+mod slug;
+
+pub use currency::{Currency, CurrencyError};
+pub use price::{Price, PriceError, PriceInput};
+pub use slug::{Slug, SlugError};

@@ -108,8 +108,62 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A request with an optional bearer token for `role`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        role: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match role {
+            Some(role) => builder.bearer_auth(self.token(role)),
+            None => builder,
+        }
+    }
+
+    /// `POST /` as `role` with a JSON body.
+    pub async fn post_product(&self, role: Option<&str>, body: &Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/", role)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `PATCH /{id}` as `role` with a JSON body.
+    pub async fn patch_product(
+        &self,
+        id: i64,
+        role: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, &format!("/{id}"), role)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /{id}/stock` as `role` with `{"delta": delta}`.
+    pub async fn change_stock(&self, id: i64, role: Option<&str>, delta: i64) -> reqwest::Response {
+        self.request(reqwest::Method::POST, &format!("/{id}/stock"), role)
+            .json(&json!({ "delta": delta }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` a JSON body, asserting 200.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("json")
+    }
+
     /// `POST /` as staff: creates a product and returns its body.
     pub async fn create(&self, body: Value) -> Value {
+        let body = with_defaults(body);
         let response = self
             .client
             .post(self.url("/"))
@@ -121,6 +175,21 @@ impl TestApp {
         assert_eq!(response.status(), 201, "create {body}");
         response.json().await.expect("json")
     }
+}
+
+/// Fill in the required fields a test does not care about.
+fn with_defaults(mut body: Value) -> Value {
+    for (key, value) in [("price", json!("1.00")), ("category", json!("Books"))] {
+        if body.get(key).is_none() {
+            body[key] = value;
+        }
+    }
+    body
+}
+
+/// The id of a created product.
+pub fn id_of(product: &Value) -> i64 {
+    product["id"].as_i64().expect("id")
 }
 
 /// A minimal valid creation body.

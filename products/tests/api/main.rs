@@ -1,7 +1,14 @@
 //! Integration tests: the real service over HTTP, on SQLite and (with
 //! `TEST_DATABASE_URL`) PostgreSQL.
 
-#[allow(dead_code)]
 mod helpers;
 
+mod categories;
+mod create;
+mod delete;
+mod docs;
 mod health;
+mod list;
+mod read;
+mod stock;
+mod update;

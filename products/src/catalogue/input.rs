@@ -1,0 +1,385 @@
+//! Request bodies for creating and changing products, and their checks.
+//! Every invalid field is reported at once (422).
+
+use common::{FieldError, Problem};
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+
+use crate::domain::{Currency, Price, PriceInput, Slug};
+
+const TITLE_MAX: usize = 200;
+const DESCRIPTION_MAX: usize = 10_000;
+const NAME_MAX: usize = 100;
+const URL_MAX: usize = 2048;
+/// Largest stock quantity a product may be created or set with.
+pub const STOCK_MAX: i64 = 1_000_000_000;
+
+/// `POST /`: a new product. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    /// 1-200 characters (trimmed). Required.
+    #[schema(example = "Blue Widget X")]
+    pub title: Option<String>,
+    /// Derived from the title when absent; must be unique.
+    #[schema(example = "blue-widget-x")]
+    pub slug: Option<String>,
+    /// Up to 10,000 characters (default empty).
+    pub description: Option<String>,
+    /// Decimal string or number, `>= 0`, at most 2 decimals. Required.
+    #[schema(value_type = String, example = "19.99")]
+    pub price: Option<PriceInput>,
+    /// ISO 4217 code (default `USD`).
+    #[schema(example = "USD")]
+    pub currency: Option<String>,
+    /// Initial stock, 0 to 1,000,000,000 (default 0).
+    #[schema(example = 20)]
+    pub stock_qty: Option<i64>,
+    /// 1-100 characters. Required.
+    #[schema(example = "Electronics")]
+    pub category: Option<String>,
+    /// 1-100 characters, or null.
+    pub brand: Option<String>,
+    /// Absolute http(s) URL, or null.
+    pub image_url: Option<String>,
+}
+
+/// `PATCH /{id}`: only the fields present change; `brand` and `image_url`
+/// may be set to null. Unknown fields are refused.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    /// 1-200 characters (trimmed). The slug does not follow the title.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub title: Patch<String>,
+    /// A new unique slug.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub slug: Patch<String>,
+    /// Up to 10,000 characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description: Patch<String>,
+    /// Decimal string or number, `>= 0`, at most 2 decimals.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "24.50")]
+    pub price: Patch<PriceInput>,
+    /// ISO 4217 code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub currency: Patch<String>,
+    /// 1-100 characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub category: Patch<String>,
+    /// 1-100 characters, or null to clear.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub brand: Patch<String>,
+    /// Absolute http(s) URL, or null to clear.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub image_url: Patch<String>,
+}
+
+/// A field of a partial update: absent, explicitly null, or a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    /// Not in the body: unchanged.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// A new value.
+    Value(T),
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(v) => Patch::Value(v),
+            None => Patch::Null,
+        })
+    }
+}
+
+/// A checked new product.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    /// Trimmed title.
+    pub title: String,
+    /// Given or derived slug.
+    pub slug: Slug,
+    /// Description.
+    pub description: String,
+    /// Price.
+    pub price: Price,
+    /// Currency.
+    pub currency: Currency,
+    /// Initial stock.
+    pub stock_qty: i64,
+    /// Category.
+    pub category: String,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Picture URL.
+    pub image_url: Option<String>,
+}
+
+/// Checked changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChanges {
+    /// New title.
+    pub title: Option<String>,
+    /// New slug.
+    pub slug: Option<Slug>,
+    /// New description.
+    pub description: Option<String>,
+    /// New price.
+    pub price: Option<Price>,
+    /// New currency.
+    pub currency: Option<Currency>,
+    /// New category.
+    pub category: Option<String>,
+    /// New brand (`Some(None)` clears it).
+    pub brand: Option<Option<String>>,
+    /// New picture URL (`Some(None)` clears it).
+    pub image_url: Option<Option<String>>,
+}
+
+impl ProductChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.slug.is_none()
+            && self.description.is_none()
+            && self.price.is_none()
+            && self.currency.is_none()
+            && self.category.is_none()
+            && self.brand.is_none()
+            && self.image_url.is_none()
+    }
+}
+
+/// Collects every field error of one request.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result
+            .map_err(|e| self.0.push(FieldError::new(field, e.to_string())))
+            .ok()
+    }
+
+    fn missing(&mut self, field: &str) {
+        self.0.push(FieldError::new(field, "is required"));
+    }
+
+    fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
+impl CreateProduct {
+    /// Check every field; 422 lists all invalid ones.
+    pub fn parse(self) -> Result<NewProduct, Problem> {
+        let mut errors = Errors::default();
+        let title = match self.title {
+            Some(t) => errors.check("title", title(&t)),
+            None => {
+                errors.missing("title");
+                None
+            }
+        };
+        let slug = match (&self.slug, &title) {
+            (Some(s), _) => errors.check("slug", Slug::parse(s)),
+            (None, Some(t)) => errors.check("slug", Slug::derive(t)),
+            (None, None) => None,
+        };
+        let description = errors.check(
+            "description",
+            description(self.description.as_deref().unwrap_or("")),
+        );
+        let price = match &self.price {
+            Some(p) => errors.check("price", p.parse()),
+            None => {
+                errors.missing("price");
+                None
+            }
+        };
+        let currency = match &self.currency {
+            Some(c) => errors.check("currency", Currency::parse(c)),
+            None => Some(Currency::USD),
+        };
+        let stock_qty = errors.check("stock_qty", stock(self.stock_qty.unwrap_or(0)));
+        let category = match &self.category {
+            Some(c) => errors.check("category", name(c)),
+            None => {
+                errors.missing("category");
+                None
+            }
+        };
+        let brand = match &self.brand {
+            Some(b) => errors.check("brand", name(b)).map(Some),
+            None => Some(None),
+        };
+        let image_url = match &self.image_url {
+            Some(u) => errors.check("image_url", url(u)).map(Some),
+            None => Some(None),
+        };
+        errors.finish()?;
+        match (
+            title,
+            slug,
+            description,
+            price,
+            currency,
+            stock_qty,
+            category,
+            brand,
+            image_url,
+        ) {
+            (
+                Some(title),
+                Some(slug),
+                Some(description),
+                Some(price),
+                Some(currency),
+                Some(stock_qty),
+                Some(category),
+                Some(brand),
+                Some(image_url),
+            ) => Ok(NewProduct {
+                title,
+                slug,
+                description,
+                price,
+                currency,
+                stock_qty,
+                category,
+                brand,
+                image_url,
+            }),
+            // Every `None` above recorded an error.
+            _ => Err(Problem::internal()),
+        }
+    }
+}
+
+impl UpdateProduct {
+    /// Check every present field; 422 lists all invalid ones.
+    pub fn parse(self) -> Result<ProductChanges, Problem> {
+        let mut errors = Errors::default();
+        let mut changes = ProductChanges::default();
+        let not_null = |errors: &mut Errors, field: &str| {
+            errors.0.push(FieldError::new(
+                field,
+                "must not be null (leave it out to keep it)",
+            ));
+        };
+        match self.title {
+            Patch::Value(t) => changes.title = errors.check("title", title(&t)),
+            Patch::Null => not_null(&mut errors, "title"),
+            Patch::Absent => {}
+        }
+        match self.slug {
+            Patch::Value(s) => changes.slug = errors.check("slug", Slug::parse(&s)),
+            Patch::Null => not_null(&mut errors, "slug"),
+            Patch::Absent => {}
+        }
+        match self.description {
+            Patch::Value(d) => changes.description = errors.check("description", description(&d)),
+            Patch::Null => not_null(&mut errors, "description"),
+            Patch::Absent => {}
+        }
+        match self.price {
+            Patch::Value(p) => changes.price = errors.check("price", p.parse()),
+            Patch::Null => not_null(&mut errors, "price"),
+            Patch::Absent => {}
+        }
+        match self.currency {
+            Patch::Value(c) => changes.currency = errors.check("currency", Currency::parse(&c)),
+            Patch::Null => not_null(&mut errors, "currency"),
+            Patch::Absent => {}
+        }
+        match self.category {
+            Patch::Value(c) => changes.category = errors.check("category", name(&c)),
+            Patch::Null => not_null(&mut errors, "category"),
+            Patch::Absent => {}
+        }
+        match self.brand {
+            Patch::Value(b) => changes.brand = errors.check("brand", name(&b)).map(Some),
+            Patch::Null => changes.brand = Some(None),
+            Patch::Absent => {}
+        }
+        match self.image_url {
+            Patch::Value(u) => changes.image_url = errors.check("image_url", url(&u)).map(Some),
+            Patch::Null => changes.image_url = Some(None),
+            Patch::Absent => {}
+        }
+        errors.finish()?;
+        Ok(changes)
+    }
+}
+
+fn title(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > TITLE_MAX {
+        return Err(format!("must be 1 to {TITLE_MAX} characters"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_string())
+}
+
+fn description(text: &str) -> Result<String, String> {
+    if text.chars().count() > DESCRIPTION_MAX {
+        return Err(format!("must be at most {DESCRIPTION_MAX} characters"));
+    }
+    Ok(text.to_string())
+}
+
+fn name(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > NAME_MAX {
+        return Err(format!("must be 1 to {NAME_MAX} characters"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(t.to_string())
+}
+
+fn url(text: &str) -> Result<String, String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if !rest.is_empty()
+                && !rest.starts_with('/')
+                && text.len() <= URL_MAX
+                && text.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "must be an absolute http(s) URL of at most {URL_MAX} characters"
+        )),
+    }
+}
+
+fn stock(qty: i64) -> Result<i64, String> {
+    if (0..=STOCK_MAX).contains(&qty) {
+        Ok(qty)
+    } else {
+        Err(format!("must be 0 to {STOCK_MAX}"))
+    }
+}

@@ -1,0 +1,59 @@
+//! Database access shared by the catalogue and stock handlers.
+
+use common::Problem;
+use sea_orm::sea_query::UpdateStatement;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr};
+
+use super::entity::{self, Column, Entity};
+
+/// Parse a path id; anything but a positive integer names no product.
+pub fn parse_id(raw: &str) -> Result<i64, Problem> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| not_found(raw))
+}
+
+/// 404 for a product id.
+pub fn not_found(id: impl std::fmt::Display) -> Problem {
+    Problem::not_found(format!("no product with id {id}"))
+}
+
+/// The product `id`, or 404.
+pub async fn find(db: &DatabaseConnection, id: i64) -> Result<entity::Model, Problem> {
+    Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found(id))
+}
+
+/// The product with `slug`, or 404.
+pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> Result<entity::Model, Problem> {
+    Entity::find()
+        .filter(Column::Slug.eq(slug))
+        .one(db)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no product with slug `{slug}`")))
+}
+
+/// Run one `UPDATE ... RETURNING *` and give back the changed row, if the
+/// `WHERE` matched one. One statement: atomic on both backends.
+pub async fn update_returning(
+    db: &DatabaseConnection,
+    mut update: UpdateStatement,
+) -> Result<Option<entity::Model>, DbErr> {
+    update.returning_all();
+    let statement = db.get_database_backend().build(&update);
+    Entity::find().from_raw_sql(statement).one(db).await
+}
+
+/// A database error, with a unique violation (the slug is the only unique
+/// column) explained.
+pub fn slug_conflict(err: DbErr, slug: &str) -> Problem {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Problem::conflict(format!(
+            "the slug `{slug}` is already used by another product"
+        )),
+        _ => Problem::from(err),
+    }
+}

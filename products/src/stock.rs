@@ -1,0 +1,107 @@
+//! `POST /{id}/stock`: change the stock by a delta, atomically.
+//!
+//! The change is one conditional `UPDATE ... SET stock_qty = stock_qty +
+//! delta WHERE id = ? AND stock_qty + delta >= 0 RETURNING *`. The database
+//! evaluates the condition and the write together, so concurrent decrements
+//! can never oversell; a refused change writes nothing. The CHECK
+//! (`stock_qty >= 0`) constraint is the backstop.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use common::Problem;
+use common::auth::AuthUser;
+use common::extract::Json;
+use http::StatusCode;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryTrait};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::catalogue::entity::{Column, Entity};
+use crate::catalogue::input::STOCK_MAX;
+use crate::catalogue::product::now;
+use crate::catalogue::read::written;
+use crate::catalogue::store;
+use crate::catalogue::write::WRITERS;
+
+/// `POST /{id}/stock` body. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockChangeRequest {
+    /// Units to add (positive) or remove (negative); not zero, at most
+    /// 1,000,000,000 either way.
+    #[schema(example = -1)]
+    pub delta: Option<i64>,
+}
+
+/// A checked, non-zero stock change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockChange(i64);
+
+impl StockChange {
+    /// Accept a delta from -1,000,000,000 to 1,000,000,000, not zero.
+    pub fn parse(delta: Option<i64>) -> Result<StockChange, Problem> {
+        let message = match delta {
+            None => "is required",
+            Some(0) => "must not be zero",
+            Some(d) if d.abs() > STOCK_MAX => "must be between -1000000000 and 1000000000",
+            Some(d) => return Ok(StockChange(d)),
+        };
+        Err(Problem::validation(vec![common::FieldError::new(
+            "delta", message,
+        )]))
+    }
+
+    /// The signed number of units.
+    pub fn delta(self) -> i64 {
+        self.0
+    }
+}
+
+/// Apply a stock change atomically.
+#[utoipa::path(post, path = "/{id}/stock", tag = "stock",
+    params(("id" = i64, Path, description = "Product id")),
+    request_body = StockChangeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The product with its new stock", body = crate::catalogue::product::Product,
+            headers(("ETag" = String, description = "The new entity tag"))),
+        (status = 401, description = "No or invalid access token", body = common::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff or admin", body = common::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not enough stock; nothing changed", body = common::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid delta", body = common::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn change_stock(
+    State(db): State<DatabaseConnection>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    Json(body): Json<StockChangeRequest>,
+) -> Result<Response, Problem> {
+    auth.require(WRITERS)?;
+    let id = store::parse_id(&id)?;
+    let change = StockChange::parse(body.delta)?;
+    let new_stock = Expr::col(Column::StockQty).add(change.delta());
+    let update = Entity::update_many()
+        .col_expr(Column::StockQty, new_stock.clone())
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now()))
+        .filter(Column::Id.eq(id))
+        .filter(new_stock.gte(0))
+        .into_query();
+    match store::update_returning(&db, update).await? {
+        Some(model) => {
+            tracing::info!(id, delta = change.delta(), stock = model.stock_qty, by = %auth.0.sub, "stock changed");
+            Ok(written(StatusCode::OK, model))
+        }
+        None => {
+            // Nothing was written; say why.
+            let current = store::find(&db, id).await?;
+            Err(Problem::conflict(format!(
+                "not enough stock: {} in stock, a change of {} would take it below zero; nothing changed",
+                current.stock_qty,
+                change.delta()
+            )))
+        }
+    }
+}
