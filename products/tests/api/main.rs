@@ -6,6 +6,7 @@ mod helpers;
 mod categories;
 mod create;
 mod delete;
+mod demo;
 mod docs;
 mod health;
 mod list;
