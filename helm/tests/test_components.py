@@ -39,8 +39,13 @@ def test_defaults_read_each_services_secrets_from_the_secret_made_from_its_env_f
 def test_existing_secrets_are_referenced_and_none_are_created(render_with):
     rel = render_with(load_value_set("existing-secrets"))
     assert ("secret", "gateway-secret") in _env_sources(rel, "gateway")
-    assert ("secret", "users-secret") in _env_sources(rel, "users")
+    assert _env_sources(rel, "users") == [("secret", "users-secret"), ("secret", "users-keys"), ("configMap", f"{RELEASE}-users-env")]
     assert not rel.of_kind("Secret")
+
+
+def test_a_signing_key_secret_of_its_own_satisfies_users(render_with):
+    rel = render_with({"users": {"existingSecret": "", "extraEnvFromSecrets": ["users-keys"], "secretEnv": {"DATABASE_URL": "postgres://u:p@db/users"}}})
+    assert _env_sources(rel, "users") == [("secret", "users-keys"), ("secret", f"{RELEASE}-users"), ("configMap", f"{RELEASE}-users-env")]
 
 
 def test_secret_env_from_values_becomes_a_chart_secret_injected_with_envfrom(render_with):

@@ -129,6 +129,7 @@ def test_configmaps_carry_no_secret_settings(release):
 
 def test_every_env_source_exists_in_the_release_or_is_a_named_existing_secret(release):
     existing = {release.merged_values[c]["existingSecret"] for c in APP_COMPONENTS} - {""}
+    existing |= {s for c in APP_COMPONENTS for s in release.merged_values[c]["extraEnvFromSecrets"]}
     for name, c in containers(release):
         for source in c.get("envFrom", []):
             if "configMapRef" in source:
@@ -181,7 +182,12 @@ def test_pods_wait_in_prestop_then_get_more_than_the_shutdown_grace(release):
         sleep = c["lifecycle"]["preStop"]["exec"]["command"]
         assert sleep == ["sleep", str(common["preStopSleepSeconds"])]
         assert spec["terminationGracePeriodSeconds"] > common["preStopSleepSeconds"] + common["shutdownGraceSeconds"]
-        assert release.config_env(component)["SHUTDOWN_GRACE"] == f"{common['shutdownGraceSeconds']}s"
+
+
+def test_services_get_the_shutdown_grace_by_environment(release):
+    grace = release.merged_values["common"]["shutdownGraceSeconds"]
+    for component in ("users", "products"):
+        assert release.config_env(component)["SHUTDOWN_GRACE"] == f"{grace}s"
 
 
 def test_production_settings_are_set_for_every_component(release):

@@ -104,12 +104,11 @@ preStop:
     command: ["sleep", {{ .Values.common.preStopSleepSeconds | toString | quote }}]
 {{- end -}}
 
-{{/* Settings every service's ConfigMap carries. */}}
+{{/* Settings every component's ConfigMap carries. */}}
 {{- define "shop.commonEnv" -}}
 APP_ENV: {{ .Values.common.appEnv | quote }}
 LOG_FORMAT: {{ .Values.common.logFormat | quote }}
 RUST_LOG: {{ .Values.common.rustLog | quote }}
-SHUTDOWN_GRACE: {{ printf "%ds" (int .Values.common.shutdownGraceSeconds) | quote }}
 {{- end -}}
 
 {{/*

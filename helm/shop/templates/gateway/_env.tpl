@@ -1,8 +1,12 @@
-{{/* The gateway's non-secret environment (ConfigMap) and its route table. */}}
+{{/*
+The gateway's non-secret environment (ConfigMap) and its route table. Its
+shutdown grace is the table's timeouts.shutdown_grace (the chart's default
+table takes common.shutdownGraceSeconds), not SHUTDOWN_GRACE.
+*/}}
 
 {{- define "shop.gateway.configData" -}}
 {{- $g := .Values.gateway -}}
-{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "GATEWAY_LISTEN" "GATEWAY_ADMIN_LISTEN" "GATEWAY_CONFIG" "GATEWAY_TRUSTED_PROXIES" -}}
+{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "GATEWAY_LISTEN" "GATEWAY_ADMIN_LISTEN" "GATEWAY_CONFIG" "GATEWAY_TRUSTED_PROXIES" -}}
 {{ include "shop.commonEnv" . }}
 GATEWAY_LISTEN: {{ printf "0.0.0.0:%d" (int $g.containerPort) | quote }}
 GATEWAY_ADMIN_LISTEN: {{ printf "0.0.0.0:%d" (int $g.adminPort) | quote }}

@@ -9,6 +9,7 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- $values := index $root.Values .component -}}
 {{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
 {{ include "shop.commonEnv" $root }}
+SHUTDOWN_GRACE: {{ printf "%ds" (int $root.Values.common.shutdownGraceSeconds) | quote }}
 LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $values.port) | quote }}
 DATA_DIR: "/var/lib/shop/data"
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
@@ -29,10 +30,11 @@ JWKS_URL: {{ printf "http://%s:%d/.well-known/jwks.json" (include "shop.componen
 {{- define "shop.service.requirements" -}}
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
-{{- if and (not $values.existingSecret) (not $root.Values.postgresql.enabled) (not (hasKey $values.secretEnv "DATABASE_URL")) -}}
+{{- $provided := or $values.existingSecret $values.extraEnvFromSecrets -}}
+{{- if and (not $provided) (not $root.Values.postgresql.enabled) (not (hasKey $values.secretEnv "DATABASE_URL")) -}}
 {{- fail (printf "%s needs a database: set %s.existingSecret (a Secret with DATABASE_URL), %s.secretEnv.DATABASE_URL, or postgresql.enabled=true" .component .component .component) -}}
 {{- end -}}
-{{- if and (eq .component "users") (not $values.existingSecret) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY")) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY_FILE")) -}}
+{{- if and (eq .component "users") (not $provided) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY")) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY_FILE")) -}}
 {{- fail "users needs a signing key: set users.existingSecret (a Secret with JWT_SIGNING_KEY) or users.secretEnv.JWT_SIGNING_KEY (an Ed25519 PKCS#8 PEM)" -}}
 {{- end -}}
 {{- end -}}
