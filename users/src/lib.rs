@@ -6,18 +6,26 @@
 //! admin and binds the listener; [`Application::run`] serves until shutdown.
 
 mod accounts;
+mod admin;
 mod admin_bootstrap;
+mod auth;
+mod client_ip;
 mod config;
+mod current_user;
 mod domain;
 mod entity;
 mod jwks;
 mod keys;
+mod me;
 mod migration;
+mod openapi;
 mod passwords;
+mod refresh_tokens;
 mod routes;
 mod startup;
 mod state;
 mod throttle;
+mod user_view;
 
 pub mod cli;
 

@@ -2,14 +2,23 @@
 //! OpenAPI document they describe.
 
 use axum::Router;
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-/// Every route of the service except health (added by the caller).
+/// Every route of the service except health (added by the caller), with
+/// `/openapi.json` and Swagger UI at `/docs`.
 pub fn router(state: AppState) -> Router {
-    let (router, _api) = OpenApiRouter::new()
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::router())
+        .merge(crate::me::router())
+        .merge(crate::admin::router())
         .merge(crate::jwks::router())
+        .merge(crate::openapi::health_paths())
         .split_for_parts();
-    router.with_state(state)
+    router
+        .with_state(state)
+        .merge(crate::openapi::docs_router(api))
 }

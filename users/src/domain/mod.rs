@@ -7,7 +7,7 @@ mod password;
 mod profile;
 
 pub use email::Email;
-pub use password::Password;
+pub use password::{MAX_CHARS as PASSWORD_MAX_CHARS, Password};
 pub use profile::{AvatarUrl, PersonName};
 
 use common::FieldError;

@@ -11,4 +11,4 @@ mod source;
 
 pub use access_token::{AccessToken, TokenIssuer};
 pub use ed25519::{PublicKey, SigningKey};
-pub use source::{KeyError, KeyRing, load_key_ring};
+pub use source::{KeyRing, load_key_ring};

@@ -1,6 +1,6 @@
 //! Where the signing key and the extra published keys come from.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::service::AppEnv;
 use jsonwebtoken::jwk::JwkSet;
@@ -128,7 +128,7 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 /// The development key: read it if it exists, else create it (mode 0600).
-fn generated_key(path: &PathBuf) -> Result<SigningKey, KeyError> {
+fn generated_key(path: &Path) -> Result<SigningKey, KeyError> {
     const VAR: &str = "DATA_DIR";
     if path.exists() {
         let text = read(path).map_err(|m| key_error(VAR, m))?;

@@ -17,6 +17,6 @@ common::backend_tests! {
 
     async fn unknown_paths_are_404_problems(db) {
         let app = spawn_app(&db).await;
-        problem(app.get("/nope").await, 404).await;
+        problem(app.get("/no/such/path").await, 404).await;
     }
 }

@@ -156,3 +156,74 @@ pub async fn problem(r: Response, status: u16) -> Value {
     assert!(body["request_id"].is_string(), "{body}");
     body
 }
+
+/// Fail if `value` contains anything that looks like a password or token hash.
+pub fn assert_no_secrets(value: &Value) {
+    let text = value.to_string();
+    assert!(!text.contains("$argon2"), "hash leaked: {text}");
+    assert!(!text.contains("password_hash"), "hash field leaked: {text}");
+    assert!(!text.contains("token_hash"), "token hash leaked: {text}");
+}
+
+impl TestApp {
+    /// DELETE with a bearer token.
+    pub async fn delete_as(&self, path: &str, token: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// PATCH a JSON body with a bearer token.
+    pub async fn patch_as(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    /// PUT a JSON body with a bearer token.
+    pub async fn put_as(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    /// Log in as if the gateway had seen the client at `ip`.
+    pub async fn login_from(&self, ip: &str, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/auth/login"))
+            .header("x-real-ip", ip)
+            .header("x-forwarded-for", ip)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// POST `{refresh_token}` to `path`.
+    pub async fn post_refresh(&self, path: &str, refresh: &str) -> Response {
+        self.post_json(path, &json!({ "refresh_token": refresh }))
+            .await
+    }
+
+    /// The id of the user with `email` (via the admin list).
+    pub async fn id_of(&self, admin: &Tokens, email: &str) -> String {
+        let page: Value = self
+            .get_as(&format!("/?q={email}"), &admin.access)
+            .await
+            .json()
+            .await
+            .expect("json");
+        page["items"][0]["id"].as_str().expect("id").to_string()
+    }
+}

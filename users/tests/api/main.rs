@@ -3,4 +3,15 @@
 
 mod helpers;
 
+mod admin;
+mod docs;
 mod health;
+mod jwks;
+mod login;
+mod logout;
+mod me;
+mod password;
+mod refresh;
+mod register;
+mod throttling;
+mod tokens;

@@ -1,0 +1,244 @@
+//! `/` and `/{id}`: user administration, for admins only.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use common::Problem;
+use common::auth::Role;
+use common::extract::{Json, Query};
+use sea_orm::{IntoActiveModel, Set, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::accounts::{self, ListFilter};
+use crate::current_user::Admin;
+use crate::domain::Fields;
+use crate::refresh_tokens;
+use crate::state::AppState;
+use crate::user_view::UserView;
+
+/// Largest page size; larger requests are clamped to it.
+pub const MAX_PER_PAGE: u64 = 100;
+const DEFAULT_PER_PAGE: u64 = 20;
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users))
+        .routes(routes!(read_user, update_user, deactivate_user))
+}
+
+/// Query of the user list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1-based page (default 1).
+    #[param(minimum = 1)]
+    pub page: Option<u64>,
+    /// Page size (default 20; values above 100 are clamped to 100).
+    #[param(minimum = 1)]
+    pub per_page: Option<u64>,
+    /// Only users with this role.
+    #[param(value_type = Option<Role>)]
+    pub role: Option<String>,
+    /// Text contained in the email, first or last name (any case).
+    pub q: Option<String>,
+}
+
+/// One page of users.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserPage {
+    /// The users on this page, oldest first.
+    pub items: Vec<UserView>,
+    /// How many users match in total.
+    pub total: u64,
+    /// This page (1-based).
+    pub page: u64,
+    /// The page size used (after clamping).
+    pub per_page: u64,
+}
+
+/// What an admin may change about an account.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUpdate {
+    /// New role.
+    pub role: Option<Role>,
+    /// `false` deactivates (and revokes refresh tokens), `true` reactivates.
+    pub is_active: Option<bool>,
+}
+
+/// List users.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of users", body = UserPage),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown query parameters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_users(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<UserPage>, Problem> {
+    let mut fields = Fields::default();
+    let page = query.page.unwrap_or(1);
+    if page == 0 {
+        fields.reject("page", "must be at least 1");
+    }
+    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if per_page == 0 {
+        fields.reject("per_page", "must be at least 1");
+    }
+    let role = query
+        .role
+        .as_deref()
+        .and_then(|r| fields.parse("role", r.parse::<Role>()));
+    fields.finish()?;
+    let filter = ListFilter {
+        role,
+        q: query.q,
+        page,
+        per_page: per_page.min(MAX_PER_PAGE),
+    };
+    let (rows, total) = accounts::list(&state.db, &filter).await?;
+    Ok(axum::Json(UserPage {
+        items: rows.into_iter().map(UserView::from).collect(),
+        total,
+        page: filter.page,
+        per_page: filter.per_page,
+    }))
+}
+
+/// Read a user.
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn read_user(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserView>, Problem> {
+    let row = accounts::get(&state.db, parse_id(&id)?).await?;
+    Ok(axum::Json(UserView::from(row)))
+}
+
+/// Change a user's role or active flag.
+///
+/// Deactivating revokes the user's refresh tokens; their access tokens stop
+/// working here at once (other services refuse them when they expire).
+/// Admins cannot demote or deactivate themselves (409), so there is always
+/// an admin left.
+#[utoipa::path(
+    patch,
+    path = "/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    request_body = AdminUpdate,
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin demoting or deactivating themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    Json(body): Json<AdminUpdate>,
+) -> Result<axum::Json<UserView>, Problem> {
+    let id = parse_id(&id)?;
+    let target = accounts::get(&state.db, id).await?;
+    if target.id == admin.id
+        && (body.is_active == Some(false) || body.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(Problem::conflict(
+            "admins cannot demote or deactivate themselves; ask another admin",
+        ));
+    }
+    let deactivating = target.is_active && body.is_active == Some(false);
+    let mut row = target.into_active_model();
+    if let Some(role) = body.role {
+        row.role = Set(role.as_str().to_string());
+    }
+    if let Some(active) = body.is_active {
+        row.is_active = Set(active);
+    }
+    let txn = state.db.begin().await?;
+    let updated = accounts::update(&txn, row).await?;
+    if deactivating {
+        refresh_tokens::revoke_all_of_user(&txn, id).await?;
+    }
+    txn.commit().await?;
+    Ok(axum::Json(UserView::from(updated)))
+}
+
+/// Deactivate a user (soft delete).
+///
+/// The account stays (and can be reactivated with PATCH); it can no longer
+/// sign in, refresh, or use its access tokens here, and its refresh tokens
+/// are revoked. Deactivating an inactive user changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin deactivating themselves", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn deactivate_user(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id = parse_id(&id)?;
+    let target = accounts::get(&state.db, id).await?;
+    if target.id == admin.id {
+        return Err(Problem::conflict(
+            "admins cannot deactivate themselves; ask another admin",
+        ));
+    }
+    let txn = state.db.begin().await?;
+    if target.is_active {
+        let mut row = target.into_active_model();
+        row.is_active = Set(false);
+        accounts::update(&txn, row).await?;
+    }
+    refresh_tokens::revoke_all_of_user(&txn, id).await?;
+    txn.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A path id that is not a UUID names no user.
+fn parse_id(raw: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(raw).map_err(|_| Problem::not_found("no user with this id"))
+}

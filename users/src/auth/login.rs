@@ -1,0 +1,159 @@
+//! `POST /auth/login`: email and password for a token pair, as JSON or as
+//! the OAuth2 password form, with failed attempts throttled.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::response::IntoResponse;
+use common::Problem;
+use common::extract::{has_content_type, parse_form, parse_json};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::TokenPair;
+use crate::accounts;
+use crate::client_ip::ClientIp;
+use crate::current_user::deactivated;
+use crate::domain::{Email, Fields};
+use crate::refresh_tokens;
+use crate::state::AppState;
+
+/// JSON login.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginJson {
+    /// Email address (any case).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// Password.
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+}
+
+/// OAuth2 password grant (RFC 6749 §4.3), form-encoded; `username` is the
+/// email. `grant_type`, `scope`, `client_id` and `client_secret` are
+/// accepted for OAuth2 clients and otherwise ignored.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginForm {
+    /// The email address.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// `password` when present.
+    pub grant_type: Option<String>,
+    /// Ignored.
+    #[allow(dead_code)] // accepted so OAuth2 clients are not refused
+    pub scope: Option<String>,
+    /// Ignored.
+    #[allow(dead_code)]
+    pub client_id: Option<String>,
+    /// Ignored.
+    #[allow(dead_code)]
+    pub client_secret: Option<String>,
+}
+
+/// Credentials from either body format.
+pub struct Credentials {
+    email: Email,
+    password: String,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Credentials {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = has_content_type(req.headers(), "application/json");
+        let is_form = has_content_type(req.headers(), "application/x-www-form-urlencoded");
+        if !is_json && !is_form {
+            return Err(Problem::unsupported_media_type(
+                "send application/json or application/x-www-form-urlencoded",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Problem::bad_request(format!("cannot read the request body: {e}")))?;
+        let mut fields = Fields::default();
+        let (email_field, raw_email, password) = if is_json {
+            let body: LoginJson = parse_json(&bytes)?;
+            ("email", body.email, body.password)
+        } else {
+            let body: LoginForm = parse_form(&bytes)?;
+            if body.grant_type.as_deref().is_some_and(|g| g != "password") {
+                fields.reject("grant_type", "must be `password`");
+            }
+            ("username", body.username, body.password)
+        };
+        let email = fields.parse(email_field, Email::parse(&raw_email));
+        // Every stored password has at most 128 characters; longer input
+        // cannot match and would only cost hashing time.
+        let n = password.chars().count();
+        if n == 0 || n > crate::domain::PASSWORD_MAX_CHARS {
+            fields.reject("password", "must be 1 to 128 characters");
+        }
+        fields.finish()?;
+        let email = email.ok_or_else(Problem::internal)?;
+        Ok(Credentials { email, password })
+    }
+}
+
+fn wrong_credentials() -> Problem {
+    Problem::unauthorized("incorrect email or password")
+}
+
+/// Sign in.
+///
+/// Wrong email and wrong password get the same 401 after the same work.
+/// Failed attempts are throttled per email and per client address (429
+/// with `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body(content(
+        (LoginJson = "application/json"),
+        (LoginForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Signed in", body = TokenPair),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Neither JSON nor a form", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Malformed or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts",
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    credentials: Credentials,
+) -> Result<impl IntoResponse, Problem> {
+    let Credentials { email, password } = credentials;
+    if let Err(wait) = state.throttle.check(email.as_str(), ip) {
+        return Err(Problem::too_many_requests(
+            "too many failed sign-in attempts; try again later",
+            wait,
+        ));
+    }
+    let account = accounts::find_by_email(&state.db, &email).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.as_str());
+    if !state.hashing.verify(&password, stored).await? {
+        state.throttle.record_failure(email.as_str(), ip);
+        return Err(wrong_credentials());
+    }
+    let account = account.ok_or_else(wrong_credentials)?;
+    state.throttle.record_success(email.as_str());
+    if !account.is_active {
+        return Err(deactivated());
+    }
+    let access = state
+        .issuer
+        .issue(account.id, &account.email, accounts::role_of(&account))
+        .map_err(|e| {
+            tracing::error!(error = %e, "signing an access token");
+            Problem::internal()
+        })?;
+    let refresh =
+        refresh_tokens::issue(&state.db, account.id, Uuid::now_v7(), state.refresh_ttl).await?;
+    Ok(super::token_response(access, refresh))
+}

@@ -1,0 +1,95 @@
+//! `POST /auth/register`: anyone may create a customer account.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use common::Problem;
+use common::auth::Role;
+use common::extract::Json;
+use common::forwarded::ForwardedPrefix;
+use http::header;
+use serde::Deserialize;
+
+use crate::accounts::{self, NewAccount};
+use crate::domain::{Email, Fields, Password, PersonName};
+use crate::state::AppState;
+use crate::user_view::UserView;
+
+/// A registration. There is no `role`: every new account is a customer,
+/// and unknown fields are refused.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// Email address, unique case-insensitively.
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// 8 to 128 characters.
+    #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
+    pub password: String,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+}
+
+/// Create a customer account.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new account", body = UserView,
+            headers(("Location" = String, description = "The account's URL"))),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields (e.g. `role`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn register(
+    State(state): State<AppState>,
+    prefix: ForwardedPrefix,
+    Json(body): Json<RegisterRequest>,
+) -> Result<impl IntoResponse, Problem> {
+    let mut fields = Fields::default();
+    let email = fields.parse("email", Email::parse(&body.email));
+    let password = fields.parse("password", Password::parse(&body.password));
+    let first_name = body
+        .first_name
+        .as_deref()
+        .and_then(|n| fields.parse("first_name", PersonName::parse(n)));
+    let last_name = body
+        .last_name
+        .as_deref()
+        .and_then(|n| fields.parse("last_name", PersonName::parse(n)));
+    fields.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(Problem::internal()); // unreachable: `finish` refused missing values
+    };
+
+    // Checked before hashing so a taken email costs no Argon2 work; the
+    // unique index still decides races.
+    if accounts::find_by_email(&state.db, &email).await?.is_some() {
+        return Err(Problem::conflict(
+            "an account with this email already exists",
+        ));
+    }
+    let password_hash = state.hashing.hash(&password).await?;
+    let row = accounts::create(
+        &state.db,
+        NewAccount {
+            email,
+            password_hash,
+            first_name: first_name.map(PersonName::into_inner),
+            last_name: last_name.map(PersonName::into_inner),
+            role: Role::Customer,
+        },
+    )
+    .await?;
+    let location = prefix.link(&format!("/{}", row.id));
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(UserView::from(row)),
+    ))
+}

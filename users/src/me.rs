@@ -1,0 +1,156 @@
+//! `/me` and `/me/password`: the signed-in user's own account.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use common::Problem;
+use common::extract::Json;
+use sea_orm::{IntoActiveModel, Set};
+use serde::{Deserialize, Deserializer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::accounts;
+use crate::current_user::CurrentUser;
+use crate::domain::{AvatarUrl, Fields, Password, PersonName};
+use crate::refresh_tokens;
+use crate::state::AppState;
+use crate::user_view::UserView;
+
+/// Routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read_me, update_me))
+        .routes(routes!(change_password))
+}
+
+/// Profile changes. An absent field is unchanged, `null` clears it. Email,
+/// role and `is_active` are not here and are refused as unknown fields.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    /// Given name, or `null` to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    /// Family name, or `null` to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    /// An `http(s)` link to a picture, or `null` to clear.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// Distinguish a field sent as `null` (`Some(None)`) from an absent one (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in use now.
+    pub current_password: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// Read your own profile.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your account", body = UserView),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn read_me(CurrentUser(me): CurrentUser) -> axum::Json<UserView> {
+    axum::Json(UserView::from(me))
+}
+
+/// Update your own profile (`first_name`, `last_name`, `avatar_url`).
+#[utoipa::path(
+    patch,
+    path = "/me",
+    tag = "me",
+    security(("bearer" = [])),
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "The updated account", body = UserView),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields (e.g. `role`, `is_active`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_me(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Json(body): Json<ProfileUpdate>,
+) -> Result<axum::Json<UserView>, Problem> {
+    let mut fields = Fields::default();
+    let mut row = me.into_active_model();
+    if let Some(value) = body.first_name {
+        let parsed = value.map(|v| fields.parse("first_name", PersonName::parse(&v)));
+        row.first_name = Set(parsed.flatten().map(PersonName::into_inner));
+    }
+    if let Some(value) = body.last_name {
+        let parsed = value.map(|v| fields.parse("last_name", PersonName::parse(&v)));
+        row.last_name = Set(parsed.flatten().map(PersonName::into_inner));
+    }
+    if let Some(value) = body.avatar_url {
+        let parsed = value.map(|v| fields.parse("avatar_url", AvatarUrl::parse(&v)));
+        row.avatar_url = Set(parsed.flatten().map(AvatarUrl::into_inner));
+    }
+    fields.finish()?;
+    let updated = accounts::update(&state.db, row).await?;
+    Ok(axum::Json(UserView::from(updated)))
+}
+
+/// Change your password.
+///
+/// Every refresh token of the account is revoked: other sessions must sign
+/// in again (access tokens already issued live out their short lifetime).
+#[utoipa::path(
+    put,
+    path = "/me/password",
+    tag = "me",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; all refresh tokens revoked"),
+        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The current password is wrong, or the account is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password is invalid, or unknown fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    Json(body): Json<PasswordChange>,
+) -> Result<StatusCode, Problem> {
+    let mut fields = Fields::default();
+    let new_password = fields.parse("new_password", Password::parse(&body.new_password));
+    fields.finish()?;
+    let new_password = new_password.ok_or_else(Problem::internal)?;
+    if !state
+        .hashing
+        .verify(&body.current_password, Some(&me.password_hash))
+        .await?
+    {
+        return Err(Problem::forbidden("the current password is wrong"));
+    }
+    let user_id = me.id;
+    let mut row = me.into_active_model();
+    row.password_hash = Set(state.hashing.hash(&new_password).await?);
+    accounts::update(&state.db, row).await?;
+    refresh_tokens::revoke_all_of_user(&state.db, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
