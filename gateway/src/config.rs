@@ -389,7 +389,7 @@ impl Config {
     pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
         let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             file: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
+            message: describe_syntax_error(text, &e),
         })?;
         Validator { path }.validate(file, overrides)
     }
@@ -735,4 +735,24 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
             "`{prefix}` is not a normalised path (no `//`, `.`, `..` or escapes other than reserved characters)"
         )),
     }
+}
+
+/// `line L, column C: message (in [table])` for a TOML error.
+fn describe_syntax_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim_end().replace('\n', "; ");
+    let Some(span) = err.span() else {
+        return message.to_string();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let table = before
+        .lines()
+        .rev()
+        .skip(1)
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|t| format!(" (in {t})"))
+        .unwrap_or_default();
+    format!("line {line}, column {column}: {message}{table}")
 }

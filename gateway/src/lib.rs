@@ -147,10 +147,12 @@ impl Gateway {
         let (stop_tx, stop_rx) = watch::channel(false);
         let grace = self.shared.active.load().config.timeouts.shutdown_grace;
         tracing::info!(public = %self.local_addr, admin = %self.admin_addr, "gateway listening");
+        // The admin listener outlives the drain, so `/readyz` can say 503 meanwhile.
+        let (admin_stop_tx, admin_stop_rx) = watch::channel(false);
         let admin = tokio::spawn(admin::serve(
             self.admin,
             Arc::clone(&self.shared),
-            stop_rx.clone(),
+            admin_stop_rx,
         ));
         let reloader = tokio::spawn(reload::watch_changes(
             Arc::clone(&self.shared),
@@ -164,6 +166,7 @@ impl Gateway {
             let _ = stop_tx.send(true);
         });
         server::serve(self.public, Arc::clone(&self.shared), stop_rx, grace).await;
+        let _ = admin_stop_tx.send(true);
         let _ = reloader.await;
         let _ = admin.await;
         tracing::info!("gateway stopped");

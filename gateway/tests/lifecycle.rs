@@ -1,0 +1,127 @@
+//! Start-up errors and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use gateway::{Gateway, GatewayError, LaunchOptions};
+use support::*;
+
+#[tokio::test]
+async fn a_busy_port_fails_naming_the_setting() {
+    let users = Upstream::start("users").await;
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(&path, one_route(&users.url(), "")).unwrap();
+    let mut opts = LaunchOptions::new(&path);
+    opts.listen = Some(taken.local_addr().unwrap());
+    opts.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let err = Gateway::bind(opts).await.expect_err("port is taken");
+    match &err {
+        GatewayError::Bind {
+            setting, source, ..
+        } => {
+            assert_eq!(*setting, "listen.public / GATEWAY_LISTEN");
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "cannot listen on {} (listen.public / GATEWAY_LISTEN): ",
+            taken.local_addr().unwrap()
+        )),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_route_table_fails_to_start_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &path,
+        "[[routes]]\nprefix = \"users/\"\nupstream = \"users\"\n",
+    )
+    .unwrap();
+    let err = Gateway::bind(LaunchOptions::new(&path))
+        .await
+        .expect_err("invalid");
+    let text = err.to_string();
+    assert!(text.contains("routes[0].prefix"), "{text}");
+    assert!(text.contains("must start with `/`"), "{text}");
+}
+
+#[tokio::test]
+async fn upstream_overrides_replace_the_files_endpoints() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start_with(&one_route("http://127.0.0.1:1", ""), |o| {
+        o.upstreams = vec![("users".to_string(), users.url())];
+    })
+    .await;
+    let resp = client().get(gw.url("/users/me")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(users.requests(), 1);
+}
+
+#[tokio::test]
+async fn in_flight_requests_finish_during_shutdown() {
+    let users = Upstream::start("users").await;
+    let mut gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let url = gw.url("/users/sleep?ms=700");
+    let in_flight = tokio::spawn(async move { client().get(url).send().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = gw.begin_shutdown();
+    // New connections are refused once draining starts.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(tokio::net::TcpStream::connect(gw.addr).await.is_err());
+    let resp = in_flight.await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "slept");
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("run returns after the drain")
+        .unwrap()
+        .expect("clean exit");
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_on_requests_after_the_grace_period() {
+    let users = Upstream::start("users").await;
+    let mut gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[timeouts]\nshutdown_grace = \"300ms\"",
+    ))
+    .await;
+    let url = gw.url("/users/sleep?ms=10000");
+    let _in_flight = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = gw.begin_shutdown();
+    tokio::time::timeout(Duration::from_secs(5), stopped)
+        .await
+        .expect("run returns once the grace period is over")
+        .unwrap()
+        .expect("clean exit");
+}
+
+#[tokio::test]
+async fn readyz_turns_503_while_draining() {
+    let users = Upstream::start("users").await;
+    let mut gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[timeouts]\nshutdown_grace = \"2s\"",
+    ))
+    .await;
+    // Keep the drain going with a slow request.
+    let url = gw.url("/users/sleep?ms=1500");
+    let _in_flight = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let admin = gw.admin;
+    let _stopped = gw.begin_shutdown();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = gateway::cli::get_status(admin, "/readyz").await.unwrap();
+    assert_eq!(status, 503);
+}
