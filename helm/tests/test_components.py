@@ -3,6 +3,7 @@ and settings by envFrom, the database, the optional resources (Ingress, HPA,
 PDB, NetworkPolicy), config changes rolling pods, NOTES.txt."""
 
 import base64
+import re
 
 import helm_python as helm
 import pytest
@@ -298,3 +299,11 @@ def test_notes_tell_how_to_reach_the_gateway(default_release, render_with):
     with_ingress = render_with(load_value_set("ingress-hpa-pdb-networkpolicy")).notes
     assert "https://shop.example.com/users/docs" in with_ingress
     assert "kubectl get service shop-gateway" in render_with(load_value_set("existing-secrets")).notes
+
+
+def test_a_long_release_name_keeps_every_name_a_valid_dns_label(render_with):
+    values = load_value_set("ingress-hpa-pdb-networkpolicy") | {"fullnameOverride": "a" * 63}
+    rel = render_with(values)
+    for obj in rel.objects:
+        name = obj["metadata"]["name"]
+        assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name), f"{obj['kind']}/{name}"

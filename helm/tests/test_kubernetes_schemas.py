@@ -18,19 +18,21 @@ NEWEST = kubernetes_validate.utils.latest_version()
 kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_contents)
 
 
-def _validate(obj, version):
+def _problem(obj, version):
+    """None when valid, else where and what."""
     try:
         kubernetes_validate.validate(obj, version, strict=True)
     except kubernetes_validate.ValidationError as e:
         path = "/".join(str(p) for p in e.path)
-        pytest.fail(f"{obj['kind']}/{obj['metadata']['name']} at {path}: {e.message} (Kubernetes {version})")
+        return f"{obj['kind']}/{obj['metadata']['name']} at {path}: {e.message} (Kubernetes {version})"
+    return None
 
 
 @pytest.mark.parametrize("version", [NEWEST, OLDEST_SUPPORTED])
 def test_every_manifest_validates_strictly(release, version):
     assert release.objects, "the release rendered no objects"
-    for obj in release.objects:
-        _validate(manifest(obj), version)
+    problems = [p for p in (_problem(manifest(obj), version) for obj in release.objects) if p]
+    assert problems == []
 
 
 def test_newest_schemas_are_a_current_kubernetes():

@@ -18,9 +18,13 @@
 {{- end -}}
 {{- end -}}
 
-{{/* Name of a component's resources: (dict "root" $ "component" "users"). */}}
+{{/*
+Name of a component's resources: (dict "root" $ "component" "users"). The
+prefix is cut to 40 characters so the longest name, "<prefix>-postgresql-headless",
+stays a valid 63-character DNS label.
+*/}}
 {{- define "shop.componentName" -}}
-{{- printf "%s-%s" (include "shop.fullname" .root | trunc 45 | trimSuffix "-") .component -}}
+{{- printf "%s-%s" (include "shop.fullname" .root | trunc 40 | trimSuffix "-") .component -}}
 {{- end -}}
 
 {{- define "shop.chart" -}}
