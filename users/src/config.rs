@@ -170,3 +170,68 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, common::ConfigError> {
+        Config::load(&Sources::only(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let c = load(&[]).expect("defaults are valid");
+        assert_eq!(c.jwt_issuer, "shop-users");
+        assert_eq!(c.jwt_audience, "shop");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(c.login_max_failures_per_email, 5);
+        assert_eq!(c.login_max_failures_per_ip_per_minute, 20);
+        assert_eq!(c.password_hash_memory_kib, 19456);
+        assert_eq!(c.password_hash_iterations, 2);
+        assert_eq!(c.password_hash_parallelism, 1);
+        assert_eq!(c.base.listen_addr.port(), 8000);
+    }
+
+    #[test]
+    fn settings_are_read_by_their_variable_names() {
+        let c = load(&[
+            ("ACCESS_TOKEN_TTL", "5m"),
+            ("LOGIN_MAX_FAILURES_PER_EMAIL", "3"),
+            ("JWT_ISSUER", "me"),
+        ])
+        .expect("valid");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(300));
+        assert_eq!(c.login_max_failures_per_email, 3);
+        assert_eq!(c.jwt_issuer, "me");
+    }
+
+    #[test]
+    fn an_invalid_value_names_its_variable() {
+        let err = load(&[("ACCESS_TOKEN_TTL", "soon")]).expect_err("invalid");
+        assert!(err.to_string().contains("ACCESS_TOKEN_TTL"), "{err}");
+        let err = load(&[("LOGIN_MAX_FAILURES_PER_EMAIL", "0")]).expect_err("invalid");
+        assert!(
+            err.to_string().contains("LOGIN_MAX_FAILURES_PER_EMAIL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn both_key_sources_at_once_are_refused() {
+        let err = load(&[("JWT_SIGNING_KEY", "x"), ("JWT_SIGNING_KEY_FILE", "/k.pem")])
+            .expect_err("ambiguous");
+        assert!(err.to_string().contains("JWT_SIGNING_KEY"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_appear_in_debug_output() {
+        let c = load(&[
+            ("ADMIN_EMAIL", "a@b.co"),
+            ("ADMIN_PASSWORD", "hunter2hunter2"),
+        ])
+        .expect("valid");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -13,5 +13,6 @@ mod me;
 mod password;
 mod refresh;
 mod register;
+mod startup;
 mod throttling;
 mod tokens;
