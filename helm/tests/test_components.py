@@ -131,6 +131,20 @@ def test_in_chart_database_url_overrides_one_from_an_env_file_secret(render_with
     assert sources.index(("secret", f"{RELEASE}-users-database")) > sources.index(("secret", "users-secret"))
 
 
+def test_an_external_database_url_is_taken_by_reference_from_its_secret_key(render_with):
+    rel = render_with(load_value_set("existing-secrets"))
+    (c,) = rel.deployment("products")["spec"]["template"]["spec"]["containers"]
+    assert c["env"] == [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "products-db-app", "key": "uri"}}}]
+
+
+def test_an_external_database_url_wins_over_the_in_chart_database(render_with):
+    rel = render_with({"postgresql": {"enabled": True}, "users": {"database": {"urlSecret": {"name": "users-db"}}}})
+    (c,) = rel.deployment("users")["spec"]["template"]["spec"]["containers"]
+    assert c["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "users-db", "key": "DATABASE_URL"}
+    assert ("secret", f"{RELEASE}-users-database") not in _env_sources(rel, "users")
+    assert ("secret", f"{RELEASE}-products-database") in _env_sources(rel, "products")
+
+
 def test_no_postgresql_is_rendered_unless_enabled(default_release):
     assert not default_release.of_kind("StatefulSet")
 

@@ -92,11 +92,13 @@ def test_app_images_default_to_the_chart_app_version(default_release, chart):
         assert c["image"] == f"shop-{component}:{app_version}"
 
 
-def test_deployments_inline_no_environment_values(release):
+def test_deployments_set_environment_only_by_reference(release):
     for component in APP_COMPONENTS:
         (c,) = release.deployment(component)["spec"]["template"]["spec"]["containers"]
-        assert "env" not in c, f"{component}: settings belong in envFrom ConfigMaps and Secrets"
         assert c["envFrom"], component
+        for var in c.get("env", []):
+            assert set(var) == {"name", "valueFrom"}, f"{component}: {var['name']} is inlined"
+            assert set(var["valueFrom"]) == {"secretKeyRef"}, f"{component}: {var['name']}"
 
 
 def test_no_literal_env_value_looks_like_a_secret(release):
@@ -130,7 +132,12 @@ def test_configmaps_carry_no_secret_settings(release):
 def test_every_env_source_exists_in_the_release_or_is_a_named_existing_secret(release):
     existing = {release.merged_values[c]["existingSecret"] for c in APP_COMPONENTS} - {""}
     existing |= {s for c in APP_COMPONENTS for s in release.merged_values[c]["extraEnvFromSecrets"]}
+    existing |= {release.merged_values[c]["database"]["urlSecret"]["name"] for c in ("users", "products")} - {""}
     for name, c in containers(release):
+        for var in c.get("env", []):
+            if "valueFrom" in var:
+                ref = var["valueFrom"]["secretKeyRef"]["name"]
+                assert release.has("Secret", ref) or ref in existing, f"{name}: {ref}"
         for source in c.get("envFrom", []):
             if "configMapRef" in source:
                 assert release.has("ConfigMap", source["configMapRef"]["name"]), name

@@ -31,8 +31,8 @@ JWKS_URL: {{ printf "http://%s:%d/.well-known/jwks.json" (include "shop.componen
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
 {{- $provided := or $values.existingSecret $values.extraEnvFromSecrets -}}
-{{- if and (not $provided) (not $root.Values.postgresql.enabled) (not (hasKey $values.secretEnv "DATABASE_URL")) -}}
-{{- fail (printf "%s needs a database: set %s.existingSecret (a Secret with DATABASE_URL), %s.secretEnv.DATABASE_URL, or postgresql.enabled=true" .component .component .component) -}}
+{{- if and (not $provided) (not $root.Values.postgresql.enabled) (not $values.database.urlSecret.name) (not (hasKey $values.secretEnv "DATABASE_URL")) -}}
+{{- fail (printf "%s needs a database: set %s.existingSecret (a Secret with DATABASE_URL), %s.database.urlSecret, %s.secretEnv.DATABASE_URL, or postgresql.enabled=true" .component .component .component .component) -}}
 {{- end -}}
 {{- if and (eq .component "users") (not $provided) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY")) (not (hasKey $values.secretEnv "JWT_SIGNING_KEY_FILE")) -}}
 {{- fail "users needs a signing key: set users.existingSecret (a Secret with JWT_SIGNING_KEY) or users.secretEnv.JWT_SIGNING_KEY (an Ed25519 PKCS#8 PEM)" -}}
