@@ -57,6 +57,13 @@ def test_secret_env_from_values_becomes_a_chart_secret_injected_with_envfrom(ren
         assert _secret_data(rel, f"{RELEASE}-{component}") == values[component]["secretEnv"]
 
 
+def test_gateway_secret_env_becomes_a_chart_secret_too(render_with):
+    rel = render_with({"gateway": {"secretEnv": {"UPSTREAM_TOKEN": "gateway-sentinel"}}})
+    assert ("secret", f"{RELEASE}-gateway") in _env_sources(rel, "gateway")
+    assert _secret_data(rel, f"{RELEASE}-gateway") == {"UPSTREAM_TOKEN": "gateway-sentinel"}
+    assert "gateway-sentinel" not in repr(rel.get("ConfigMap", f"{RELEASE}-gateway-env"))
+
+
 def test_a_multiline_pem_survives_into_the_secret_intact(render_with):
     values = load_value_set("secrets-from-values")
     key = _secret_data(render_with(values), f"{RELEASE}-users")["JWT_SIGNING_KEY"]
