@@ -13,7 +13,12 @@ pub struct Block {
 }
 
 /// Every block in `text`, in order; text outside blocks is ignored.
+///
+/// A literal `\n` counts as a line break: env files (Compose `env_file`,
+/// `kubectl --from-env-file`) cannot hold multi-line values, so a PEM is
+/// written on one line there.
 pub fn parse_all(text: &str) -> Result<Vec<Block>, String> {
+    let text = text.replace("\\n", "\n");
     let mut blocks = Vec::new();
     let mut lines = text.lines().map(str::trim);
     while let Some(line) = lines.next() {
@@ -70,6 +75,14 @@ mod tests {
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0].der, vec![1, 2, 3]);
         assert_eq!(blocks[1].label, "B");
+    }
+
+    #[test]
+    fn one_line_pem_with_escaped_newlines_is_accepted() {
+        let one_line = encode("PRIVATE KEY", &[7; 48]).replace('\n', "\\n");
+        assert!(!one_line.contains('\n'));
+        let blocks = parse_all(&one_line).expect("parses");
+        assert_eq!(blocks[0].der, vec![7; 48]);
     }
 
     #[test]
