@@ -71,6 +71,17 @@ def test_default_routes_match_the_repository_route_table(default_release):
     assert ours == theirs
 
 
+def test_the_repository_route_table_can_be_given_with_set_file(render_with, tmp_path):
+    """`--set-file gateway.routeTable=gateway/gateway.toml`: the environment overrides its local addresses."""
+    repo_table = REPO_ROOT / "gateway" / "gateway.toml"
+    if not repo_table.exists():
+        pytest.skip(f"{repo_table} does not exist yet")
+    rel = render_with({"gateway": {"routeTable": repo_table.read_text()}})
+    assert rel.route_table().strip() == repo_table.read_text().strip()
+    result = _gateway_check(rel.route_table(), rel.config_env("gateway"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_a_custom_route_table_is_used_verbatim(render_with):
     values = load_value_set("custom-route-table")
     rel = render_with(values)
