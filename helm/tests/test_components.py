@@ -152,6 +152,15 @@ def test_an_external_database_url_wins_over_the_in_chart_database(render_with):
     assert ("secret", f"{RELEASE}-products-database") in _env_sources(rel, "products")
 
 
+def test_the_guides_trial_install_needs_only_a_signing_key_secret(render_with):
+    values = helm.parse_set_string(
+        "postgresql.enabled=true,users.existingSecret=,users.extraEnvFromSecrets={users-keys},products.existingSecret="
+    )
+    rel = render_with(values)
+    assert _env_sources(rel, "users") == [("secret", "users-keys"), ("secret", f"{RELEASE}-users-database"), ("configMap", f"{RELEASE}-users-env")]
+    assert _env_sources(rel, "products") == [("secret", f"{RELEASE}-products-database"), ("configMap", f"{RELEASE}-products-env")]
+
+
 def test_no_postgresql_is_rendered_unless_enabled(default_release):
     assert not default_release.of_kind("StatefulSet")
 
