@@ -323,12 +323,19 @@ def test_the_gateway_service_type_is_configurable(render_with):
     assert svc["spec"]["loadBalancerSourceRanges"] == ["203.0.113.0/24"]
 
 
+def test_a_node_port_gateway_keeps_its_fixed_port(render_with):
+    svc = render_with(load_value_set("secrets-from-values")).get("Service", f"{RELEASE}-gateway")
+    assert svc["spec"]["type"] == "NodePort"
+    assert svc["spec"]["ports"][0]["nodePort"] == 30080
+
+
 def test_notes_tell_how_to_reach_the_gateway(default_release, render_with):
     assert "kubectl port-forward --namespace shop service/shop-gateway 8080:80" in default_release.notes
     assert "kubectl create secret generic users-secret --namespace shop --from-env-file=users/.env" in default_release.notes
     with_ingress = render_with(load_value_set("ingress-hpa-pdb-networkpolicy")).notes
     assert "https://shop.example.com/users/docs" in with_ingress
     assert "kubectl get service shop-gateway" in render_with(load_value_set("existing-secrets")).notes
+    assert "NODE_PORT=$(kubectl get service shop-gateway" in render_with(load_value_set("secrets-from-values")).notes
 
 
 def test_a_long_release_name_keeps_every_name_a_valid_dns_label(render_with):
