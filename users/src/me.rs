@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts;
+use crate::client_ip::ClientIp;
 use crate::current_user::CurrentUser;
 use crate::domain::{AvatarUrl, Fields, Password, PersonName};
 use crate::refresh_tokens;
@@ -117,6 +118,8 @@ async fn update_me(
 ///
 /// Every refresh token of the account is revoked: other sessions must sign
 /// in again (access tokens already issued live out their short lifetime).
+/// Wrong current passwords count as failed logins of the account, so a
+/// stolen access token cannot be used to guess the password.
 #[utoipa::path(
     put,
     path = "/me/password",
@@ -129,10 +132,14 @@ async fn update_me(
         (status = 403, description = "The current password is wrong, or the account is deactivated", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password is invalid, or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords",
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     CurrentUser(me): CurrentUser,
     Json(body): Json<PasswordChange>,
 ) -> Result<StatusCode, Problem> {
@@ -140,13 +147,21 @@ async fn change_password(
     let new_password = fields.parse("new_password", Password::parse(&body.new_password));
     fields.finish()?;
     let new_password = new_password.ok_or_else(Problem::internal)?;
+    if let Err(wait) = state.throttle.check(&me.email, ip) {
+        return Err(Problem::too_many_requests(
+            "too many wrong passwords; try again later",
+            wait,
+        ));
+    }
     if !state
         .hashing
         .verify(&body.current_password, Some(&me.password_hash))
         .await?
     {
+        state.throttle.record_failure(&me.email, ip);
         return Err(Problem::forbidden("the current password is wrong"));
     }
+    state.throttle.record_success(&me.email);
     let user_id = me.id;
     let mut row = me.into_active_model();
     row.password_hash = Set(state.hashing.hash(&new_password).await?);

@@ -68,4 +68,16 @@ common::backend_tests! {
             .expect("PUT");
         problem(r, 401).await;
     }
+
+    async fn repeated_wrong_current_passwords_are_throttled(db) {
+        let app = spawn_app(&db).await;
+        let tokens = app.customer("ada@example.com").await;
+        let wrong = json!({"current_password": "not it at all", "new_password": NEW_PASSWORD});
+        for _ in 0..5 {
+            problem(app.put_as("/me/password", &tokens.access, &wrong).await, 403).await;
+        }
+        let r = app.put_as("/me/password", &tokens.access, &wrong).await;
+        assert!(r.headers().contains_key("retry-after"));
+        problem(r, 429).await;
+    }
 }
