@@ -1,1 +1,42 @@
-fn main() {}
+//! `shop`: build and start gateway + users + products locally on SQLite.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Run the whole shop locally: gateway on port 80 (8080 without the
+/// privilege), users and products on loopback, SQLite files in ./data.
+#[derive(Debug, Parser)]
+#[command(name = "shop", version)]
+struct Cli {
+    /// Directory for the SQLite databases and generated keys.
+    #[arg(long, default_value = "data", env = "SHOP_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Gateway public port; 80 falls back to 8080 when it needs privileges.
+    #[arg(long, default_value_t = 80, env = "SHOP_PORT")]
+    port: u16,
+    /// Gateway admin port (health, metrics), loopback only.
+    #[arg(long, default_value_t = 9000, env = "SHOP_ADMIN_PORT")]
+    admin_port: u16,
+    /// The gateway route table.
+    #[arg(long, default_value = "gateway/gateway.toml", env = "GATEWAY_CONFIG")]
+    routes: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    common::telemetry::init(common::config::LogFormat::Pretty, "warn,launcher=info");
+    let mut listen = vec![SocketAddr::from(([0, 0, 0, 0], cli.port))];
+    if cli.port == 80 {
+        listen.push(SocketAddr::from(([0, 0, 0, 0], 8080)));
+    }
+    launcher::local::run(launcher::local::LocalOptions {
+        data_dir: cli.data_dir,
+        listen,
+        admin: SocketAddr::from(([127, 0, 0, 1], cli.admin_port)),
+        routes: cli.routes,
+    })
+    .await
+}
