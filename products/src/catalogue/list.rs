@@ -6,8 +6,8 @@ use common::extract::Query;
 use common::{FieldError, Problem};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -190,15 +190,10 @@ fn is_digits(s: &str) -> bool {
 
 impl Listing {
     /// The matching products, without order or paging.
-    fn filtered(&self) -> Select<Entity> {
+    fn filtered(&self, backend: DbBackend) -> Select<Entity> {
         let mut select = Entity::find();
         if let Some(q) = &self.q {
-            let pattern = format!("%{}%", escape_like(q));
-            let contains = |column: Column| {
-                Expr::expr(Func::lower(Expr::col(column)))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
-            };
-            select = select.filter(contains(Column::Title).or(contains(Column::Description)));
+            select = select.filter(text_search(q, backend));
         }
         if let Some(category) = &self.category {
             select = select.filter(Column::Category.eq(category.as_str()));
@@ -236,12 +231,13 @@ impl Listing {
 
     /// Run the listing: one count and one page query.
     pub async fn run(&self, db: &DatabaseConnection) -> Result<ProductPage, sea_orm::DbErr> {
-        let total = self.filtered().count(db).await?;
+        let backend = db.get_database_backend();
+        let total = self.filtered(backend).count(db).await?;
         let offset = (self.page - 1).saturating_mul(self.per_page);
         let rows: Vec<entity::Model> = if offset >= total {
             Vec::new()
         } else {
-            self.ordered(self.filtered())
+            self.ordered(self.filtered(backend))
                 .offset(offset)
                 .limit(self.per_page)
                 .all(db)
@@ -254,6 +250,30 @@ impl Listing {
             per_page: self.per_page,
         })
     }
+}
+
+/// Shortest query the SQLite trigram index can answer.
+const TRIGRAM: usize = 3;
+
+/// `q` (already lower-cased) as a substring of title or description.
+///
+/// On SQLite a query of 3 or more characters is a phrase match in the
+/// trigram FTS5 index `products_search` (substring semantics, case-folded);
+/// shorter ones, and PostgreSQL (trigram GIN indexes on the `lower()`
+/// expressions), use `lower(column) LIKE '%q%'`.
+fn text_search(q: &str, backend: DbBackend) -> Expr {
+    if backend == DbBackend::Sqlite && q.chars().count() >= TRIGRAM {
+        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+        return Expr::cust_with_values(
+            "\"products\".\"id\" IN (SELECT rowid FROM products_search WHERE products_search MATCH ?)",
+            [phrase],
+        );
+    }
+    let pattern = format!("%{}%", escape_like(q));
+    let contains = |column: Column| {
+        Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern.clone()).escape('\\'))
+    };
+    contains(Column::Title).or(contains(Column::Description))
 }
 
 /// Make `%`, `_` and `\` in user text match themselves.

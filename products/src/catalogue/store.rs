@@ -6,11 +6,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 
 use super::entity::{self, Column, Entity};
 
-/// Parse a path id; anything but a positive integer names no product.
+/// Parse a path id; anything but a positive integer in canonical form
+/// (digits, no sign, no leading zero) names no product.
 pub fn parse_id(raw: &str) -> Result<i64, Problem> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
+    let canonical =
+        !raw.is_empty() && !raw.starts_with('0') && raw.bytes().all(|b| b.is_ascii_digit());
+    canonical
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
         .ok_or_else(|| not_found(raw))
 }
 
@@ -55,5 +58,27 @@ pub fn slug_conflict(err: DbErr, slug: &str) -> Problem {
             "the slug `{slug}` is already used by another product"
         )),
         _ => Problem::from(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_positive_integers_are_ids() {
+        assert_eq!(parse_id("42").ok(), Some(42));
+        for bad in [
+            "0",
+            "042",
+            "+42",
+            "-1",
+            "4.2",
+            "abc",
+            "",
+            "99999999999999999999",
+        ] {
+            assert!(parse_id(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_products;
+mod m20261126_000002_sqlite_text_search;
 
 /// All migrations of the products database, in order.
 #[derive(Debug)]
@@ -12,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_create_products::Migration)]
+        vec![
+            Box::new(m20261126_000001_create_products::Migration),
+            Box::new(m20261126_000002_sqlite_text_search::Migration),
+        ]
     }
 }

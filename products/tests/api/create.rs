@@ -188,3 +188,37 @@ common::backend_tests! {
         assert_eq!(app.get_json("/").await["total"], 1);
     }
 }
+
+mod tokens {
+    use serde_json::json;
+
+    use crate::helpers::*;
+
+    fn signed_with(app: &TestApp, change: impl FnOnce(&mut serde_json::Value)) -> String {
+        let mut claims = app.claims("staff");
+        change(&mut claims);
+        app.sign(&claims)
+    }
+
+    common::backend_tests! {
+        async fn an_expired_token_is_401(db) {
+            let app = spawn_app(db).await;
+            let token = signed_with(&app, |c| {
+                c["exp"] = json!(c["iat"].as_i64().unwrap_or(0) - 3600);
+            });
+            let response = app.client.post(app.url("/")).bearer_auth(token)
+                .json(&product("Late", "1")).send().await.expect("request");
+            let body = problem(response, 401).await;
+            assert_eq!(body["detail"], "the access token has expired");
+        }
+
+        async fn a_token_for_another_audience_is_401(db) {
+            let app = spawn_app(db).await;
+            let token = signed_with(&app, |c| c["aud"] = json!("elsewhere"));
+            let response = app.client.post(app.url("/")).bearer_auth(token)
+                .json(&product("Elsewhere", "1")).send().await.expect("request");
+            problem(response, 401).await;
+            assert_eq!(app.get_json("/").await["total"], 0);
+        }
+    }
+}

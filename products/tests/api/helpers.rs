@@ -89,15 +89,24 @@ impl TestApp {
 
     /// A valid access token for `role` (`admin`, `staff`, `customer`).
     pub fn token(&self, role: &str) -> String {
+        self.sign(&self.claims(role))
+    }
+
+    /// The claims the users service puts in a fresh token for `role`.
+    pub fn claims(&self, role: &str) -> Value {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let claims = json!({
+        json!({
             "sub": uuid::Uuid::new_v4(), "email": format!("{role}@example.com"), "role": role,
             "iat": now, "exp": now + 600, "iss": ISSUER, "aud": AUDIENCE,
             "jti": uuid::Uuid::new_v4().to_string(),
-        });
+        })
+    }
+
+    /// Sign `claims` with the key the JWKS fixture publishes.
+    pub fn sign(&self, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(KID.to_string());
-        jsonwebtoken::encode(&header, &claims, &self.signer.key).expect("sign")
+        jsonwebtoken::encode(&header, claims, &self.signer.key).expect("sign")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -76,6 +76,20 @@ common::backend_tests! {
         assert_eq!(titles(&app, "q=PhOnE&sort=title").await, ["Alpha Phone", "Gamma Novel"]);
     }
 
+    async fn search_follows_changes_and_deletions(db) {
+        let app = seeded(db).await;
+        let mug = app.get_json("/slug/zeta-mug").await;
+        let id = mug["id"].as_i64().expect("id");
+        assert_eq!(titles(&app, "q=zeta+mug").await, ["Zeta Mug"]);
+        let renamed = app.patch_product(id, Some("staff"), &json!({"title": "Zeta Teacup"})).await;
+        assert_eq!(renamed.status(), 200);
+        assert!(titles(&app, "q=zeta+mug").await.is_empty());
+        assert_eq!(titles(&app, "q=teacup").await, ["Zeta Teacup"]);
+        let deleted = app.request(reqwest::Method::DELETE, &format!("/{id}"), Some("staff")).send().await.expect("request");
+        assert_eq!(deleted.status(), 204);
+        assert!(titles(&app, "q=teacup").await.is_empty());
+    }
+
     async fn q_treats_wildcards_literally(db) {
         let app = seeded(db).await;
         assert_eq!(titles(&app, "q=100%25").await, ["Epsilon Tent"]);

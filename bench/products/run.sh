@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Products service benchmark: list (20 items), filtered list, read by id and
+# text search, with wrk on loopback, directly and through the gateway, on
+# SQLite and PostgreSQL, with 1,000 and 100,000 products.
+#
+#   cargo build --release -p products --bin products --example bench_seed
+#   cargo build --release -p gateway            # optional: adds "via gateway" rows
+#   PG_URL=postgres://postgres@127.0.0.1:55432/postgres bench/products/run.sh
+#
+# Settings (environment): TARGET_DIR (default $CARGO_TARGET_DIR or target),
+# PG_URL (admin URL of a PostgreSQL server; PostgreSQL rows are skipped when
+# unset), SIZES ("1000 100000"), DURATION (10s), CONNECTIONS (32),
+# THREADS (2). Prints a Markdown table; raw wrk output goes to
+# bench/results/products-<time>/.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+target=${TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}
+products_bin=$target/release/products
+seed_bin=$target/release/examples/bench_seed
+gateway_bin=$target/release/gateway
+sizes=${SIZES:-"1000 100000"}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+products_port=18100
+gateway_port=18180
+results=$root/bench/results/products-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$results"
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+for bin in "$products_bin" "$seed_bin"; do
+    [ -x "$bin" ] || { echo "missing $bin: build it first (see the header of $0)" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
+use_gateway=false
+[ -x "$gateway_bin" ] && use_gateway=true
+
+wait_for() { # url
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "not ready: $1" >&2
+    return 1
+}
+
+stop() { # pid
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# wrk's requests/s and the 50th/99th latency percentiles, as table cells.
+measure() { # name url
+    local out=$results/$1.txt
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency "$2" > "$out"
+    local rps p50 p99 errors
+    rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")
+    p50=$(awk '$1 == "50%" {print $2}' "$out")
+    p99=$(awk '$1 == "99%" {print $2}' "$out")
+    errors=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out")
+    echo "$rps | $p50 | $p99${errors:+ | non-2xx: $errors}"
+}
+
+echo "| backend | products | path | scenario | req/s | p50 | p99 |"
+echo "|---|---|---|---|---|---|---|"
+
+backends="sqlite"
+[ -n "${PG_URL:-}" ] && backends="sqlite postgres"
+
+for backend in $backends; do
+    for size in $sizes; do
+        case $backend in
+            sqlite) db_url="sqlite://$work/bench-$size.db" ;;
+            postgres)
+                name=bench_products_$size
+                psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+                db_url="${PG_URL%/*}/$name"
+                ;;
+        esac
+        DATABASE_URL=$db_url "$seed_bin" "$size" >/dev/null
+        DATABASE_URL=$db_url LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
+            DATABASE_MAX_CONNECTIONS=10 "$products_bin" serve > "$results/products-$backend-$size.log" 2>&1 &
+        products_pid=$!
+        pids+=("$products_pid")
+        wait_for "http://127.0.0.1:$products_port/ready"
+        if $use_gateway; then
+            PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
+                "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size.log" 2>&1 &
+            gateway_pid=$!
+            pids+=("$gateway_pid")
+            wait_for "http://127.0.0.1:$gateway_port/products/health"
+        fi
+        id=$((size / 2))
+        # name|path (as the service serves it)
+        scenarios=(
+            "list 20|/?per_page=20"
+            "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
+            "read by id|/$id"
+            "search q|/?q=kettle&per_page=20"
+        )
+        for entry in "${scenarios[@]}"; do
+            scenario=${entry%%|*}
+            path=${entry#*|}
+            slug=$(echo "$scenario" | tr ' ' '-')
+            cells=$(measure "$backend-$size-direct-$slug" "http://127.0.0.1:$products_port$path")
+            echo "| $backend | $size | direct | $scenario | $cells |"
+            if $use_gateway; then
+                cells=$(measure "$backend-$size-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
+                echo "| $backend | $size | via gateway | $scenario | $cells |"
+            fi
+        done
+        $use_gateway && stop "$gateway_pid"
+        stop "$products_pid"
+        if [ "$backend" = postgres ]; then
+            psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS bench_products_$size" >/dev/null
+        fi
+    done
+done
+echo
+echo "raw wrk output: $results"
