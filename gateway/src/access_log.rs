@@ -65,9 +65,9 @@ impl Drop for Completion {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
         metrics::gauge!(IN_FLIGHT).decrement(1.0);
-        let route = self.route.to_string();
-        metrics::counter!(REQUESTS_TOTAL, "route" => route.clone(), "method" => self.method, "status" => self.status.to_string()).increment(1);
-        metrics::histogram!(REQUEST_DURATION, "route" => route).record(elapsed.as_secs_f64());
+        metrics::counter!(REQUESTS_TOTAL, "route" => Arc::clone(&self.route), "method" => self.method, "status" => status_label(self.status)).increment(1);
+        metrics::histogram!(REQUEST_DURATION, "route" => Arc::clone(&self.route))
+            .record(elapsed.as_secs_f64());
         if self.log {
             let upstream = self
                 .upstream
@@ -88,4 +88,32 @@ impl Drop for Completion {
             );
         }
     }
+}
+
+/// The status as a label value, without allocating for the usual ones.
+fn status_label(status: u16) -> metrics::SharedString {
+    let fixed = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        301 => "301",
+        302 => "302",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        409 => "409",
+        413 => "413",
+        422 => "422",
+        429 => "429",
+        431 => "431",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        other => return metrics::SharedString::from(other.to_string()),
+    };
+    metrics::SharedString::const_str(fixed)
 }

@@ -108,5 +108,5 @@ fn text(
 }
 
 fn problem(p: Problem) -> Response<ResponseBody> {
-    crate::failure::render(p, &uuid::Uuid::new_v4().to_string(), "")
+    crate::failure::render(p, &crate::headers::new_request_id(), "")
 }

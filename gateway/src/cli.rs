@@ -121,8 +121,8 @@ pub fn probe_addr(addr: SocketAddr) -> SocketAddr {
 }
 
 async fn healthcheck(config_path: PathBuf) -> ExitCode {
-    let admin = match crate::check(&config_path, true) {
-        Ok(c) => probe_addr(c.admin_listen),
+    let admin = match admin_address(&config_path) {
+        Ok(addr) => probe_addr(addr),
         Err(e) => {
             eprintln!("gateway: {e}");
             return ExitCode::FAILURE;
@@ -142,6 +142,23 @@ async fn healthcheck(config_path: PathBuf) -> ExitCode {
             eprintln!("gateway: http://{admin}/healthz did not answer within 3s");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The admin address: from the route table when it can be read, else
+/// `GATEWAY_ADMIN_LISTEN`, else the default `0.0.0.0:9000` (so a container
+/// HEALTHCHECK works without knowing where the file is mounted).
+fn admin_address(config_path: &std::path::Path) -> Result<SocketAddr, String> {
+    match crate::check(config_path, true) {
+        Ok(c) => Ok(c.admin_listen),
+        Err(crate::ConfigError::Read { .. }) => match std::env::var("GATEWAY_ADMIN_LISTEN") {
+            Ok(v) if !v.trim().is_empty() => v
+                .trim()
+                .parse()
+                .map_err(|_| format!("GATEWAY_ADMIN_LISTEN: `{v}` is not an address")),
+            _ => Ok(SocketAddr::from(([0, 0, 0, 0], 9000))),
+        },
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -106,8 +106,6 @@ pub struct TimeoutsSection {
     pub response: Option<DurationText>,
     /// Idle keep-alive connections to upstreams are closed after this (default 60s).
     pub upstream_idle: Option<DurationText>,
-    /// Idle client keep-alive connections (HTTP/2) are closed after this (default 75s).
-    pub client_idle: Option<DurationText>,
     /// How long in-flight requests may finish after SIGTERM (default 20s).
     pub shutdown_grace: Option<DurationText>,
 }
@@ -215,9 +213,6 @@ pub struct Timeouts {
     /// Idle upstream connection lifetime.
     #[serde(serialize_with = "secs")]
     pub upstream_idle: Duration,
-    /// Idle client connection lifetime (HTTP/2).
-    #[serde(serialize_with = "secs")]
-    pub client_idle: Duration,
     /// Drain period on shutdown.
     #[serde(serialize_with = "secs")]
     pub shutdown_grace: Duration,
@@ -521,11 +516,6 @@ impl Validator<'_> {
                 "timeouts.upstream_idle",
                 &t.upstream_idle,
                 Duration::from_secs(60),
-            )?,
-            client_idle: self.duration(
-                "timeouts.client_idle",
-                &t.client_idle,
-                Duration::from_secs(75),
             )?,
             shutdown_grace: self.duration(
                 "timeouts.shutdown_grace",

@@ -102,9 +102,10 @@ fn caused_by_timeout(err: &ClientError) -> bool {
 
 /// Render `problem` with the request id and path.
 pub fn render(problem: Problem, request_id: &str, instance: &str) -> Response<ResponseBody> {
-    let problem = problem
-        .with_request_id(request_id)
-        .with_instance(instance.to_string());
+    let mut problem = problem.with_request_id(request_id);
+    if !instance.is_empty() {
+        problem = problem.with_instance(instance.to_string());
+    }
     let (status, headers, body) = problem.into_parts();
     let mut response = Response::new(ResponseBody::fixed(body));
     *response.status_mut() = status;
@@ -131,7 +132,7 @@ pub fn request_timeout_bytes() -> Vec<u8> {
         StatusCode::REQUEST_TIMEOUT,
         "the request head was not received in time",
     )
-    .with_request_id(uuid::Uuid::new_v4().to_string());
+    .with_request_id(crate::headers::new_request_id());
     let body = problem.body();
     let mut out = format!(
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

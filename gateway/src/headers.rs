@@ -55,7 +55,33 @@ pub fn request_id(headers: &HeaderMap) -> String {
         .get(&X_REQUEST_ID)
         .filter(|v| common::service::is_valid_request_id(v.as_bytes()))
         .and_then(|v| v.to_str().ok())
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+        .map_or_else(new_request_id, str::to_string)
+}
+
+/// A fresh random (version 4) UUID for a request id.
+///
+/// `Uuid::new_v4` asks the OS for randomness on every call (a syscall per
+/// request); ids only need to be unique, so each thread seeds a splitmix64
+/// generator from the OS once and draws from it.
+pub fn new_request_id() -> String {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
+    }
+    fn next(state: &Cell<u64>) -> u64 {
+        let mut z = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        state.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let (hi, lo) = STATE.with(|s| (next(s), next(s)));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_be_bytes());
+    bytes[8..].copy_from_slice(&lo.to_be_bytes());
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_string()
 }
 
 /// Whether `peer` is one of the trusted proxies.
@@ -163,5 +189,17 @@ mod tests {
         let long = "a".repeat(129);
         h.insert(&X_REQUEST_ID, HeaderValue::from_str(&long).expect("value"));
         assert_eq!(request_id(&h).len(), 36);
+    }
+
+    #[test]
+    fn generated_request_ids_are_distinct_v4_uuids() {
+        let a = new_request_id();
+        let b = new_request_id();
+        assert_ne!(a, b);
+        for id in [a, b] {
+            let parsed = uuid::Uuid::parse_str(&id).expect("uuid");
+            assert_eq!(parsed.get_version_num(), 4);
+            assert!(common::service::is_valid_request_id(id.as_bytes()));
+        }
     }
 }

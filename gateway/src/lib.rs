@@ -175,13 +175,23 @@ impl Gateway {
 }
 
 async fn bind(addr: SocketAddr, setting: &'static str) -> Result<TcpListener, GatewayError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| GatewayError::Bind {
-            setting,
-            addr,
-            source,
-        })
+    listen(addr).map_err(|source| GatewayError::Bind {
+        setting,
+        addr,
+        source,
+    })
+}
+
+/// A listening socket with a deep accept queue (bursts of new connections
+/// wait in the kernel instead of being refused; capped by `somaxconn`).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    TcpListener::from_std(socket.into())
 }
 
 /// Validate a route table file (what `gateway check` does), reading the

@@ -37,7 +37,9 @@ fn builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(buffer).unwrap_or(u32::MAX))
-        .keep_alive_interval(Some(config.timeouts.client_idle))
+        // Pings find dead HTTP/2 clients; idle HTTP/1 connections end at the
+        // header-read timeout (hyper starts it when waiting for the next head).
+        .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
     builder
 }

@@ -201,3 +201,24 @@ async fn healthcheck_succeeds_against_a_running_gateway_and_fails_otherwise() {
     .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn healthcheck_without_a_readable_file_uses_gateway_admin_listen() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let admin = gw.admin.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        gateway_bin()
+            .args(["healthcheck", "--config", "/nonexistent/gateway.toml"])
+            .env("GATEWAY_ADMIN_LISTEN", admin)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

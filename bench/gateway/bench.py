@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Run wrk against the gateway, NGINX, HAProxy and the upstream directly.
+
+Every proxy routes /bench/ to the same upstream with the prefix stripped,
+keeps upstream connections alive, sets the same forwarding headers and a
+request id, logs no requests, and uses as many workers/threads as cores.
+Rounds are interleaved (every target once per scenario per round) so a
+noisy neighbour hurts every target alike. Loopback only; bounded in time.
+"""
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CORES = os.cpu_count() or 1
+
+SCENARIOS = [
+    # name, connections, path, extra wrk args, wrk threads
+    ("small GET, 64 conns", 64, "/bench/small", [], 2),
+    ("small GET, 1000 conns", 1000, "/bench/small", [], 2),
+    ("64 KiB GET, 64 conns", 64, "/bench/64k", [], 2),
+    ("16 KiB POST, 64 conns", 64, "/bench/post", ["-s", "POST_LUA"], 2),
+    ("new conn per request, 32 conns", 32, "/bench/small", ["-H", "Connection: close"], 2),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def tree_pids(pid):
+    """pid and its descendants."""
+    pids = [pid]
+    try:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+        for child in out.split():
+            pids += tree_pids(int(child))
+    except OSError:
+        pass
+    return pids
+
+
+def rss_kib(pid):
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def parse_wrk(out):
+    def dur(text):
+        m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+        if not m:
+            return float("nan")
+        v, u = float(m.group(1)), m.group(2)
+        return v * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[u]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": dur(p50.group(1)) if p50 else float("nan"),
+        "p99": dur(p99.group(1)) if p99 else float("nan"),
+        "errors": (errors.group(1) if errors else "") + (f" non2xx={non2xx.group(1)}" if non2xx else ""),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gateway", required=True)
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated targets (gateway,nginx,haproxy,direct)")
+    args = ap.parse_args()
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (65535, 65535))
+    tmp = tempfile.mkdtemp(prefix="gw-bench-")
+    procs = {}
+    up_port, gw_port, gw_admin, ngx_port, hap_port = (free_port() for _ in range(5))
+
+    post_lua = os.path.join(tmp, "post.lua")
+    with open(post_lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n'
+                'wrk.headers["Content-Type"] = "application/octet-stream"\n')
+
+    with open(os.path.join(tmp, "gateway.toml"), "w") as f:
+        f.write(f"""
+[listen]
+public = "127.0.0.1:{gw_port}"
+admin = "127.0.0.1:{gw_admin}"
+[log]
+access = false
+level = "warn"
+[upstreams.bench]
+endpoints = ["http://127.0.0.1:{up_port}"]
+[[routes]]
+prefix = "/bench/"
+upstream = "bench"
+""")
+
+    for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        os.makedirs(os.path.join(tmp, "nginx", d), exist_ok=True)
+    with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+        f.write(f"""
+worker_processes {CORES};
+worker_rlimit_nofile 65535;
+user root;
+daemon off;
+master_process on;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log error;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  client_body_temp_path {tmp}/nginx/client_body;
+  proxy_temp_path {tmp}/nginx/proxy;
+  fastcgi_temp_path {tmp}/nginx/fastcgi;
+  uwsgi_temp_path {tmp}/nginx/uwsgi;
+  scgi_temp_path {tmp}/nginx/scgi;
+  keepalive_requests 100000;
+  upstream bench {{ server 127.0.0.1:{up_port}; keepalive 256; keepalive_requests 100000; }}
+  server {{
+    listen 127.0.0.1:{ngx_port} backlog=4096;
+    client_max_body_size 1m;
+    location /bench/ {{
+      proxy_pass http://bench/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Prefix /bench;
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Request-Id $request_id;
+    }}
+  }}
+}}
+""")
+
+    with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
+        f.write(f"""
+global
+  nbthread {CORES}
+  maxconn 20000
+  log stdout format raw local0 emerg
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 75s
+  option http-keep-alive
+  option forwardfor
+  maxconn 20000
+frontend fe
+  bind 127.0.0.1:{hap_port}
+  unique-id-format %{{+X}}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
+  http-request set-header X-Request-Id %[unique-id]
+  http-response set-header X-Request-Id %[unique-id]
+  http-request set-header X-Real-IP %[src]
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header X-Forwarded-Prefix /bench
+  http-request replace-path ^/bench(/.*) \\1
+  default_backend be
+backend be
+  http-reuse safe
+  server s1 127.0.0.1:{up_port}
+""")
+
+    def start(name, cmd, port, env=None):
+        log = open(os.path.join(tmp, f"{name}.log"), "w")
+        procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       start_new_session=True)
+        wait_port(port)
+
+    targets = {
+        "gateway": gw_port,
+        "nginx": ngx_port,
+        "haproxy": hap_port,
+        "direct": up_port,
+    }
+    only = [t for t in args.only.split(",") if t]
+    if only:
+        targets = {k: v for k, v in targets.items() if k in only or k == "direct"}
+    results = {}  # (scenario, target) -> list of dicts
+    try:
+        start("upstream", [args.upstream, f"127.0.0.1:{up_port}"], up_port)
+        if "gateway" in targets:
+            env = dict(os.environ, RUST_LOG="warn")
+            start("gateway", [args.gateway, "run", "--config", os.path.join(tmp, "gateway.toml")], gw_port, env)
+        if "nginx" in targets:
+            start("nginx", ["nginx", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], ngx_port)
+        if "haproxy" in targets:
+            start("haproxy", ["haproxy", "-f", os.path.join(tmp, "haproxy.cfg")], hap_port)
+        idle = {t: rss_kib(procs[t].pid) for t in targets if t in procs}
+
+        for target, port in targets.items():  # warm-up
+            subprocess.run(["wrk", "-t2", "-c64", "-d1s", f"http://127.0.0.1:{port}/bench/small"],
+                           capture_output=True)
+
+        for rnd in range(args.rounds):
+            for scen, conns, path, extra, threads in SCENARIOS:
+                extra = [post_lua if a == "POST_LUA" else a for a in extra]
+                order = list(targets.items())
+                if rnd % 2:
+                    order.reverse()
+                for target, port in order:
+                    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s", "--latency",
+                           "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
+                    wrk = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                    time.sleep(args.duration * 0.6)
+                    rss = rss_kib(procs[target].pid) if target in procs else 0
+                    out, _ = wrk.communicate(timeout=args.duration + 30)
+                    r = parse_wrk(out)
+                    r["rss"] = rss
+                    results.setdefault((scen, target), []).append(r)
+                    print(f"round {rnd + 1} | {scen:32} | {target:8} | {r['rps']:>10.0f} req/s | "
+                          f"p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms | rss {rss / 1024:6.1f} MiB {r['errors']}",
+                          flush=True)
+    finally:
+        for name, p in procs.items():
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except OSError:
+                pass
+        for p in procs.values():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print(f"Median of {args.rounds} interleaved rounds, {args.duration} s each; "
+          f"{CORES} cores shared by wrk, proxy and upstream. RSS: proxy process tree, sampled mid-run.")
+    print("Idle RSS (MiB): " + ", ".join(f"{t} {v / 1024:.1f}" for t, v in idle.items()))
+    print()
+    print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for scen, *_ in SCENARIOS:
+        med = {}
+        for target in targets:
+            runs = results.get((scen, target), [])
+            if runs:
+                med[target] = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss")}
+        for target in targets:
+            if target not in med:
+                continue
+            m = med[target]
+
+            def ratio(key, ref):
+                if ref not in med or target == ref or not med[ref][key]:
+                    return "-"
+                return f"{m[key] / med[ref][key]:.2f}x"
+
+            print(f"| {scen} | {target} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
+                  f"{m['rss'] / 1024:.1f} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
+                  f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

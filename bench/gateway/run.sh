@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Gateway vs NGINX vs HAProxy vs direct, in front of the same upstream, on
+# loopback. Builds the gateway in release first. Needs: nginx haproxy wrk
+# (Debian: apt-get install -y nginx haproxy wrk) and python3.
+#
+#   bench/gateway/run.sh                 # default: 5 s per run, 2 interleaved rounds
+#   DURATION=10 ROUNDS=3 bench/gateway/run.sh
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+for tool in nginx haproxy wrk python3; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y nginx haproxy wrk)" >&2; exit 1; }
+done
+(cd "$root" && cargo build --release -p gateway --bin gateway --example bench_upstream)
+exec python3 "$root/bench/gateway/bench.py" \
+  --gateway "$CARGO_TARGET_DIR/release/gateway" \
+  --upstream "$CARGO_TARGET_DIR/release/examples/bench_upstream" \
+  --duration "${DURATION:-5}" --rounds "${ROUNDS:-2}" "$@"
