@@ -93,11 +93,13 @@ print(f"| {name} | {float(rps):.0f} | {lat.get('50','?')} | {lat.get('99','?')} 
 PY
 }
 
+RUNS=0
 run() { # name, connections, wrk args...
   local name=$1 conns=$2
   shift 2
-  wrk -t "$THREADS" -c "$conns" -d "$DURATION" --latency "$@" >"$WORK/$name.txt"
-  summary "$name" "$WORK/$name.txt"
+  local out="$WORK/run-$((++RUNS)).txt"
+  wrk -t "$THREADS" -c "$conns" -d "$DURATION" --latency "$@" >"$out"
+  summary "$name" "$out"
 }
 
 echo "users benchmark via $VIA: $BASE; wrk -t $THREADS -d $DURATION; $(nproc) CPUs"

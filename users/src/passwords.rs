@@ -1,9 +1,17 @@
 //! Argon2id password hashing, off the async worker threads and bounded in
 //! how many hashes run at once (each takes `PASSWORD_HASH_MEMORY_KIB`).
+//!
+//! The Argon2 working memory is reused from a small pool instead of being
+//! allocated per hash: the allocator would otherwise keep a freed 19 MiB
+//! buffer in each thread's arena, and the process would grow to hundreds
+//! of MiB under a login burst.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::domain::Password;
@@ -42,6 +50,7 @@ impl From<HashError> for common::Problem {
 pub struct PasswordHashing {
     params: Params,
     permits: Arc<Semaphore>,
+    memory: Arc<MemoryPool>,
     /// A hash of a random password, verified against when the email is
     /// unknown so both failed-login paths do the same work.
     dummy_hash: Arc<str>,
@@ -65,11 +74,13 @@ impl PasswordHashing {
             None,
         )
         .map_err(|e| HashError::Params(e.to_string()))?;
+        let memory = Arc::new(MemoryPool::default());
         let dummy = uuid::Uuid::new_v4().to_string();
-        let dummy_hash = hash_with(&params, dummy.as_bytes())?;
+        let dummy_hash = hash_with(&params, dummy.as_bytes(), &memory)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            memory,
             dummy_hash: dummy_hash.into(),
         })
     }
@@ -77,8 +88,10 @@ impl PasswordHashing {
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let params = self.params.clone();
+        let memory = self.memory.clone();
         let bytes = password.expose().as_bytes().to_vec();
-        self.blocking(move || hash_with(&params, &bytes)).await?
+        self.blocking(move || hash_with(&params, &bytes, &memory))
+            .await?
     }
 
     /// Whether `password` matches `stored` (a PHC string). With `None`
@@ -87,12 +100,9 @@ impl PasswordHashing {
         let known = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_string);
         let bytes = password.as_bytes().to_vec();
+        let memory = self.memory.clone();
         let matches = self
-            .blocking(move || {
-                Argon2::default()
-                    .verify_password(&bytes, hash.as_str())
-                    .is_ok()
-            })
+            .blocking(move || verify_with(&hash, &bytes, &memory))
             .await?;
         Ok(known && matches)
     }
@@ -112,11 +122,76 @@ impl PasswordHashing {
     }
 }
 
-fn hash_with(params: &Params, password: &[u8]) -> Result<String, HashError> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password)
-        .map(|h| h.to_string())
-        .map_err(|e| HashError::Failed(e.to_string()))
+/// Argon2 working memory kept between hashes (at most one buffer per
+/// concurrent hash, as the semaphore allows).
+#[derive(Default)]
+struct MemoryPool(Mutex<Vec<Vec<Block>>>);
+
+impl MemoryPool {
+    /// Run `work` with a buffer of at least `blocks` blocks.
+    fn with<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let mut buffer = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default();
+        if buffer.len() < blocks {
+            buffer.resize(blocks, Block::new());
+        }
+        let result = work(&mut buffer[..blocks]);
+        if let Ok(mut pool) = self.0.lock() {
+            pool.push(buffer);
+        }
+        result
+    }
+}
+
+/// A new PHC string (`$argon2id$v=19$m=..,t=..,p=..$salt$hash`) for `password`.
+fn hash_with(params: &Params, password: &[u8], memory: &MemoryPool) -> Result<String, HashError> {
+    let salt: [u8; 16] = rand::random();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    memory
+        .with(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(password, &salt, &mut out, blocks)
+        })
+        .map_err(|e| HashError::Failed(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(out)
+    ))
+}
+
+/// Whether `password` matches the PHC string `stored`, with the parameters
+/// recorded in it (so hashes made under older settings keep working).
+fn verify_with(stored: &str, password: &[u8], memory: &MemoryPool) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(hash.algorithm.as_str()),
+        Params::try_from(&hash),
+    ) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    let computed = memory.with(params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(password, salt.as_ref(), &mut out, blocks)
+    });
+    computed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -148,6 +223,51 @@ mod tests {
         );
         assert!(
             !h.verify("wrong horse", Some(&stored))
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_crate_verify() {
+        use argon2::PasswordHasher;
+        let params = Params::new(64, 1, 1, None).expect("params");
+        let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"correct horse")
+            .expect("hash")
+            .to_string();
+        let h = cheap();
+        assert!(
+            h.verify("correct horse", Some(&stored))
+                .await
+                .expect("verify")
+        );
+        assert!(
+            !h.verify("correct horsE", Some(&stored))
+                .await
+                .expect("verify")
+        );
+    }
+
+    #[tokio::test]
+    async fn our_hashes_verify_with_the_argon2_crate() {
+        use argon2::PasswordVerifier;
+        let h = cheap();
+        let pw = Password::parse("correct horse").expect("valid");
+        let stored = h.hash(&pw).await.expect("hash");
+        let parsed = PasswordHash::new(&stored).expect("phc");
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_hashes_never_verify() {
+        let h = cheap();
+        assert!(
+            !h.verify("x", Some("not a phc string"))
                 .await
                 .expect("verify")
         );
