@@ -51,6 +51,18 @@ common::backend_tests! {
         assert_eq!(app.post_refresh("/auth/refresh", &second.refresh).await.status(), 200);
     }
 
+    async fn concurrent_refreshes_of_one_token_let_exactly_one_win(db) {
+        let app = spawn_app(&db).await;
+        let tokens = app.customer("ada@example.com").await;
+        let (a, b) = tokio::join!(
+            app.post_refresh("/auth/refresh", &tokens.refresh),
+            app.post_refresh("/auth/refresh", &tokens.refresh)
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 401]);
+    }
+
     async fn an_unknown_refresh_token_is_refused(db) {
         let app = spawn_app(&db).await;
         problem(app.post_refresh("/auth/refresh", "not-a-token").await, 401).await;
