@@ -105,7 +105,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated targets (gateway,nginx,haproxy,direct)")
     args = ap.parse_args()
 
-    resource.setrlimit(resource.RLIMIT_NOFILE, (65535, 65535))
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
     procs = {}
     up_port, gw_port, gw_admin, ngx_port, hap_port = (free_port() for _ in range(5))
@@ -135,7 +136,7 @@ upstream = "bench"
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
         f.write(f"""
 worker_processes {CORES};
-worker_rlimit_nofile 65535;
+worker_rlimit_nofile 16384;
 user root;
 daemon off;
 master_process on;
@@ -154,6 +155,7 @@ http {{
   server {{
     listen 127.0.0.1:{ngx_port} backlog=4096;
     client_max_body_size 1m;
+    client_body_buffer_size 64k;  # keep 16 KiB bodies in memory, as the others do
     location /bench/ {{
       proxy_pass http://bench/;
       proxy_http_version 1.1;
@@ -175,7 +177,7 @@ http {{
         f.write(f"""
 global
   nbthread {CORES}
-  maxconn 20000
+  maxconn 8000
   log stdout format raw local0 emerg
 defaults
   mode http
@@ -185,7 +187,7 @@ defaults
   timeout http-keep-alive 75s
   option http-keep-alive
   option forwardfor
-  maxconn 20000
+  maxconn 8000
 frontend fe
   bind 127.0.0.1:{hap_port}
   unique-id-format %{{+X}}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
@@ -206,7 +208,13 @@ backend be
         log = open(os.path.join(tmp, f"{name}.log"), "w")
         procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)
-        wait_port(port)
+        try:
+            wait_port(port)
+        except RuntimeError:
+            log.flush()
+            with open(os.path.join(tmp, f"{name}.log")) as f:
+                sys.stderr.write(f"{name} did not start:\n{f.read()}\n")
+            raise
 
     targets = {
         "gateway": gw_port,

@@ -2,8 +2,10 @@
 //! written when the response body is finished (so `bytes` and `duration`
 //! cover the whole exchange).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::metrics::{IN_FLIGHT, REQUEST_DURATION, REQUESTS_TOTAL};
@@ -44,7 +46,7 @@ impl Completion {
         method: &'static str,
         log: bool,
     ) -> Self {
-        metrics::gauge!(IN_FLIGHT).increment(1.0);
+        in_flight().increment(1.0);
         Completion {
             started,
             request_id,
@@ -64,10 +66,8 @@ impl Completion {
 impl Drop for Completion {
     fn drop(&mut self) {
         let elapsed = self.started.elapsed();
-        metrics::gauge!(IN_FLIGHT).decrement(1.0);
-        metrics::counter!(REQUESTS_TOTAL, "route" => Arc::clone(&self.route), "method" => self.method, "status" => status_label(self.status)).increment(1);
-        metrics::histogram!(REQUEST_DURATION, "route" => Arc::clone(&self.route))
-            .record(elapsed.as_secs_f64());
+        in_flight().decrement(1.0);
+        record(&self.route, self.method, self.status, elapsed.as_secs_f64());
         if self.log {
             let upstream = self
                 .upstream
@@ -88,6 +88,41 @@ impl Drop for Completion {
             );
         }
     }
+}
+
+/// The in-flight gauge (looked up once; the recorder is installed by then).
+fn in_flight() -> &'static metrics::Gauge {
+    static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| metrics::gauge!(IN_FLIGHT))
+}
+
+type Handles = HashMap<(Arc<str>, &'static str, u16), (metrics::Counter, metrics::Histogram)>;
+
+thread_local! {
+    /// Metric handles by (route, method, status): a registry lookup builds
+    /// and hashes a labelled key, which costs more than the update itself.
+    static HANDLES: RefCell<Handles> = RefCell::new(HashMap::new());
+}
+
+fn record(route: &Arc<str>, method: &'static str, status: u16, seconds: f64) {
+    HANDLES.with(|cell| {
+        let mut handles = cell.borrow_mut();
+        // Bounded: routes x known methods x statuses; cleared if many
+        // reloads with changing prefixes ever make it large.
+        if handles.len() > 4096 {
+            handles.clear();
+        }
+        let (counter, histogram) = handles
+            .entry((Arc::clone(route), method, status))
+            .or_insert_with(|| {
+                (
+                    metrics::counter!(REQUESTS_TOTAL, "route" => Arc::clone(route), "method" => method, "status" => status_label(status)),
+                    metrics::histogram!(REQUEST_DURATION, "route" => Arc::clone(route)),
+                )
+            });
+        counter.increment(1);
+        histogram.record(seconds);
+    });
 }
 
 /// The status as a label value, without allocating for the usual ones.

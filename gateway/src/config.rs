@@ -82,6 +82,8 @@ pub struct ListenSection {
     pub public: Option<String>,
     /// Admin listener (default `0.0.0.0:9000`).
     pub admin: Option<String>,
+    /// Worker threads serving the public listener (default: one per core).
+    pub workers: Option<usize>,
 }
 
 /// `[limits]`.
@@ -177,6 +179,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Admin listener.
     pub admin_listen: SocketAddr,
+    /// Worker threads (each with its own event loop and upstream pools).
+    pub workers: usize,
     /// Default body limit in bytes.
     pub body_limit: u64,
     /// Largest request head in bytes.
@@ -471,6 +475,20 @@ impl Validator<'_> {
                 )
             })?;
         }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let mut workers = file.listen.workers.unwrap_or(0);
+        if let Some(v) = env("GATEWAY_WORKERS") {
+            workers = v
+                .trim()
+                .parse()
+                .map_err(|_| Self::env_err("GATEWAY_WORKERS", format!("`{v}` is not a number")))?;
+        }
+        if workers > 1024 {
+            return Err(self.err("listen.workers", "must be at most 1024 (0: one per core)"));
+        }
+        if workers == 0 {
+            workers = cores;
+        }
         let mut admin_listen = self.addr(
             "listen.admin",
             &file.listen.admin,
@@ -683,6 +701,7 @@ impl Validator<'_> {
             source: self.path.to_path_buf(),
             listen,
             admin_listen,
+            workers,
             body_limit,
             header_limit,
             timeouts,

@@ -20,7 +20,6 @@ pub mod reload;
 pub mod routes;
 pub mod server;
 pub mod state;
-pub mod stream;
 pub mod units;
 pub mod upstream;
 
@@ -83,7 +82,7 @@ impl LaunchOptions {
 #[derive(Debug)]
 pub struct Gateway {
     shared: Arc<Shared>,
-    public: TcpListener,
+    public: std::net::TcpListener,
     admin: TcpListener,
     local_addr: SocketAddr,
     admin_addr: SocketAddr,
@@ -96,8 +95,13 @@ impl Gateway {
         let overrides = opts.overrides();
         let config = Config::load(&opts.config_path, &overrides)?;
         metrics::install();
-        let public = bind(config.listen, "listen.public / GATEWAY_LISTEN").await?;
-        let admin = bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN").await?;
+        let public = bind(config.listen, "listen.public / GATEWAY_LISTEN")?;
+        let admin = bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN")?;
+        let admin = TcpListener::from_std(admin).map_err(|source| GatewayError::Bind {
+            setting: "listen.admin / GATEWAY_ADMIN_LISTEN",
+            addr: config.admin_listen,
+            source,
+        })?;
         let local_addr = public.local_addr().map_err(|source| GatewayError::Bind {
             setting: "listen.public / GATEWAY_LISTEN",
             addr: config.listen,
@@ -145,7 +149,10 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let grace = self.shared.active.load().config.timeouts.shutdown_grace;
+        let (grace, workers) = {
+            let active = self.shared.active.load();
+            (active.config.timeouts.shutdown_grace, active.config.workers)
+        };
         tracing::info!(public = %self.local_addr, admin = %self.admin_addr, "gateway listening");
         // The admin listener outlives the drain, so `/readyz` can say 503 meanwhile.
         let (admin_stop_tx, admin_stop_rx) = watch::channel(false);
@@ -165,7 +172,14 @@ impl Gateway {
             shared.draining.store(true, Ordering::Relaxed);
             let _ = stop_tx.send(true);
         });
-        server::serve(self.public, Arc::clone(&self.shared), stop_rx, grace).await;
+        server::serve(
+            self.public,
+            Arc::clone(&self.shared),
+            stop_rx,
+            grace,
+            workers,
+        )
+        .await;
         let _ = admin_stop_tx.send(true);
         let _ = reloader.await;
         let _ = admin.await;
@@ -174,7 +188,7 @@ impl Gateway {
     }
 }
 
-async fn bind(addr: SocketAddr, setting: &'static str) -> Result<TcpListener, GatewayError> {
+fn bind(addr: SocketAddr, setting: &'static str) -> Result<std::net::TcpListener, GatewayError> {
     listen(addr).map_err(|source| GatewayError::Bind {
         setting,
         addr,
@@ -184,14 +198,14 @@ async fn bind(addr: SocketAddr, setting: &'static str) -> Result<TcpListener, Ga
 
 /// A listening socket with a deep accept queue (bursts of new connections
 /// wait in the kernel instead of being refused; capped by `somaxconn`).
-fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Validate a route table file (what `gateway check` does), reading the

@@ -1,4 +1,4 @@
-//! The public listener's accept loop: HTTP/1.1 (keep-alive, pipelining,
+//! The public listener's worker threads and accept loops: HTTP/1.1 (keep-alive, pipelining,
 //! half-close) and HTTP/2 prior knowledge on one port, slow-head
 //! protection, and the graceful drain on shutdown.
 
@@ -15,7 +15,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::state::Shared;
-use crate::stream::ClientStream;
 
 /// The connection builder for client connections.
 fn builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
@@ -44,8 +43,69 @@ fn builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Accept and serve until `stop` flips, then drain for at most `grace`.
+thread_local! {
+    static WORKER: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The index of the worker thread running the caller (0 outside workers).
+pub fn worker_index() -> usize {
+    WORKER.with(std::cell::Cell::get)
+}
+
+/// Serve the public listener on `workers` threads, each with its own
+/// single-threaded event loop, until `stop` flips; then drain for at most
+/// `grace`. A connection, its requests and their upstream connections stay
+/// on one thread (no cross-thread wake-ups), like NGINX's worker processes.
 pub async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    grace: Duration,
+    workers: usize,
+) {
+    let mut done = Vec::new();
+    for index in 0..workers.max(1) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        done.push(rx);
+        let listener = match listener.try_clone() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot share the listener with a worker");
+                continue;
+            }
+        };
+        let shared = Arc::clone(&shared);
+        let stop = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("gateway-worker-{index}"))
+            .spawn(move || {
+                WORKER.with(|w| w.set(index));
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(rt) => rt.block_on(async move {
+                        match TcpListener::from_std(listener) {
+                            Ok(l) => accept_loop(l, shared, stop, grace).await,
+                            Err(e) => tracing::error!(error = %e, "worker cannot use the listener"),
+                        }
+                    }),
+                    Err(e) => tracing::error!(error = %e, "cannot start a worker event loop"),
+                }
+                let _ = tx.send(());
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a worker thread");
+        }
+    }
+    drop(listener);
+    for rx in done {
+        let _ = rx.await;
+    }
+}
+
+/// One worker: accept and serve until `stop` flips, then drain for at most `grace`.
+async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -60,6 +120,8 @@ pub async fn serve(
         };
         let (stream, peer) = match accepted {
             Ok(conn) => conn,
+            // Another worker took it.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -71,7 +133,11 @@ pub async fn serve(
         serve_connection(&builder, &graceful, stream, peer, Arc::clone(&shared));
     }
     drop(listener);
-    tracing::info!(connections = graceful.count(), "draining connections");
+    tracing::debug!(
+        connections = graceful.count(),
+        worker = worker_index(),
+        "draining connections"
+    );
     if tokio::time::timeout(grace, graceful.shutdown())
         .await
         .is_err()
@@ -87,7 +153,9 @@ fn serve_connection(
     peer: SocketAddr,
     shared: Arc<Shared>,
 ) {
-    let client = ClientStream::new(stream);
+    // hyper closes a connection whose request head is too slow without a
+    // response; a duplicate of the socket lets us still write the 408.
+    let spare = socket2::SockRef::from(&stream).try_clone().ok();
     let served = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&served);
     let service = service_fn(move |req| {
@@ -95,7 +163,7 @@ fn serve_connection(
         crate::proxy::handle(Arc::clone(&shared), peer, req)
     });
     let conn = builder
-        .serve_connection(TokioIo::new(client.clone()), service)
+        .serve_connection(TokioIo::new(stream), service)
         .into_owned();
     let conn = graceful.watch(conn);
     tokio::spawn(async move {
@@ -105,10 +173,20 @@ fn serve_connection(
                 .is_some_and(hyper::Error::is_timeout);
             // Only a connection still waiting for its first request gets a 408;
             // an idle keep-alive connection is simply closed.
-            if slow_head && served.load(Ordering::Relaxed) == 0 {
-                client.write_final(&crate::failure::request_timeout_bytes());
+            if slow_head
+                && served.load(Ordering::Relaxed) == 0
+                && let Some(spare) = &spare
+            {
+                write_final(spare, &crate::failure::request_timeout_bytes());
             }
             tracing::debug!(%peer, error = %e, "client connection ended with an error");
         }
+        drop(spare);
     });
+}
+
+/// Write `bytes` if the socket takes them now, then close the write side.
+fn write_final(socket: &socket2::Socket, bytes: &[u8]) {
+    let _ = socket.send(bytes);
+    let _ = socket.shutdown(std::net::Shutdown::Write);
 }

@@ -31,11 +31,12 @@ impl Active {
         let mut upstreams = HashMap::new();
         for (name, upstream) in &config.upstreams {
             let reused = previous
+                .filter(|p| p.config.workers == config.workers)
                 .and_then(|p| p.upstreams.get(name))
                 .filter(|pool| pool.config == *upstream)
                 .cloned();
             let pool = reused.unwrap_or_else(|| {
-                let pool = UpstreamPool::new(upstream.clone());
+                let pool = UpstreamPool::new(upstream.clone(), config.workers);
                 pool.spawn_resolver();
                 pool
             });

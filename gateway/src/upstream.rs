@@ -40,24 +40,16 @@ pub struct UpstreamPool {
     endpoints: ArcSwap<Vec<Arc<Endpoint>>>,
     next: AtomicUsize,
     epoch: Instant,
-    client: UpstreamClient,
+    /// One client (connection pool) per worker thread, so a request and its
+    /// upstream connection live on the same event loop.
+    clients: Vec<UpstreamClient>,
 }
 
 impl UpstreamPool {
     /// A pool with the endpoints that resolve now (host names resolve in the
     /// background when `spawn_resolver` runs).
-    pub fn new(config: UpstreamConfig) -> Arc<Self> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(config.idle_timeout)
-            .pool_max_idle_per_host(config.max_idle_per_endpoint)
-            .set_host(false)
-            .build(connector);
+    pub fn new(config: UpstreamConfig, workers: usize) -> Arc<Self> {
+        let clients = (0..workers.max(1)).map(|_| client(&config)).collect();
         let literal: Vec<Arc<Endpoint>> = config
             .endpoints
             .iter()
@@ -74,7 +66,7 @@ impl UpstreamPool {
             endpoints: ArcSwap::from_pointee(literal),
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
-            client,
+            clients,
         })
     }
 
@@ -83,9 +75,10 @@ impl UpstreamPool {
         &self.config.name
     }
 
-    /// The client (connection pool) for this upstream.
+    /// The client (connection pool) of the calling worker thread.
     pub fn client(&self) -> &UpstreamClient {
-        &self.client
+        let i = crate::server::worker_index() % self.clients.len();
+        &self.clients[i]
     }
 
     /// The current endpoints.
@@ -204,6 +197,24 @@ impl UpstreamPool {
             }
         });
     }
+}
+
+fn client(config: &UpstreamConfig) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(config.connect_timeout));
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(config.idle_timeout)
+        .pool_max_idle_per_host(config.max_idle_per_endpoint)
+        .set_host(false)
+        // hyper's default read buffer may grow to ~400 KiB per connection
+        // while streaming large bodies; 64 KiB keeps memory per pooled
+        // connection small without costing throughput.
+        .http1_max_buf_size(64 * 1024)
+        .build(connector)
 }
 
 fn endpoint(addr: SocketAddr, configured_authority: String) -> Option<Arc<Endpoint>> {
