@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_products;
 mod m20261126_000002_sqlite_text_search;
+mod m20261126_000003_composite_filter_indexes;
 
 /// All migrations of the products database, in order.
 #[derive(Debug)]
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_products::Migration),
             Box::new(m20261126_000002_sqlite_text_search::Migration),
+            Box::new(m20261126_000003_composite_filter_indexes::Migration),
         ]
     }
 }

@@ -97,6 +97,13 @@ common::backend_tests! {
         assert!(titles(&app, "q=_").await.is_empty());
     }
 
+    async fn q_with_search_syntax_is_plain_text(db) {
+        let app = seeded(db).await;
+        assert!(titles(&app, "q=%22phone%22").await.is_empty());
+        assert!(titles(&app, "q=phone+OR+mug*").await.is_empty());
+        assert_eq!(titles(&app, "q=smart+phone").await, ["Alpha Phone"]);
+    }
+
     async fn filters_combine(db) {
         let app = seeded(db).await;
         assert_eq!(titles(&app, "category=Electronics&in_stock=true").await, ["Alpha Phone"]);
