@@ -75,6 +75,19 @@ def rss_kib(pid):
     return total
 
 
+def cpu_ticks(pid):
+    """utime + stime of pid and its descendants, in clock ticks."""
+    total = 0
+    for p in tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def parse_wrk(out):
     def dur(text):
         m = re.match(r"([\d.]+)(us|ms|s|m)", text)
@@ -250,15 +263,21 @@ backend be
                 for target, port in order:
                     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s", "--latency",
                            "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
+                    pid = procs[target].pid if target in procs else None
+                    before = cpu_ticks(pid) if pid else 0
                     wrk = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                     time.sleep(args.duration * 0.6)
-                    rss = rss_kib(procs[target].pid) if target in procs else 0
+                    rss = rss_kib(pid) if pid else 0
                     out, _ = wrk.communicate(timeout=args.duration + 30)
+                    after = cpu_ticks(pid) if pid else 0
                     r = parse_wrk(out)
                     r["rss"] = rss
+                    done = r["rps"] * args.duration
+                    r["cpu"] = (after - before) / os.sysconf("SC_CLK_TCK") * 1e6 / done if pid and done else 0.0
                     results.setdefault((scen, target), []).append(r)
                     print(f"round {rnd + 1} | {scen:32} | {target:8} | {r['rps']:>10.0f} req/s | "
-                          f"p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms | rss {rss / 1024:6.1f} MiB {r['errors']}",
+                          f"p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms | rss {rss / 1024:6.1f} MiB | "
+                          f"cpu {r['cpu']:5.1f} us/req {r['errors']}",
                           flush=True)
     finally:
         for name, p in procs.items():
@@ -275,17 +294,18 @@ backend be
 
     print()
     print(f"Median of {args.rounds} interleaved rounds, {args.duration} s each; "
-          f"{CORES} cores shared by wrk, proxy and upstream. RSS: proxy process tree, sampled mid-run.")
+          f"{CORES} cores shared by wrk, proxy and upstream. RSS: proxy process tree, sampled mid-run; "
+          "CPU: proxy user+system time per request (direct: not measured).")
     print("Idle RSS (MiB): " + ", ".join(f"{t} {v / 1024:.1f}" for t, v in idle.items()))
     print()
-    print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for scen, *_ in SCENARIOS:
         med = {}
         for target in targets:
             runs = results.get((scen, target), [])
             if runs:
-                med[target] = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss")}
+                med[target] = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "rss", "cpu")}
         for target in targets:
             if target not in med:
                 continue
@@ -296,8 +316,9 @@ backend be
                     return "-"
                 return f"{m[key] / med[ref][key]:.2f}x"
 
+            cpu = f"{m['cpu']:.1f}" if m["cpu"] else "-"
             print(f"| {scen} | {target} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
-                  f"{m['rss'] / 1024:.1f} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
+                  f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |")
 
 
