@@ -755,8 +755,10 @@ fn describe_syntax_error(text: &str, err: &toml::de::Error) -> String {
     let before = &text[..span.start.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let error_line = text.lines().nth(line - 1).unwrap_or("").trim_start();
     let table = before
         .lines()
+        .filter(|_| !error_line.starts_with('['))
         .rev()
         .skip(1)
         .map(str::trim)

@@ -101,6 +101,10 @@ fn each_invalid_file_fails_naming_file_key_and_problem() {
             "FILE: trusted_proxies[0]: `10.0.0.0/40`: prefix length must be 0 to 32",
         ),
         (
+            format!("[listen]\nworkers = 5000\n{GOOD}"),
+            "FILE: listen.workers: must be at most 1024 (0: one per core)",
+        ),
+        (
             format!("[listen]\npublic = \"eighty\"\n{GOOD}"),
             "FILE: listen.public: `eighty` is not an address",
         ),

@@ -125,3 +125,23 @@ async fn readyz_turns_503_while_draining() {
     let status = gateway::cli::get_status(admin, "/readyz").await.unwrap();
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn any_number_of_workers_serves_every_request() {
+    let users = Upstream::start("users").await;
+    for workers in [1, 3] {
+        let gw = TestGateway::start(&one_route(
+            &users.url(),
+            &format!("[listen]\nworkers = {workers}"),
+        ))
+        .await;
+        let c = client();
+        for _ in 0..12 {
+            assert_eq!(
+                c.get(gw.url("/users/x")).send().await.unwrap().status(),
+                200
+            );
+        }
+    }
+    assert_eq!(users.requests(), 24);
+}
