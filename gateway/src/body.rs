@@ -12,6 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
 use crate::access_log::Completion;
+use crate::upstream::{Connection, UpstreamPool};
 
 /// Why the client's request body stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,22 @@ enum Source {
 pub struct ResponseBody {
     source: Source,
     completion: Option<Completion>,
+    /// The upstream connection, handed back to its pool once the body has
+    /// been read to the end (dropped, and so closed, otherwise).
+    connection: Option<(Arc<UpstreamPool>, std::net::SocketAddr, Connection)>,
+    ended: bool,
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Some((pool, addr, conn)) = self.connection.take() {
+            let finished = self.ended
+                || matches!(&self.source, Source::Upstream(inner) if inner.is_end_stream());
+            if finished {
+                pool.checkin(addr, conn);
+            }
+        }
+    }
 }
 
 impl ResponseBody {
@@ -146,7 +163,20 @@ impl ResponseBody {
         ResponseBody {
             source: Source::Upstream(inner),
             completion: None,
+            connection: None,
+            ended: false,
         }
+    }
+
+    /// Hand `conn` back to `pool` when this body has been read to the end.
+    pub fn with_connection(
+        mut self,
+        pool: Arc<UpstreamPool>,
+        addr: std::net::SocketAddr,
+        conn: Connection,
+    ) -> Self {
+        self.connection = Some((pool, addr, conn));
+        self
     }
 
     /// A body the gateway produced.
@@ -154,6 +184,8 @@ impl ResponseBody {
         ResponseBody {
             source: Source::Fixed(Some(bytes)),
             completion: None,
+            connection: None,
+            ended: false,
         }
     }
 
@@ -200,6 +232,7 @@ impl Body for ResponseBody {
                     this.count(n);
                 }
             }
+            Poll::Ready(None) => this.ended = true,
             Poll::Ready(Some(Err(e))) => {
                 tracing::warn!(error = %e, "upstream response body failed mid-stream");
                 if let Some(c) = this.completion.as_mut() {

@@ -1,10 +1,7 @@
 //! The gateway's own refusals and how upstream failures map to statuses.
 
-use std::error::Error as StdError;
-
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use hyper_util::client::legacy::Error as ClientError;
 
 use crate::body::{BodyFault, ResponseBody};
 use common::Problem;
@@ -27,18 +24,13 @@ pub enum UpstreamFailure {
 }
 
 impl UpstreamFailure {
-    /// Classify a client error, given what the request body reported.
-    pub fn classify(err: &ClientError, body: BodyFault) -> Self {
-        if body != BodyFault::None {
-            return UpstreamFailure::ClientBody(body);
+    /// A failed exchange on an open connection, given what the request body reported.
+    pub fn exchange(body: BodyFault) -> Self {
+        if body == BodyFault::None {
+            UpstreamFailure::Protocol
+        } else {
+            UpstreamFailure::ClientBody(body)
         }
-        if err.is_connect() {
-            if caused_by_timeout(err) {
-                return UpstreamFailure::ConnectTimeout;
-            }
-            return UpstreamFailure::Connect;
-        }
-        UpstreamFailure::Protocol
     }
 
     /// The metrics `kind` label.
@@ -82,22 +74,6 @@ impl UpstreamFailure {
             }
         }
     }
-}
-
-fn caused_by_timeout(err: &ClientError) -> bool {
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return true;
-        }
-        if e.to_string().contains("timed out") || e.to_string().contains("timeout") {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 /// Render `problem` with the request id and path.

@@ -21,7 +21,7 @@ use crate::headers::{self, Forwarded, X_REQUEST_ID};
 use crate::metrics;
 use crate::routes::{Match, Route};
 use crate::state::{Active, Shared};
-use crate::upstream::{Endpoint, UpstreamPool};
+use crate::upstream::{Connection, Endpoint, UpstreamPool};
 use common::Problem;
 
 /// Serve one client request.
@@ -98,8 +98,7 @@ async fn proxy(
         .ok_or_else(Problem::internal)?;
     let trusted = headers::is_trusted(peer.ip(), &active.config.trusted_proxies);
     let outbound = rewrite_request(req, route, &admitted, peer, trusted, request_id, pool);
-    let response = forward(pool, route, outbound, done).await?;
-    Ok(rewrite_response(response))
+    forward(pool, route, outbound, done).await
 }
 
 /// What admission learned about a request.
@@ -240,6 +239,15 @@ fn rewrite_request(
     }
 }
 
+impl Outbound {
+    /// Take back a request that was never sent.
+    fn restore(&mut self, request: Request<RequestBody>) {
+        let (parts, body) = request.into_parts();
+        self.headers = parts.headers;
+        self.body = Some(body);
+    }
+}
+
 fn is_idempotent(method: &Method) -> bool {
     matches!(
         *method,
@@ -250,33 +258,29 @@ fn is_idempotent(method: &Method) -> bool {
 /// Phases 5-7: pick an endpoint, send, and on failure retry once when
 /// allowed, then map the failure to a status.
 async fn forward(
-    pool: &UpstreamPool,
+    pool: &Arc<UpstreamPool>,
     route: &Route,
     mut out: Outbound,
     done: &mut Completion,
-) -> Result<Response<Incoming>, Problem> {
+) -> Result<Response<ResponseBody>, Problem> {
     let mut last: Option<Arc<Endpoint>> = None;
-    for attempt in 0..2 {
+    let mut retried = false;
+    loop {
         let Some(endpoint) = pool.pick(last.as_deref()) else {
             metrics::upstream_error(pool.name(), UpstreamFailure::NoEndpoint.kind());
             return Err(UpstreamFailure::NoEndpoint.problem(pool.name(), route.body_limit));
         };
         done.upstream = Some(endpoint.addr);
-        let can_retry = attempt == 0 && out.replayable_body;
-        let request = build_request(&mut out, &endpoint, can_retry);
-        let sent =
-            tokio::time::timeout(route.response_timeout, pool.client().request(request)).await;
-        let failure = match sent {
-            Ok(Ok(response)) => {
+        let attempt = exchange(pool, &endpoint, &mut out, !retried);
+        let result = tokio::time::timeout(route.response_timeout, attempt)
+            .await
+            .unwrap_or(Err((UpstreamFailure::ResponseTimeout, false)));
+        let (failure, may_retry) = match result {
+            Ok((response, conn)) => {
                 pool.mark_ok(&endpoint);
-                return Ok(response);
+                return Ok(rewrite_response(response, pool, endpoint.addr, conn));
             }
-            Ok(Err(e)) => {
-                let failure = UpstreamFailure::classify(&e, out.fault.get());
-                tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = ?e, "upstream exchange failed");
-                failure
-            }
-            Err(_) => UpstreamFailure::ResponseTimeout,
+            Err(failed) => failed,
         };
         if matches!(failure, UpstreamFailure::ClientBody(_)) {
             return Err(failure.problem(pool.name(), route.body_limit));
@@ -288,27 +292,58 @@ async fn forward(
         ) {
             pool.mark_failed(&endpoint);
         }
-        // A connect failure never reached the upstream; a broken pooled
-        // connection may have, so only idempotent requests are replayed.
-        let retry = can_retry
-            && (matches!(failure, UpstreamFailure::Connect)
-                || (failure == UpstreamFailure::Protocol && is_idempotent(&out.method)));
-        if !retry {
+        if !may_retry || retried {
             tracing::warn!(upstream = pool.name(), endpoint = %endpoint.addr, kind = failure.kind(), "upstream request failed");
             return Err(failure.problem(pool.name(), route.body_limit));
         }
+        retried = true;
         last = Some(endpoint);
     }
-    Err(UpstreamFailure::Protocol.problem(pool.name(), route.body_limit))
 }
 
-fn build_request(out: &mut Outbound, endpoint: &Endpoint, keep_copy: bool) -> Request<RequestBody> {
-    let uri = Uri::builder()
-        .scheme("http")
-        .authority(endpoint.authority.clone())
-        .path_and_query(out.path_and_query.as_str())
-        .build()
-        .unwrap_or_else(|_| Uri::from_static("/"));
+/// One attempt on one endpoint: a pooled or new connection, then the
+/// exchange. A failure says whether the request may be tried again: when it
+/// was never sent (connect failure, connection found closed), always; when
+/// a reused connection broke under it, only if idempotent without a body.
+async fn exchange(
+    pool: &UpstreamPool,
+    endpoint: &Endpoint,
+    out: &mut Outbound,
+    keep_copy: bool,
+) -> Result<(Response<Incoming>, Connection), (UpstreamFailure, bool)> {
+    let mut reused = true;
+    let mut conn = match pool.checkout(endpoint.addr) {
+        Some(conn) => conn,
+        None => {
+            reused = false;
+            pool.connect(endpoint.addr).await.map_err(|f| (f, true))?
+        }
+    };
+    if conn.ready().await.is_err() {
+        // Closed while idle: nothing was sent on it.
+        reused = false;
+        conn = pool.connect(endpoint.addr).await.map_err(|f| (f, true))?;
+        conn.ready()
+            .await
+            .map_err(|_| (UpstreamFailure::Protocol, true))?;
+    }
+    let request = build_request(out, keep_copy && out.replayable_body);
+    match conn.try_send_request(request).await {
+        Ok(response) => Ok((response, conn)),
+        Err(mut e) => {
+            tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = %e.error(), "upstream exchange failed");
+            if let Some(request) = e.take_message() {
+                // Never written: the request goes out again unchanged.
+                out.restore(request);
+                return Err((UpstreamFailure::Protocol, true));
+            }
+            let may_retry = reused && out.replayable_body && is_idempotent(&out.method);
+            Err((UpstreamFailure::exchange(out.fault.get()), may_retry))
+        }
+    }
+}
+
+fn build_request(out: &mut Outbound, keep_copy: bool) -> Request<RequestBody> {
     let headers = if keep_copy {
         out.headers.clone()
     } else {
@@ -317,16 +352,24 @@ fn build_request(out: &mut Outbound, endpoint: &Endpoint, keep_copy: bool) -> Re
     let body = out.body.take().unwrap_or_else(RequestBody::empty);
     let mut request = Request::new(body);
     *request.method_mut() = out.method.clone();
-    *request.uri_mut() = uri;
+    *request.uri_mut() =
+        Uri::try_from(out.path_and_query.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
     request
 }
 
-/// Phase 8: the upstream's response with hop-by-hop headers removed.
-fn rewrite_response(response: Response<Incoming>) -> Response<ResponseBody> {
+/// Phase 8: the upstream's response with hop-by-hop headers removed; the
+/// connection goes back to the pool when its body has been sent.
+fn rewrite_response(
+    response: Response<Incoming>,
+    pool: &Arc<UpstreamPool>,
+    addr: SocketAddr,
+    conn: Connection,
+) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, ResponseBody::upstream(body))
+    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), addr, conn);
+    Response::from_parts(parts, body)
 }

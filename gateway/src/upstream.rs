@@ -1,23 +1,30 @@
 //! Upstream pools: the resolved endpoints of one named upstream, which one
 //! takes the next request (round robin, skipping endpoints that just failed
 //! to connect), periodic re-resolution of host names, and the keep-alive
-//! connection pool used to reach them.
+//! connection pool used to reach them (one per worker thread: a connection
+//! is taken for one exchange and handed back when the response body ends).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use arc_swap::ArcSwap;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 
 use crate::body::RequestBody;
 use crate::config::UpstreamConfig;
+use crate::failure::UpstreamFailure;
 
-/// The HTTP client every upstream uses (its own pool per upstream).
-pub type UpstreamClient = Client<HttpConnector, RequestBody>;
+/// A keep-alive HTTP/1.1 connection to an endpoint.
+pub type Connection = SendRequest<RequestBody>;
+
+/// Idle connections of one worker, by endpoint address.
+type IdleConnections = HashMap<SocketAddr, Vec<(Connection, Instant)>>;
 
 /// One resolved address of an upstream.
 #[derive(Debug)]
@@ -40,16 +47,16 @@ pub struct UpstreamPool {
     endpoints: ArcSwap<Vec<Arc<Endpoint>>>,
     next: AtomicUsize,
     epoch: Instant,
-    /// One client (connection pool) per worker thread, so a request and its
-    /// upstream connection live on the same event loop.
-    clients: Vec<UpstreamClient>,
+    /// Idle connections per worker thread, so a request and its upstream
+    /// connection live on the same event loop (each lock is uncontended).
+    idle: Vec<Mutex<IdleConnections>>,
 }
 
 impl UpstreamPool {
     /// A pool with the endpoints that resolve now (host names resolve in the
     /// background when `spawn_resolver` runs).
     pub fn new(config: UpstreamConfig, workers: usize) -> Arc<Self> {
-        let clients = (0..workers.max(1)).map(|_| client(&config)).collect();
+        let idle = (0..workers.max(1)).map(|_| Mutex::default()).collect();
         let literal: Vec<Arc<Endpoint>> = config
             .endpoints
             .iter()
@@ -66,7 +73,7 @@ impl UpstreamPool {
             endpoints: ArcSwap::from_pointee(literal),
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
-            clients,
+            idle,
         })
     }
 
@@ -75,10 +82,66 @@ impl UpstreamPool {
         &self.config.name
     }
 
-    /// The client (connection pool) of the calling worker thread.
-    pub fn client(&self) -> &UpstreamClient {
-        let i = crate::server::worker_index() % self.clients.len();
-        &self.clients[i]
+    fn idle_slot(&self) -> &Mutex<IdleConnections> {
+        &self.idle[crate::server::worker_index() % self.idle.len()]
+    }
+
+    /// An idle connection to `addr` of this worker, if one is still open and
+    /// not older than the idle timeout.
+    pub fn checkout(&self, addr: SocketAddr) -> Option<Connection> {
+        let mut idle = self.idle_slot().lock().ok()?;
+        let list = idle.get_mut(&addr)?;
+        while let Some((conn, since)) = list.pop() {
+            if !conn.is_closed() && since.elapsed() < self.config.idle_timeout {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Hand a connection back after its response body ended.
+    pub fn checkin(&self, addr: SocketAddr, conn: Connection) {
+        if conn.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle_slot().lock() {
+            let list = idle.entry(addr).or_default();
+            if list.len() < self.config.max_idle_per_endpoint {
+                list.push((conn, Instant::now()));
+            }
+        }
+    }
+
+    /// Open a new connection to `addr` (TCP_NODELAY, connect timeout).
+    pub async fn connect(&self, addr: SocketAddr) -> Result<Connection, UpstreamFailure> {
+        let stream = match tokio::time::timeout(
+            self.config.connect_timeout,
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Err(_) => return Err(UpstreamFailure::ConnectTimeout),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(UpstreamFailure::ConnectTimeout);
+            }
+            Ok(Err(_)) => return Err(UpstreamFailure::Connect),
+            Ok(Ok(stream)) => stream,
+        };
+        let _ = stream.set_nodelay(true);
+        let (conn, driver) = hyper::client::conn::http1::Builder::new()
+            // hyper's default read buffer may grow to ~400 KiB per connection
+            // while streaming large bodies; 64 KiB costs no throughput.
+            .max_buf_size(64 * 1024)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| UpstreamFailure::Protocol)?;
+        let name = self.config.name.clone();
+        tokio::spawn(async move {
+            if let Err(e) = driver.await {
+                tracing::debug!(upstream = %name, error = %e, "upstream connection ended with an error");
+            }
+        });
+        Ok(conn)
     }
 
     /// The current endpoints.
@@ -197,24 +260,6 @@ impl UpstreamPool {
             }
         });
     }
-}
-
-fn client(config: &UpstreamConfig) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(config.connect_timeout));
-    connector.enforce_http(true);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(config.idle_timeout)
-        .pool_max_idle_per_host(config.max_idle_per_endpoint)
-        .set_host(false)
-        // hyper's default read buffer may grow to ~400 KiB per connection
-        // while streaming large bodies; 64 KiB keeps memory per pooled
-        // connection small without costing throughput.
-        .http1_max_buf_size(64 * 1024)
-        .build(connector)
 }
 
 fn endpoint(addr: SocketAddr, configured_authority: String) -> Option<Arc<Endpoint>> {

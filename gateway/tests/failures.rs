@@ -261,8 +261,86 @@ async fn a_post_that_reached_a_dying_upstream_is_not_replayed() {
         .unwrap();
     assert_problem(resp, 502).await;
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
-    // A GET without a body is retried once on a fresh connection.
-    let resp = client().get(gw.url("/users/me")).send().await.unwrap();
+}
+
+/// An upstream that answers the first request of each connection and
+/// closes the connection, unanswered, on the second.
+async fn answers_once_per_connection()
+-> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let heads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = heads.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut answered = false;
+                loop {
+                    let Ok(n) = s.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if answered {
+                        return; // close under the second request
+                    }
+                    answered = true;
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                }
+            });
+        }
+    });
+    (addr, heads)
+}
+
+#[tokio::test]
+async fn a_get_failing_on_a_pooled_connection_is_retried_on_a_fresh_one() {
+    let (addr, heads) = answers_once_per_connection().await;
+    let gw = TestGateway::start(&one_route(
+        &format!("http://{addr}"),
+        "[listen]\nworkers = 1",
+    ))
+    .await;
+    let c = client();
+    assert_eq!(
+        c.get(gw.url("/users/a")).send().await.unwrap().status(),
+        200
+    );
+    // Goes out on the pooled connection, which the upstream closes: retried.
+    let resp = c.get(gw.url("/users/b")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(heads.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_post_failing_on_a_pooled_connection_is_not_replayed() {
+    let (addr, heads) = answers_once_per_connection().await;
+    let gw = TestGateway::start(&one_route(
+        &format!("http://{addr}"),
+        "[listen]\nworkers = 1",
+    ))
+    .await;
+    let c = client();
+    assert_eq!(
+        c.get(gw.url("/users/a")).send().await.unwrap().status(),
+        200
+    );
+    let resp = c
+        .post(gw.url("/users/orders"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_problem(resp, 502).await;
-    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert_eq!(heads.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
