@@ -63,11 +63,13 @@ sed -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$pg_super|" \
     -e "s|^USERS_DB_PASSWORD=.*|USERS_DB_PASSWORD=$pg_users|" \
     -e "s|^PRODUCTS_DB_PASSWORD=.*|PRODUCTS_DB_PASSWORD=$pg_products|" \
     scripts/postgres/postgres.env.example > scripts/postgres/postgres.env
+# The key goes in with printf: sed would turn its literal \n into newlines.
 sed -e "s|change-me-users|$pg_users|" \
-    -e "s|^JWT_SIGNING_KEY=.*|JWT_SIGNING_KEY=$signing_key|" \
+    -e "/^JWT_SIGNING_KEY=/d" \
     -e "s|^ADMIN_EMAIL=.*|ADMIN_EMAIL=$admin_email|" \
     -e "s|^ADMIN_PASSWORD=.*|ADMIN_PASSWORD=$admin_password|" \
     users/.env.example > users/.env
+printf 'JWT_SIGNING_KEY=%s\n' "$signing_key" >> users/.env
 sed -e "s|change-me-products|$pg_products|" products/.env.example > products/.env
 
 # --- build and start ----------------------------------------------------------
