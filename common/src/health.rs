@@ -39,3 +39,24 @@ pub async fn ready(State(db): State<DatabaseConnection>) -> Result<Json<HealthSt
         }
     }
 }
+
+/// The binaries' `healthcheck` subcommand (Docker `HEALTHCHECK`, no curl in
+/// the images): `Ok` when `GET http://127.0.0.1:{port}/health` answers 200
+/// within three seconds, else why not.
+pub async fn probe(port: u16) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{port}/health");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    if response.status() == reqwest::StatusCode::OK {
+        Ok(())
+    } else {
+        Err(format!("unhealthy: {url} answered {}", response.status()))
+    }
+}

@@ -1,7 +1,6 @@
 //! The command line: `serve` (default), `seed-demo`, `healthcheck`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use common::config::Sources;
@@ -75,22 +74,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("demo catalogue: {added} products added");
             Ok(())
         }
-        Command::Healthcheck => healthcheck(config.base.listen_addr.port()).await,
+        Command::Healthcheck => common::health::probe(config.base.listen_addr.port())
+            .await
+            .map_err(anyhow::Error::msg),
     }
-}
-
-async fn healthcheck(port: u16) -> anyhow::Result<()> {
-    let url = format!("http://127.0.0.1:{port}/health");
-    let response = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .build()?
-        .get(&url)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status() == reqwest::StatusCode::OK,
-        "{url} answered {}",
-        response.status()
-    );
-    Ok(())
 }

@@ -2,7 +2,6 @@
 //! healthcheck.
 
 use std::io::Read;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -74,32 +73,9 @@ pub async fn main() -> anyhow::Result<()> {
             };
             crate::admin_bootstrap::create_admin_command(&config, &email, password).await?;
         }
-        Command::Healthcheck => healthcheck(&config).await?,
+        Command::Healthcheck => common::health::probe(config.base.listen_addr.port())
+            .await
+            .map_err(anyhow::Error::msg)?,
     }
-    Ok(())
-}
-
-/// `GET http://127.0.0.1:<port>/health` must answer 200 within 3 seconds.
-async fn healthcheck(config: &Config) -> anyhow::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let port = config.base.listen_addr.port();
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .await?;
-        let mut head = [0u8; 12];
-        stream.read_exact(&mut head).await?;
-        Ok::<_, std::io::Error>(head)
-    };
-    let head = tokio::time::timeout(Duration::from_secs(3), exchange)
-        .await
-        .context("healthcheck timed out")?
-        .with_context(|| format!("cannot reach 127.0.0.1:{port}"))?;
-    anyhow::ensure!(
-        head.starts_with(b"HTTP/1.1 200"),
-        "unhealthy: {}",
-        String::from_utf8_lossy(&head)
-    );
     Ok(())
 }
