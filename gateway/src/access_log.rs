@@ -16,7 +16,7 @@ pub struct Completion {
     /// When the request head arrived.
     pub started: Instant,
     /// The request id.
-    pub request_id: String,
+    pub request_id: http::HeaderValue,
     /// The client's address (the TCP peer).
     pub client_ip: IpAddr,
     /// The method, as a bounded label.
@@ -41,7 +41,7 @@ impl Completion {
     /// Start the record of a request (counts it in flight).
     pub fn start(
         started: Instant,
-        request_id: String,
+        request_id: http::HeaderValue,
         client_ip: IpAddr,
         method: &'static str,
         log: bool,
@@ -53,7 +53,7 @@ impl Completion {
             client_ip,
             method,
             path: String::new(),
-            route: Arc::from("-"),
+            route: no_route(),
             upstream: None,
             status: 0,
             bytes: 0,
@@ -74,7 +74,7 @@ impl Drop for Completion {
                 .map_or_else(|| "-".to_string(), |a| a.to_string());
             tracing::info!(
                 target: "gateway::access",
-                request_id = %self.request_id,
+                request_id = self.request_id.to_str().unwrap_or_default(),
                 client_ip = %self.client_ip,
                 method = self.method,
                 path = %self.path,
@@ -88,6 +88,12 @@ impl Drop for Completion {
             );
         }
     }
+}
+
+/// The route label of a request that matched none (`-`), shared.
+fn no_route() -> Arc<str> {
+    static DASH: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(DASH.get_or_init(|| Arc::from("-")))
 }
 
 /// The in-flight gauge (looked up once; the recorder is installed by then).

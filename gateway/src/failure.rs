@@ -77,8 +77,12 @@ impl UpstreamFailure {
 }
 
 /// Render `problem` with the request id and path.
-pub fn render(problem: Problem, request_id: &str, instance: &str) -> Response<ResponseBody> {
-    let mut problem = problem.with_request_id(request_id);
+pub fn render(
+    problem: Problem,
+    request_id: &HeaderValue,
+    instance: &str,
+) -> Response<ResponseBody> {
+    let mut problem = problem.with_request_id(request_id.to_str().unwrap_or_default());
     if !instance.is_empty() {
         problem = problem.with_instance(instance.to_string());
     }
@@ -108,7 +112,11 @@ pub fn request_timeout_bytes() -> Vec<u8> {
         StatusCode::REQUEST_TIMEOUT,
         "the request head was not received in time",
     )
-    .with_request_id(crate::headers::new_request_id());
+    .with_request_id(
+        crate::headers::new_request_id()
+            .to_str()
+            .unwrap_or_default(),
+    );
     let body = problem.body();
     let mut out = format!(
         "HTTP/1.1 408 Request Timeout\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

@@ -50,12 +50,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// The request id to use: the client's when valid, else a fresh one.
-pub fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(&X_REQUEST_ID)
-        .filter(|v| common::service::is_valid_request_id(v.as_bytes()))
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(new_request_id, str::to_string)
+///
+/// A `HeaderValue` rather than a `String`: the client's value shares the
+/// request head's buffer, and clones (upstream request, response, access log)
+/// cost a reference count, not an allocation.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    match headers.get(&X_REQUEST_ID) {
+        Some(v) if common::service::is_valid_request_id(v.as_bytes()) => v.clone(),
+        _ => new_request_id(),
+    }
 }
 
 /// A fresh random (version 4) UUID for a request id.
@@ -63,7 +66,7 @@ pub fn request_id(headers: &HeaderMap) -> String {
 /// `Uuid::new_v4` asks the OS for randomness on every call (a syscall per
 /// request); ids only need to be unique, so each thread seeds a splitmix64
 /// generator from the OS once and draws from it.
-pub fn new_request_id() -> String {
+pub fn new_request_id() -> HeaderValue {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
@@ -81,7 +84,40 @@ pub fn new_request_id() -> String {
     bytes[8..].copy_from_slice(&lo.to_be_bytes());
     let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    id.hyphenated().encode_lower(&mut buf).to_string()
+    id.hyphenated().encode_lower(&mut buf);
+    shared_value(buf)
+}
+
+/// A header value in one reference-counted allocation, so that its clones
+/// allocate nothing (`HeaderValue::from_str` copies into a buffer that
+/// allocates again on its first clone).
+pub fn shared_value<T>(owner: T) -> HeaderValue
+where
+    T: AsRef<[u8]> + Send + 'static,
+{
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(owner))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// The header values derived from a client connection's peer address,
+/// computed once per connection rather than once per request.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The TCP peer.
+    pub ip: IpAddr,
+    /// The peer as a header value (`X-Real-IP`, `X-Forwarded-For`).
+    pub value: HeaderValue,
+}
+
+impl Peer {
+    /// The values for a connection from `ip`.
+    pub fn new(ip: IpAddr) -> Self {
+        let ip = ip.to_canonical();
+        Peer {
+            ip,
+            value: shared_value(ip.to_string()),
+        }
+    }
 }
 
 /// Whether `peer` is one of the trusted proxies.
@@ -92,19 +128,19 @@ pub fn is_trusted(peer: IpAddr, trusted: &[Cidr]) -> bool {
 /// What the upstream is told about the original request.
 pub struct Forwarded<'a> {
     /// The TCP peer.
-    pub peer: IpAddr,
-    /// Whether the peer is a trusted proxy.
+    pub peer: &'a Peer,
+    /// Whether the peer is a trusted proxy (under the active table).
     pub trusted: bool,
     /// The client's host (`Host` or `:authority`).
     pub host: Option<&'a HeaderValue>,
-    /// The prefix stripped, without trailing slash (`/users`), or empty.
-    pub prefix: &'a str,
+    /// The prefix stripped, without trailing slash (`/users`), as a header
+    /// value; `None` when nothing is stripped.
+    pub prefix: Option<&'a HeaderValue>,
 }
 
 /// Set `X-Forwarded-*`, `X-Real-IP`; from an untrusted peer, the client's
 /// own forwarding headers (and `Forwarded`) are discarded first.
 pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
-    let peer = f.peer.to_canonical().to_string();
     if !f.trusted {
         for name in [
             &X_FORWARDED_FOR,
@@ -126,17 +162,16 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         .filter(|v| !v.is_empty())
         .collect();
     let xff = if previous.is_empty() {
-        peer.clone()
+        Some(f.peer.value.clone())
     } else {
-        format!("{}, {peer}", previous.join(", "))
+        let peer = f.peer.value.to_str().unwrap_or_default();
+        HeaderValue::from_str(&format!("{}, {peer}", previous.join(", "))).ok()
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Some(v) = xff {
         headers.insert(&X_FORWARDED_FOR, v);
     }
-    if !headers.contains_key(&X_REAL_IP)
-        && let Ok(v) = HeaderValue::from_str(&peer)
-    {
-        headers.insert(&X_REAL_IP, v);
+    if !headers.contains_key(&X_REAL_IP) {
+        headers.insert(&X_REAL_IP, f.peer.value.clone());
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
@@ -146,13 +181,21 @@ pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     {
         headers.insert(&X_FORWARDED_HOST, host.clone());
     }
-    if !f.prefix.is_empty() {
+    if let Some(prefix) = f.prefix {
         let outer = headers
             .get(&X_FORWARDED_PREFIX)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().trim_end_matches('/').to_string())
-            .unwrap_or_default();
-        if let Ok(v) = HeaderValue::from_str(&format!("{outer}{}", f.prefix)) {
+            .map(|v| v.trim().trim_end_matches('/'))
+            .filter(|v| !v.is_empty());
+        let value = match outer {
+            // A trusted proxy in front stripped its own prefix first.
+            Some(outer) => {
+                HeaderValue::from_str(&format!("{outer}{}", prefix.to_str().unwrap_or_default()))
+                    .ok()
+            }
+            None => Some(prefix.clone()),
+        };
+        if let Some(v) = value {
             headers.insert(&X_FORWARDED_PREFIX, v);
         }
     }
@@ -189,6 +232,8 @@ mod tests {
         let long = "a".repeat(129);
         h.insert(&X_REQUEST_ID, HeaderValue::from_str(&long).expect("value"));
         assert_eq!(request_id(&h).len(), 36);
+        h.remove(&X_REQUEST_ID);
+        assert_eq!(request_id(&h).len(), 36);
     }
 
     #[test]
@@ -197,6 +242,7 @@ mod tests {
         let b = new_request_id();
         assert_ne!(a, b);
         for id in [a, b] {
+            let id = id.to_str().expect("ascii").to_string();
             let parsed = uuid::Uuid::parse_str(&id).expect("uuid");
             assert_eq!(parsed.get_version_num(), 4);
             assert!(common::service::is_valid_request_id(id.as_bytes()));

@@ -5,7 +5,6 @@
 //! response body ends ([`crate::access_log`]).
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,17 +16,17 @@ use crate::access_log::Completion;
 use crate::body::{BodyFaultCell, RequestBody, ResponseBody};
 use crate::config::HostPolicy;
 use crate::failure::{self, UpstreamFailure};
-use crate::headers::{self, Forwarded, X_REQUEST_ID};
+use crate::headers::{self, Forwarded, Peer, X_REQUEST_ID};
 use crate::metrics;
 use crate::routes::{Match, Route};
 use crate::state::{Active, Shared};
 use crate::upstream::{Connection, Endpoint, UpstreamPool};
 use common::Problem;
 
-/// Serve one client request.
+/// Serve one client request from `peer` (the client connection's address).
 pub async fn handle(
     shared: Arc<Shared>,
-    peer: SocketAddr,
+    peer: Arc<Peer>,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
@@ -36,12 +35,11 @@ pub async fn handle(
     let mut done = Completion::start(
         started,
         request_id.clone(),
-        peer.ip(),
+        peer.ip,
         metrics::method_label(req.method()),
         active.config.access_log,
     );
-    done.path = req.uri().path().to_string();
-    let response = match proxy(&active, peer, req, &request_id, &mut done).await {
+    let response = match proxy(&active, &peer, req, &request_id, &mut done).await {
         Ok(response) => response,
         Err(problem) => failure::render(problem, &request_id, &done.path),
     };
@@ -51,12 +49,12 @@ pub async fn handle(
 /// Echo the request id and attach the access-log record to the body.
 fn finish(
     mut response: Response<ResponseBody>,
-    request_id: &str,
+    request_id: &HeaderValue,
     mut done: Completion,
 ) -> Response<ResponseBody> {
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert(&X_REQUEST_ID, v);
-    }
+    response
+        .headers_mut()
+        .insert(&X_REQUEST_ID, request_id.clone());
     done.status = response.status().as_u16();
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, body.with_completion(done))
@@ -64,13 +62,18 @@ fn finish(
 
 async fn proxy(
     active: &Active,
-    peer: SocketAddr,
+    peer: &Peer,
     req: Request<Incoming>,
-    request_id: &str,
+    request_id: &HeaderValue,
     done: &mut Completion,
 ) -> Result<Response<ResponseBody>, Problem> {
-    let admitted = admit(&req, active.config.header_limit)?;
-    done.path.clone_from(&admitted.path);
+    let admitted = match admit(&req, active.config.header_limit) {
+        Ok(admitted) => admitted,
+        Err(problem) => {
+            done.path = req.uri().path().to_string();
+            return Err(problem);
+        }
+    };
 
     let route = match active.table.find(&admitted.path) {
         Match::Route(route) => route,
@@ -80,24 +83,28 @@ async fn proxy(
                 None => route.prefix.to_string(),
             };
             done.route = Arc::clone(&route.prefix);
+            done.path = admitted.path;
             return Ok(failure::redirect(&location));
         }
         Match::NotFound => {
-            return Err(Problem::not_found(format!(
-                "no route matches `{}`",
-                admitted.path
-            )));
+            let problem = Problem::not_found(format!("no route matches `{}`", admitted.path));
+            done.path = admitted.path;
+            return Err(problem);
         }
     };
     done.route = Arc::clone(&route.prefix);
-    check_declared_length(&req, route)?;
+    if let Err(problem) = check_declared_length(&req, route) {
+        done.path = admitted.path;
+        return Err(problem);
+    }
 
-    let pool = active
-        .upstreams
-        .get(&*route.upstream)
-        .ok_or_else(Problem::internal)?;
-    let trusted = headers::is_trusted(peer.ip(), &active.config.trusted_proxies);
+    let Some(pool) = active.upstreams.get(&*route.upstream) else {
+        done.path = admitted.path;
+        return Err(Problem::internal());
+    };
+    let trusted = headers::is_trusted(peer.ip, &active.config.trusted_proxies);
     let outbound = rewrite_request(req, route, &admitted, peer, trusted, request_id, pool);
+    done.path = admitted.path;
     forward(pool, route, outbound, done).await
 }
 
@@ -167,7 +174,7 @@ fn check_declared_length(req: &Request<Incoming>, route: &Route) -> Result<(), P
 /// The request as it will be sent, minus the endpoint.
 struct Outbound {
     method: Method,
-    path_and_query: String,
+    uri: Uri,
     headers: HeaderMap,
     body: Option<RequestBody>,
     fault: Arc<BodyFaultCell>,
@@ -181,9 +188,9 @@ fn rewrite_request(
     req: Request<Incoming>,
     route: &Route,
     admitted: &Admitted,
-    peer: SocketAddr,
+    peer: &Peer,
     trusted: bool,
-    request_id: &str,
+    request_id: &HeaderValue,
     pool: &UpstreamPool,
 ) -> Outbound {
     let (parts, body) = req.into_parts();
@@ -193,45 +200,38 @@ fn rewrite_request(
     // body is first read).
     headers.remove(header::EXPECT);
     headers.remove(header::HOST);
-    let prefix = if route.strip_prefix {
-        route.bare_prefix()
-    } else {
-        ""
-    };
     headers::set_forwarding(
         &mut headers,
         &Forwarded {
-            peer: peer.ip(),
+            peer,
             trusted,
             host: admitted.host.as_ref(),
-            prefix,
+            prefix: route.forwarded_prefix.as_ref(),
         },
     );
     let host = match (route.host, &admitted.host) {
         (HostPolicy::Client, Some(h)) => Some(h.clone()),
-        _ => pool
-            .config
-            .endpoints
-            .first()
-            .and_then(|e| HeaderValue::from_str(&e.authority()).ok()),
+        _ => pool.host_header(),
     };
     if let Some(host) = host {
         headers.insert(header::HOST, host);
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert(&X_REQUEST_ID, v);
-    }
+    headers.insert(&X_REQUEST_ID, request_id.clone());
 
     let upstream_path = route.upstream_path(&admitted.path);
     let path_and_query = match parts.uri.query() {
         Some(q) => format!("{upstream_path}?{q}"),
         None => upstream_path.into_owned(),
     };
+    // The normalised path is a valid origin form; `from_maybe_shared` takes
+    // the string's buffer instead of copying it.
+    let uri = Uri::from_maybe_shared(bytes::Bytes::from(path_and_query))
+        .unwrap_or_else(|_| Uri::from_static("/"));
     let replayable_body = http_body::Body::is_end_stream(&body);
     let fault = Arc::new(BodyFaultCell::default());
     Outbound {
         method: parts.method,
-        path_and_query,
+        uri,
         headers,
         body: Some(RequestBody::new(body, route.body_limit, Arc::clone(&fault))),
         fault,
@@ -244,6 +244,7 @@ impl Outbound {
     fn restore(&mut self, request: Request<RequestBody>) {
         let (parts, body) = request.into_parts();
         self.headers = parts.headers;
+        self.uri = parts.uri;
         self.body = Some(body);
     }
 }
@@ -344,16 +345,18 @@ async fn exchange(
 }
 
 fn build_request(out: &mut Outbound, keep_copy: bool) -> Request<RequestBody> {
-    let headers = if keep_copy {
-        out.headers.clone()
+    let (headers, uri) = if keep_copy {
+        (out.headers.clone(), out.uri.clone())
     } else {
-        std::mem::take(&mut out.headers)
+        (
+            std::mem::take(&mut out.headers),
+            std::mem::replace(&mut out.uri, Uri::from_static("/")),
+        )
     };
     let body = out.body.take().unwrap_or_else(RequestBody::empty);
     let mut request = Request::new(body);
     *request.method_mut() = out.method.clone();
-    *request.uri_mut() =
-        Uri::try_from(out.path_and_query.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
+    *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
     request
@@ -364,7 +367,7 @@ fn build_request(out: &mut Outbound, keep_copy: bool) -> Request<RequestBody> {
 fn rewrite_response(
     response: Response<Incoming>,
     pool: &Arc<UpstreamPool>,
-    addr: SocketAddr,
+    addr: std::net::SocketAddr,
     conn: Connection,
 ) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();

@@ -4,7 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderValue;
+
 use crate::config::{Config, HostPolicy};
+
+/// The `X-Forwarded-Prefix` value of a route: its prefix without the
+/// trailing slash, when the prefix is stripped and is not `/`.
+fn forwarded_prefix(strip: bool, prefix: &str) -> Option<HeaderValue> {
+    let bare = prefix.trim_end_matches('/');
+    if !strip || bare.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(bare).ok()
+}
 
 /// One route, ready for matching.
 #[derive(Debug, Clone)]
@@ -21,6 +33,9 @@ pub struct Route {
     pub body_limit: u64,
     /// Response-head timeout.
     pub response_timeout: Duration,
+    /// `X-Forwarded-Prefix` for this route (the prefix without its trailing
+    /// slash), when it strips a non-root prefix; built once per table.
+    pub forwarded_prefix: Option<HeaderValue>,
 }
 
 impl Route {
@@ -71,6 +86,7 @@ impl RouteTable {
                 host: r.host,
                 body_limit: r.body_limit,
                 response_timeout: r.response_timeout,
+                forwarded_prefix: forwarded_prefix(r.strip_prefix, &r.prefix),
             })
             .collect();
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));

@@ -158,9 +158,10 @@ fn serve_connection(
     let spare = socket2::SockRef::from(&stream).try_clone().ok();
     let served = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&served);
+    let client = Arc::new(crate::headers::Peer::new(peer.ip()));
     let service = service_fn(move |req| {
         counter.fetch_add(1, Ordering::Relaxed);
-        crate::proxy::handle(Arc::clone(&shared), peer, req)
+        crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
     });
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)

@@ -50,6 +50,9 @@ pub struct UpstreamPool {
     /// Idle connections per worker thread, so a request and its upstream
     /// connection live on the same event loop (each lock is uncontended).
     idle: Vec<Mutex<IdleConnections>>,
+    /// `Host` for routes that send the upstream's authority (the first
+    /// configured endpoint's `host:port`).
+    host: Option<http::HeaderValue>,
 }
 
 impl UpstreamPool {
@@ -68,13 +71,23 @@ impl UpstreamPool {
             })
             .flatten()
             .collect();
+        let host = config
+            .endpoints
+            .first()
+            .map(|e| crate::headers::shared_value(e.authority()));
         Arc::new(UpstreamPool {
+            host,
             config,
             endpoints: ArcSwap::from_pointee(literal),
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
             idle,
         })
+    }
+
+    /// The `Host` header for routes with the upstream host policy.
+    pub fn host_header(&self) -> Option<http::HeaderValue> {
+        self.host.clone()
     }
 
     /// The upstream's name.
