@@ -141,17 +141,17 @@ pub struct ResponseBody {
     completion: Option<Completion>,
     /// The upstream connection, handed back to its pool once the body has
     /// been read to the end (dropped, and so closed, otherwise).
-    connection: Option<(Arc<UpstreamPool>, std::net::SocketAddr, Connection)>,
+    connection: Option<(Arc<UpstreamPool>, Connection)>,
     ended: bool,
 }
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
-        if let Some((pool, addr, conn)) = self.connection.take() {
+        if let Some((pool, conn)) = self.connection.take() {
             let finished = self.ended
                 || matches!(&self.source, Source::Upstream(inner) if inner.is_end_stream());
             if finished {
-                pool.checkin(addr, conn);
+                pool.checkin(conn);
             }
         }
     }
@@ -169,13 +169,8 @@ impl ResponseBody {
     }
 
     /// Hand `conn` back to `pool` when this body has been read to the end.
-    pub fn with_connection(
-        mut self,
-        pool: Arc<UpstreamPool>,
-        addr: std::net::SocketAddr,
-        conn: Connection,
-    ) -> Self {
-        self.connection = Some((pool, addr, conn));
+    pub fn with_connection(mut self, pool: Arc<UpstreamPool>, conn: Connection) -> Self {
+        self.connection = Some((pool, conn));
         self
     }
 

@@ -139,6 +139,9 @@ pub struct UpstreamSection {
     pub failure_cooldown: Option<DurationText>,
     /// Idle keep-alive connections kept per endpoint (default 256).
     pub max_idle_per_endpoint: Option<usize>,
+    /// Connections open at once per endpoint and worker (default 128);
+    /// further requests wait for one to come back.
+    pub max_connections_per_endpoint: Option<usize>,
 }
 
 /// `[[routes]]`.
@@ -240,6 +243,8 @@ pub struct UpstreamConfig {
     pub failure_cooldown: Duration,
     /// Idle keep-alive connections per endpoint.
     pub max_idle_per_endpoint: usize,
+    /// Open connections per endpoint and worker thread.
+    pub max_connections_per_endpoint: usize,
     /// Idle connection lifetime.
     #[serde(serialize_with = "secs")]
     pub idle_timeout: Duration,
@@ -621,6 +626,13 @@ impl Validator<'_> {
                 ));
             }
             let max_idle = u.max_idle_per_endpoint.unwrap_or(256);
+            let max_connections = u.max_connections_per_endpoint.unwrap_or(128);
+            if max_connections == 0 {
+                return Err(self.err(
+                    format!("{key}.max_connections_per_endpoint"),
+                    "must be at least 1 (requests would wait forever)",
+                ));
+            }
             upstreams.insert(
                 name.clone(),
                 UpstreamConfig {
@@ -642,6 +654,7 @@ impl Validator<'_> {
                         Duration::from_secs(5),
                     )?,
                     max_idle_per_endpoint: max_idle,
+                    max_connections_per_endpoint: max_connections,
                     idle_timeout: timeouts.upstream_idle,
                 },
             );

@@ -279,7 +279,7 @@ async fn forward(
         let (failure, may_retry) = match result {
             Ok((response, conn)) => {
                 pool.mark_ok(&endpoint);
-                return Ok(rewrite_response(response, pool, endpoint.addr, conn));
+                return Ok(rewrite_response(response, pool, conn));
             }
             Err(failed) => failed,
         };
@@ -312,18 +312,14 @@ async fn exchange(
     out: &mut Outbound,
     keep_copy: bool,
 ) -> Result<(Response<Incoming>, Connection), (UpstreamFailure, bool)> {
-    let mut reused = true;
-    let mut conn = match pool.checkout(endpoint.addr) {
-        Some(conn) => conn,
-        None => {
-            reused = false;
-            pool.connect(endpoint.addr).await.map_err(|f| (f, true))?
-        }
-    };
+    let (mut conn, mut reused) = pool.acquire(endpoint.addr).await.map_err(|f| (f, true))?;
     if conn.ready().await.is_err() {
         // Closed while idle: nothing was sent on it.
         reused = false;
-        conn = pool.connect(endpoint.addr).await.map_err(|f| (f, true))?;
+        conn = pool
+            .reconnect(endpoint.addr, conn)
+            .await
+            .map_err(|f| (f, true))?;
         conn.ready()
             .await
             .map_err(|_| (UpstreamFailure::Protocol, true))?;
@@ -367,12 +363,11 @@ fn build_request(out: &mut Outbound, keep_copy: bool) -> Request<RequestBody> {
 fn rewrite_response(
     response: Response<Incoming>,
     pool: &Arc<UpstreamPool>,
-    addr: std::net::SocketAddr,
     conn: Connection,
 ) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
-    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), addr, conn);
+    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn);
     Response::from_parts(parts, body)
 }

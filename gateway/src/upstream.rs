@@ -3,28 +3,132 @@
 //! to connect), periodic re-resolution of host names, and the keep-alive
 //! connection pool used to reach them (one per worker thread: a connection
 //! is taken for one exchange and handed back when the response body ends).
+//!
+//! Each worker opens at most `max_connections_per_endpoint` connections to
+//! one address; past that, requests wait in line (first come, first served)
+//! for a connection to come back, bounded by the route's response timeout.
+//! A thousand client connections then cost a few hundred upstream ones
+//! instead of a thousand, and the upstream sees a bounded concurrency.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use arc_swap::ArcSwap;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use tokio::sync::oneshot;
 
 use crate::body::RequestBody;
 use crate::config::UpstreamConfig;
 use crate::failure::UpstreamFailure;
 
-/// A keep-alive HTTP/1.1 connection to an endpoint.
-pub type Connection = SendRequest<RequestBody>;
+type Sender = SendRequest<RequestBody>;
 
-/// Idle connections of one worker, by endpoint address.
-type IdleConnections = HashMap<SocketAddr, Vec<(Connection, Instant)>>;
+/// The connections of one worker to one endpoint address.
+#[derive(Debug)]
+struct Slot {
+    /// Connections waiting for a request, the most recently used last.
+    idle: Vec<(Sender, Instant)>,
+    /// Connections open or being opened (idle ones included).
+    open: usize,
+    /// Most connections open at once.
+    max: usize,
+    /// Requests waiting for a connection, oldest first. Never non-empty
+    /// while `idle` is: a returned connection goes to the oldest waiter.
+    waiters: VecDeque<oneshot::Sender<Handoff>>,
+}
+
+type SharedSlot = Arc<Mutex<Slot>>;
+
+fn lock(slot: &SharedSlot) -> MutexGuard<'_, Slot> {
+    // The slot holds no invariant a panic could break halfway.
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a waiting request is handed.
+#[derive(Debug)]
+enum Handoff {
+    /// A connection that just finished an exchange.
+    Connection(Connection),
+    /// The right to open a new connection (one closed).
+    Open(Lease),
+}
+
+/// One unit of a slot's `open` count, released (or passed to the next
+/// waiter) when dropped.
+#[derive(Debug)]
+struct Lease {
+    slot: Option<SharedSlot>,
+}
+
+impl Lease {
+    fn new(slot: SharedSlot) -> Self {
+        Lease { slot: Some(slot) }
+    }
+
+    /// Keep the count without this lease (it moved elsewhere).
+    fn disarm(mut self) {
+        self.slot = None;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        let mut state = lock(&slot);
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Handoff::Open(Lease::new(Arc::clone(&slot)))) {
+                Ok(()) => return,
+                // That request gave up waiting: try the next one.
+                Err(Handoff::Open(lease)) => lease.disarm(),
+                Err(Handoff::Connection(conn)) => conn.lease.disarm(),
+            }
+        }
+        state.open = state.open.saturating_sub(1);
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection to an endpoint, counted against the
+/// worker's limit for that endpoint until dropped or handed back.
+#[derive(Debug)]
+pub struct Connection {
+    sender: Sender,
+    lease: Lease,
+}
+
+impl Connection {
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Wait until the connection can take a request.
+    pub async fn ready(&mut self) -> hyper::Result<()> {
+        self.sender.ready().await
+    }
+
+    /// Send a request; on failure the error may carry it back unsent.
+    pub fn try_send_request(
+        &mut self,
+        request: http::Request<RequestBody>,
+    ) -> impl Future<
+        Output = Result<
+            http::Response<hyper::body::Incoming>,
+            hyper::client::conn::TrySendError<http::Request<RequestBody>>,
+        >,
+    > {
+        self.sender.try_send_request(request)
+    }
+}
+
+/// Slots of one worker, by endpoint address.
+type Slots = HashMap<SocketAddr, SharedSlot>;
 
 /// One resolved address of an upstream.
 #[derive(Debug)]
@@ -47,9 +151,9 @@ pub struct UpstreamPool {
     endpoints: ArcSwap<Vec<Arc<Endpoint>>>,
     next: AtomicUsize,
     epoch: Instant,
-    /// Idle connections per worker thread, so a request and its upstream
+    /// Connections per worker thread, so a request and its upstream
     /// connection live on the same event loop (each lock is uncontended).
-    idle: Vec<Mutex<IdleConnections>>,
+    slots: Vec<Mutex<Slots>>,
     /// `Host` for routes that send the upstream's authority (the first
     /// configured endpoint's `host:port`).
     host: Option<http::HeaderValue>,
@@ -59,7 +163,7 @@ impl UpstreamPool {
     /// A pool with the endpoints that resolve now (host names resolve in the
     /// background when `spawn_resolver` runs).
     pub fn new(config: UpstreamConfig, workers: usize) -> Arc<Self> {
-        let idle = (0..workers.max(1)).map(|_| Mutex::default()).collect();
+        let slots = (0..workers.max(1)).map(|_| Mutex::default()).collect();
         let literal: Vec<Arc<Endpoint>> = config
             .endpoints
             .iter()
@@ -81,7 +185,7 @@ impl UpstreamPool {
             endpoints: ArcSwap::from_pointee(literal),
             next: AtomicUsize::new(0),
             epoch: Instant::now(),
-            idle,
+            slots,
         })
     }
 
@@ -95,38 +199,108 @@ impl UpstreamPool {
         &self.config.name
     }
 
-    fn idle_slot(&self) -> &Mutex<IdleConnections> {
-        &self.idle[crate::server::worker_index() % self.idle.len()]
+    /// This worker's slot for `addr`.
+    fn slot(&self, addr: SocketAddr) -> SharedSlot {
+        let worker = &self.slots[crate::server::worker_index() % self.slots.len()];
+        let mut slots = worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(slots.entry(addr).or_insert_with(|| {
+            Arc::new(Mutex::new(Slot {
+                idle: Vec::new(),
+                open: 0,
+                max: self.config.max_connections_per_endpoint.max(1),
+                waiters: VecDeque::new(),
+            }))
+        }))
     }
 
-    /// An idle connection to `addr` of this worker, if one is still open and
-    /// not older than the idle timeout.
-    pub fn checkout(&self, addr: SocketAddr) -> Option<Connection> {
-        let mut idle = self.idle_slot().lock().ok()?;
-        let list = idle.get_mut(&addr)?;
-        while let Some((conn, since)) = list.pop() {
-            if !conn.is_closed() && since.elapsed() < self.config.idle_timeout {
-                return Some(conn);
+    /// A connection to `addr` for one exchange, and whether it was reused:
+    /// an idle one of this worker if one is still open and not older than
+    /// the idle timeout, else a new one while under the limit, else the
+    /// next one handed back (waiting in line).
+    pub async fn acquire(&self, addr: SocketAddr) -> Result<(Connection, bool), UpstreamFailure> {
+        let slot = self.slot(addr);
+        let waiting = {
+            let mut state = lock(&slot);
+            while let Some((sender, since)) = state.idle.pop() {
+                if !sender.is_closed() && since.elapsed() < self.config.idle_timeout {
+                    let lease = Lease::new(Arc::clone(&slot));
+                    return Ok((Connection { sender, lease }, true));
+                }
+                state.open = state.open.saturating_sub(1);
             }
-        }
-        None
+            if state.open < state.max {
+                state.open += 1;
+                None
+            } else {
+                let (tx, rx) = oneshot::channel();
+                state.waiters.push_back(tx);
+                Some(rx)
+            }
+        };
+        let lease = match waiting {
+            None => Lease::new(slot),
+            Some(rx) => match rx.await {
+                Ok(Handoff::Connection(conn)) => return Ok((conn, true)),
+                Ok(Handoff::Open(lease)) => lease,
+                // The slot went away with its pool (not while we hold it).
+                Err(_) => return Err(UpstreamFailure::Protocol),
+            },
+        };
+        let sender = self.connect(addr).await?;
+        Ok((Connection { sender, lease }, false))
     }
 
-    /// Hand a connection back after its response body ended.
-    pub fn checkin(&self, addr: SocketAddr, conn: Connection) {
+    /// Replace a connection found closed by a new one to `addr`, keeping
+    /// its place under the limit.
+    pub async fn reconnect(
+        &self,
+        addr: SocketAddr,
+        conn: Connection,
+    ) -> Result<Connection, UpstreamFailure> {
+        let Connection { sender, lease } = conn;
+        drop(sender);
+        let sender = self.connect(addr).await?;
+        Ok(Connection { sender, lease })
+    }
+
+    /// Hand a connection back after its response body ended: to the oldest
+    /// waiting request, else to the idle list.
+    pub fn checkin(&self, conn: Connection) {
         if conn.is_closed() {
             return;
         }
-        if let Ok(mut idle) = self.idle_slot().lock() {
-            let list = idle.entry(addr).or_default();
-            if list.len() < self.config.max_idle_per_endpoint {
-                list.push((conn, Instant::now()));
+        let Some(slot) = conn.lease.slot.clone() else {
+            return;
+        };
+        let mut state = lock(&slot);
+        let mut conn = conn;
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Handoff::Connection(conn)) {
+                Ok(()) => return,
+                Err(Handoff::Connection(back)) => conn = back,
+                Err(Handoff::Open(lease)) => {
+                    // Never sent here; keep the count as it is.
+                    lease.disarm();
+                    return;
+                }
             }
+        }
+        if state.idle.len() < self.config.max_idle_per_endpoint {
+            let Connection { sender, lease } = conn;
+            lease.disarm();
+            state.idle.push((sender, Instant::now()));
+        } else {
+            let Connection { sender, lease } = conn;
+            lease.disarm();
+            state.open = state.open.saturating_sub(1);
+            drop(sender);
         }
     }
 
     /// Open a new connection to `addr` (TCP_NODELAY, connect timeout).
-    pub async fn connect(&self, addr: SocketAddr) -> Result<Connection, UpstreamFailure> {
+    async fn connect(&self, addr: SocketAddr) -> Result<Sender, UpstreamFailure> {
         let stream = match tokio::time::timeout(
             self.config.connect_timeout,
             tokio::net::TcpStream::connect(addr),

@@ -89,6 +89,13 @@ fn each_invalid_file_fails_naming_file_key_and_problem() {
             "FILE: upstreams.users.endpoints[0]: `http://users:8000/api`: an upstream URL has no path",
         ),
         (
+            GOOD.replace(
+                "endpoints = [\"http://users:8000\"]",
+                "endpoints = [\"http://users:8000\"]\nmax_connections_per_endpoint = 0",
+            ),
+            "FILE: upstreams.users.max_connections_per_endpoint: must be at least 1",
+        ),
+        (
             format!("[timeouts]\nconnect = \"soon\"\n{GOOD}"),
             "FILE: timeouts.connect: `soon` is not a duration",
         ),

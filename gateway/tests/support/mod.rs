@@ -28,6 +28,8 @@ pub struct Seen {
     pub requests: AtomicUsize,
     /// Body bytes received in total.
     pub body_bytes: AtomicUsize,
+    /// TCP connections accepted.
+    pub connections: AtomicUsize,
 }
 
 /// A real HTTP/1.1 upstream on 127.0.0.1:0.
@@ -70,6 +72,7 @@ impl Upstream {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                seen2.connections.fetch_add(1, Ordering::SeqCst);
                 let seen = Arc::clone(&seen2);
                 let tx = tx.clone();
                 let label = label.clone();
@@ -99,6 +102,11 @@ impl Upstream {
     /// Requests received.
     pub fn requests(&self) -> usize {
         self.seen.requests.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted.
+    pub fn connections(&self) -> usize {
+        self.seen.connections.load(Ordering::SeqCst)
     }
 }
 
