@@ -9,6 +9,7 @@ pub mod admin;
 pub mod body;
 pub mod cidr;
 pub mod cli;
+pub mod client_io;
 pub mod config;
 pub mod error;
 pub mod failure;

@@ -4,43 +4,53 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::client_io::{self, ConnState, Opening};
 use crate::state::Shared;
 
-/// The connection builder for client connections.
-fn builder(shared: &Shared) -> auto::Builder<TokioExecutor> {
+/// How client connections are served, per protocol.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    /// The wait for a request head (and for a new connection's first bytes).
+    header_read: Duration,
+}
+
+/// The connection builders for client connections.
+fn builders(shared: &Shared) -> Builders {
     let config = shared.active.load().config.clone();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper answers a bare 431 past its buffer; below it (twice the limit)
     // the proxy answers 431 with a problem body.
     let buffer = usize::try_from(config.header_limit.saturating_mul(2))
         .unwrap_or(usize::MAX)
         .max(16 * 1024);
-    builder
-        .http1()
-        .timer(TokioTimer::new())
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .header_read_timeout(config.timeouts.header_read)
         .keep_alive(true)
         .half_close(true)
         .max_buf_size(buffer);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(buffer).unwrap_or(u32::MAX))
         // Pings find dead HTTP/2 clients; idle HTTP/1 connections end at the
         // header-read timeout (hyper starts it when waiting for the next head).
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
-    builder
+    Builders {
+        http1: h1,
+        http2: h2,
+        header_read: config.timeouts.header_read,
+    }
 }
 
 thread_local! {
@@ -111,7 +121,7 @@ async fn accept_loop(
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
-    let builder = Arc::new(builder(&shared));
+    let builders = Arc::new(builders(&shared));
     let graceful = GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {
@@ -130,7 +140,14 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        serve_connection(&builder, &graceful, stream, peer, Arc::clone(&shared));
+        serve_connection(
+            &builders,
+            graceful.watcher(),
+            stream,
+            peer,
+            Arc::clone(&shared),
+            stop.clone(),
+        );
     }
     drop(listener);
     tracing::debug!(
@@ -147,47 +164,50 @@ async fn accept_loop(
 }
 
 fn serve_connection(
-    builder: &Arc<auto::Builder<TokioExecutor>>,
-    graceful: &GracefulShutdown,
+    builders: &Arc<Builders>,
+    watcher: Watcher,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
 ) {
-    // hyper closes a connection whose request head is too slow without a
-    // response; a duplicate of the socket lets us still write the 408.
-    let spare = socket2::SockRef::from(&stream).try_clone().ok();
-    let served = Arc::new(AtomicU64::new(0));
-    let counter = Arc::clone(&served);
-    let client = Arc::new(crate::headers::Peer::new(peer.ip()));
-    let service = service_fn(move |req| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
-    });
-    let conn = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .into_owned();
-    let conn = graceful.watch(conn);
+    let builders = Arc::clone(builders);
     tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            let slow_head = e
-                .downcast_ref::<hyper::Error>()
-                .is_some_and(hyper::Error::is_timeout);
-            // Only a connection still waiting for its first request gets a 408;
-            // an idle keep-alive connection is simply closed.
-            if slow_head
-                && served.load(Ordering::Relaxed) == 0
-                && let Some(spare) = &spare
-            {
-                write_final(spare, &crate::failure::request_timeout_bytes());
+        let state = Arc::new(ConnState::default());
+        let opening = client_io::open(stream, builders.header_read, Arc::clone(&state), stop).await;
+        let counter = Arc::clone(&state);
+        let client = Arc::new(crate::headers::Peer::new(peer.ip()));
+        let service = service_fn(move |req| {
+            counter.served.fetch_add(1, Ordering::Relaxed);
+            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
+        });
+        match opening {
+            Opening::Http1(io) => {
+                let conn = watcher.watch(builders.http1.serve_connection(io, service));
+                drive(conn, &state, peer).await;
             }
-            tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            Opening::Http2(io) => {
+                let conn = watcher.watch(builders.http2.serve_connection(io, service));
+                drive(conn, &state, peer).await;
+            }
+            Opening::Closed | Opening::TimedOut => {}
         }
-        drop(spare);
     });
 }
 
-/// Write `bytes` if the socket takes them now, then close the write side.
-fn write_final(socket: &socket2::Socket, bytes: &[u8]) {
-    let _ = socket.send(bytes);
-    let _ = socket.shutdown(std::net::Shutdown::Write);
+/// Serve a connection to its end. hyper closes a connection whose request
+/// head is too slow without a response; the socket answers `408` when it is
+/// dropped, which happens at the end of this function, after the flag is set.
+async fn drive(
+    conn: impl Future<Output = Result<(), hyper::Error>>,
+    state: &ConnState,
+    peer: SocketAddr,
+) {
+    let mut conn = std::pin::pin!(conn);
+    if let Err(e) = conn.as_mut().await {
+        if e.is_timeout() {
+            state.answer_timeout.store(true, Ordering::Relaxed);
+        }
+        tracing::debug!(%peer, error = %e, "client connection ended with an error");
+    }
 }

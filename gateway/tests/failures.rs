@@ -200,24 +200,40 @@ async fn huge_headers_are_a_431_even_past_the_read_buffer() {
     assert_eq!(users.requests(), 0);
 }
 
-#[tokio::test]
-async fn a_client_too_slow_sending_headers_gets_408() {
+/// Send `first` (possibly nothing) to a gateway with a 300 ms header-read
+/// timeout and stall: the answer must be a 408 problem, and the upstream
+/// must see nothing.
+async fn stall_after(first: &[u8]) {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(
         &users.url(),
         "[timeouts]\nheader_read = \"300ms\"",
     ))
     .await;
+    let started = std::time::Instant::now();
     let mut stream = TcpStream::connect(gw.addr).await.unwrap();
-    stream
-        .write_all(b"GET /users/me HTTP/1.1\r\nHost: t\r\nX-Slow:")
-        .await
-        .unwrap();
+    stream.write_all(first).await.unwrap();
     let resp = read_all(&mut stream, Duration::from_secs(5)).await;
     assert!(resp.starts_with("HTTP/1.1 408"), "{resp}");
     assert!(resp.contains("application/problem+json"), "{resp}");
     assert!(raw_body(&resp).contains("\"request_id\""), "{resp}");
+    assert!(started.elapsed() < Duration::from_secs(3));
     assert_eq!(users.requests(), 0);
+}
+
+#[tokio::test]
+async fn a_client_too_slow_sending_headers_gets_408() {
+    stall_after(b"GET /users/me HTTP/1.1\r\nHost: t\r\nX-Slow:").await;
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_nothing_gets_408_after_the_header_timeout() {
+    stall_after(b"").await;
+}
+
+#[tokio::test]
+async fn a_connection_that_stalls_inside_the_http2_preface_gets_408() {
+    stall_after(b"PRI * HTTP/2.0\r\n").await;
 }
 
 #[tokio::test]
