@@ -108,18 +108,38 @@ pub fn redirect(location: &str) -> Response<ResponseBody> {
 /// The raw HTTP/1.1 `408` written when a client is too slow sending its
 /// request head (hyper closes such connections without a response).
 pub fn request_timeout_bytes() -> Vec<u8> {
-    let problem = Problem::new(
+    raw_problem(
         StatusCode::REQUEST_TIMEOUT,
         "the request head was not received in time",
     )
-    .with_request_id(
+}
+
+/// The problem+json response that replaces the bare one hyper writes by
+/// itself for a request it cannot parse (`400`, `414`, `431`), or `None`
+/// for another status.
+pub fn unparseable_request_bytes(status: StatusCode) -> Option<Vec<u8>> {
+    let detail = match status {
+        StatusCode::BAD_REQUEST => "the request is not valid HTTP/1.1",
+        StatusCode::URI_TOO_LONG => "the request target is too long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "the request head is too large",
+        _ => return None,
+    };
+    Some(raw_problem(status, detail))
+}
+
+/// A complete `Connection: close` HTTP/1.1 response carrying a problem
+/// with a fresh request id, for answers written straight to the socket.
+fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
+    let problem = Problem::new(status, detail).with_request_id(
         crate::headers::new_request_id()
             .to_str()
             .unwrap_or_default(),
     );
     let body = problem.body();
     let mut out = format!(
-        "HTTP/1.1 408 Request Timeout\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
         common::problem::PROBLEM_JSON,
         body.len()
     )

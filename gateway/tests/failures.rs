@@ -197,6 +197,9 @@ async fn huge_headers_are_a_431_even_past_the_read_buffer() {
     );
     let resp = raw(gw.addr, req.as_bytes(), Duration::from_secs(5)).await;
     assert!(resp.starts_with("HTTP/1.1 431"), "{resp}");
+    // hyper refuses this head itself; the answer is still a problem.
+    assert!(resp.contains("application/problem+json"), "{resp}");
+    assert!(raw_body(&resp).contains("\"request_id\""), "{resp}");
     assert_eq!(users.requests(), 0);
 }
 
@@ -236,18 +239,32 @@ async fn a_connection_that_stalls_inside_the_http2_preface_gets_408() {
     stall_after(b"PRI * HTTP/2.0\r\n").await;
 }
 
-#[tokio::test]
-async fn a_malformed_request_line_is_a_400() {
+/// What a fresh gateway in front of a fresh upstream answers to `request`
+/// sent raw, and the upstream.
+async fn raw_answer(request: &[u8]) -> (String, Upstream) {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), "")).await;
-    let resp = raw(
-        gw.addr,
-        b"GET /users/me HTTP/9.9 extra\r\n\r\n",
-        Duration::from_secs(3),
-    )
-    .await;
+    (raw(gw.addr, request, Duration::from_secs(3)).await, users)
+}
+
+#[tokio::test]
+async fn a_malformed_request_line_is_a_400() {
+    let (resp, users) = raw_answer(b"GET /users/me HTTP/9.9 extra\r\n\r\n").await;
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    assert!(resp.contains("application/problem+json"), "{resp}");
+    assert!(raw_body(&resp).contains("\"request_id\""), "{resp}");
     assert_eq!(users.requests(), 0);
+}
+
+#[tokio::test]
+async fn garbage_after_a_pipelined_request_is_a_400_problem_after_its_answer() {
+    let (resp, users) =
+        raw_answer(b"GET /users/first HTTP/1.1\r\nHost: t\r\n\r\nNOT HTTP AT ALL\r\n\r\n").await;
+    assert_eq!(statuses(&resp), vec![200, 400], "{resp}");
+    let second = &resp[resp.find("HTTP/1.1 400").unwrap()..];
+    assert!(second.contains("application/problem+json"), "{second}");
+    assert!(raw_body(second).contains("\"status\":400"), "{second}");
+    assert_eq!(users.requests(), 1);
 }
 
 #[tokio::test]
