@@ -91,6 +91,7 @@ pub async fn open(
     }
     let is_h2 = first.starts_with(H2_PREFACE);
     let io = ClientIo {
+        http1: !is_h2,
         first,
         consumed: 0,
         io: TokioIo::new(stream),
@@ -107,6 +108,9 @@ pub async fn open(
 
 /// The client socket with its first bytes put back in front.
 pub struct ClientIo {
+    /// HTTP/1.1 (the `408` and the replacement of hyper's bare responses
+    /// apply); HTTP/2 otherwise.
+    http1: bool,
     first: Vec<u8>,
     consumed: usize,
     io: TokioIo<TcpStream>,
@@ -153,8 +157,8 @@ impl ClientIo {
 /// writes by itself for an unparseable request: `HTTP/1.1 400|414|431`,
 /// then only `content-length: 0`, `date` and `connection` lines. Responses
 /// of the proxy always carry `x-request-id`, so they never match.
-fn automatic_response(bytes: &[u8]) -> Option<Vec<u8>> {
-    if !bytes.starts_with(b"HTTP/1.1 4") || !bytes.ends_with(b"\r\n\r\n") {
+fn automatic_response(http1: bool, bytes: &[u8]) -> Option<Vec<u8>> {
+    if !http1 || !bytes.starts_with(b"HTTP/1.1 4") || !bytes.ends_with(b"\r\n\r\n") {
         return None;
     }
     let text = std::str::from_utf8(&bytes[..bytes.len() - 4]).ok()?;
@@ -178,7 +182,8 @@ impl Drop for ClientIo {
     fn drop(&mut self) {
         // Only a connection still waiting for its first request gets a 408;
         // an idle keep-alive connection is simply closed.
-        if self.state.answer_timeout.load(Ordering::Relaxed)
+        if self.http1
+            && self.state.answer_timeout.load(Ordering::Relaxed)
             && self.state.served.load(Ordering::Relaxed) == 0
         {
             write_final(self.io.inner(), &crate::failure::request_timeout_bytes());
@@ -223,7 +228,7 @@ impl Write for ClientIo {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         std::task::ready!(this.poll_substitute(cx))?;
-        if let Some(replacement) = automatic_response(buf) {
+        if let Some(replacement) = automatic_response(this.http1, buf) {
             return this.poll_replace(cx, buf, replacement);
         }
         Pin::new(&mut this.io).poll_write(cx, buf)
@@ -244,7 +249,7 @@ impl Write for ClientIo {
             None => bufs,
         };
         if let Some(last) = bufs.last()
-            && let Some(replacement) = automatic_response(last)
+            && let Some(replacement) = automatic_response(this.http1, last)
         {
             if bufs.len() == 1 {
                 return this.poll_replace(cx, last, replacement);
@@ -277,7 +282,7 @@ mod tests {
     fn only_hypers_own_bare_heads_are_replaced() {
         let bare = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Sun, 29 Nov 2026 23:00:00 GMT\r\n\r\n";
         let replaced =
-            String::from_utf8(automatic_response(bare).expect("replaced")).expect("utf-8");
+            String::from_utf8(automatic_response(true, bare).expect("replaced")).expect("utf-8");
         assert!(
             replaced.starts_with("HTTP/1.1 400 Bad Request\r\n"),
             "{replaced}"
@@ -285,7 +290,9 @@ mod tests {
         assert!(replaced.contains("application/problem+json"), "{replaced}");
         assert!(replaced.contains("\"request_id\""), "{replaced}");
         let too_large = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
-        assert!(automatic_response(too_large).is_some());
+        assert!(automatic_response(true, too_large).is_some());
+        // HTTP/2 connections carry frames, never HTTP/1.1 heads.
+        assert!(automatic_response(false, bare).is_none());
 
         for kept in [
             // The proxy's own responses carry a request id.
@@ -300,7 +307,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
         ] {
             assert!(
-                automatic_response(kept).is_none(),
+                automatic_response(true, kept).is_none(),
                 "{}",
                 String::from_utf8_lossy(kept)
             );
