@@ -175,22 +175,23 @@ fn serve_connection(
     tokio::spawn(async move {
         let state = Arc::new(ConnState::default());
         let opening = client_io::open(stream, builders.header_read, Arc::clone(&state), stop).await;
+        let (io, http2) = match opening {
+            Opening::Http1(io) => (io, false),
+            Opening::Http2(io) => (io, true),
+            Opening::Closed | Opening::TimedOut => return,
+        };
         let counter = Arc::clone(&state);
         let client = Arc::new(crate::headers::Peer::new(peer.ip()));
         let service = service_fn(move |req| {
             counter.served.fetch_add(1, Ordering::Relaxed);
             crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
         });
-        match opening {
-            Opening::Http1(io) => {
-                let conn = watcher.watch(builders.http1.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            }
-            Opening::Http2(io) => {
-                let conn = watcher.watch(builders.http2.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            }
-            Opening::Closed | Opening::TimedOut => {}
+        if http2 {
+            let conn = watcher.watch(builders.http2.serve_connection(io, service));
+            drive(conn, &state, peer).await;
+        } else {
+            let conn = watcher.watch(builders.http1.serve_connection(io, service));
+            drive(conn, &state, peer).await;
         }
     });
 }
