@@ -74,7 +74,21 @@ async fn proxy(
             return Err(problem);
         }
     };
+    let result = route_and_forward(active, peer, req, &admitted, request_id, done).await;
+    // The access log and the problem's `instance` get the normalised path.
+    done.path = admitted.path;
+    result
+}
 
+/// Phases 2-8 for an admitted request.
+async fn route_and_forward(
+    active: &Active,
+    peer: &Peer,
+    req: Request<Incoming>,
+    admitted: &Admitted,
+    request_id: &HeaderValue,
+    done: &mut Completion,
+) -> Result<Response<ResponseBody>, Problem> {
     let route = match active.table.find(&admitted.path) {
         Match::Route(route) => route,
         Match::AddSlash(route) => {
@@ -83,28 +97,24 @@ async fn proxy(
                 None => route.prefix.to_string(),
             };
             done.route = Arc::clone(&route.prefix);
-            done.path = admitted.path;
             return Ok(failure::redirect(&location));
         }
         Match::NotFound => {
-            let problem = Problem::not_found(format!("no route matches `{}`", admitted.path));
-            done.path = admitted.path;
-            return Err(problem);
+            return Err(Problem::not_found(format!(
+                "no route matches `{}`",
+                admitted.path
+            )));
         }
     };
     done.route = Arc::clone(&route.prefix);
-    if let Err(problem) = check_declared_length(&req, route) {
-        done.path = admitted.path;
-        return Err(problem);
-    }
+    check_declared_length(&req, route)?;
 
-    let Some(pool) = active.upstreams.get(&*route.upstream) else {
-        done.path = admitted.path;
-        return Err(Problem::internal());
-    };
+    let pool = active
+        .upstreams
+        .get(&*route.upstream)
+        .ok_or_else(Problem::internal)?;
     let trusted = headers::is_trusted(peer.ip, &active.config.trusted_proxies);
-    let outbound = rewrite_request(req, route, &admitted, peer, trusted, request_id, pool);
-    done.path = admitted.path;
+    let outbound = rewrite_request(req, route, admitted, peer, trusted, request_id, pool);
     forward(pool, route, outbound, done).await
 }
 

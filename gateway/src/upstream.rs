@@ -287,15 +287,13 @@ impl UpstreamPool {
                 }
             }
         }
+        // The count stays with the slot: idle connections are open ones.
+        let Connection { sender, lease } = conn;
+        lease.disarm();
         if state.idle.len() < self.config.max_idle_per_endpoint {
-            let Connection { sender, lease } = conn;
-            lease.disarm();
             state.idle.push((sender, Instant::now()));
         } else {
-            let Connection { sender, lease } = conn;
-            lease.disarm();
             state.open = state.open.saturating_sub(1);
-            drop(sender);
         }
     }
 
