@@ -12,34 +12,34 @@ use crate::metrics::{IN_FLIGHT, REQUEST_DURATION, REQUESTS_TOTAL};
 
 /// What is known about a request by the time its response starts.
 #[derive(Debug)]
-pub struct Completion {
+pub(crate) struct Completion {
     /// When the request head arrived.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// The request id.
-    pub request_id: http::HeaderValue,
+    pub(crate) request_id: http::HeaderValue,
     /// The client's address (the TCP peer).
-    pub client_ip: IpAddr,
+    pub(crate) client_ip: IpAddr,
     /// The method, as a bounded label.
-    pub method: &'static str,
+    pub(crate) method: &'static str,
     /// The (normalised, when valid) path, without the query.
-    pub path: String,
+    pub(crate) path: String,
     /// The route prefix, or `-`.
-    pub route: Arc<str>,
+    pub(crate) route: Arc<str>,
     /// The endpoint that answered, if any.
-    pub upstream: Option<SocketAddr>,
+    pub(crate) upstream: Option<SocketAddr>,
     /// The response status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Response body bytes sent.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
     /// The upstream's body broke off.
-    pub aborted: bool,
+    pub(crate) aborted: bool,
     /// Write the access-log line.
-    pub log: bool,
+    pub(crate) log: bool,
 }
 
 impl Completion {
     /// Start the record of a request (counts it in flight).
-    pub fn start(
+    pub(crate) fn start(
         started: Instant,
         request_id: http::HeaderValue,
         client_ip: IpAddr,

@@ -5,25 +5,25 @@ use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::cidr::Cidr;
+use ipnet::IpNet;
 
 /// `X-Request-Id`.
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `X-Forwarded-For`.
-pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// `X-Forwarded-Proto`.
-pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub(crate) static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 /// `X-Forwarded-Host`.
-pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub(crate) static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 /// `X-Forwarded-Prefix`.
-pub static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
+pub(crate) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 /// `X-Real-IP`.
-pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+pub(crate) static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// Remove the hop-by-hop headers and every header the `Connection` header names.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -54,7 +54,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// A `HeaderValue` rather than a `String`: the client's value shares the
 /// request head's buffer, and clones (upstream request, response, access log)
 /// cost a reference count, not an allocation.
-pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
     match headers.get(&X_REQUEST_ID) {
         Some(v) if common::service::is_valid_request_id(v.as_bytes()) => v.clone(),
         _ => new_request_id(),
@@ -66,7 +66,7 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
 /// `Uuid::new_v4` asks the OS for randomness on every call (a syscall per
 /// request); ids only need to be unique, so each thread seeds a splitmix64
 /// generator from the OS once and draws from it.
-pub fn new_request_id() -> HeaderValue {
+pub(crate) fn new_request_id() -> HeaderValue {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(uuid::Uuid::new_v4().as_u64_pair().0);
@@ -91,7 +91,7 @@ pub fn new_request_id() -> HeaderValue {
 /// A header value in one reference-counted allocation, so that its clones
 /// allocate nothing (`HeaderValue::from_str` copies into a buffer that
 /// allocates again on its first clone).
-pub fn shared_value<T>(owner: T) -> HeaderValue
+pub(crate) fn shared_value<T>(owner: T) -> HeaderValue
 where
     T: AsRef<[u8]> + Send + 'static,
 {
@@ -102,16 +102,16 @@ where
 /// The header values derived from a client connection's peer address,
 /// computed once per connection rather than once per request.
 #[derive(Debug, Clone)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// The TCP peer.
-    pub ip: IpAddr,
+    pub(crate) ip: IpAddr,
     /// The peer as a header value (`X-Real-IP`, `X-Forwarded-For`).
-    pub value: HeaderValue,
+    pub(crate) value: HeaderValue,
 }
 
 impl Peer {
     /// The values for a connection from `ip`.
-    pub fn new(ip: IpAddr) -> Self {
+    pub(crate) fn new(ip: IpAddr) -> Self {
         let ip = ip.to_canonical();
         Peer {
             ip,
@@ -120,27 +120,28 @@ impl Peer {
     }
 }
 
-/// Whether `peer` is one of the trusted proxies.
-pub fn is_trusted(peer: IpAddr, trusted: &[Cidr]) -> bool {
-    trusted.iter().any(|net| net.contains(peer))
+/// Whether `peer` (canonical: IPv4-mapped addresses as IPv4) is one of the
+/// trusted proxies.
+pub(crate) fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
 }
 
 /// What the upstream is told about the original request.
-pub struct Forwarded<'a> {
+pub(crate) struct Forwarded<'a> {
     /// The TCP peer.
-    pub peer: &'a Peer,
+    pub(crate) peer: &'a Peer,
     /// Whether the peer is a trusted proxy (under the active table).
-    pub trusted: bool,
+    pub(crate) trusted: bool,
     /// The client's host (`Host` or `:authority`).
-    pub host: Option<&'a HeaderValue>,
+    pub(crate) host: Option<&'a HeaderValue>,
     /// The prefix stripped, without trailing slash (`/users`), as a header
     /// value; `None` when nothing is stripped.
-    pub prefix: Option<&'a HeaderValue>,
+    pub(crate) prefix: Option<&'a HeaderValue>,
 }
 
 /// Set `X-Forwarded-*`, `X-Real-IP`; from an untrusted peer, the client's
 /// own forwarding headers (and `Forwarded`) are discarded first.
-pub fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
+pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
     if !f.trusted {
         for name in [
             &X_FORWARDED_FOR,

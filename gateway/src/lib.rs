@@ -2,27 +2,31 @@
 //!
 //! [`Gateway::bind`] loads the route table, binds the public and admin
 //! listeners; [`Gateway::run`] serves until the shutdown future resolves,
-//! then drains. The request path is in [`proxy`], as named phases.
+//! then drains. [`cli`] is the `gateway` command line.
+//!
+//! Inside, by the path a request takes (`docs/GATEWAY.md` has the map):
+//! `listen` (accept loops, first read) -> `proxy` (the named phases over
+//! one per-request context) -> `policies` (per-route traffic policies) and
+//! `upstreams` (pool, endpoint choice, health, resolution); `routes` is the
+//! route table, `config` parses and validates, `reload` swaps tables,
+//! `admin` serves the admin port, `access_log` and `metrics` record.
 
-pub mod access_log;
-pub mod admin;
-pub mod body;
-pub mod cidr;
+mod access_log;
+mod admin;
 pub mod cli;
-pub mod client_io;
-pub mod config;
-pub mod error;
-pub mod failure;
-pub mod headers;
-pub mod metrics;
-pub mod path;
-pub mod proxy;
-pub mod reload;
-pub mod routes;
-pub mod server;
-pub mod state;
-pub mod units;
-pub mod upstream;
+mod config;
+mod error;
+mod headers;
+mod listen;
+mod metrics;
+mod path;
+mod policies;
+mod proxy;
+mod reload;
+mod routes;
+mod state;
+mod stop;
+mod upstreams;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -32,11 +36,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
-pub use config::{Config, ConfigError, Overrides};
+pub use config::ConfigError;
 pub use error::GatewayError;
 
+use config::{Config, Overrides};
 use state::{Active, Shared};
 
 /// How to start a gateway.
@@ -96,8 +100,8 @@ impl Gateway {
         let overrides = opts.overrides();
         let config = Config::load(&opts.config_path, &overrides)?;
         metrics::install();
-        let public = bind(config.listen, "listen.public / GATEWAY_LISTEN")?;
-        let admin = bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN")?;
+        let public = listen::bind(config.listen, "listen.public / GATEWAY_LISTEN")?;
+        let admin = listen::bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN")?;
         let admin = TcpListener::from_std(admin).map_err(|source| GatewayError::Bind {
             setting: "listen.admin / GATEWAY_ADMIN_LISTEN",
             addr: config.admin_listen,
@@ -149,14 +153,14 @@ impl Gateway {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = stop::channel();
         let (grace, workers) = {
             let active = self.shared.active.load();
             (active.config.timeouts.shutdown_grace, active.config.workers)
         };
         tracing::info!(public = %self.local_addr, admin = %self.admin_addr, "gateway listening");
         // The admin listener outlives the drain, so `/readyz` can say 503 meanwhile.
-        let (admin_stop_tx, admin_stop_rx) = watch::channel(false);
+        let (admin_stop_tx, admin_stop_rx) = stop::channel();
         let admin = tokio::spawn(admin::serve(
             self.admin,
             Arc::clone(&self.shared),
@@ -171,9 +175,9 @@ impl Gateway {
         tokio::spawn(async move {
             shutdown.await;
             shared.draining.store(true, Ordering::Relaxed);
-            let _ = stop_tx.send(true);
+            stop_tx.stop();
         });
-        server::serve(
+        listen::serve(
             self.public,
             Arc::clone(&self.shared),
             stop_rx,
@@ -181,7 +185,7 @@ impl Gateway {
             workers,
         )
         .await;
-        let _ = admin_stop_tx.send(true);
+        admin_stop_tx.stop();
         let _ = reloader.await;
         let _ = admin.await;
         tracing::info!("gateway stopped");
@@ -189,29 +193,9 @@ impl Gateway {
     }
 }
 
-fn bind(addr: SocketAddr, setting: &'static str) -> Result<std::net::TcpListener, GatewayError> {
-    listen(addr).map_err(|source| GatewayError::Bind {
-        setting,
-        addr,
-        source,
-    })
-}
-
-/// A listening socket with a deep accept queue (bursts of new connections
-/// wait in the kernel instead of being refused; capped by `somaxconn`).
-fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(4096)?;
-    Ok(socket.into())
-}
-
 /// Validate a route table file (what `gateway check` does), reading the
 /// environment overrides when `use_process_env`.
-pub fn check(path: &std::path::Path, use_process_env: bool) -> Result<Config, ConfigError> {
+fn check(path: &std::path::Path, use_process_env: bool) -> Result<Config, ConfigError> {
     Config::load(
         path,
         &Overrides {
@@ -219,9 +203,4 @@ pub fn check(path: &std::path::Path, use_process_env: bool) -> Result<Config, Co
             ..Overrides::default()
         },
     )
-}
-
-/// Resolves once `stop` is set (or its sender is gone).
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await.map(|_| ());
 }

@@ -6,21 +6,21 @@ use std::sync::OnceLock;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// `gateway_requests_total{route,method,status}`.
-pub const REQUESTS_TOTAL: &str = "gateway_requests_total";
+pub(crate) const REQUESTS_TOTAL: &str = "gateway_requests_total";
 /// `gateway_request_duration_seconds{route}` (histogram).
-pub const REQUEST_DURATION: &str = "gateway_request_duration_seconds";
+pub(crate) const REQUEST_DURATION: &str = "gateway_request_duration_seconds";
 /// `gateway_requests_in_flight`.
-pub const IN_FLIGHT: &str = "gateway_requests_in_flight";
+pub(crate) const IN_FLIGHT: &str = "gateway_requests_in_flight";
 /// `gateway_upstream_errors_total{upstream,kind}`.
-pub const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
+pub(crate) const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
 /// `gateway_config_reloads_total{result}`.
-pub const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
+pub(crate) const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
 /// `None` when another recorder was installed first (e.g. by an embedding program).
-pub fn install() -> Option<&'static PrometheusHandle> {
+pub(crate) fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
@@ -72,7 +72,7 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 }
 
 /// The method as a bounded label value.
-pub fn method_label(method: &http::Method) -> &'static str {
+pub(crate) fn method_label(method: &http::Method) -> &'static str {
     match *method {
         http::Method::GET => "GET",
         http::Method::HEAD => "HEAD",
@@ -88,13 +88,13 @@ pub fn method_label(method: &http::Method) -> &'static str {
 }
 
 /// Count a failed upstream exchange.
-pub fn upstream_error(upstream: &str, kind: &'static str) {
+pub(crate) fn upstream_error(upstream: &str, kind: &'static str) {
     metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
         .increment(1);
 }
 
 /// Count a configuration reload.
-pub fn config_reload(ok: bool) {
+pub(crate) fn config_reload(ok: bool) {
     let result = if ok { "success" } else { "failure" };
     metrics::counter!(CONFIG_RELOADS, "result" => result).increment(1);
 }

@@ -7,7 +7,7 @@
 
 /// Why a path is refused (`400`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// Not an origin-form path starting with `/`.
     #[error("the request target must be a path starting with `/`")]
     NotAbsolute,
@@ -36,7 +36,7 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 /// Normalise `raw` (the path part of a request target, without the query).
-pub fn normalize(raw: &str) -> Result<String, PathError> {
+pub(crate) fn normalize(raw: &str) -> Result<String, PathError> {
     let bytes = raw.as_bytes();
     if bytes.first() != Some(&b'/') {
         return Err(PathError::NotAbsolute);

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError};
 use crate::state::{Active, Shared};
+use crate::stop::Stop;
 
 /// Load the file again and swap it in when valid.
-pub fn reload(shared: &Shared) -> Result<(), ConfigError> {
+pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
     let result = Config::load(&shared.config_path, &shared.overrides);
     match result {
         Ok(config) => {
@@ -45,7 +46,7 @@ pub fn reload(shared: &Shared) -> Result<(), ConfigError> {
 }
 
 /// Watch the file and `SIGHUP` until `stop` flips.
-pub async fn watch_changes(shared: Arc<Shared>, watch_file: bool, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn watch_changes(shared: Arc<Shared>, watch_file: bool, mut stop: Stop) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let _watcher = if watch_file {
         match file_watcher(&shared.config_path, tx.clone()) {
@@ -70,7 +71,7 @@ pub async fn watch_changes(shared: Arc<Shared>, watch_file: bool, mut stop: watc
                 while rx.try_recv().is_ok() {}
                 let _ = reload(&shared);
             }
-            () = crate::stopped(&mut stop) => return,
+            () = stop.stopped() => return,
         }
     }
 }

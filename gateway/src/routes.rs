@@ -1,12 +1,14 @@
 //! The route table: longest matching prefix wins; `/users` redirects to
-//! `/users/`; anything else is not found.
+//! `/users/`; anything else is not found. Each route carries the traffic
+//! policies it switches on ([`RoutePolicies`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::config::{Config, HostPolicy};
+use crate::config::Config;
+use crate::policies::RoutePolicies;
 
 /// The `X-Forwarded-Prefix` value of a route: its prefix without the
 /// trailing slash, when the prefix is stripped and is not `/`.
@@ -19,34 +21,34 @@ fn forwarded_prefix(strip: bool, prefix: &str) -> Option<HeaderValue> {
 }
 
 /// One route, ready for matching.
-#[derive(Debug, Clone)]
-pub struct Route {
+#[derive(Debug)]
+pub(crate) struct Route {
     /// Prefix with trailing slash (`/users/`); also the metrics label.
-    pub prefix: Arc<str>,
+    pub(crate) prefix: Arc<str>,
     /// Upstream name.
-    pub upstream: Arc<str>,
+    pub(crate) upstream: Arc<str>,
     /// Strip the prefix before forwarding.
-    pub strip_prefix: bool,
-    /// Host policy.
-    pub host: HostPolicy,
+    pub(crate) strip_prefix: bool,
     /// Body limit in bytes.
-    pub body_limit: u64,
+    pub(crate) body_limit: u64,
     /// Response-head timeout.
-    pub response_timeout: Duration,
+    pub(crate) response_timeout: Duration,
     /// `X-Forwarded-Prefix` for this route (the prefix without its trailing
     /// slash), when it strips a non-root prefix; built once per table.
-    pub forwarded_prefix: Option<HeaderValue>,
+    pub(crate) forwarded_prefix: Option<HeaderValue>,
+    /// The traffic policies this route switches on.
+    pub(crate) policies: RoutePolicies,
 }
 
 impl Route {
     /// The prefix without its trailing slash (`/users`), as sent in
     /// `X-Forwarded-Prefix`; empty for the root route.
-    pub fn bare_prefix(&self) -> &str {
+    fn bare_prefix(&self) -> &str {
         self.prefix.trim_end_matches('/')
     }
 
     /// The path the upstream receives for the normalised `path`.
-    pub fn upstream_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
+    pub(crate) fn upstream_path<'p>(&self, path: &'p str) -> std::borrow::Cow<'p, str> {
         if self.strip_prefix && self.prefix.len() > 1 {
             // `path` starts with the prefix, which ends with `/`.
             std::borrow::Cow::Borrowed(&path[self.prefix.len() - 1..])
@@ -58,7 +60,7 @@ impl Route {
 
 /// What the table says about a path.
 #[derive(Debug)]
-pub enum Match<'t> {
+pub(crate) enum Match<'t> {
     /// Forward with this route.
     Route(&'t Route),
     /// The path is a prefix without its slash: redirect to `prefix/`.
@@ -68,14 +70,14 @@ pub enum Match<'t> {
 }
 
 /// Routes ordered longest prefix first.
-#[derive(Debug, Clone, Default)]
-pub struct RouteTable {
+#[derive(Debug, Default)]
+pub(crate) struct RouteTable {
     routes: Vec<Route>,
 }
 
 impl RouteTable {
     /// Build the table from a validated config.
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let mut routes: Vec<Route> = config
             .routes
             .iter()
@@ -83,10 +85,10 @@ impl RouteTable {
                 prefix: Arc::from(r.prefix.as_str()),
                 upstream: Arc::from(r.upstream.as_str()),
                 strip_prefix: r.strip_prefix,
-                host: r.host,
                 body_limit: r.body_limit,
                 response_timeout: r.response_timeout,
                 forwarded_prefix: forwarded_prefix(r.strip_prefix, &r.prefix),
+                policies: RoutePolicies::for_route(r, config.upstreams.get(&r.upstream)),
             })
             .collect();
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
@@ -94,7 +96,7 @@ impl RouteTable {
     }
 
     /// The route for a normalised path.
-    pub fn find(&self, path: &str) -> Match<'_> {
+    pub(crate) fn find(&self, path: &str) -> Match<'_> {
         for route in &self.routes {
             if path.starts_with(&*route.prefix) {
                 return Match::Route(route);

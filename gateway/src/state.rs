@@ -10,24 +10,24 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Config, Overrides};
 use crate::routes::RouteTable;
-use crate::upstream::UpstreamPool;
+use crate::upstreams::UpstreamPool;
 
 /// One configuration, ready to serve. In-flight requests keep the one they
 /// started with until they finish.
 #[derive(Debug)]
-pub struct Active {
+pub(crate) struct Active {
     /// The validated configuration.
-    pub config: Arc<Config>,
+    pub(crate) config: Arc<Config>,
     /// The route table built from it.
-    pub table: RouteTable,
+    pub(crate) table: RouteTable,
     /// Upstream pools by name.
-    pub upstreams: HashMap<String, Arc<UpstreamPool>>,
+    pub(crate) upstreams: HashMap<String, Arc<UpstreamPool>>,
 }
 
 impl Active {
     /// Build the serving state for `config`, reusing the pools (and their
     /// open connections) of `previous` whose upstream did not change.
-    pub fn build(config: Config, previous: Option<&Active>) -> Active {
+    pub(crate) fn build(config: Config, previous: Option<&Active>) -> Active {
         let mut upstreams = HashMap::new();
         for (name, upstream) in &config.upstreams {
             let reused = previous
@@ -52,13 +52,13 @@ impl Active {
 
 /// State shared by every connection of one gateway.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// The active configuration.
-    pub active: ArcSwap<Active>,
+    pub(crate) active: ArcSwap<Active>,
     /// The route table file.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     /// Overrides re-applied on every reload.
-    pub overrides: Overrides,
+    pub(crate) overrides: Overrides,
     /// Set once shutdown starts (`/readyz` answers 503).
-    pub draining: AtomicBool,
+    pub(crate) draining: AtomicBool,
 }

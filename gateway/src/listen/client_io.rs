@@ -1,113 +1,34 @@
-//! The client socket as hyper sees it: the first bytes of the connection,
-//! read by the gateway itself to tell HTTP/2 prior knowledge from HTTP/1,
-//! are handed back to hyper before the socket's own; a request head that
-//! hyper gave up waiting for is answered `408` when the socket is dropped;
-//! and the bare response hyper writes by itself for a request it cannot
-//! parse (status line, `content-length: 0`, nothing else) is replaced by a
+//! The client socket as hyper sees it: the bytes of the first read are
+//! handed back to hyper before the socket's own; a request head that hyper
+//! gave up waiting for is answered `408` when the socket is dropped; and
+//! the bare response hyper writes by itself for a request it cannot parse
+//! (status line, `content-length: 0`, nothing else) is replaced by a
 //! problem+json one, like every other refusal.
-//!
-//! Reading the first bytes ourselves (instead of hyper-util's `auto`
-//! builder, which reads exactly 24 bytes and then lets hyper read the rest)
-//! saves one `recv` per new connection, bounds the wait for those first
-//! bytes by the header-read timeout (the `auto` builder waits for them
-//! forever), and keeps the socket at hand for the `408` without duplicating
-//! its file descriptor.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use http::StatusCode;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-/// The HTTP/2 connection preface (RFC 9113 §3.4).
-const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// How many bytes the first read may take: most request heads fit, so hyper
-/// usually parses the first request without a `recv` of its own.
-const FIRST_READ: usize = 4096;
+use crate::proxy::{request_timeout_bytes, unparseable_request_bytes};
 
 /// What the connection's task and its socket share.
 #[derive(Debug, Default)]
-pub struct ConnState {
+pub(super) struct ConnState {
     /// Requests handed to the proxy so far.
-    pub served: AtomicU64,
+    pub(super) served: AtomicU64,
     /// Answer `408` when the socket is dropped (the head timed out).
-    pub answer_timeout: AtomicBool,
-}
-
-/// How a connection starts.
-pub enum Opening {
-    /// The HTTP/2 preface: serve HTTP/2.
-    Http2(ClientIo),
-    /// Anything else: serve HTTP/1.1 (hyper refuses what is not HTTP).
-    Http1(ClientIo),
-    /// The client closed before sending anything.
-    Closed,
-    /// Nothing (or only part of the preface) arrived within the
-    /// header-read timeout; the `408` has been written.
-    TimedOut,
-}
-
-/// Read the first bytes of `stream` (for at most `timeout`, and only until
-/// `stop` flips) and say which protocol it speaks.
-pub async fn open(
-    mut stream: TcpStream,
-    timeout: Duration,
-    state: Arc<ConnState>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> Opening {
-    let mut first = Vec::with_capacity(FIRST_READ);
-    let read = async {
-        loop {
-            // Reads into the spare capacity: no zeroing.
-            let n = stream.read_buf(&mut first).await?;
-            if n == 0 {
-                return Ok::<bool, io::Error>(false);
-            }
-            // Stop as soon as the bytes cannot be (or are all of) the preface.
-            if first.len() >= H2_PREFACE.len() || !H2_PREFACE.starts_with(&first) {
-                return Ok(true);
-            }
-        }
-    };
-    let read = tokio::select! {
-        read = tokio::time::timeout(timeout, read) => read,
-        () = crate::stopped(&mut stop) => return Opening::Closed,
-    };
-    match read {
-        Ok(Ok(true)) => {}
-        Ok(Ok(false) | Err(_)) => return Opening::Closed,
-        Err(_) => {
-            write_final(&stream, &crate::failure::request_timeout_bytes());
-            return Opening::TimedOut;
-        }
-    }
-    let is_h2 = first.starts_with(H2_PREFACE);
-    let io = ClientIo {
-        http1: !is_h2,
-        first,
-        consumed: 0,
-        io: TokioIo::new(stream),
-        state,
-        substitute: Vec::new(),
-        substituted: 0,
-    };
-    if is_h2 {
-        Opening::Http2(io)
-    } else {
-        Opening::Http1(io)
-    }
+    pub(super) answer_timeout: AtomicBool,
 }
 
 /// The client socket with its first bytes put back in front.
-pub struct ClientIo {
+pub(super) struct ClientIo {
     /// HTTP/1.1 (the `408` and the replacement of hyper's bare responses
     /// apply); HTTP/2 otherwise.
     http1: bool,
@@ -122,6 +43,25 @@ pub struct ClientIo {
 }
 
 impl ClientIo {
+    /// `stream` with `first` (already read) in front; `http1` when it
+    /// speaks HTTP/1.
+    pub(super) fn new(
+        stream: TcpStream,
+        first: Vec<u8>,
+        http1: bool,
+        state: Arc<ConnState>,
+    ) -> Self {
+        ClientIo {
+            http1,
+            first,
+            consumed: 0,
+            io: TokioIo::new(stream),
+            state,
+            substitute: Vec::new(),
+            substituted: 0,
+        }
+    }
+
     /// Write what is left of the substitute response; ready when none is.
     fn poll_substitute(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.substituted < self.substitute.len() {
@@ -175,7 +115,7 @@ fn automatic_response(http1: bool, bytes: &[u8]) -> Option<Vec<u8>> {
     if !empty_body {
         return None;
     }
-    crate::failure::unparseable_request_bytes(StatusCode::from_u16(status).ok()?)
+    unparseable_request_bytes(StatusCode::from_u16(status).ok()?)
 }
 
 impl Drop for ClientIo {
@@ -186,13 +126,13 @@ impl Drop for ClientIo {
             && self.state.answer_timeout.load(Ordering::Relaxed)
             && self.state.served.load(Ordering::Relaxed) == 0
         {
-            write_final(self.io.inner(), &crate::failure::request_timeout_bytes());
+            write_final(self.io.inner(), &request_timeout_bytes());
         }
     }
 }
 
 /// Write `bytes` if the socket takes them now, then close the write side.
-fn write_final(stream: &TcpStream, bytes: &[u8]) {
+pub(super) fn write_final(stream: &TcpStream, bytes: &[u8]) {
     let _ = stream.try_write(bytes);
     let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
 }

@@ -1,57 +1,18 @@
-//! The admin listener (never published): `/healthz`, `/readyz`,
-//! `/metrics` and `/config`.
+//! The admin endpoints: `/healthz`, `/readyz` (503 while draining),
+//! `/metrics` (Prometheus text) and `/config` (the active configuration).
 
-use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use bytes::Bytes;
+use common::Problem;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 
-use crate::body::ResponseBody;
+use crate::proxy::ResponseBody;
 use crate::state::Shared;
-use common::Problem;
 
-/// Serve the admin endpoints until `stop` flips.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = crate::stopped(&mut stop) => return,
-        };
-        let Ok((stream, _)) = accepted else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(route(&shared, &req)) }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10));
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                () = crate::stopped(&mut stop) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
-        });
-    }
-}
-
-fn route(shared: &Shared, req: &Request<Incoming>) -> Response<ResponseBody> {
+/// Answer one admin request.
+pub(super) fn route(shared: &Shared, req: &Request<Incoming>) -> Response<ResponseBody> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return problem(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -108,5 +69,5 @@ fn text(
 }
 
 fn problem(p: Problem) -> Response<ResponseBody> {
-    crate::failure::render(p, &crate::headers::new_request_id(), "")
+    crate::proxy::render(p, &crate::headers::new_request_id(), "")
 }

@@ -1,14 +1,15 @@
-//! Human-friendly durations (`"30s"`) and sizes (`"1MiB"`) in the config file.
+//! Human-friendly durations (`"30s"`) and sizes (`"1MiB"`) in the config
+//! file, and how `/config` shows durations.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// A duration as written in the file: whole seconds (`30`) or text with a
 /// unit (`"500ms"`, `"30s"`, `"5m"`, `"1h"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum DurationText {
+pub(crate) enum DurationText {
     /// Whole seconds.
     Secs(u64),
     /// A number with a unit.
@@ -17,7 +18,7 @@ pub enum DurationText {
 
 impl DurationText {
     /// The duration, or why the text is not one.
-    pub fn parse(&self) -> Result<Duration, String> {
+    pub(crate) fn parse(&self) -> Result<Duration, String> {
         match self {
             DurationText::Secs(s) => Ok(Duration::from_secs(*s)),
             DurationText::Text(t) => common::config::parse_duration(t),
@@ -27,9 +28,9 @@ impl DurationText {
 
 /// A size in bytes as written in the file: a number (`1048576`) or text with
 /// a unit (`"1MiB"`, `"32KiB"`, `"512B"`, `"1MB"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum SizeText {
+pub(crate) enum SizeText {
     /// Bytes.
     Bytes(u64),
     /// A number with a unit.
@@ -38,7 +39,7 @@ pub enum SizeText {
 
 impl SizeText {
     /// The size in bytes, or why the text is not one.
-    pub fn parse(&self) -> Result<u64, String> {
+    pub(crate) fn parse(&self) -> Result<u64, String> {
         match self {
             SizeText::Bytes(n) => Ok(*n),
             SizeText::Text(t) => parse_size(t),
@@ -47,7 +48,7 @@ impl SizeText {
 }
 
 /// Parse `"1MiB"`, `"32KiB"`, `"1MB"`, `"512B"` or a bare number of bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -72,6 +73,14 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     };
     n.checked_mul(factor)
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// A duration as `/config` shows it: `"1500ms"`.
+pub(super) fn serialize_millis<S: serde::Serializer>(
+    d: &Duration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}ms", d.as_millis()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,88 @@
+//! Upstream endpoint URLs: `http://host[:port]`, without path, query or
+//! credentials, as written in `endpoints` or in `<NAME>_UPSTREAM`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// An `http://host:port` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct EndpointUrl {
+    /// Host name or IP literal (IPv6 without brackets).
+    pub(crate) host: String,
+    /// Port (80 when the URL has none).
+    pub(crate) port: u16,
+}
+
+impl EndpointUrl {
+    /// Parse `http://host[:port][/]`.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some(other) => {
+                return Err(format!(
+                    "`{url}`: scheme `{other}` is not supported (use http://)"
+                ));
+            }
+            None => return Err(format!("`{url}` needs a scheme (http://host:port)")),
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("`{url}` has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(format!(
+                "`{url}`: credentials in upstream URLs are not supported"
+            ));
+        }
+        if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+            return Err(format!(
+                "`{url}`: an upstream URL has no path (routes decide the path)"
+            ));
+        }
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        if host.is_empty() {
+            return Err(format!("`{url}` has no host"));
+        }
+        Ok(EndpointUrl {
+            host,
+            port: authority.port_u16().unwrap_or(80),
+        })
+    }
+
+    /// `host:port` as a `Host` header value.
+    pub(crate) fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for EndpointUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}", self.authority())
+    }
+}
+
+/// Parse a comma-separated list of endpoint URLs (the `<NAME>_UPSTREAM` format).
+pub(super) fn parse_endpoint_list(list: &str) -> Result<Vec<EndpointUrl>, String> {
+    let endpoints: Vec<EndpointUrl> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(EndpointUrl::parse)
+        .collect::<Result<_, _>>()?;
+    if endpoints.is_empty() {
+        return Err("no endpoint URL given".to_string());
+    }
+    Ok(endpoints)
+}

@@ -1,0 +1,138 @@
+//! Configuration: the route table file (TOML), the environment overlay on
+//! top of it, and validation into a [`Config`], one function per section.
+//!
+//! - [`schema`]: the file as written;
+//! - [`listen`], [`limits`], [`timeouts`], [`trusted`], [`log`],
+//!   [`upstreams`], [`routes`]: one `validate` per section, each reading its
+//!   own environment variables through [`overlay`];
+//! - [`error`]: the refusals, always `file: key: problem`, e.g.
+//!   `gateway.toml: routes[1].upstream: unknown upstream `prodcts` (defined: products, users)`.
+//!
+//! A traffic policy's settings get a key in [`schema::RouteSection`], a
+//! check in [`routes`] and a field in [`RouteConfig`].
+
+mod endpoint;
+mod error;
+mod limits;
+mod listen;
+mod log;
+mod overlay;
+mod routes;
+mod schema;
+mod syntax;
+mod timeouts;
+mod trusted;
+mod units;
+mod upstreams;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use common::config::LogFormat;
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub use error::ConfigError;
+pub(crate) use overlay::Overrides;
+pub(crate) use routes::RouteConfig;
+pub(crate) use schema::HostPolicy;
+pub(crate) use timeouts::Timeouts;
+pub(crate) use upstreams::UpstreamConfig;
+
+use error::Checker;
+use overlay::Env;
+use schema::FileConfig;
+
+/// A validated configuration: what the gateway serves (and what the admin
+/// `/config` endpoint shows).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Config {
+    /// The file it came from.
+    pub(crate) source: PathBuf,
+    /// Public listener.
+    pub(crate) listen: SocketAddr,
+    /// Admin listener.
+    pub(crate) admin_listen: SocketAddr,
+    /// Worker threads (each with its own event loop and upstream pools).
+    pub(crate) workers: usize,
+    /// Default body limit in bytes.
+    pub(crate) body_limit: u64,
+    /// Largest request head in bytes.
+    pub(crate) header_limit: u64,
+    /// Timeouts.
+    pub(crate) timeouts: Timeouts,
+    /// Networks whose forwarding headers are believed.
+    #[serde(serialize_with = "trusted::serialize_networks")]
+    pub(crate) trusted_proxies: Vec<IpNet>,
+    /// Log output format.
+    pub(crate) log_format: LogFormat,
+    /// Tracing filter.
+    pub(crate) log_level: String,
+    /// Whether the access log is on.
+    pub(crate) access_log: bool,
+    /// Upstreams by name.
+    pub(crate) upstreams: BTreeMap<String, UpstreamConfig>,
+    /// Routes, in file order.
+    pub(crate) routes: Vec<RouteConfig>,
+}
+
+impl Config {
+    /// Read, override and validate `path`.
+    pub(crate) fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Self::parse(path, &text, overrides)
+    }
+
+    /// Validate `text` as the contents of `path`.
+    pub(crate) fn parse(
+        path: &Path,
+        text: &str,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        Self::parse_in(path, text, overrides, Env::of(overrides))
+    }
+
+    /// [`Config::parse`] with the environment given.
+    fn parse_in(
+        path: &Path,
+        text: &str,
+        overrides: &Overrides,
+        env: Env<'_>,
+    ) -> Result<Config, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            file: path.to_path_buf(),
+            message: syntax::describe_syntax_error(text, &e),
+        })?;
+        let c = Checker { file: path };
+        // Section by section, in file order, so the first problem is reported.
+        let listen = listen::validate(&c, &file.listen, env, overrides)?;
+        let limits = limits::validate(&c, &file.limits)?;
+        let timeouts = timeouts::validate(&c, &file.timeouts)?;
+        let trusted_proxies = trusted::validate(&c, &file.trusted_proxies, env)?;
+        let log = log::validate(&file.log, env)?;
+        let upstreams = upstreams::validate(&c, &file.upstreams, &timeouts, env, overrides)?;
+        let routes = routes::validate(&c, &file.routes, &upstreams, limits.body, &timeouts)?;
+        Ok(Config {
+            source: path.to_path_buf(),
+            listen: listen.public,
+            admin_listen: listen.admin,
+            workers: listen.workers,
+            body_limit: limits.body,
+            header_limit: limits.headers,
+            timeouts,
+            trusted_proxies,
+            log_format: log.format,
+            log_level: log.level,
+            access_log: log.access,
+            upstreams,
+            routes,
+        })
+    }
+}

@@ -1,0 +1,98 @@
+//! `[[routes]]`: prefixes, the upstream each goes to, and the per-route
+//! settings (prefix stripping, host policy, body limit, response timeout).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::error::{Checker, ConfigError};
+use super::schema::{HostPolicy, RouteSection};
+use super::timeouts::Timeouts;
+use super::units::serialize_millis;
+use super::upstreams::UpstreamConfig;
+
+/// A validated route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RouteConfig {
+    /// Prefix, starting and ending with `/`.
+    pub(crate) prefix: String,
+    /// Upstream name.
+    pub(crate) upstream: String,
+    /// Whether the prefix is stripped.
+    pub(crate) strip_prefix: bool,
+    /// Host policy.
+    pub(crate) host: HostPolicy,
+    /// Body limit in bytes.
+    pub(crate) body_limit: u64,
+    /// Response-head timeout.
+    #[serde(serialize_with = "serialize_millis")]
+    pub(crate) response_timeout: Duration,
+}
+
+/// Validate `[[routes]]`: at least one, unique normalised prefixes, known
+/// upstreams; `body_limit` and `timeouts` give the defaults.
+pub(super) fn validate(
+    c: &Checker<'_>,
+    sections: &[RouteSection],
+    upstreams: &BTreeMap<String, UpstreamConfig>,
+    body_limit: u64,
+    timeouts: &Timeouts,
+) -> Result<Vec<RouteConfig>, ConfigError> {
+    let mut routes: Vec<RouteConfig> = Vec::new();
+    for (i, r) in sections.iter().enumerate() {
+        let key = format!("routes[{i}]");
+        validate_prefix(&r.prefix).map_err(|p| c.err(format!("{key}.prefix"), p))?;
+        if let Some(j) = routes.iter().position(|x| x.prefix == r.prefix) {
+            return Err(c.err(
+                format!("{key}.prefix"),
+                format!("duplicate prefix `{}` (also routes[{j}])", r.prefix),
+            ));
+        }
+        if !upstreams.contains_key(&r.upstream) {
+            let known: Vec<&str> = upstreams.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
+            return Err(c.err(
+                format!("{key}.upstream"),
+                format!("unknown upstream `{}` (defined: {known})", r.upstream),
+            ));
+        }
+        routes.push(RouteConfig {
+            prefix: r.prefix.clone(),
+            upstream: r.upstream.clone(),
+            strip_prefix: r.strip_prefix.unwrap_or(true),
+            host: r.host.unwrap_or_default(),
+            body_limit: c.size(&format!("{key}.body_limit"), &r.body_limit, body_limit)?,
+            response_timeout: c.duration(
+                &format!("{key}.response_timeout"),
+                &r.response_timeout,
+                timeouts.response,
+            )?,
+        });
+    }
+    if routes.is_empty() {
+        return Err(c.err("routes", "at least one [[routes]] entry is required"));
+    }
+    Ok(routes)
+}
+
+fn validate_prefix(prefix: &str) -> Result<(), String> {
+    if !prefix.starts_with('/') {
+        return Err(format!("`{prefix}` must start with `/`"));
+    }
+    if !prefix.ends_with('/') {
+        return Err(format!(
+            "`{prefix}` must end with `/` (e.g. `{prefix}/`); `{prefix}` itself is redirected to it"
+        ));
+    }
+    match crate::path::normalize(prefix) {
+        Ok(n) if n == prefix => Ok(()),
+        _ => Err(format!(
+            "`{prefix}` is not a normalised path (no `//`, `.`, `..` or escapes other than reserved characters)"
+        )),
+    }
+}

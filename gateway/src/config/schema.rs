@@ -1,0 +1,137 @@
+//! The route table file as written: its TOML schema. Every key is
+//! optional except a route's own fields; unknown keys are refused.
+//! Validation into [`Config`](super::Config) happens section by section in
+//! the sibling modules.
+
+use std::collections::BTreeMap;
+
+use common::config::LogFormat;
+use serde::{Deserialize, Serialize};
+
+use super::units::{DurationText, SizeText};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    /// `[listen]`: listener addresses.
+    #[serde(default)]
+    pub(crate) listen: ListenSection,
+    /// `[limits]`: request size limits.
+    #[serde(default)]
+    pub(crate) limits: LimitsSection,
+    /// `[timeouts]`: timeouts.
+    #[serde(default)]
+    pub(crate) timeouts: TimeoutsSection,
+    /// `trusted_proxies`: networks whose forwarding headers are believed.
+    #[serde(default)]
+    pub(crate) trusted_proxies: Vec<String>,
+    /// `[log]`: logging.
+    #[serde(default)]
+    pub(crate) log: LogSection,
+    /// `[upstreams.<name>]`: named upstream services.
+    #[serde(default)]
+    pub(crate) upstreams: BTreeMap<String, UpstreamSection>,
+    /// `[[routes]]`: prefix routes.
+    #[serde(default)]
+    pub(crate) routes: Vec<RouteSection>,
+}
+
+/// `[listen]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListenSection {
+    /// Public listener (default `0.0.0.0:80`).
+    pub(crate) public: Option<String>,
+    /// Admin listener (default `0.0.0.0:9000`).
+    pub(crate) admin: Option<String>,
+    /// Worker threads serving the public listener (default: one per core).
+    pub(crate) workers: Option<usize>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitsSection {
+    /// Largest request body (default 1 MiB).
+    pub(crate) body: Option<SizeText>,
+    /// Largest request head: request line plus headers (default 32 KiB).
+    pub(crate) headers: Option<SizeText>,
+}
+
+/// `[timeouts]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimeoutsSection {
+    /// Time a client has to send a complete request head (default 15s).
+    pub(crate) header_read: Option<DurationText>,
+    /// Time to open a TCP connection to an upstream (default 2s).
+    pub(crate) connect: Option<DurationText>,
+    /// Time an upstream has to send its response head (default 30s).
+    pub(crate) response: Option<DurationText>,
+    /// Idle keep-alive connections to upstreams are closed after this (default 60s).
+    pub(crate) upstream_idle: Option<DurationText>,
+    /// How long in-flight requests may finish after SIGTERM (default 20s).
+    pub(crate) shutdown_grace: Option<DurationText>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogSection {
+    /// `pretty` or `json` (default `pretty`; env `LOG_FORMAT`).
+    pub(crate) format: Option<LogFormat>,
+    /// Tracing filter (default `info`; env `RUST_LOG`).
+    pub(crate) level: Option<String>,
+    /// One access-log line per request (default true).
+    pub(crate) access: Option<bool>,
+}
+
+/// `[upstreams.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpstreamSection {
+    /// Endpoint URLs (`http://host:port`); env `<NAME>_UPSTREAM` overrides.
+    #[serde(default)]
+    pub(crate) endpoints: Vec<String>,
+    /// How often host names are re-resolved (default 5s).
+    pub(crate) resolve_interval: Option<DurationText>,
+    /// Connect timeout for this upstream (default `timeouts.connect`).
+    pub(crate) connect_timeout: Option<DurationText>,
+    /// How long an endpoint that failed to connect is skipped (default 5s).
+    pub(crate) failure_cooldown: Option<DurationText>,
+    /// Idle keep-alive connections kept per endpoint (default 256).
+    pub(crate) max_idle_per_endpoint: Option<usize>,
+    /// Connections open at once per endpoint and worker (default 128);
+    /// further requests wait for one to come back.
+    pub(crate) max_connections_per_endpoint: Option<usize>,
+}
+
+/// `[[routes]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteSection {
+    /// Path prefix, starting and ending with `/` (`/users/`).
+    pub(crate) prefix: String,
+    /// Upstream name (a key of `[upstreams]`).
+    pub(crate) upstream: String,
+    /// Strip the prefix before forwarding (default true).
+    pub(crate) strip_prefix: Option<bool>,
+    /// `client` (keep the client's Host, default) or `upstream` (the endpoint URL's authority).
+    pub(crate) host: Option<HostPolicy>,
+    /// Body limit for this route (default `limits.body`).
+    pub(crate) body_limit: Option<SizeText>,
+    /// Response timeout for this route (default `timeouts.response`).
+    pub(crate) response_timeout: Option<DurationText>,
+}
+
+/// Which `Host` the upstream receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum HostPolicy {
+    /// The client's `Host` (or HTTP/2 `:authority`), like `proxy_set_header Host $host`.
+    #[default]
+    Client,
+    /// The authority of the upstream's endpoint URL.
+    Upstream,
+}

@@ -1,0 +1,37 @@
+//! `[limits]`.
+
+use super::*;
+
+#[test]
+fn defaults_are_1mib_body_and_32kib_head() {
+    let config = accepted(GOOD);
+    assert_eq!(config.body_limit, 1024 * 1024);
+    assert_eq!(config.header_limit, 32 * 1024);
+}
+
+#[test]
+fn sizes_take_units() {
+    let config = accepted(&format!(
+        "[limits]\nbody = \"8MiB\"\nheaders = 4096\n{GOOD}"
+    ));
+    assert_eq!(config.body_limit, 8 * 1024 * 1024);
+    assert_eq!(config.header_limit, 4096);
+}
+
+#[test]
+fn an_unknown_size_unit_is_refused() {
+    assert_refused(
+        &format!("[limits]\nbody = \"1 parsec\"\n{GOOD}"),
+        "FILE: limits.body: unknown size unit",
+    );
+}
+
+#[test]
+fn a_head_limit_outside_1kib_to_1mib_is_refused() {
+    for size in ["512", "\"2MiB\""] {
+        assert_refused(
+            &format!("[limits]\nheaders = {size}\n{GOOD}"),
+            "FILE: limits.headers: must be between 1KiB and 1MiB",
+        );
+    }
+}

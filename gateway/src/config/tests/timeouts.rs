@@ -1,0 +1,44 @@
+//! `[timeouts]`.
+
+use std::time::Duration;
+
+use super::*;
+
+#[test]
+fn defaults() {
+    let t = accepted(GOOD).timeouts;
+    assert_eq!(t.header_read, Duration::from_secs(15));
+    assert_eq!(t.connect, Duration::from_secs(2));
+    assert_eq!(t.response, Duration::from_secs(30));
+    assert_eq!(t.upstream_idle, Duration::from_secs(60));
+    assert_eq!(t.shutdown_grace, Duration::from_secs(20));
+}
+
+#[test]
+fn durations_are_seconds_or_text_with_a_unit() {
+    let t = accepted(&format!(
+        "[timeouts]\nconnect = \"500ms\"\nresponse = 5\nshutdown_grace = \"1m\"\n{GOOD}"
+    ))
+    .timeouts;
+    assert_eq!(t.connect, Duration::from_millis(500));
+    assert_eq!(t.response, Duration::from_secs(5));
+    assert_eq!(t.shutdown_grace, Duration::from_secs(60));
+}
+
+#[test]
+fn a_duration_that_is_not_one_is_refused() {
+    assert_refused(
+        &format!("[timeouts]\nconnect = \"soon\"\n{GOOD}"),
+        "FILE: timeouts.connect: `soon` is not a duration",
+    );
+}
+
+#[test]
+fn waits_a_request_depends_on_must_not_be_zero() {
+    for key in ["header_read", "connect", "response"] {
+        assert_refused(
+            &format!("[timeouts]\n{key} = 0\n{GOOD}"),
+            &format!("FILE: timeouts.{key}: must be greater than zero"),
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Listening: the public listener's socket, its worker threads and accept
+//! loops ([`worker`]), the first read that tells the protocol
+//! ([`first_read`]) and the client socket as hyper sees it ([`client_io`]).
+//!
+//! `listen.workers` threads (default one per core) each run a
+//! single-threaded event loop and accept from the shared socket; a
+//! connection, its requests and the upstream connections they use then stay
+//! on that thread, as in NGINX's worker processes.
+//!
+//! A new listener kind (TLS) goes here: its own socket and accept loop
+//! beside [`worker`], a handshake step beside [`first_read`] (ALPN picks
+//! HTTP/2 or HTTP/1.1), then the same connection builders and
+//! [`crate::proxy::handle`].
+
+mod client_io;
+mod first_read;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::error::GatewayError;
+use crate::state::Shared;
+use crate::stop::Stop;
+
+use worker::Worker;
+
+/// Serve the public listener on `workers` threads, each with its own
+/// single-threaded event loop, until `stop`; then drain for at most
+/// `grace`. A connection, its requests and their upstream connections stay
+/// on one thread (no cross-thread wake-ups), like NGINX's worker processes.
+pub(crate) async fn serve(
+    listener: std::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: Stop,
+    grace: Duration,
+    workers: usize,
+) {
+    let mut done = Vec::new();
+    for index in 0..workers.max(1) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        done.push(rx);
+        let listener = match listener.try_clone() {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot share the listener with a worker");
+                continue;
+            }
+        };
+        let worker = Worker {
+            index,
+            shared: Arc::clone(&shared),
+            stop: stop.clone(),
+            grace,
+        };
+        let spawned = std::thread::Builder::new()
+            .name(format!("gateway-worker-{index}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match runtime {
+                    Ok(rt) => rt.block_on(async move {
+                        match TcpListener::from_std(listener) {
+                            Ok(l) => worker.accept_loop(l).await,
+                            Err(e) => tracing::error!(error = %e, "worker cannot use the listener"),
+                        }
+                    }),
+                    Err(e) => tracing::error!(error = %e, "cannot start a worker event loop"),
+                }
+                let _ = tx.send(());
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start a worker thread");
+        }
+    }
+    drop(listener);
+    for rx in done {
+        let _ = rx.await;
+    }
+}
+
+/// Bind `addr` for the listener named by `setting` (for the message).
+pub(crate) fn bind(
+    addr: SocketAddr,
+    setting: &'static str,
+) -> Result<std::net::TcpListener, GatewayError> {
+    listen(addr).map_err(|source| GatewayError::Bind {
+        setting,
+        addr,
+        source,
+    })
+}
+
+/// A listening socket with a deep accept queue (bursts of new connections
+/// wait in the kernel instead of being refused; capped by `somaxconn`).
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}

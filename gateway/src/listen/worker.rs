@@ -1,0 +1,166 @@
+//! One worker thread of the public listener: its own single-threaded event
+//! loop accepting from the shared socket, and every connection it accepts
+//! served on it to the end (HTTP/1.1 with keep-alive, pipelining and
+//! half-close, or HTTP/2 prior knowledge), with the graceful drain on
+//! shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hyper::server::conn::{http1, http2};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::headers::Peer;
+use crate::state::Shared;
+use crate::stop::Stop;
+
+use super::client_io::ConnState;
+use super::first_read::{self, Opening};
+
+/// What a worker thread hands to everything it runs: the values the
+/// request path would otherwise reach for globally.
+pub(super) struct Worker {
+    /// Which worker this is: its requests use the upstream connections of
+    /// this index.
+    pub(super) index: usize,
+    /// The gateway's state.
+    pub(super) shared: Arc<Shared>,
+    /// The shutdown signal.
+    pub(super) stop: Stop,
+    /// How long the drain may take.
+    pub(super) grace: Duration,
+}
+
+/// How client connections are served, per protocol.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+    /// The wait for a request head (and for a new connection's first bytes).
+    header_read: Duration,
+}
+
+/// The connection builders for client connections.
+fn builders(shared: &Shared) -> Builders {
+    let config = shared.active.load().config.clone();
+    // hyper answers a bare 431 past its buffer; below it (twice the limit)
+    // the proxy answers 431 with a problem body.
+    let buffer = usize::try_from(config.header_limit.saturating_mul(2))
+        .unwrap_or(usize::MAX)
+        .max(16 * 1024);
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
+        .header_read_timeout(config.timeouts.header_read)
+        .keep_alive(true)
+        .half_close(true)
+        .max_buf_size(buffer);
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(buffer).unwrap_or(u32::MAX))
+        // Pings find dead HTTP/2 clients; idle HTTP/1 connections end at the
+        // header-read timeout (hyper starts it when waiting for the next head).
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+    Builders {
+        http1: h1,
+        http2: h2,
+        header_read: config.timeouts.header_read,
+    }
+}
+
+impl Worker {
+    /// Accept and serve until the stop signal, then drain for at most the grace period.
+    pub(super) async fn accept_loop(mut self, listener: TcpListener) {
+        let builders = Arc::new(builders(&self.shared));
+        let graceful = GracefulShutdown::new();
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = self.stop.stopped() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(conn) => conn,
+                // Another worker took it.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            self.serve_connection(&builders, graceful.watcher(), stream, peer);
+        }
+        drop(listener);
+        tracing::debug!(
+            connections = graceful.count(),
+            worker = self.index,
+            "draining connections"
+        );
+        let grace = self.grace;
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(?grace, "grace period over; closing remaining connections");
+        }
+    }
+
+    fn serve_connection(
+        &self,
+        builders: &Arc<Builders>,
+        watcher: Watcher,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) {
+        let builders = Arc::clone(builders);
+        let shared = Arc::clone(&self.shared);
+        let stop = self.stop.clone();
+        let worker = self.index;
+        tokio::spawn(async move {
+            let state = Arc::new(ConnState::default());
+            let opening =
+                first_read::open(stream, builders.header_read, Arc::clone(&state), stop).await;
+            let (io, http2) = match opening {
+                Opening::Http1(io) => (io, false),
+                Opening::Http2(io) => (io, true),
+                Opening::Closed | Opening::TimedOut => return,
+            };
+            let counter = Arc::clone(&state);
+            let client = Arc::new(Peer::new(peer.ip()));
+            let service = service_fn(move |req| {
+                counter.served.fetch_add(1, Ordering::Relaxed);
+                crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
+            });
+            if http2 {
+                let conn = watcher.watch(builders.http2.serve_connection(io, service));
+                drive(conn, &state, peer).await;
+            } else {
+                let conn = watcher.watch(builders.http1.serve_connection(io, service));
+                drive(conn, &state, peer).await;
+            }
+        });
+    }
+}
+
+/// Serve a connection to its end. hyper closes a connection whose request
+/// head is too slow without a response; the socket answers `408` when it is
+/// dropped, which happens at the end of this function, after the flag is set.
+async fn drive(
+    conn: impl Future<Output = Result<(), hyper::Error>>,
+    state: &ConnState,
+    peer: SocketAddr,
+) {
+    let mut conn = std::pin::pin!(conn);
+    if let Err(e) = conn.as_mut().await {
+        if e.is_timeout() {
+            state.answer_timeout.store(true, Ordering::Relaxed);
+        }
+        tracing::debug!(%peer, error = %e, "client connection ended with an error");
+    }
+}

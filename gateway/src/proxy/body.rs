@@ -1,0 +1,135 @@
+//! The response body sent to the client: the upstream's, streamed (its
+//! connection handed back to the pool once read to the end), or the
+//! gateway's own; counted, with the access-log record written when it ends.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+
+use crate::access_log::Completion;
+use crate::upstreams::{Connection, UpstreamPool};
+
+enum Source {
+    Upstream(Incoming),
+    Fixed(Option<Bytes>),
+}
+
+/// The body sent to the client: the upstream's, streamed, or the gateway's own.
+pub(crate) struct ResponseBody {
+    source: Source,
+    completion: Option<Completion>,
+    /// The upstream connection, handed back to its pool once the body has
+    /// been read to the end (dropped, and so closed, otherwise).
+    connection: Option<(Arc<UpstreamPool>, Connection)>,
+    ended: bool,
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        if let Some((pool, conn)) = self.connection.take() {
+            let finished = self.ended
+                || matches!(&self.source, Source::Upstream(inner) if inner.is_end_stream());
+            if finished {
+                pool.checkin(conn);
+            }
+        }
+    }
+}
+
+impl ResponseBody {
+    /// Stream the upstream's body.
+    pub(crate) fn upstream(inner: Incoming) -> Self {
+        ResponseBody {
+            source: Source::Upstream(inner),
+            completion: None,
+            connection: None,
+            ended: false,
+        }
+    }
+
+    /// Hand `conn` back to `pool` when this body has been read to the end.
+    pub(crate) fn with_connection(mut self, pool: Arc<UpstreamPool>, conn: Connection) -> Self {
+        self.connection = Some((pool, conn));
+        self
+    }
+
+    /// A body the gateway produced.
+    pub(crate) fn fixed(bytes: Bytes) -> Self {
+        ResponseBody {
+            source: Source::Fixed(Some(bytes)),
+            completion: None,
+            connection: None,
+            ended: false,
+        }
+    }
+
+    /// Log and count the request when the body is done (or dropped).
+    pub(crate) fn with_completion(mut self, completion: Completion) -> Self {
+        self.completion = Some(completion);
+        self
+    }
+
+    fn count(&mut self, n: usize) {
+        if let Some(c) = self.completion.as_mut() {
+            c.bytes = c.bytes.saturating_add(n as u64);
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let polled = match &mut this.source {
+            Source::Upstream(inner) => Pin::new(inner).poll_frame(cx),
+            Source::Fixed(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let n = data.len();
+                    this.count(n);
+                }
+            }
+            Poll::Ready(None) => this.ended = true,
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(error = %e, "upstream response body failed mid-stream");
+                if let Some(c) = this.completion.as_mut() {
+                    c.aborted = true;
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.source {
+            Source::Upstream(inner) => inner.is_end_stream(),
+            Source::Fixed(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Upstream(inner) => inner.size_hint(),
+            Source::Fixed(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The response phases: "upstream response" (hop-by-hop headers removed,
+//! everything else passed through, the body streamed back with the
+//! connection returned to the pool at its end), "response policies", and
+//! "log" (the request id echoed, the access-log record attached to the body
+//! so that it is written when the body ends).
+
+use std::sync::Arc;
+
+use http::{HeaderValue, Response, Version};
+use hyper::body::Incoming;
+
+use crate::access_log::Completion;
+use crate::headers::{self, X_REQUEST_ID};
+use crate::routes::Route;
+use crate::upstreams::{Connection, UpstreamPool};
+
+use super::body::ResponseBody;
+
+/// Phase "upstream response": the upstream's response for the client.
+pub(super) fn upstream_response(
+    response: Response<Incoming>,
+    pool: &Arc<UpstreamPool>,
+    conn: Connection,
+) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers);
+    parts.version = Version::HTTP_11;
+    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn);
+    Response::from_parts(parts, body)
+}
+
+/// Phase "response policies": the route's policies adjust the head (the
+/// response is taken apart only when one of them acts on it).
+pub(super) fn response_policies(
+    route: &Route,
+    response: Response<ResponseBody>,
+) -> Response<ResponseBody> {
+    if !route.policies.act_on_response() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    route.policies.on_response(&mut parts);
+    Response::from_parts(parts, body)
+}
+
+/// Phase "log": echo the request id and hand the access-log record to the
+/// body, which writes it when it ends (or is dropped).
+pub(super) fn log(
+    mut response: Response<ResponseBody>,
+    request_id: &HeaderValue,
+    mut record: Completion,
+) -> Response<ResponseBody> {
+    response
+        .headers_mut()
+        .insert(&X_REQUEST_ID, request_id.clone());
+    record.status = response.status().as_u16();
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, body.with_completion(record))
+}

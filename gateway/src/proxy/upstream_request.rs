@@ -1,0 +1,110 @@
+//! Phase "upstream request": the client's request rewritten for the
+//! upstream. Hop-by-hop headers go (`Connection` and every header it
+//! names, `Keep-Alive`, `Proxy-Connection`, `TE`, `Transfer-Encoding`,
+//! `Upgrade`, `Trailer`), and `Expect` (the gateway answers it); the
+//! forwarding headers are set; the route's policies adjust the headers
+//! (the `Host` policy sets exactly one `Host`); `X-Request-Id` is set; the
+//! path is rewritten (prefix stripped, query kept byte for byte).
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderMap};
+use http::{Method, Request, Uri, Version};
+use hyper::body::Incoming;
+
+use crate::headers::{self, Forwarded, X_REQUEST_ID};
+use crate::routes::Route;
+use crate::upstreams::{BodyFaultCell, RequestBody};
+
+use super::ctx::RequestCtx;
+
+/// The request as it will be sent, minus the endpoint.
+pub(super) struct Outbound {
+    pub(super) method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Option<RequestBody>,
+    /// Why the request body stopped early, if it did.
+    pub(super) fault: Arc<BodyFaultCell>,
+    /// The body is known to be empty, so the request can be rebuilt.
+    pub(super) replayable_body: bool,
+}
+
+/// Rewrite `req` for the upstream of `route`.
+pub(super) fn upstream_request(
+    ctx: &RequestCtx<'_>,
+    route: &Route,
+    req: Request<Incoming>,
+) -> Outbound {
+    let (parts, body) = req.into_parts();
+    let mut headers = parts.headers;
+    headers::strip_hop_by_hop(&mut headers);
+    // The gateway answers `Expect` itself (hyper sends 100 Continue when the
+    // body is first read).
+    headers.remove(header::EXPECT);
+    headers.remove(header::HOST);
+    let trusted = headers::is_trusted(ctx.peer.ip, &ctx.active.config.trusted_proxies);
+    headers::set_forwarding(
+        &mut headers,
+        &Forwarded {
+            peer: ctx.peer,
+            trusted,
+            host: ctx.host.as_ref(),
+            prefix: route.forwarded_prefix.as_ref(),
+        },
+    );
+    route
+        .policies
+        .on_upstream_request(&mut headers, &ctx.facts());
+    headers.insert(&X_REQUEST_ID, ctx.request_id.clone());
+
+    let upstream_path = route.upstream_path(&ctx.log.path);
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("{upstream_path}?{q}"),
+        None => upstream_path.into_owned(),
+    };
+    // The normalised path is a valid origin form; `from_maybe_shared` takes
+    // the string's buffer instead of copying it.
+    let uri = Uri::from_maybe_shared(bytes::Bytes::from(path_and_query))
+        .unwrap_or_else(|_| Uri::from_static("/"));
+    let replayable_body = http_body::Body::is_end_stream(&body);
+    let fault = Arc::new(BodyFaultCell::default());
+    Outbound {
+        method: parts.method,
+        uri,
+        headers,
+        body: Some(RequestBody::new(body, route.body_limit, Arc::clone(&fault))),
+        fault,
+        replayable_body,
+    }
+}
+
+impl Outbound {
+    /// The request to send: a copy of the head when it may have to be sent
+    /// again (`keep_copy`), else the head itself.
+    pub(super) fn request(&mut self, keep_copy: bool) -> Request<RequestBody> {
+        let (headers, uri) = if keep_copy {
+            (self.headers.clone(), self.uri.clone())
+        } else {
+            (
+                std::mem::take(&mut self.headers),
+                std::mem::replace(&mut self.uri, Uri::from_static("/")),
+            )
+        };
+        let body = self.body.take().unwrap_or_else(RequestBody::empty);
+        let mut request = Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// Take back a request that was never sent.
+    pub(super) fn restore(&mut self, request: Request<RequestBody>) {
+        let (parts, body) = request.into_parts();
+        self.headers = parts.headers;
+        self.uri = parts.uri;
+        self.body = Some(body);
+    }
+}

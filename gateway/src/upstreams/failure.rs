@@ -1,0 +1,53 @@
+//! How an exchange with an upstream fails; the proxy's "map errors" phase
+//! turns each kind into the client's status.
+
+use super::body::BodyFault;
+
+/// How an exchange with an upstream failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UpstreamFailure {
+    /// No endpoint is known (the name did not resolve).
+    NoEndpoint,
+    /// The TCP connection was refused or unreachable.
+    Connect,
+    /// The TCP connection did not open within the connect timeout.
+    ConnectTimeout,
+    /// The response head did not arrive within the response timeout.
+    ResponseTimeout,
+    /// The connection broke (closed, reset, malformed response).
+    Protocol,
+    /// The client's body was refused while streaming.
+    ClientBody(BodyFault),
+}
+
+impl UpstreamFailure {
+    /// A failed exchange on an open connection, given what the request body reported.
+    pub(crate) fn exchange(body: BodyFault) -> Self {
+        if body == BodyFault::None {
+            UpstreamFailure::Protocol
+        } else {
+            UpstreamFailure::ClientBody(body)
+        }
+    }
+
+    /// The metrics `kind` label.
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            UpstreamFailure::NoEndpoint => "no_endpoint",
+            UpstreamFailure::Connect => "connect",
+            UpstreamFailure::ConnectTimeout => "connect_timeout",
+            UpstreamFailure::ResponseTimeout => "response_timeout",
+            UpstreamFailure::Protocol => "protocol",
+            UpstreamFailure::ClientBody(_) => "client_body",
+        }
+    }
+
+    /// Whether the endpoint could not be reached at all (passive health
+    /// marks it failed).
+    pub(crate) fn is_connect(self) -> bool {
+        matches!(
+            self,
+            UpstreamFailure::Connect | UpstreamFailure::ConnectTimeout
+        )
+    }
+}

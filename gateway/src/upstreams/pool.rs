@@ -1,0 +1,288 @@
+//! The keep-alive connection pool to an upstream's endpoints, one per
+//! worker thread: a connection is taken for one exchange and handed back
+//! when the response body ends.
+//!
+//! Each worker opens at most `max_connections_per_endpoint` connections to
+//! one address; past that, requests wait in line (first come, first served)
+//! for a connection to come back, bounded by the route's response timeout.
+//! A thousand client connections then cost a few hundred upstream ones
+//! instead of a thousand, and the upstream sees a bounded concurrency.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::sync::oneshot;
+
+use crate::config::UpstreamConfig;
+
+use super::body::RequestBody;
+use super::failure::UpstreamFailure;
+
+type Sender = SendRequest<RequestBody>;
+
+/// The connections of one worker to one endpoint address.
+#[derive(Debug)]
+struct Slot {
+    /// Connections waiting for a request, the most recently used last.
+    idle: Vec<(Sender, Instant)>,
+    /// Connections open or being opened (idle ones included).
+    open: usize,
+    /// Most connections open at once.
+    max: usize,
+    /// Requests waiting for a connection, oldest first. Never non-empty
+    /// while `idle` is: a returned connection goes to the oldest waiter.
+    waiters: VecDeque<oneshot::Sender<Handoff>>,
+}
+
+type SharedSlot = Arc<Mutex<Slot>>;
+
+fn lock(slot: &SharedSlot) -> MutexGuard<'_, Slot> {
+    // The slot holds no invariant a panic could break halfway.
+    slot.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a waiting request is handed.
+#[derive(Debug)]
+enum Handoff {
+    /// A connection that just finished an exchange.
+    Connection(Connection),
+    /// The right to open a new connection (one closed).
+    Open(Lease),
+}
+
+/// One unit of a slot's `open` count, released (or passed to the next
+/// waiter) when dropped.
+#[derive(Debug)]
+struct Lease {
+    slot: Option<SharedSlot>,
+}
+
+impl Lease {
+    fn new(slot: SharedSlot) -> Self {
+        Lease { slot: Some(slot) }
+    }
+
+    /// Keep the count without this lease (it moved elsewhere).
+    fn disarm(mut self) {
+        self.slot = None;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else {
+            return;
+        };
+        let mut state = lock(&slot);
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Handoff::Open(Lease::new(Arc::clone(&slot)))) {
+                Ok(()) => return,
+                // That request gave up waiting: try the next one.
+                Err(Handoff::Open(lease)) => lease.disarm(),
+                Err(Handoff::Connection(conn)) => conn.lease.disarm(),
+            }
+        }
+        state.open = state.open.saturating_sub(1);
+    }
+}
+
+/// A keep-alive HTTP/1.1 connection to an endpoint, counted against the
+/// worker's limit for that endpoint until dropped or handed back.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    sender: Sender,
+    lease: Lease,
+}
+
+impl Connection {
+    /// Whether the connection is closed.
+    fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Wait until the connection can take a request.
+    pub(crate) async fn ready(&mut self) -> hyper::Result<()> {
+        self.sender.ready().await
+    }
+
+    /// Send a request; on failure the error may carry it back unsent.
+    pub(crate) fn try_send_request(
+        &mut self,
+        request: http::Request<RequestBody>,
+    ) -> impl Future<
+        Output = Result<
+            http::Response<hyper::body::Incoming>,
+            hyper::client::conn::TrySendError<http::Request<RequestBody>>,
+        >,
+    > {
+        self.sender.try_send_request(request)
+    }
+}
+
+/// Slots of one worker, by endpoint address.
+type Slots = HashMap<SocketAddr, SharedSlot>;
+
+/// The connections of every worker to one upstream's endpoints.
+#[derive(Debug)]
+pub(super) struct ConnectionPool {
+    /// The upstream's name (for logs).
+    name: String,
+    /// Connections per worker thread, so a request and its upstream
+    /// connection live on the same event loop (each lock is uncontended).
+    slots: Vec<Mutex<Slots>>,
+    max_connections: usize,
+    max_idle: usize,
+    idle_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+impl ConnectionPool {
+    /// An empty pool for `workers` worker threads.
+    pub(super) fn new(config: &UpstreamConfig, workers: usize) -> Self {
+        ConnectionPool {
+            name: config.name.clone(),
+            slots: (0..workers.max(1)).map(|_| Mutex::default()).collect(),
+            max_connections: config.max_connections_per_endpoint.max(1),
+            max_idle: config.max_idle_per_endpoint,
+            idle_timeout: config.idle_timeout,
+            connect_timeout: config.connect_timeout,
+        }
+    }
+
+    /// Worker `worker`'s slot for `addr`.
+    fn slot(&self, worker: usize, addr: SocketAddr) -> SharedSlot {
+        let worker = &self.slots[worker % self.slots.len()];
+        let mut slots = worker
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(slots.entry(addr).or_insert_with(|| {
+            Arc::new(Mutex::new(Slot {
+                idle: Vec::new(),
+                open: 0,
+                max: self.max_connections,
+                waiters: VecDeque::new(),
+            }))
+        }))
+    }
+
+    /// A connection to `addr` for one exchange, and whether it was reused:
+    /// an idle one of this worker if one is still open and not older than
+    /// the idle timeout, else a new one while under the limit, else the
+    /// next one handed back (waiting in line).
+    pub(super) async fn acquire(
+        &self,
+        worker: usize,
+        addr: SocketAddr,
+    ) -> Result<(Connection, bool), UpstreamFailure> {
+        let slot = self.slot(worker, addr);
+        let waiting = {
+            let mut state = lock(&slot);
+            while let Some((sender, since)) = state.idle.pop() {
+                if !sender.is_closed() && since.elapsed() < self.idle_timeout {
+                    let lease = Lease::new(Arc::clone(&slot));
+                    return Ok((Connection { sender, lease }, true));
+                }
+                state.open = state.open.saturating_sub(1);
+            }
+            if state.open < state.max {
+                state.open += 1;
+                None
+            } else {
+                let (tx, rx) = oneshot::channel();
+                state.waiters.push_back(tx);
+                Some(rx)
+            }
+        };
+        let lease = match waiting {
+            None => Lease::new(slot),
+            Some(rx) => match rx.await {
+                Ok(Handoff::Connection(conn)) => return Ok((conn, true)),
+                Ok(Handoff::Open(lease)) => lease,
+                // The slot went away with its pool (not while we hold it).
+                Err(_) => return Err(UpstreamFailure::Protocol),
+            },
+        };
+        let sender = self.connect(addr).await?;
+        Ok((Connection { sender, lease }, false))
+    }
+
+    /// Replace a connection found closed by a new one to `addr`, keeping
+    /// its place under the limit.
+    pub(super) async fn reconnect(
+        &self,
+        addr: SocketAddr,
+        conn: Connection,
+    ) -> Result<Connection, UpstreamFailure> {
+        let Connection { sender, lease } = conn;
+        drop(sender);
+        let sender = self.connect(addr).await?;
+        Ok(Connection { sender, lease })
+    }
+
+    /// Hand a connection back after its response body ended: to the oldest
+    /// waiting request, else to the idle list.
+    pub(super) fn checkin(&self, conn: Connection) {
+        if conn.is_closed() {
+            return;
+        }
+        let Some(slot) = conn.lease.slot.clone() else {
+            return;
+        };
+        let mut state = lock(&slot);
+        let mut conn = conn;
+        while let Some(waiter) = state.waiters.pop_front() {
+            match waiter.send(Handoff::Connection(conn)) {
+                Ok(()) => return,
+                Err(Handoff::Connection(back)) => conn = back,
+                Err(Handoff::Open(lease)) => {
+                    // Never sent here; keep the count as it is.
+                    lease.disarm();
+                    return;
+                }
+            }
+        }
+        // The count stays with the slot: idle connections are open ones.
+        let Connection { sender, lease } = conn;
+        lease.disarm();
+        if state.idle.len() < self.max_idle {
+            state.idle.push((sender, Instant::now()));
+        } else {
+            state.open = state.open.saturating_sub(1);
+        }
+    }
+
+    /// Open a new connection to `addr` (TCP_NODELAY, connect timeout).
+    async fn connect(&self, addr: SocketAddr) -> Result<Sender, UpstreamFailure> {
+        let stream =
+            match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
+                .await
+            {
+                Err(_) => return Err(UpstreamFailure::ConnectTimeout),
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    return Err(UpstreamFailure::ConnectTimeout);
+                }
+                Ok(Err(_)) => return Err(UpstreamFailure::Connect),
+                Ok(Ok(stream)) => stream,
+            };
+        let _ = stream.set_nodelay(true);
+        let (conn, driver) = hyper::client::conn::http1::Builder::new()
+            // hyper's default read buffer may grow to ~400 KiB per connection
+            // while streaming large bodies; 64 KiB costs no throughput.
+            .max_buf_size(64 * 1024)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| UpstreamFailure::Protocol)?;
+        let name = self.name.clone();
+        tokio::spawn(async move {
+            if let Err(e) = driver.await {
+                tracing::debug!(upstream = %name, error = %e, "upstream connection ended with an error");
+            }
+        });
+        Ok(conn)
+    }
+}
