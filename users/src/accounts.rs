@@ -142,3 +142,28 @@ pub async fn list(
 pub fn role_of(row: &user::Model) -> Role {
     row.role.parse().unwrap_or(Role::Customer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    common::backend_tests! {
+        async fn a_taken_email_is_a_precise_409_on_every_backend(db) {
+            let settings = db.settings();
+            let conn = common::db::connect_and_migrate::<crate::Migrator>(&settings)
+                .await
+                .expect("database");
+            let account = || NewAccount {
+                email: Email::parse("ada@example.com").expect("email"),
+                password_hash: "not a real hash".to_string(),
+                first_name: None,
+                last_name: None,
+                role: Role::Customer,
+            };
+            create(&conn, account()).await.expect("first account");
+            let err = create(&conn, account()).await.expect_err("taken email");
+            assert_eq!(err.status, 409);
+            assert_eq!(err.detail, "an account with this email already exists");
+        }
+    }
+}
