@@ -1,13 +1,9 @@
-//! `/health` (liveness) and `/ready` (readiness: the database answers).
+//! `/health` (liveness) and `/ready` (readiness: the database answers),
+//! documented for OpenAPI, and the probe behind the binaries' `healthcheck`
+//! subcommand.
 
 use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
-use sea_orm::DatabaseConnection;
 use serde::Serialize;
-
-use crate::problem::Problem;
 
 /// Body of a successful health or readiness check.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -16,26 +12,42 @@ pub struct HealthStatus {
     pub status: &'static str,
 }
 
-/// Routes `/health` and `/ready` for a service backed by `db`.
-pub fn router<S: Clone + Send + Sync + 'static>(db: DatabaseConnection) -> Router<S> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .with_state(db)
+/// Routes `/health` and `/ready` with their documentation, for any service
+/// state that can hand out the database connection.
+#[cfg(feature = "db")]
+pub fn router<S>() -> utoipa_axum::router::OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    sea_orm::DatabaseConnection: axum::extract::FromRef<S>,
+{
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
 
 /// Liveness: the process is serving requests.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "Alive", body = HealthStatus)))]
 pub async fn health() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok" })
 }
 
-/// Readiness: the database answers a ping.
-pub async fn ready(State(db): State<DatabaseConnection>) -> Result<Json<HealthStatus>, Problem> {
+/// Readiness: the database answers.
+#[cfg(feature = "db")]
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = HealthStatus),
+        (status = 503, description = "The database is not reachable"),
+    ))]
+pub async fn ready(
+    axum::extract::State(db): axum::extract::State<sea_orm::DatabaseConnection>,
+) -> Result<Json<HealthStatus>, crate::Problem> {
     match db.ping().await {
         Ok(()) => Ok(Json(HealthStatus { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Err(Problem::unavailable("the database is not reachable"))
+            Err(crate::Problem::unavailable("the database is not reachable"))
         }
     }
 }

@@ -1,20 +1,39 @@
-//! Plumbing shared by every shop binary.
+//! Plumbing shared by the shop's binaries.
 //!
-//! Only what at least two crates use lives here: layered configuration,
-//! RFC 9457 problem responses, strict request extractors, tracing setup,
-//! database connection and migrations, health handlers, the shutdown signal,
-//! forwarded-header helpers and access-token verification against a JWKS.
+//! Only what at least two crates use lives here. Without features it holds
+//! what every binary needs, the gateway included: RFC 9457 problem details
+//! ([`problem`]), layered configuration ([`config`]), tracing setup
+//! ([`telemetry`]), the shutdown signal ([`shutdown`]) and request-id
+//! validation ([`service::is_valid_request_id`]). The features add what only
+//! the axum services share:
+//!
+//! * `service`: service settings and layers ([`service`]), strict extractors,
+//!   the forwarded prefix, health endpoints, OpenAPI and Swagger UI serving,
+//!   field errors and `Patch<T>` for request bodies;
+//! * `db`: database connection, migrations and database errors as problems;
+//! * `auth`: access-token verification against a JWKS and `AuthUser`;
+//! * `testing`: a fresh database per test on SQLite and PostgreSQL.
 
-pub mod auth;
 pub mod config;
-pub mod db;
-pub mod extract;
-pub mod forwarded;
-pub mod health;
 pub mod problem;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+
+#[cfg(feature = "service")]
+pub mod api_docs;
+#[cfg(feature = "auth")]
+pub mod auth;
+#[cfg(feature = "db")]
+pub mod db;
+#[cfg(feature = "service")]
+pub mod extract;
+#[cfg(feature = "service")]
+pub mod fields;
+#[cfg(feature = "service")]
+pub mod forwarded;
+#[cfg(feature = "service")]
+pub mod health;
 #[cfg(feature = "testing")]
 pub mod testing;
 

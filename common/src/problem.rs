@@ -1,12 +1,12 @@
 //! RFC 9457 problem details: the one error shape of every component.
 //!
 //! Handlers return `Result<_, Problem>` and use `?`; the request-context
-//! middleware in [`crate::service`] fills in the request id on the way out.
-//! The gateway renders the same type for its own refusals.
+//! middleware (`service` feature) fills in the request id on the way out.
+//! The gateway renders the same type for its own refusals with
+//! [`Problem::into_parts`], so this module needs no web framework.
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use serde::Serialize;
@@ -15,7 +15,8 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One invalid field of a request (422 `errors` entry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "service", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field, as named in the request (`email`, `items[0].price`).
     pub field: String,
@@ -34,7 +35,8 @@ impl FieldError {
 }
 
 /// An `application/problem+json` error response.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "service", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI identifying the problem type (`about:blank` for plain HTTP statuses).
     #[serde(rename = "type")]
@@ -55,7 +57,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     /// Extra response headers (`WWW-Authenticate`, `Retry-After`, ...).
     #[serde(skip)]
-    #[schema(ignore)]
+    #[cfg_attr(feature = "service", schema(ignore))]
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -205,35 +207,19 @@ impl std::fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+/// The response of a handler's error. The request-context middleware
+/// re-renders it with the request id and the path.
+#[cfg(feature = "service")]
+impl axum::response::IntoResponse for Problem {
+    fn into_response(self) -> axum::response::Response {
         let marker = self.clone();
         let (status, headers, body) = self.into_parts();
         let mut response = (status, body).into_response();
         for (name, value) in headers {
             response.headers_mut().append(name, value);
         }
-        // The request-context middleware re-renders it with the request id.
         response.extensions_mut().insert(marker);
         response
-    }
-}
-
-impl From<sea_orm::DbErr> for Problem {
-    fn from(err: sea_orm::DbErr) -> Self {
-        match err.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                Problem::conflict("a resource with the same unique value already exists")
-            }
-            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
-                Problem::conflict("the change refers to a resource that does not exist")
-            }
-            _ => {
-                // The cause stays in the logs; the client learns only the request id.
-                tracing::error!(error = %err, "database error");
-                Problem::internal()
-            }
-        }
     }
 }
 

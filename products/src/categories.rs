@@ -7,8 +7,16 @@ use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, Order, QueryOrder, QuerySelect};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::catalogue::entity::{Column, Entity};
+use crate::state::AppState;
+
+/// Routes of this module: `/categories`.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_categories))
+}
 
 /// A category and how many products it has.
 #[derive(Debug, Serialize, ToSchema, FromQueryResult)]

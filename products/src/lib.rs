@@ -6,15 +6,15 @@
 
 #![allow(clippy::result_large_err)] // `Problem` is the shared error type; its size is `common`'s choice.
 
-mod api;
 pub mod catalogue;
 pub mod categories;
 pub mod cli;
 mod config;
 pub mod demo;
-mod docs;
 pub mod domain;
 pub mod migration;
+mod openapi;
+mod routes;
 mod startup;
 mod state;
 pub mod stock;

@@ -57,7 +57,7 @@ impl Application {
                     config.base.listen_addr
                 )
             })?;
-        let router = apply_layers(crate::api::router(state), &config.base);
+        let router = apply_layers(crate::routes::router(state), &config.base);
         Ok(Application {
             listener,
             router,

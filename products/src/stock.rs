@@ -16,6 +16,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryTrait};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::catalogue::entity::{Column, Entity};
 use crate::catalogue::input::STOCK_MAX;
@@ -23,6 +25,12 @@ use crate::catalogue::product::now;
 use crate::catalogue::read::written;
 use crate::catalogue::store;
 use crate::catalogue::write::WRITERS;
+use crate::state::AppState;
+
+/// Routes of this module: `/{id}/stock`.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(change_stock))
+}
 
 /// `POST /{id}/stock` body. Unknown fields are refused.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,11 +74,11 @@ impl StockChange {
     responses(
         (status = 200, description = "The product with its new stock", body = crate::catalogue::product::Product,
             headers(("ETag" = String, description = "The new entity tag"))),
-        (status = 401, description = "No or invalid access token", body = common::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff or admin", body = common::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not enough stock; nothing changed", body = common::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid delta", body = common::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid access token"),
+        (status = 403, description = "Not staff or admin"),
+        (status = 404, description = "No such product"),
+        (status = 409, description = "Not enough stock; nothing changed"),
+        (status = 422, description = "Invalid delta"),
     ))]
 pub async fn change_stock(
     State(db): State<DatabaseConnection>,

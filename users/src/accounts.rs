@@ -1,7 +1,11 @@
 //! Queries on `users`: the only place that reads or writes account rows.
+//! Handlers and the admin bootstrap alike create and change accounts through
+//! [`create`] and [`update`], so `updated_at` and the taken-email `409` are
+//! handled once.
 
 use common::Problem;
 use common::auth::Role;
+use common::db::{UniqueKey, contains_pattern};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -46,14 +50,17 @@ pub async fn create(db: &impl ConnectionTrait, new: NewAccount) -> Result<user::
     row.insert(db).await.map_err(email_taken)
 }
 
-/// Map a unique violation on the email to a precise 409.
+/// The unique index on the (normalised) email.
+const UNIQUE_EMAIL: UniqueKey = UniqueKey {
+    name: "ux_users_email",
+    columns: "users.email",
+};
+
+/// A taken email is a precise 409.
 fn email_taken(err: DbErr) -> Problem {
-    match err.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            Problem::conflict("an account with this email already exists")
-        }
-        _ => Problem::from(err),
-    }
+    UNIQUE_EMAIL.or_problem(err, || {
+        Problem::conflict("an account with this email already exists")
+    })
 }
 
 /// The account with `email`, if any.
@@ -111,11 +118,9 @@ pub async fn list(
         condition = condition.add(user::Column::Role.eq(role.as_str()));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&q.to_lowercase()));
-        let contains = |col: user::Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
-        };
+        let pattern = contains_pattern(&q.to_lowercase());
+        let contains =
+            |col: user::Column| Expr::expr(Func::lower(Expr::col(col))).like(pattern.clone());
         condition = condition.add(
             Condition::any()
                 .add(contains(user::Column::Email))
@@ -133,19 +138,32 @@ pub async fn list(
     Ok((items, total))
 }
 
-/// Make `%`, `_` and `\` in user input match themselves in a LIKE pattern.
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The role stored in `row` (rows are only written with valid roles).
 pub fn role_of(row: &user::Model) -> Role {
     row.role.parse().unwrap_or(Role::Customer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    common::backend_tests! {
+        async fn a_taken_email_is_a_precise_409_on_every_backend(db) {
+            let settings = db.settings();
+            let conn = common::db::connect_and_migrate::<crate::Migrator>(&settings)
+                .await
+                .expect("database");
+            let account = || NewAccount {
+                email: Email::parse("ada@example.com").expect("email"),
+                password_hash: "not a real hash".to_string(),
+                first_name: None,
+                last_name: None,
+                role: Role::Customer,
+            };
+            create(&conn, account()).await.expect("first account");
+            let err = create(&conn, account()).await.expect_err("taken email");
+            assert_eq!(err.status, 409);
+            assert_eq!(err.detail, "an account with this email already exists");
+        }
+    }
 }

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use common::Problem;
 use common::auth::Role;
 use common::extract::{Json, Query};
+use common::fields::FieldErrors;
 use sea_orm::{IntoActiveModel, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,7 +14,6 @@ use uuid::Uuid;
 
 use crate::accounts::{self, ListFilter};
 use crate::current_user::Admin;
-use crate::domain::Fields;
 use crate::refresh_tokens;
 use crate::state::AppState;
 use crate::user_view::UserView;
@@ -79,9 +79,9 @@ pub struct AdminUpdate {
     params(ListQuery),
     responses(
         (status = 200, description = "One page of users", body = UserPage),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown query parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "Not an admin"),
+        (status = 422, description = "Invalid or unknown query parameters"),
     )
 )]
 async fn list_users(
@@ -89,7 +89,7 @@ async fn list_users(
     _admin: Admin,
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<UserPage>, Problem> {
-    let mut fields = Fields::default();
+    let mut fields = FieldErrors::default();
     let page = query.page.unwrap_or(1);
     if page == 0 {
         fields.reject("page", "must be at least 1");
@@ -101,7 +101,7 @@ async fn list_users(
     let role = query
         .role
         .as_deref()
-        .and_then(|r| fields.parse("role", r.parse::<Role>()));
+        .and_then(|r| fields.check("role", r.parse::<Role>()));
     fields.finish()?;
     let filter = ListFilter {
         role,
@@ -127,9 +127,9 @@ async fn list_users(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
     )
 )]
 async fn read_user(
@@ -156,12 +156,12 @@ async fn read_user(
     request_body = AdminUpdate,
     responses(
         (status = 200, description = "The updated user", body = UserView),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin demoting or deactivating themselves", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "An admin demoting or deactivating themselves"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "Invalid or unknown fields"),
     )
 )]
 async fn update_user(
@@ -209,10 +209,10 @@ async fn update_user(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 204, description = "Deactivated"),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin deactivating themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "An admin deactivating themselves"),
     )
 )]
 async fn deactivate_user(

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use common::auth::Role;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
+use sea_orm::{ConnectionTrait, IntoActiveModel, Set};
 
 use crate::accounts::{self, NewAccount};
 use crate::config::Config;
@@ -92,8 +92,9 @@ pub async fn create_or_promote(
         if let Some(password) = &password {
             row.password_hash = Set(hashing.hash(password).await?);
         }
-        row.updated_at = Set(time::OffsetDateTime::now_utc());
-        row.update(db).await?;
+        accounts::update(db, row)
+            .await
+            .map_err(|p| anyhow::anyhow!("cannot promote the admin: {}", p.detail))?;
         return Ok((Outcome::Promoted, None));
     }
     let (password, generated) = match password {
@@ -129,7 +130,7 @@ pub async fn create_admin_command(
     let db = common::db::connect_and_migrate::<crate::Migrator>(&config.base.db("users"))
         .await
         .context("users database")?;
-    let hashing = crate::startup::password_hashing(config)?;
+    let hashing = PasswordHashing::from_config(config)?;
     let (outcome, generated) = create_or_promote(&db, &hashing, &email, password).await?;
     match outcome {
         Outcome::Created => println!("created admin {email}"),

@@ -4,15 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::Problem;
 use common::extract::Json;
+use common::fields::{FieldErrors, Patch};
 use sea_orm::{IntoActiveModel, Set};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts;
 use crate::client_ip::ClientIp;
 use crate::current_user::CurrentUser;
-use crate::domain::{AvatarUrl, Fields, Password, PersonName};
+use crate::domain::{AvatarUrl, Password, PersonName};
 use crate::refresh_tokens;
 use crate::state::AppState;
 use crate::user_view::UserView;
@@ -30,22 +31,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ProfileUpdate {
     /// Given name, or `null` to clear.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub first_name: Option<Option<String>>,
+    pub first_name: Patch<String>,
     /// Family name, or `null` to clear.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub last_name: Option<Option<String>>,
+    pub last_name: Patch<String>,
     /// An `http(s)` link to a picture, or `null` to clear.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub avatar_url: Option<Option<String>>,
-}
-
-/// Distinguish a field sent as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+    pub avatar_url: Patch<String>,
 }
 
 /// A password change.
@@ -67,8 +63,8 @@ pub struct PasswordChange {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your account", body = UserView),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "The account is deactivated"),
     )
 )]
 async fn read_me(CurrentUser(me): CurrentUser) -> axum::Json<UserView> {
@@ -84,10 +80,10 @@ async fn read_me(CurrentUser(me): CurrentUser) -> axum::Json<UserView> {
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "The updated account", body = UserView),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields (e.g. `role`, `is_active`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "The account is deactivated"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "Invalid or unknown fields (e.g. `role`, `is_active`)"),
     )
 )]
 async fn update_me(
@@ -95,19 +91,19 @@ async fn update_me(
     CurrentUser(me): CurrentUser,
     Json(body): Json<ProfileUpdate>,
 ) -> Result<axum::Json<UserView>, Problem> {
-    let mut fields = Fields::default();
+    let mut fields = FieldErrors::default();
     let mut row = me.into_active_model();
-    if let Some(value) = body.first_name {
-        let parsed = value.map(|v| fields.parse("first_name", PersonName::parse(&v)));
-        row.first_name = Set(parsed.flatten().map(PersonName::into_inner));
+    if let Some(value) = body.first_name.into_change() {
+        let parsed = value.and_then(|v| fields.check("first_name", PersonName::parse(&v)));
+        row.first_name = Set(parsed.map(PersonName::into_inner));
     }
-    if let Some(value) = body.last_name {
-        let parsed = value.map(|v| fields.parse("last_name", PersonName::parse(&v)));
-        row.last_name = Set(parsed.flatten().map(PersonName::into_inner));
+    if let Some(value) = body.last_name.into_change() {
+        let parsed = value.and_then(|v| fields.check("last_name", PersonName::parse(&v)));
+        row.last_name = Set(parsed.map(PersonName::into_inner));
     }
-    if let Some(value) = body.avatar_url {
-        let parsed = value.map(|v| fields.parse("avatar_url", AvatarUrl::parse(&v)));
-        row.avatar_url = Set(parsed.flatten().map(AvatarUrl::into_inner));
+    if let Some(value) = body.avatar_url.into_change() {
+        let parsed = value.and_then(|v| fields.check("avatar_url", AvatarUrl::parse(&v)));
+        row.avatar_url = Set(parsed.map(AvatarUrl::into_inner));
     }
     fields.finish()?;
     let updated = accounts::update(&state.db, row).await?;
@@ -128,13 +124,12 @@ async fn update_me(
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Changed; all refresh tokens revoked"),
-        (status = 401, description = "Missing, invalid or expired access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The current password is wrong, or the account is deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password is invalid, or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, invalid or expired access token"),
+        (status = 403, description = "The current password is wrong, or the account is deactivated"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "The new password is invalid, or unknown fields"),
         (status = 429, description = "Too many wrong passwords",
-            headers(("Retry-After" = u64, description = "Seconds to wait")),
-            body = Problem, content_type = "application/problem+json"),
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 async fn change_password(
@@ -143,8 +138,8 @@ async fn change_password(
     CurrentUser(me): CurrentUser,
     Json(body): Json<PasswordChange>,
 ) -> Result<StatusCode, Problem> {
-    let mut fields = Fields::default();
-    let new_password = fields.parse("new_password", Password::parse(&body.new_password));
+    let mut fields = FieldErrors::default();
+    let new_password = fields.check("new_password", Password::parse(&body.new_password));
     fields.finish()?;
     let new_password = new_password.ok_or_else(Problem::internal)?;
     if let Err(wait) = state.throttle.check(&me.email, ip) {

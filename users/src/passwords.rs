@@ -8,12 +8,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
+use crate::config::Config;
 use crate::domain::Password;
 
 /// Argon2id cost parameters.
@@ -65,6 +67,24 @@ impl std::fmt::Debug for PasswordHashing {
 }
 
 impl PasswordHashing {
+    /// The hasher the `PASSWORD_HASH_*` settings describe; concurrency
+    /// defaults to the number of CPUs.
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let concurrency = config.password_hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        });
+        let params = HashParams {
+            memory_kib: config.password_hash_memory_kib,
+            iterations: config.password_hash_iterations,
+            parallelism: config.password_hash_parallelism,
+        };
+        Self::new(params, concurrency).context(
+            "invalid configuration: PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_ITERATIONS / PASSWORD_HASH_PARALLELISM",
+        )
+    }
+
     /// A hasher with `params`, running at most `concurrency` hashes at once.
     pub fn new(params: HashParams, concurrency: usize) -> Result<Self, HashError> {
         let params = Params::new(

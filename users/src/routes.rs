@@ -8,17 +8,17 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
-/// Every route of the service except health (added by the caller), with
-/// `/openapi.json` and Swagger UI at `/docs`.
+/// Every route of the service, health included, with `/openapi.json` and
+/// Swagger UI at `/docs`.
 pub fn router(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::router())
         .merge(crate::me::router())
         .merge(crate::admin::router())
         .merge(crate::jwks::router())
-        .merge(crate::openapi::health_paths())
+        .merge(common::health::router())
         .split_for_parts();
     router
         .with_state(state)
-        .merge(crate::openapi::docs_router(api))
+        .merge(common::api_docs::docs_router(api))
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::keys::{TokenIssuer, load_key_ring};
 use crate::migration::Migrator;
-use crate::passwords::{HashParams, PasswordHashing};
+use crate::passwords::PasswordHashing;
 use crate::state::AppState;
 use crate::throttle::{LoginThrottle, ThrottleSettings};
 
@@ -29,7 +29,7 @@ impl Application {
     /// free port; see [`Self::local_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let keys = load_key_ring(&config)?;
-        let hashing = password_hashing(&config)?;
+        let hashing = PasswordHashing::from_config(&config)?;
         let db = common::db::connect_and_migrate::<Migrator>(&config.base.db("users"))
             .await
             .context("users database")?;
@@ -46,7 +46,7 @@ impl Application {
             config.access_token_ttl,
         );
         let state = AppState {
-            db: db.clone(),
+            db,
             verifier: Arc::new(verifier),
             issuer: Arc::new(issuer),
             keys: Arc::new(keys),
@@ -58,8 +58,7 @@ impl Application {
             })),
             refresh_ttl: config.refresh_token_ttl,
         };
-        let router = crate::routes::router(state).merge(common::health::router(db));
-        let router = common::service::apply_layers(router, &config.base);
+        let router = common::service::apply_layers(crate::routes::router(state), &config.base);
         let listener = TcpListener::bind(config.base.listen_addr)
             .await
             .with_context(|| {
@@ -94,22 +93,4 @@ impl Application {
         )
         .await
     }
-}
-
-/// The Argon2id hasher the settings describe.
-pub(crate) fn password_hashing(config: &Config) -> anyhow::Result<PasswordHashing> {
-    let concurrency = config.password_hash_concurrency.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2)
-    });
-    PasswordHashing::new(
-        HashParams {
-            memory_kib: config.password_hash_memory_kib,
-            iterations: config.password_hash_iterations,
-            parallelism: config.password_hash_parallelism,
-        },
-        concurrency,
-    )
-    .context("invalid configuration: PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_ITERATIONS / PASSWORD_HASH_PARALLELISM")
 }

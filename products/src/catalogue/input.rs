@@ -1,8 +1,9 @@
 //! Request bodies for creating and changing products, and their checks.
 //! Every invalid field is reported at once (422).
 
-use common::{FieldError, Problem};
-use serde::{Deserialize, Deserializer};
+use common::Problem;
+use common::fields::{FieldErrors, Patch};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::domain::{Currency, Price, PriceInput, Slug};
@@ -83,27 +84,6 @@ pub struct UpdateProduct {
     pub image_url: Patch<String>,
 }
 
-/// A field of a partial update: absent, explicitly null, or a value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Patch<T> {
-    /// Not in the body: unchanged.
-    #[default]
-    Absent,
-    /// `null`.
-    Null,
-    /// A new value.
-    Value(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(deserializer)? {
-            Some(v) => Patch::Value(v),
-            None => Patch::Null,
-        })
-    }
-}
-
 /// A checked new product.
 #[derive(Debug, Clone)]
 pub struct NewProduct {
@@ -162,34 +142,10 @@ impl ProductChanges {
     }
 }
 
-/// Collects every field error of one request.
-#[derive(Default)]
-struct Errors(Vec<FieldError>);
-
-impl Errors {
-    fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
-        result
-            .map_err(|e| self.0.push(FieldError::new(field, e.to_string())))
-            .ok()
-    }
-
-    fn missing(&mut self, field: &str) {
-        self.0.push(FieldError::new(field, "is required"));
-    }
-
-    fn finish(self) -> Result<(), Problem> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Problem::validation(self.0))
-        }
-    }
-}
-
 impl CreateProduct {
     /// Check every field; 422 lists all invalid ones.
     pub fn parse(self) -> Result<NewProduct, Problem> {
-        let mut errors = Errors::default();
+        let mut errors = FieldErrors::default();
         let title = match self.title {
             Some(t) => errors.check("title", title(&t)),
             None => {
@@ -275,13 +231,10 @@ impl CreateProduct {
 impl UpdateProduct {
     /// Check every present field; 422 lists all invalid ones.
     pub fn parse(self) -> Result<ProductChanges, Problem> {
-        let mut errors = Errors::default();
+        let mut errors = FieldErrors::default();
         let mut changes = ProductChanges::default();
-        let not_null = |errors: &mut Errors, field: &str| {
-            errors.0.push(FieldError::new(
-                field,
-                "must not be null (leave it out to keep it)",
-            ));
+        let not_null = |errors: &mut FieldErrors, field: &str| {
+            errors.reject(field, "must not be null (leave it out to keep it)");
         };
         match self.title {
             Patch::Value(t) => changes.title = errors.check("title", title(&t)),

@@ -19,7 +19,7 @@ use super::store;
         (status = 200, description = "The product", body = Product,
             headers(("ETag" = String, description = "Entity tag for If-Match"))),
         (status = 304, description = "Unchanged since the If-None-Match tag"),
-        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product"),
     ))]
 pub async fn get_product(
     State(db): State<DatabaseConnection>,
@@ -38,7 +38,7 @@ pub async fn get_product(
         (status = 200, description = "The product", body = Product,
             headers(("ETag" = String, description = "Entity tag for If-Match"))),
         (status = 304, description = "Unchanged since the If-None-Match tag"),
-        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product"),
     ))]
 pub async fn get_product_by_slug(
     State(db): State<DatabaseConnection>,

@@ -1,8 +1,9 @@
 //! Database access shared by the catalogue and stock handlers.
 
 use common::Problem;
+use common::db::UniqueKey;
 use sea_orm::sea_query::UpdateStatement;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use super::entity::{self, Column, Entity};
 
@@ -50,15 +51,19 @@ pub async fn update_returning(
     Entity::find().from_raw_sql(statement).one(db).await
 }
 
-/// A database error, with a unique violation (the slug is the only unique
-/// column) explained.
+/// The unique slug (an inline `UNIQUE`, named by PostgreSQL's convention).
+const UNIQUE_SLUG: UniqueKey = UniqueKey {
+    name: "products_slug_key",
+    columns: "products.slug",
+};
+
+/// A database error, with a taken slug explained.
 pub fn slug_conflict(err: DbErr, slug: &str) -> Problem {
-    match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => Problem::conflict(format!(
+    UNIQUE_SLUG.or_problem(err, || {
+        Problem::conflict(format!(
             "the slug `{slug}` is already used by another product"
-        )),
-        _ => Problem::from(err),
-    }
+        ))
+    })
 }
 
 #[cfg(test)]

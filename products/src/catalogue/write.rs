@@ -31,10 +31,10 @@ pub const WRITERS: &[Role] = &[Role::Staff, Role::Admin];
         (status = 201, description = "Created", body = Product,
             headers(("Location" = String, description = "The new product's URL"),
                     ("ETag" = String, description = "Entity tag"))),
-        (status = 401, description = "No or invalid access token", body = common::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff or admin", body = common::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The slug is taken", body = common::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (each one listed)", body = common::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid access token"),
+        (status = 403, description = "Not staff or admin"),
+        (status = 409, description = "The slug is taken"),
+        (status = 422, description = "Invalid fields (each one listed)"),
     ))]
 pub async fn create_product(
     State(db): State<DatabaseConnection>,
@@ -81,12 +81,12 @@ pub async fn create_product(
     responses(
         (status = 200, description = "The changed product", body = Product,
             headers(("ETag" = String, description = "The new entity tag"))),
-        (status = 401, description = "No or invalid access token", body = common::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff or admin", body = common::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The new slug is taken", body = common::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The product changed since the If-Match tag", body = common::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (each one listed)", body = common::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid access token"),
+        (status = 403, description = "Not staff or admin"),
+        (status = 404, description = "No such product"),
+        (status = 409, description = "The new slug is taken"),
+        (status = 412, description = "The product changed since the If-Match tag"),
+        (status = 422, description = "Invalid fields (each one listed)"),
     ))]
 pub async fn update_product(
     State(db): State<DatabaseConnection>,
@@ -166,10 +166,10 @@ fn apply(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid access token", body = common::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff or admin", body = common::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such product", body = common::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The product changed since the If-Match tag", body = common::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or invalid access token"),
+        (status = 403, description = "Not staff or admin"),
+        (status = 404, description = "No such product"),
+        (status = 412, description = "The product changed since the If-Match tag"),
     ))]
 pub async fn delete_product(
     State(db): State<DatabaseConnection>,

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::response::IntoResponse;
 use common::Problem;
 use common::extract::{has_content_type, parse_form, parse_json};
+use common::fields::FieldErrors;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ use super::TokenPair;
 use crate::accounts;
 use crate::client_ip::ClientIp;
 use crate::current_user::deactivated;
-use crate::domain::{Email, Fields};
+use crate::domain::Email;
 use crate::refresh_tokens;
 use crate::state::AppState;
 
@@ -71,7 +72,7 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| Problem::bad_request(format!("cannot read the request body: {e}")))?;
-        let mut fields = Fields::default();
+        let mut fields = FieldErrors::default();
         let (email_field, raw_email, password) = if is_json {
             let body: LoginJson = parse_json(&bytes)?;
             ("email", body.email, body.password)
@@ -82,7 +83,7 @@ impl<S: Send + Sync> FromRequest<S> for Credentials {
             }
             ("username", body.username, body.password)
         };
-        let email = fields.parse(email_field, Email::parse(&raw_email));
+        let email = fields.check(email_field, Email::parse(&raw_email));
         // Every stored password has at most 128 characters; longer input
         // cannot match and would only cost hashing time.
         let n = password.chars().count();
@@ -114,13 +115,12 @@ fn wrong_credentials() -> Problem {
     )),
     responses(
         (status = 200, description = "Signed in", body = TokenPair),
-        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Neither JSON nor a form", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Malformed or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong email or password"),
+        (status = 403, description = "The account is deactivated"),
+        (status = 415, description = "Neither JSON nor a form"),
+        (status = 422, description = "Malformed or unknown fields"),
         (status = 429, description = "Too many failed attempts",
-            headers(("Retry-After" = u64, description = "Seconds to wait")),
-            body = Problem, content_type = "application/problem+json"),
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn login(

@@ -6,12 +6,13 @@ use axum::response::IntoResponse;
 use common::Problem;
 use common::auth::Role;
 use common::extract::Json;
+use common::fields::FieldErrors;
 use common::forwarded::ForwardedPrefix;
 use http::header;
 use serde::Deserialize;
 
 use crate::accounts::{self, NewAccount};
-use crate::domain::{Email, Fields, Password, PersonName};
+use crate::domain::{Email, Password, PersonName};
 use crate::state::AppState;
 use crate::user_view::UserView;
 
@@ -41,9 +42,9 @@ pub struct RegisterRequest {
     responses(
         (status = 201, description = "The new account", body = UserView,
             headers(("Location" = String, description = "The account's URL"))),
-        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid or unknown fields (e.g. `role`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "Invalid or unknown fields (e.g. `role`)"),
     )
 )]
 pub async fn register(
@@ -51,17 +52,17 @@ pub async fn register(
     prefix: ForwardedPrefix,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    let mut fields = Fields::default();
-    let email = fields.parse("email", Email::parse(&body.email));
-    let password = fields.parse("password", Password::parse(&body.password));
+    let mut fields = FieldErrors::default();
+    let email = fields.check("email", Email::parse(&body.email));
+    let password = fields.check("password", Password::parse(&body.password));
     let first_name = body
         .first_name
         .as_deref()
-        .and_then(|n| fields.parse("first_name", PersonName::parse(n)));
+        .and_then(|n| fields.check("first_name", PersonName::parse(n)));
     let last_name = body
         .last_name
         .as_deref()
-        .and_then(|n| fields.parse("last_name", PersonName::parse(n)));
+        .and_then(|n| fields.check("last_name", PersonName::parse(n)));
     fields.finish()?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(Problem::internal()); // unreachable: `finish` refused missing values

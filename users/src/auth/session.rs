@@ -33,10 +33,10 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token"),
+        (status = 403, description = "The account is deactivated"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "Missing or unknown fields"),
     )
 )]
 pub async fn refresh(
@@ -77,8 +77,8 @@ pub async fn refresh(
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "The refresh token no longer works"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON"),
+        (status = 422, description = "Missing or unknown fields"),
     )
 )]
 pub async fn logout(

@@ -69,7 +69,7 @@ impl SigningKey {
 
     /// The PEM (`PRIVATE KEY`) form.
     pub fn to_pem(&self) -> String {
-        super::pem::encode("PRIVATE KEY", &self.pkcs8_der())
+        to_pem("PRIVATE KEY", self.pkcs8_der())
     }
 
     /// For signing with jsonwebtoken.
@@ -115,7 +115,7 @@ impl PublicKey {
     pub fn to_pem(&self) -> String {
         let mut der = SPKI_PREFIX.to_vec();
         der.extend_from_slice(&self.raw);
-        super::pem::encode("PUBLIC KEY", &der)
+        to_pem("PUBLIC KEY", der)
     }
 
     /// The key id: the key's RFC 7638 thumbprint.
@@ -141,6 +141,14 @@ impl PublicKey {
     }
 }
 
+/// A PEM block with Unix line endings (the `pem` crate's default is CRLF).
+fn to_pem(label: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,8 +168,9 @@ mod tests {
     fn spki_round_trips() {
         let key = SigningKey::generate().expect("key");
         let pem = key.public_key().to_pem();
-        let blocks = super::super::pem::parse_all(&pem).expect("pem");
-        let public = PublicKey::from_spki(&blocks[0].der).expect("spki");
+        let block = pem::parse(&pem).expect("pem");
+        assert_eq!(block.tag(), "PUBLIC KEY");
+        let public = PublicKey::from_spki(block.contents()).expect("spki");
         assert_eq!(&public, key.public_key());
     }
 

@@ -6,7 +6,6 @@
 
 mod access_token;
 mod ed25519;
-mod pem;
 mod source;
 
 pub use access_token::{AccessToken, TokenIssuer};

@@ -6,7 +6,6 @@ use common::service::AppEnv;
 use jsonwebtoken::jwk::JwkSet;
 
 use super::ed25519::{PublicKey, SigningKey};
-use super::pem;
 use crate::config::Config;
 
 /// File in `DATA_DIR` holding the key generated in development.
@@ -80,13 +79,29 @@ fn signing_key(config: &Config) -> Result<SigningKey, KeyError> {
     }
 }
 
+/// Every PEM block in `text`, in order; text outside blocks is ignored.
+///
+/// A literal `\n` counts as a line break: env files (Compose `env_file`,
+/// `kubectl --from-env-file`) cannot hold multi-line values, so a PEM is
+/// written on one line there.
+fn parse_pem(text: &str) -> Result<Vec<pem::Pem>, String> {
+    let text = text.replace("\\n", "\n");
+    let blocks = pem::parse_many(&text).map_err(|e| format!("invalid PEM: {e}"))?;
+    // `parse_many` stops quietly at a block without an END line; a key
+    // setting cut short must not lose its last key silently.
+    if text.matches("-----BEGIN ").count() != blocks.len() {
+        return Err("a PEM block has no END line".to_string());
+    }
+    Ok(blocks)
+}
+
 fn parse_signing_key(text: &str) -> Result<SigningKey, String> {
-    let blocks = pem::parse_all(text)?;
+    let blocks = parse_pem(text)?;
     match blocks.as_slice() {
-        [block] if block.label == "PRIVATE KEY" => SigningKey::from_pkcs8(&block.der),
+        [block] if block.tag() == "PRIVATE KEY" => SigningKey::from_pkcs8(block.contents()),
         [block] => Err(format!(
             "expected a `PRIVATE KEY` PEM block (PKCS#8), found `{}`",
-            block.label
+            block.tag()
         )),
         [] => Err("expected a `PRIVATE KEY` PEM block, found none".to_string()),
         _ => Err("expected exactly one `PRIVATE KEY` PEM block".to_string()),
@@ -109,13 +124,15 @@ fn published_keys(config: &Config) -> Result<Vec<PublicKey>, KeyError> {
 
 /// `PUBLIC KEY` blocks, or retired `PRIVATE KEY` blocks (their public half).
 fn parse_published(text: &str) -> Result<Vec<PublicKey>, String> {
-    pem::parse_all(text)?
+    parse_pem(text)?
         .into_iter()
         .enumerate()
         .map(|(i, block)| {
-            match block.label.as_str() {
-                "PUBLIC KEY" => PublicKey::from_spki(&block.der),
-                "PRIVATE KEY" => SigningKey::from_pkcs8(&block.der).map(|k| k.public_key().clone()),
+            match block.tag() {
+                "PUBLIC KEY" => PublicKey::from_spki(block.contents()),
+                "PRIVATE KEY" => {
+                    SigningKey::from_pkcs8(block.contents()).map(|k| k.public_key().clone())
+                }
                 other => Err(format!("unexpected PEM block `{other}`")),
             }
             .map_err(|m| format!("key {}: {m}", i + 1))
@@ -165,6 +182,37 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_blocks_are_read_in_order() {
+        let a = SigningKey::generate().expect("a");
+        let text = format!("comment\n{}{}", a.to_pem(), a.public_key().to_pem());
+        let blocks = parse_pem(&text).expect("parses");
+        let tags: Vec<&str> = blocks.iter().map(pem::Pem::tag).collect();
+        assert_eq!(tags, ["PRIVATE KEY", "PUBLIC KEY"]);
+        assert_eq!(blocks[0].contents(), a.pkcs8_der());
+    }
+
+    #[test]
+    fn one_line_pem_with_escaped_newlines_is_accepted() {
+        let key = SigningKey::generate().expect("key");
+        let one_line = key.to_pem().replace('\n', "\\n");
+        assert!(!one_line.contains('\n'));
+        let parsed = parse_signing_key(&one_line).expect("parses");
+        assert_eq!(parsed.public_key(), key.public_key());
+    }
+
+    #[test]
+    fn unterminated_or_garbled_blocks_are_refused() {
+        assert!(parse_pem("-----BEGIN X-----\nAAAA\n").is_err());
+        assert!(parse_pem("-----BEGIN X-----\nA!A\n-----END X-----\n").is_err());
+        let key = SigningKey::generate().expect("key").to_pem();
+        let cut = key
+            .rsplit_once("-----END")
+            .map(|(head, _)| head)
+            .expect("END");
+        assert!(parse_published(&format!("{key}{cut}")).is_err());
+    }
 
     #[test]
     fn published_keys_accept_public_and_private_blocks() {

@@ -1,5 +1,11 @@
 //! Database connection (SQLite file or PostgreSQL, by URL) with start-up
-//! retries, and migrations.
+//! retries, migrations, database errors as problems and LIKE patterns.
+
+mod errors;
+mod like;
+
+pub use errors::UniqueKey;
+pub use like::contains_pattern;
 
 use std::time::Duration;
 
@@ -215,53 +221,6 @@ mod tests {
             .expect("row");
         let mode: String = row.try_get_by_index(0).expect("mode");
         assert_eq!(mode, "wal");
-    }
-
-    async fn memory_db() -> DatabaseConnection {
-        let settings = DbSettings {
-            url: Secret::new("sqlite::memory:"),
-            max_connections: 1,
-            connect_timeout: Duration::from_secs(2),
-            startup_timeout: Duration::from_secs(2),
-        };
-        connect(&settings).await.expect("in-memory sqlite")
-    }
-
-    #[tokio::test]
-    async fn sql_errors_never_reach_the_client() {
-        let db = memory_db().await;
-        let err = db
-            .execute_unprepared("SELECT password_hash FROM secret_accounts")
-            .await
-            .expect_err("no such table");
-        let problem = crate::Problem::from(err);
-        assert_eq!(problem.status, 500);
-        let body = String::from_utf8(problem.body().to_vec()).expect("utf8");
-        for leak in ["SELECT", "secret_accounts", "password_hash", "sqlite"] {
-            assert!(!body.contains(leak), "{leak} leaked: {body}");
-        }
-    }
-
-    #[tokio::test]
-    async fn unique_violations_become_409_without_sql() {
-        let db = memory_db().await;
-        db.execute_unprepared("CREATE TABLE t (email TEXT UNIQUE)")
-            .await
-            .expect("create");
-        db.execute_unprepared("INSERT INTO t VALUES ('a@b.c')")
-            .await
-            .expect("first insert");
-        let err = db
-            .execute_unprepared("INSERT INTO t VALUES ('a@b.c')")
-            .await
-            .expect_err("duplicate");
-        let problem = crate::Problem::from(err);
-        assert_eq!(problem.status, 409);
-        let body = String::from_utf8(problem.body().to_vec()).expect("utf8");
-        assert!(
-            !body.contains("INSERT") && !body.contains("t.email"),
-            "{body}"
-        );
     }
 
     /// A PostgreSQL that starts listening only after a while (a proxy in
