@@ -155,3 +155,21 @@ def gateway_bin() -> Path:
     """The gateway binary `gateway check` runs from (GATEWAY_BIN, default target/debug/gateway)."""
     path = Path(os.environ.get("GATEWAY_BIN", "target/debug/gateway"))
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+# A test that did not run must not pass for one that did: under CI=true
+# (where every tool a test needs is installed) a skipped test fails the run.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI") == "true" and _skipped:
+        print(f"\nhelm/tests: CI=true but {len(_skipped)} test(s) were skipped:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = 1

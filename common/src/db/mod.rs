@@ -223,56 +223,61 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
-    /// A PostgreSQL that starts listening only after a while (a proxy in
-    /// front of the test server that opens late) is waited for.
-    #[tokio::test]
-    async fn a_database_that_comes_up_late_is_waited_for() {
-        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            eprintln!("skipped: TEST_DATABASE_URL is not set");
-            return;
-        };
-        let target = url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.rsplit('@').next())
-            .and_then(|hostpart| hostpart.split('/').next())
-            .expect("host:port in TEST_DATABASE_URL")
-            .to_string();
-        // Reserve a free port, release it, and open it again only later.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let late_url = url.replacen(&target, &format!("127.0.0.1:{port}"), 1);
-        let proxy = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    /// Tests that need a PostgreSQL server (`TEST_DATABASE_URL`).
+    mod postgres {
+        use super::*;
+
+        /// A PostgreSQL that starts listening only after a while (a proxy in
+        /// front of the test server that opens late) is waited for.
+        #[tokio::test]
+        #[cfg_attr(not(postgres_tests), ignore = "needs TEST_DATABASE_URL")]
+        async fn a_database_that_comes_up_late_is_waited_for() {
+            let url = std::env::var("TEST_DATABASE_URL")
+                .expect("TEST_DATABASE_URL was set when the tests were built but is not set now");
+            let target = url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.rsplit('@').next())
+                .and_then(|hostpart| hostpart.split('/').next())
+                .expect("host:port in TEST_DATABASE_URL")
+                .to_string();
+            // Reserve a free port, release it, and open it again only later.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let late_url = url.replacen(&target, &format!("127.0.0.1:{port}"), 1);
+            let proxy = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                    .await
+                    .expect("bind late listener");
+                loop {
+                    let Ok((mut inbound, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let target = target.clone();
+                    tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                }
+            });
+            let settings = DbSettings {
+                url: Secret::new(late_url),
+                max_connections: 2,
+                connect_timeout: Duration::from_secs(2),
+                startup_timeout: Duration::from_secs(30),
+            };
+            let started = std::time::Instant::now();
+            let db = connect(&settings)
                 .await
-                .expect("bind late listener");
-            loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                let target = target.clone();
-                tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        });
-        let settings = DbSettings {
-            url: Secret::new(late_url),
-            max_connections: 2,
-            connect_timeout: Duration::from_secs(2),
-            startup_timeout: Duration::from_secs(30),
-        };
-        let started = std::time::Instant::now();
-        let db = connect(&settings)
-            .await
-            .expect("connects once the server is up");
-        assert!(started.elapsed() >= Duration::from_millis(1500));
-        db.ping().await.expect("usable");
-        proxy.abort();
+                .expect("connects once the server is up");
+            assert!(started.elapsed() >= Duration::from_millis(1500));
+            db.ping().await.expect("usable");
+            proxy.abort();
+        }
     }
 }
