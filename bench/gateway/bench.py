@@ -116,24 +116,28 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated targets (gateway,nginx,haproxy,direct)")
+    ap.add_argument("--baseline", default="",
+                    help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
+                         "in the same interleaved rounds, for before/after comparisons")
     args = ap.parse_args()
 
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
     procs = {}
-    up_port, gw_port, gw_admin, ngx_port, hap_port = (free_port() for _ in range(5))
+    up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
 
     post_lua = os.path.join(tmp, "post.lua")
     with open(post_lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n'
                 'wrk.headers["Content-Type"] = "application/octet-stream"\n')
 
-    with open(os.path.join(tmp, "gateway.toml"), "w") as f:
-        f.write(f"""
+    for name, public, admin in (("gateway", gw_port, gw_admin), ("baseline", base_port, base_admin)):
+        with open(os.path.join(tmp, f"{name}.toml"), "w") as f:
+            f.write(f"""
 [listen]
-public = "127.0.0.1:{gw_port}"
-admin = "127.0.0.1:{gw_admin}"
+public = "127.0.0.1:{public}"
+admin = "127.0.0.1:{admin}"
 [log]
 access = false
 level = "warn"
@@ -231,6 +235,7 @@ backend be
 
     targets = {
         "gateway": gw_port,
+        **({"baseline": base_port} if args.baseline else {}),
         "nginx": ngx_port,
         "haproxy": hap_port,
         "direct": up_port,
@@ -244,6 +249,9 @@ backend be
         if "gateway" in targets:
             env = dict(os.environ, RUST_LOG="warn")
             start("gateway", [args.gateway, "run", "--config", os.path.join(tmp, "gateway.toml")], gw_port, env)
+        if "baseline" in targets:
+            env = dict(os.environ, RUST_LOG="warn")
+            start("baseline", [args.baseline, "run", "--config", os.path.join(tmp, "baseline.toml")], base_port, env)
         if "nginx" in targets:
             start("nginx", ["nginx", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], ngx_port)
         if "haproxy" in targets:
@@ -298,8 +306,9 @@ backend be
           "CPU: proxy user+system time per request (direct: not measured).")
     print("Idle RSS (MiB): " + ", ".join(f"{t} {v / 1024:.1f}" for t, v in idle.items()))
     print()
-    print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    base_cols = " req/s vs baseline | CPU vs baseline |" if "baseline" in targets else ""
+    print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |" + base_cols)
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if base_cols else ""))
     for scen, *_ in SCENARIOS:
         med = {}
         for target in targets:
@@ -319,7 +328,8 @@ backend be
             cpu = f"{m['cpu']:.1f}" if m["cpu"] else "-"
             print(f"| {scen} | {target} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
-                  f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |")
+                  f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
+                  + (f" {ratio('rps', 'baseline')} | {ratio('cpu', 'baseline')} |" if base_cols else ""))
 
 
 if __name__ == "__main__":
