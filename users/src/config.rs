@@ -11,6 +11,8 @@ use common::config::{Secret, Sources, duration};
 use common::service::BaseConfig;
 use serde::Deserialize;
 
+use crate::client_ip::TrustedProxies;
+
 /// Everything the users service can be configured with.
 ///
 /// Not `deny_unknown_fields`: the whole process environment is merged in.
@@ -66,6 +68,15 @@ pub struct Config {
     /// address may make in a minute (default 20).
     #[serde(default = "default_failures_per_ip")]
     pub login_max_failures_per_ip_per_minute: u32,
+    /// `REGISTER_MAX_PER_IP_PER_HOUR`: registrations one client address
+    /// may make in a fixed one-hour window (default 10).
+    #[serde(default = "default_registrations_per_ip")]
+    pub register_max_per_ip_per_hour: u32,
+    /// `TRUSTED_PROXIES`: comma-separated CIDR networks (or addresses) whose
+    /// `X-Real-IP`/`X-Forwarded-For` are believed: the gateway's addresses
+    /// (default `127.0.0.0/8,::1`, the local run). Other peers are the client.
+    #[serde(default)]
+    pub trusted_proxies: TrustedProxies,
 
     /// `PASSWORD_HASH_MEMORY_KIB`: Argon2id memory cost in KiB (default
     /// 19456, OWASP's minimum).
@@ -103,6 +114,9 @@ fn default_lockout() -> Duration {
 }
 fn default_failures_per_ip() -> u32 {
     20
+}
+fn default_registrations_per_ip() -> u32 {
+    10
 }
 fn default_hash_memory() -> u32 {
     19 * 1024
@@ -152,6 +166,12 @@ impl Config {
         if self.login_max_failures_per_ip_per_minute == 0 {
             return Err(E::invalid(
                 "LOGIN_MAX_FAILURES_PER_IP_PER_MINUTE",
+                "must be at least 1",
+            ));
+        }
+        if self.register_max_per_ip_per_hour == 0 {
+            return Err(E::invalid(
+                "REGISTER_MAX_PER_IP_PER_HOUR",
                 "must be at least 1",
             ));
         }

@@ -29,6 +29,7 @@ mod user_view;
 
 pub mod cli;
 
+pub use client_ip::TrustedProxies;
 pub use config::Config;
 pub use keys::{PublicKey, SigningKey};
 pub use migration::Migrator;

@@ -142,21 +142,19 @@ async fn change_password(
     let new_password = fields.check("new_password", Password::parse(&body.new_password));
     fields.finish()?;
     let new_password = new_password.ok_or_else(Problem::internal)?;
-    if let Err(wait) = state.throttle.check(&me.email, ip) {
-        return Err(Problem::too_many_requests(
-            "too many wrong passwords; try again later",
-            wait,
-        ));
-    }
+    state
+        .throttle
+        .reserve_password_attempt(&me.email, ip)
+        .await
+        .map_err(|e| e.into_problem("too many wrong passwords; try again later"))?;
     if !state
         .hashing
         .verify(&body.current_password, Some(&me.password_hash))
         .await?
     {
-        state.throttle.record_failure(&me.email, ip);
         return Err(Problem::forbidden("the current password is wrong"));
     }
-    state.throttle.record_success(&me.email);
+    state.throttle.password_accepted(&me.email, ip).await?;
     let user_id = me.id;
     let mut row = me.into_active_model();
     row.password_hash = Set(state.hashing.hash(&new_password).await?);

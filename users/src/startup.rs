@@ -14,7 +14,7 @@ use crate::keys::{TokenIssuer, load_key_ring};
 use crate::migration::Migrator;
 use crate::passwords::PasswordHashing;
 use crate::state::AppState;
-use crate::throttle::{LoginThrottle, ThrottleSettings};
+use crate::throttle::{Throttle, ThrottleSettings};
 
 /// The service, bound to its listen address and ready to run.
 pub struct Application {
@@ -45,17 +45,23 @@ impl Application {
             &config.jwt_audience,
             config.access_token_ttl,
         );
+        let throttle = Throttle::new(
+            db.clone(),
+            ThrottleSettings {
+                max_failures_per_email: config.login_max_failures_per_email,
+                lockout: config.login_lockout,
+                max_failures_per_ip_per_minute: config.login_max_failures_per_ip_per_minute,
+                max_registrations_per_ip_per_hour: config.register_max_per_ip_per_hour,
+            },
+        );
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
             issuer: Arc::new(issuer),
             keys: Arc::new(keys),
             hashing,
-            throttle: Arc::new(LoginThrottle::new(ThrottleSettings {
-                max_failures_per_email: config.login_max_failures_per_email,
-                lockout: config.login_lockout,
-                max_failures_per_ip_per_minute: config.login_max_failures_per_ip_per_minute,
-            })),
+            throttle: Arc::new(throttle),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             refresh_ttl: config.refresh_token_ttl,
         };
         let router = common::service::apply_layers(crate::routes::router(state), &config.base);

@@ -7,9 +7,10 @@ use axum::extract::FromRef;
 use common::auth::TokenVerifier;
 use sea_orm::DatabaseConnection;
 
+use crate::client_ip::TrustedProxies;
 use crate::keys::{KeyRing, TokenIssuer};
 use crate::passwords::PasswordHashing;
-use crate::throttle::LoginThrottle;
+use crate::throttle::Throttle;
 
 /// Shared state of the users service (cheap to clone).
 #[derive(Clone)]
@@ -24,8 +25,10 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Argon2id.
     pub hashing: PasswordHashing,
-    /// Failed-login counters.
-    pub throttle: Arc<LoginThrottle>,
+    /// Password-attempt and registration counters (in the database).
+    pub throttle: Arc<Throttle>,
+    /// Peers whose forwarding headers name the client.
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Lifetime of a refresh token.
     pub refresh_ttl: Duration,
 }
@@ -33,6 +36,12 @@ pub struct AppState {
 impl FromRef<AppState> for Arc<TokenVerifier> {
     fn from_ref(state: &AppState) -> Self {
         state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<TrustedProxies> {
+    fn from_ref(state: &AppState) -> Self {
+        state.trusted_proxies.clone()
     }
 }
 

@@ -104,7 +104,7 @@ fn wrong_credentials() -> Problem {
 ///
 /// Wrong email and wrong password get the same 401 after the same work.
 /// Failed attempts are throttled per email and per client address (429
-/// with `Retry-After`).
+/// with `Retry-After`), across every replica.
 #[utoipa::path(
     post,
     path = "/auth/login",
@@ -129,20 +129,20 @@ pub async fn login(
     credentials: Credentials,
 ) -> Result<impl IntoResponse, Problem> {
     let Credentials { email, password } = credentials;
-    if let Err(wait) = state.throttle.check(email.as_str(), ip) {
-        return Err(Problem::too_many_requests(
-            "too many failed sign-in attempts; try again later",
-            wait,
-        ));
-    }
+    state
+        .throttle
+        .reserve_password_attempt(email.as_str(), ip)
+        .await
+        .map_err(|e| e.into_problem("too many failed sign-in attempts; try again later"))?;
     let account = accounts::find_by_email(&state.db, &email).await?;
     let stored = account.as_ref().map(|a| a.password_hash.as_str());
+    // The attempt is already counted as a failure; only a right password
+    // gives it back.
     if !state.hashing.verify(&password, stored).await? {
-        state.throttle.record_failure(email.as_str(), ip);
         return Err(wrong_credentials());
     }
     let account = account.ok_or_else(wrong_credentials)?;
-    state.throttle.record_success(email.as_str());
+    state.throttle.password_accepted(email.as_str(), ip).await?;
     if !account.is_active {
         return Err(deactivated());
     }

@@ -1,4 +1,5 @@
-//! `POST /auth/register`: anyone may create a customer account.
+//! `POST /auth/register`: anyone may create a customer account, a few an
+//! hour from one client address.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use http::header;
 use serde::Deserialize;
 
 use crate::accounts::{self, NewAccount};
+use crate::client_ip::ClientIp;
 use crate::domain::{Email, Password, PersonName};
 use crate::state::AppState;
 use crate::user_view::UserView;
@@ -45,10 +47,13 @@ pub struct RegisterRequest {
         (status = 409, description = "The email is taken"),
         (status = 415, description = "Not JSON"),
         (status = 422, description = "Invalid or unknown fields (e.g. `role`)"),
+        (status = 429, description = "Too many registrations from this client address",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     prefix: ForwardedPrefix,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse, Problem> {
@@ -68,6 +73,13 @@ pub async fn register(
         return Err(Problem::internal()); // unreachable: `finish` refused missing values
     };
 
+    // Every valid attempt counts, a taken email too: each costs a lookup
+    // and an Argon2 hash, and a 409 tells whether an email has an account.
+    state
+        .throttle
+        .reserve_registration(ip)
+        .await
+        .map_err(|e| e.into_problem("too many registrations; try again later"))?;
     // Checked before hashing so a taken email costs no Argon2 work; the
     // unique index still decides races.
     if accounts::find_by_email(&state.db, &email).await?.is_some() {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod client_address;
 mod docs;
 mod health;
 mod jwks;
@@ -13,6 +14,7 @@ mod me;
 mod password;
 mod refresh;
 mod register;
+mod register_throttling;
 mod startup;
 mod throttling;
 mod tokens;
