@@ -89,6 +89,17 @@ def test_products_fetch_the_jwks_from_the_release_users_service(release):
     assert release.config_env("products")["JWKS_URL"] == f"http://{RELEASE}-users:8000/.well-known/jwks.json"
 
 
+def test_users_believe_forwarding_headers_from_the_private_ranges_by_default(default_release):
+    env = default_release.config_env("users")
+    assert env["TRUSTED_PROXIES"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    assert "TRUSTED_PROXIES" not in default_release.config_env("products")
+
+
+def test_users_trusted_proxies_are_set_by_their_value(render_with):
+    env = render_with({"users": {"trustedProxies": ["10.244.0.0/16"]}}).config_env("users")
+    assert env["TRUSTED_PROXIES"] == "10.244.0.0/16"
+
+
 def test_extra_settings_land_in_the_services_configmap(render_with):
     env = render_with(load_value_set("existing-secrets")).config_env("users")
     assert env["ADMIN_EMAIL"] == "admin@example.com"

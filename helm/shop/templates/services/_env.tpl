@@ -8,12 +8,18 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
 {{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
+{{- if eq .component "users" -}}
+{{- $reserved = append $reserved "TRUSTED_PROXIES" -}}
+{{- end }}
 {{ include "shop.commonEnv" $root }}
 SHUTDOWN_GRACE: {{ printf "%ds" (int $root.Values.common.shutdownGraceSeconds) | quote }}
 LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $values.port) | quote }}
 DATA_DIR: "/var/lib/shop/data"
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
 JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}
+{{- if eq .component "users" }}
+TRUSTED_PROXIES: {{ join "," $values.trustedProxies | quote }}
+{{- end }}
 {{- if and (eq .component "products") (not (hasKey $values.config "JWKS_URL")) }}
 JWKS_URL: {{ printf "http://%s:%d/.well-known/jwks.json" (include "shop.componentName" (dict "root" $root "component" "users")) (int $root.Values.users.port) | quote }}
 {{- end }}
