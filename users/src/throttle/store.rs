@@ -124,12 +124,10 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
-    async fn counters() -> (TestDb, DatabaseConnection) {
-        let test_db = TestDb::sqlite();
-        let db = common::db::connect_and_migrate::<Migrator>(&test_db.settings())
+    async fn counters(test_db: &TestDb) -> DatabaseConnection {
+        common::db::connect_and_migrate::<Migrator>(&test_db.settings())
             .await
-            .expect("database");
-        (test_db, db)
+            .expect("database")
     }
 
     fn fixed(max: u32) -> Limit {
@@ -140,66 +138,64 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_fixed_window_allows_max_attempts_then_reopens_when_it_ends() {
-        let (_t, db) = counters().await;
-        for at in [0, 10_000] {
-            assert!(reserve(&db, "b", fixed(2), at).await.expect("reserve"));
+    common::backend_tests! {
+        async fn a_fixed_window_allows_max_attempts_then_reopens_when_it_ends(test_db) {
+            let db = counters(&test_db).await;
+            for at in [0, 10_000] {
+                assert!(reserve(&db, "b", fixed(2), at).await.expect("reserve"));
+            }
+            assert!(!reserve(&db, "b", fixed(2), 59_999).await.expect("reserve"));
+            let wait = retry_after(&db, "b", 30_000).await.expect("wait");
+            assert_eq!(wait, Duration::from_secs(30));
+            assert!(reserve(&db, "b", fixed(2), 60_000).await.expect("reserve"));
+            assert!(
+                reserve(&db, "other", fixed(2), 59_999)
+                    .await
+                    .expect("reserve")
+            );
         }
-        assert!(!reserve(&db, "b", fixed(2), 59_999).await.expect("reserve"));
-        let wait = retry_after(&db, "b", 30_000).await.expect("wait");
-        assert_eq!(wait, Duration::from_secs(30));
-        assert!(reserve(&db, "b", fixed(2), 60_000).await.expect("reserve"));
-        assert!(
-            reserve(&db, "other", fixed(2), 59_999)
+
+        async fn a_sliding_window_restarts_with_each_counted_attempt(test_db) {
+            let db = counters(&test_db).await;
+            let limit = Limit {
+                sliding: true,
+                ..fixed(2)
+            };
+            assert!(reserve(&db, "b", limit, 0).await.expect("reserve"));
+            assert!(reserve(&db, "b", limit, 50_000).await.expect("reserve"));
+            // Full: locked until a window after the last counted attempt, and a
+            // refused attempt does not extend it.
+            assert!(!reserve(&db, "b", limit, 100_000).await.expect("reserve"));
+            assert_eq!(
+                retry_after(&db, "b", 100_000).await.expect("wait"),
+                Duration::from_secs(10)
+            );
+            assert!(reserve(&db, "b", limit, 110_000).await.expect("reserve"));
+        }
+
+        async fn a_refund_frees_a_slot_and_clear_forgets_the_bucket(test_db) {
+            let db = counters(&test_db).await;
+            assert!(reserve(&db, "b", fixed(1), 0).await.expect("reserve"));
+            refund(&db, "b", 1).await.expect("refund");
+            assert!(reserve(&db, "b", fixed(1), 2).await.expect("reserve"));
+            clear(&db, "b").await.expect("clear");
+            assert!(reserve(&db, "b", fixed(1), 3).await.expect("reserve"));
+        }
+
+        async fn expired_buckets_are_purged(test_db) {
+            let db = counters(&test_db).await;
+            reserve(&db, "old", fixed(5), 0).await.expect("reserve");
+            reserve(&db, "new", fixed(5), 30_000)
                 .await
-                .expect("reserve")
-        );
-    }
-
-    #[tokio::test]
-    async fn a_sliding_window_restarts_with_each_counted_attempt() {
-        let (_t, db) = counters().await;
-        let limit = Limit {
-            sliding: true,
-            ..fixed(2)
-        };
-        assert!(reserve(&db, "b", limit, 0).await.expect("reserve"));
-        assert!(reserve(&db, "b", limit, 50_000).await.expect("reserve"));
-        // Full: locked until a window after the last counted attempt, and a
-        // refused attempt does not extend it.
-        assert!(!reserve(&db, "b", limit, 100_000).await.expect("reserve"));
-        assert_eq!(
-            retry_after(&db, "b", 100_000).await.expect("wait"),
-            Duration::from_secs(10)
-        );
-        assert!(reserve(&db, "b", limit, 110_000).await.expect("reserve"));
-    }
-
-    #[tokio::test]
-    async fn a_refund_frees_a_slot_and_clear_forgets_the_bucket() {
-        let (_t, db) = counters().await;
-        assert!(reserve(&db, "b", fixed(1), 0).await.expect("reserve"));
-        refund(&db, "b", 1).await.expect("refund");
-        assert!(reserve(&db, "b", fixed(1), 2).await.expect("reserve"));
-        clear(&db, "b").await.expect("clear");
-        assert!(reserve(&db, "b", fixed(1), 3).await.expect("reserve"));
-    }
-
-    #[tokio::test]
-    async fn expired_buckets_are_purged() {
-        let (_t, db) = counters().await;
-        reserve(&db, "old", fixed(5), 0).await.expect("reserve");
-        reserve(&db, "new", fixed(5), 30_000)
-            .await
-            .expect("reserve");
-        assert_eq!(purge_expired(&db, 60_000).await.expect("purge"), 1);
-        assert!(
-            !retry_after(&db, "new", 60_000)
-                .await
-                .expect("wait")
-                .is_zero()
-        );
-        assert_eq!(purge_expired(&db, 90_000).await.expect("purge"), 1);
+                .expect("reserve");
+            assert_eq!(purge_expired(&db, 60_000).await.expect("purge"), 1);
+            assert!(
+                !retry_after(&db, "new", 60_000)
+                    .await
+                    .expect("wait")
+                    .is_zero()
+            );
+            assert_eq!(purge_expired(&db, 90_000).await.expect("purge"), 1);
+        }
     }
 }
