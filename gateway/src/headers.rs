@@ -25,12 +25,13 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 /// Remove the hop-by-hop headers and every header the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(header::CONNECTION) {
+        // Read as bytes: a value with other bytes beside the names (obs-text)
+        // still names its headers.
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim_ascii()).ok())
             .collect();
         for name in named {
             headers.remove(name);
@@ -154,23 +155,26 @@ pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
             headers.remove(name);
         }
     }
-    // X-Forwarded-For: one comma-separated list, the peer appended.
-    let previous: Vec<&str> = headers
+    // X-Forwarded-For: one comma-separated list, the peer appended. Joined
+    // as bytes, so a trusted proxy's entries are kept whatever they hold.
+    let mut xff: Vec<u8> = Vec::new();
+    for entry in headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(str::trim)
+        .map(|v| v.as_bytes().trim_ascii())
         .filter(|v| !v.is_empty())
-        .collect();
-    let xff = if previous.is_empty() {
-        Some(f.peer.value.clone())
-    } else {
-        let peer = f.peer.value.to_str().unwrap_or_default();
-        HeaderValue::from_str(&format!("{}, {peer}", previous.join(", "))).ok()
-    };
-    if let Some(v) = xff {
-        headers.insert(&X_FORWARDED_FOR, v);
+    {
+        xff.extend_from_slice(entry);
+        xff.extend_from_slice(b", ");
     }
+    let xff = if xff.is_empty() {
+        f.peer.value.clone()
+    } else {
+        xff.extend_from_slice(f.peer.value.as_bytes());
+        // Valid bytes of valid values, joined by `, `: never refused.
+        HeaderValue::from_bytes(&xff).unwrap_or_else(|_| f.peer.value.clone())
+    };
+    headers.insert(&X_FORWARDED_FOR, xff);
     if !headers.contains_key(&X_REAL_IP) {
         headers.insert(&X_REAL_IP, f.peer.value.clone());
     }
@@ -247,6 +251,194 @@ mod tests {
             let parsed = uuid::Uuid::parse_str(&id).expect("uuid");
             assert_eq!(parsed.get_version_num(), 4);
             assert!(common::service::is_valid_request_id(id.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn headers_named_beside_non_ascii_bytes_in_connection_are_removed() {
+        // Found by `no_hop_by_hop_header_survives_and_every_other_one_does`:
+        // a value that was not visible ASCII was skipped whole.
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_bytes(b"\xe9t\xe9, X-Secret").expect("obs-text is valid"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h);
+        assert!(h.is_empty(), "{h:?}");
+    }
+
+    #[test]
+    fn a_trusted_proxys_x_forwarded_for_entries_are_kept_whatever_their_bytes() {
+        // Found by `x_forwarded_for_keeps_a_trusted_proxys_entries_and_appends_the_peer`:
+        // entries that were not visible ASCII were dropped.
+        let mut h = HeaderMap::new();
+        h.append(&X_FORWARDED_FOR, HeaderValue::from_static("203.0.113.7"));
+        h.append(
+            &X_FORWARDED_FOR,
+            HeaderValue::from_bytes(b" caf\xe9 ").expect("obs-text is valid"),
+        );
+        let peer = Peer::new(IpAddr::from([10, 0, 0, 1]));
+        let forwarded = Forwarded {
+            peer: &peer,
+            trusted: true,
+            host: None,
+            prefix: None,
+        };
+        set_forwarding(&mut h, &forwarded);
+        assert_eq!(
+            h.get(&X_FORWARDED_FOR).map(HeaderValue::as_bytes),
+            Some(&b"203.0.113.7, caf\xe9, 10.0.0.1"[..])
+        );
+    }
+
+    /// Properties over generated header sets: bounded (a few hundred cases
+    /// each), part of the normal test run.
+    mod properties {
+        use std::collections::BTreeSet;
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// The hop-by-hop headers of RFC 9110 §7.6.1 (and `Proxy-Connection`).
+        const HOP_BY_HOP: [&str; 7] = [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "te",
+            "transfer-encoding",
+            "upgrade",
+            "trailer",
+        ];
+
+        /// Names a request may carry or a `Connection` header may list.
+        const NAMES: [&str; 8] = [
+            "x-secret",
+            "x-kept",
+            "accept",
+            "cookie",
+            "x-forwarded-for",
+            "keep-alive",
+            "te",
+            "upgrade",
+        ];
+
+        /// Any valid header value: visible ASCII, spaces, tabs, obs-text.
+        fn value_bytes() -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(prop_oneof![0x20u8..0x7F, Just(b'\t'), 0x80u8..=0xFF], 0..24)
+        }
+
+        /// A `Connection` list item: a name in any case with optional
+        /// whitespace around it, or junk (not a token, obs-text).
+        fn connection_item() -> impl Strategy<Value = Vec<u8>> {
+            let ows = prop::sample::select(vec!["", " ", "\t", "  \t"]);
+            prop_oneof![
+                3 => (prop::sample::select(NAMES.to_vec()), prop::collection::vec(any::<bool>(), 16), ows.clone(), ows)
+                    .prop_map(|(name, upper, before, after)| {
+                        let cased = name
+                            .bytes()
+                            .zip(upper.into_iter().cycle())
+                            .map(|(b, up)| if up { b.to_ascii_uppercase() } else { b });
+                        before.bytes().chain(cased).chain(after.bytes()).collect()
+                    }),
+                1 => value_bytes().prop_map(|v| v.into_iter().filter(|&b| b != b',').collect()),
+            ]
+        }
+
+        /// A `Connection` header value: items joined by one or more commas.
+        fn connection_value() -> impl Strategy<Value = Vec<u8>> {
+            let comma = prop::sample::select(vec![",", ", ", ",,", " , "]);
+            prop::collection::vec((connection_item(), comma), 0..5).prop_map(|items| {
+                let mut v = Vec::new();
+                for (i, (item, comma)) in items.into_iter().enumerate() {
+                    if i > 0 {
+                        v.extend_from_slice(comma.as_bytes());
+                    }
+                    v.extend(item);
+                }
+                v
+            })
+        }
+
+        fn header_value(bytes: &[u8]) -> HeaderValue {
+            HeaderValue::from_bytes(bytes).expect("generated values are valid")
+        }
+
+        /// The names a `Connection` value lists (lower case, trimmed).
+        fn listed(value: &[u8]) -> BTreeSet<String> {
+            value
+                .split(|&b| b == b',')
+                .map(|item| String::from_utf8_lossy(item.trim_ascii()).to_ascii_lowercase())
+                .collect()
+        }
+
+        fn trimmed_entries(values: &[Vec<u8>]) -> Vec<Vec<u8>> {
+            values
+                .iter()
+                .map(|v| v.trim_ascii().to_vec())
+                .filter(|v| !v.is_empty())
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn no_hop_by_hop_header_survives_and_every_other_one_does(
+                present in prop::collection::vec((prop::sample::select(NAMES.to_vec()), value_bytes()), 0..8),
+                standard in prop::collection::vec(prop::sample::select(HOP_BY_HOP[1..].to_vec()), 0..4),
+                connection in prop::collection::vec(connection_value(), 0..3),
+            ) {
+                let mut h = HeaderMap::new();
+                for (name, value) in &present {
+                    h.append(*name, header_value(value));
+                }
+                for name in &standard {
+                    h.append(*name, HeaderValue::from_static("1"));
+                }
+                let mut named = BTreeSet::new();
+                for value in &connection {
+                    h.append(header::CONNECTION, header_value(value));
+                    named.extend(listed(value));
+                }
+                let before = h.clone();
+                strip_hop_by_hop(&mut h);
+                for name in HOP_BY_HOP {
+                    prop_assert!(!h.contains_key(name), "{} survived: {:?}", name, before);
+                }
+                for name in &named {
+                    prop_assert!(!h.contains_key(name.as_str()), "{} (in Connection) survived: {:?}", name, before);
+                }
+                for name in before.keys() {
+                    if !HOP_BY_HOP.contains(&name.as_str()) && !named.contains(name.as_str()) {
+                        let kept: Vec<_> = h.get_all(name).iter().collect();
+                        let sent: Vec<_> = before.get_all(name).iter().collect();
+                        prop_assert_eq!(kept, sent, "{} was changed", name);
+                    }
+                }
+            }
+
+            #[test]
+            fn x_forwarded_for_keeps_a_trusted_proxys_entries_and_appends_the_peer(
+                earlier in prop::collection::vec(value_bytes(), 0..4),
+                peer in any::<IpAddr>(),
+                trusted in any::<bool>(),
+            ) {
+                let mut h = HeaderMap::new();
+                for value in &earlier {
+                    h.append(&X_FORWARDED_FOR, header_value(value));
+                }
+                let peer = Peer::new(peer);
+                set_forwarding(&mut h, &Forwarded { peer: &peer, trusted, host: None, prefix: None });
+                let mut want = if trusted { trimmed_entries(&earlier) } else { Vec::new() };
+                want.push(peer.value.as_bytes().to_vec());
+                let sent: Vec<&[u8]> = h.get_all(&X_FORWARDED_FOR).iter().map(HeaderValue::as_bytes).collect();
+                let joined = want.join(&b", "[..]);
+                prop_assert_eq!(sent, vec![joined.as_slice()]);
+                let real_ip = h.get(&X_REAL_IP).map(HeaderValue::as_bytes);
+                prop_assert_eq!(real_ip, Some(peer.value.as_bytes()));
+            }
         }
     }
 }

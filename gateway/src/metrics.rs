@@ -54,8 +54,8 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 "Configuration reloads, by result (success, failure)."
             );
             metrics::gauge!(IN_FLIGHT).set(0.0);
-            metrics::counter!(CONFIG_RELOADS, "result" => "success").absolute(0);
-            metrics::counter!(CONFIG_RELOADS, "result" => "failure").absolute(0);
+            metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
+            metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())
@@ -91,6 +91,16 @@ pub(crate) fn method_label(method: &http::Method) -> &'static str {
 pub(crate) fn upstream_error(upstream: &str, kind: &'static str) {
     metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
         .increment(1);
+}
+
+/// Export `upstream`'s error counters for each of `kinds` (at zero when
+/// new, so dashboards and alerts see them before the first failure; an
+/// existing count is left as it is).
+pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Item = &'static str>) {
+    for kind in kinds {
+        metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
+            .increment(0);
+    }
 }
 
 /// Count a configuration reload.

@@ -10,7 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Config, Overrides};
 use crate::routes::RouteTable;
-use crate::upstreams::UpstreamPool;
+use crate::upstreams::{UpstreamFailure, UpstreamPool};
 
 /// One configuration, ready to serve. In-flight requests keep the one they
 /// started with until they finish.
@@ -40,6 +40,10 @@ impl Active {
                 pool.spawn_resolver();
                 pool
             });
+            crate::metrics::upstream_errors_known(
+                name,
+                UpstreamFailure::COUNTED.map(UpstreamFailure::kind),
+            );
             upstreams.insert(name.clone(), pool);
         }
         Active {

@@ -65,14 +65,7 @@ upstream = "dead"
             .status(),
         502
     );
-    let text = client()
-        .get(format!("http://{}/metrics", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = gw.metrics().await;
     for needle in [
         "gateway_requests_total{route=\"/users/\",method=\"GET\",status=\"200\"}",
         "gateway_request_duration_seconds_bucket{route=\"/users/\"",
@@ -81,6 +74,54 @@ upstream = "dead"
         "gateway_config_reloads_total{result=\"failure\"}",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+}
+
+/// Every kind of `gateway_upstream_errors_total`.
+const UPSTREAM_ERROR_KINDS: [&str; 5] = [
+    "connect",
+    "connect_timeout",
+    "response_timeout",
+    "protocol",
+    "no_endpoint",
+];
+
+#[tokio::test]
+async fn a_fresh_gateway_exports_every_upstream_error_series_at_zero() {
+    // Names of their own: the recorder is shared by the tests of this binary.
+    let toml = r#"
+[upstreams.fresh-users]
+endpoints = ["http://127.0.0.1:9"]
+[upstreams.fresh-products]
+endpoints = ["http://127.0.0.1:9"]
+[[routes]]
+prefix = "/users/"
+upstream = "fresh-users"
+[[routes]]
+prefix = "/products/"
+upstream = "fresh-products"
+"#;
+    let gw = TestGateway::start(toml).await;
+    let text = gw.metrics().await;
+    for upstream in ["fresh-users", "fresh-products"] {
+        for kind in UPSTREAM_ERROR_KINDS {
+            let series = format!(
+                "gateway_upstream_errors_total{{upstream=\"{upstream}\",kind=\"{kind}\"}} 0\n"
+            );
+            assert!(text.contains(&series), "missing {series} in\n{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_gateway_exports_both_reload_results_at_zero() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let text = gw.metrics().await;
+    // No test of this binary reloads, so both stay at zero.
+    for result in ["success", "failure"] {
+        let series = format!("gateway_config_reloads_total{{result=\"{result}\"}} 0\n");
+        assert!(text.contains(&series), "missing {series} in\n{text}");
     }
 }
 

@@ -39,6 +39,21 @@ async fn hop_by_hop_and_connection_named_headers_are_removed() {
 }
 
 #[tokio::test]
+async fn a_header_named_in_connection_is_removed_even_beside_non_ascii_bytes() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let req = b"GET /users/x HTTP/1.1\r\nHost: shop.test\r\nConnection: close\r\nConnection: \xe9t\xe9, X-Private\r\n\
+                X-Private: secret\r\nX-Kept: yes\r\n\r\n";
+    let resp = raw(gw.addr, req, Duration::from_secs(5)).await;
+    let e = echo(raw_body(&resp));
+    assert!(
+        echoed(&e, "x-private").is_empty(),
+        "x-private reached the upstream: {e}"
+    );
+    assert_eq!(echoed(&e, "x-kept"), ["yes"]);
+}
+
+#[tokio::test]
 async fn forwarding_headers_are_set_for_a_direct_client() {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), "")).await;

@@ -32,17 +32,6 @@ async fn wait_for_upstream(gw: &TestGateway, want: &str) -> bool {
     false
 }
 
-async fn metrics(gw: &TestGateway) -> String {
-    client()
-        .get(format!("http://{}/metrics", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn editing_the_file_applies_the_new_table_without_failing_requests() {
     let a = Upstream::start("a").await;
@@ -93,7 +82,7 @@ async fn editing_the_file_applies_the_new_table_without_failing_requests() {
     assert_eq!(failed.load(Ordering::Relaxed), 0);
     assert!(ok.load(Ordering::Relaxed) > 0);
     assert!(
-        metrics(&gw)
+        gw.metrics()
             .await
             .contains("gateway_config_reloads_total{result=\"success\"}")
     );
@@ -105,7 +94,7 @@ async fn an_invalid_file_is_rejected_and_the_old_table_keeps_serving() {
     let a = Upstream::start("a").await;
     let b = Upstream::start("b").await;
     let gw = TestGateway::start_with(&one_route(&a.url(), ""), |o| o.watch = true).await;
-    let before = reload_failures(&metrics(&gw).await);
+    let before = reload_failures(&gw.metrics().await);
     // Unknown upstream: refused.
     replace(
         &gw.config_path,
@@ -115,15 +104,89 @@ async fn an_invalid_file_is_rejected_and_the_old_table_keeps_serving() {
         ),
     );
     let deadline = Instant::now() + Duration::from_secs(5);
-    while reload_failures(&metrics(&gw).await) == before && Instant::now() < deadline {
+    while reload_failures(&gw.metrics().await) == before && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(reload_failures(&metrics(&gw).await) > before);
+    assert!(reload_failures(&gw.metrics().await) > before);
     let resp = client().get(gw.url("/users/who")).send().await.unwrap();
     assert_eq!(resp.headers()["x-upstream"], "a");
     // A valid file afterwards is applied.
     replace(&gw.config_path, &one_route(&b.url(), ""));
     assert!(wait_for_upstream(&gw, "b").await);
+}
+
+#[tokio::test]
+async fn an_upstream_added_by_a_reload_gets_its_error_series_at_zero() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let gw = TestGateway::start_with(&one_route(&a.url(), ""), |o| o.watch = true).await;
+    let series = "gateway_upstream_errors_total{upstream=\"added-by-reload\",kind=\"connect\"} 0\n";
+    assert!(!gw.metrics().await.contains(series));
+    replace(
+        &gw.config_path,
+        &format!(
+            "{}\n[upstreams.added-by-reload]\nendpoints = [\"{}\"]\n[[routes]]\nprefix = \"/added/\"\nupstream = \"added-by-reload\"\n",
+            one_route(&a.url(), ""),
+            b.url()
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gw.metrics().await.contains(series) {
+        assert!(Instant::now() < deadline, "no {series} after the reload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = gw.metrics().await;
+    for kind in [
+        "connect_timeout",
+        "response_timeout",
+        "protocol",
+        "no_endpoint",
+    ] {
+        let series = format!(
+            "gateway_upstream_errors_total{{upstream=\"added-by-reload\",kind=\"{kind}\"}} 0\n"
+        );
+        assert!(text.contains(&series), "missing {series} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn a_reload_keeps_the_upstream_error_counts() {
+    let dead = closed_port().await;
+    let a = Upstream::start("a").await;
+    let table = |extra: &str| {
+        format!(
+            "[upstreams.kept-count]\nendpoints = [\"http://{dead}\"]\n[[routes]]\nprefix = \"/dead/\"\nupstream = \"kept-count\"\n{}{extra}",
+            one_route(&a.url(), "")
+        )
+    };
+    let gw = TestGateway::start_with(&table(""), |o| o.watch = true).await;
+    let resp = client().get(gw.url("/dead/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 502);
+    let counted = "gateway_upstream_errors_total{upstream=\"kept-count\",kind=\"connect\"} ";
+    let count = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(counted))
+            .map(str::to_string)
+    };
+    let before = count(&gw.metrics().await).expect("counted");
+    assert_ne!(before, "0");
+    replace(
+        &gw.config_path,
+        &table("[[routes]]\nprefix = \"/again/\"\nupstream = \"users\"\n"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client()
+        .get(gw.url("/again/x"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(Instant::now() < deadline, "the new table was not applied");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&gw.metrics().await), Some(before));
 }
 
 fn reload_failures(metrics: &str) -> u64 {

@@ -136,6 +136,13 @@ async fn encoded_unreserved_characters_are_decoded() {
 }
 
 #[tokio::test]
+async fn non_ascii_text_in_a_path_reaches_the_upstream_unchanged() {
+    let (_u, _p, gw) = gateway().await;
+    let resp = get_raw(&gw, "/users//café/%41").await;
+    assert!(raw_body(&resp).contains("\"path\":\"/café/A\""), "{resp}");
+}
+
+#[tokio::test]
 async fn paths_above_root_nul_or_bad_escapes_are_refused_with_400() {
     let (users, products, gw) = gateway().await;
     for target in [

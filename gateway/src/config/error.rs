@@ -39,6 +39,23 @@ pub enum ConfigError {
     },
 }
 
+/// `text` with its control characters escaped (`\n`, `\u{1}`): refusals
+/// echo the values they refuse, and must stay one log line.
+fn one_line(text: String) -> String {
+    if !text.chars().any(char::is_control) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// What refusals of environment values name in place of the file.
 const ENVIRONMENT: &str = "environment";
 
@@ -53,8 +70,8 @@ impl Checker<'_> {
     pub(super) fn err(&self, key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             file: self.file.to_path_buf(),
-            key: key.into(),
-            problem: problem.into(),
+            key: one_line(key.into()),
+            problem: one_line(problem.into()),
         }
     }
 
@@ -63,8 +80,8 @@ impl Checker<'_> {
     pub(super) fn env_err(var: &str, problem: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             file: PathBuf::from(ENVIRONMENT),
-            key: var.to_string(),
-            problem: problem.into(),
+            key: one_line(var.to_string()),
+            problem: one_line(problem.into()),
         }
     }
 

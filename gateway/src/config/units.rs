@@ -1,14 +1,14 @@
 //! Human-friendly durations (`"30s"`) and sizes (`"1MiB"`) in the config
 //! file, and how `/config` shows durations.
 
+use std::fmt;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::{self, Deserialize, Deserializer, Unexpected, Visitor};
 
 /// A duration as written in the file: whole seconds (`30`) or text with a
 /// unit (`"500ms"`, `"30s"`, `"5m"`, `"1h"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DurationText {
     /// Whole seconds.
     Secs(u64),
@@ -26,10 +26,19 @@ impl DurationText {
     }
 }
 
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "a duration: whole seconds (30) or text with a unit (\"500ms\", \"30s\", \"5m\", \"1h\")",
+            number: DurationText::Secs,
+            text: DurationText::Text,
+        })
+    }
+}
+
 /// A size in bytes as written in the file: a number (`1048576`) or text with
 /// a unit (`"1MiB"`, `"32KiB"`, `"512B"`, `"1MB"`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SizeText {
     /// Bytes.
     Bytes(u64),
@@ -44,6 +53,48 @@ impl SizeText {
             SizeText::Bytes(n) => Ok(*n),
             SizeText::Text(t) => parse_size(t),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for SizeText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumberOrText {
+            expecting: "a size in bytes: a number (1048576) or text with a unit (\"1MiB\", \"32KiB\", \"1MB\")",
+            number: SizeText::Bytes,
+            text: SizeText::Text,
+        })
+    }
+}
+
+/// Reads a non-negative integer or a string. Written by hand rather than
+/// `#[serde(untagged)]`, whose refusal ("data did not match any variant of
+/// untagged enum") names neither the value nor what was expected.
+struct NumberOrText<T> {
+    expecting: &'static str,
+    number: fn(u64) -> T,
+    text: fn(String) -> T,
+}
+
+impl<T> Visitor<'_> for NumberOrText<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Ok((self.number)(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        match u64::try_from(v) {
+            Ok(n) => Ok((self.number)(n)),
+            Err(_) => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+        }
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok((self.text)(v.to_string()))
     }
 }
 

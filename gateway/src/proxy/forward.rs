@@ -50,7 +50,7 @@ pub(super) async fn forward(
             }
             Err(failed) => failed,
         };
-        if matches!(failure, UpstreamFailure::ClientBody(_)) {
+        if !failure.is_upstream_fault() {
             return Err(failure);
         }
         metrics::upstream_error(pool.name(), failure.kind());

@@ -21,6 +21,16 @@ pub(crate) enum UpstreamFailure {
 }
 
 impl UpstreamFailure {
+    /// The failures counted in `gateway_upstream_errors_total`, each
+    /// exported at zero for every configured upstream.
+    pub(crate) const COUNTED: [UpstreamFailure; 5] = [
+        UpstreamFailure::Connect,
+        UpstreamFailure::ConnectTimeout,
+        UpstreamFailure::ResponseTimeout,
+        UpstreamFailure::Protocol,
+        UpstreamFailure::NoEndpoint,
+    ];
+
     /// A failed exchange on an open connection, given what the request body reported.
     pub(crate) fn exchange(body: BodyFault) -> Self {
         if body == BodyFault::None {
@@ -40,6 +50,12 @@ impl UpstreamFailure {
             UpstreamFailure::Protocol => "protocol",
             UpstreamFailure::ClientBody(_) => "client_body",
         }
+    }
+
+    /// Whether the upstream is to blame (and the failure counted): a
+    /// client's body refused while streaming is the client's fault.
+    pub(crate) fn is_upstream_fault(self) -> bool {
+        !matches!(self, UpstreamFailure::ClientBody(_))
     }
 
     /// Whether the endpoint could not be reached at all (passive health

@@ -309,6 +309,18 @@ impl TestGateway {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The admin listener's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        client()
+            .get(format!("http://{}/metrics", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Signal shutdown and wait for `run` to return.
     pub async fn shutdown(&mut self) -> Result<(), gateway::GatewayError> {
         if let Some(tx) = self.stop.take() {

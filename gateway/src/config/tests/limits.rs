@@ -27,6 +27,14 @@ fn an_unknown_size_unit_is_refused() {
 }
 
 #[test]
+fn a_size_of_another_type_is_refused_saying_what_a_size_is() {
+    assert_refused(
+        &format!("[limits]\nbody = true\n{GOOD}"),
+        "FILE: line 2, column 8: invalid type: boolean `true`, expected a size in bytes: a number (1048576) or text with a unit (\"1MiB\", \"32KiB\", \"1MB\") (in [limits])",
+    );
+}
+
+#[test]
 fn a_head_limit_outside_1kib_to_1mib_is_refused() {
     for size in ["512", "\"2MiB\""] {
         assert_refused(

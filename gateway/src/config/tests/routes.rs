@@ -86,3 +86,17 @@ fn a_route_setting_with_a_bad_value_is_refused_naming_the_route() {
         "unknown variant `server`, expected `client` or `upstream`",
     );
 }
+
+#[test]
+fn a_refused_value_with_a_line_break_is_echoed_on_one_line() {
+    // Found by `a_value_with_control_characters_is_refused_on_one_line`:
+    // the value was echoed as it was, so the refusal took two log lines.
+    assert_refused(
+        &GOOD.replace("\"/users/\"", "\"a\\nb\""),
+        "FILE: routes[0].prefix: `a\\nb` must start with `/`",
+    );
+    assert_refused_as(
+        parse_with_env(GOOD, &[("USERS_UPSTREAM", "http://a\nb")]),
+        "environment: USERS_UPSTREAM: `http://a\\nb` is not a URL",
+    );
+}

@@ -34,6 +34,20 @@ fn a_duration_that_is_not_one_is_refused() {
 }
 
 #[test]
+fn a_duration_of_another_type_is_refused_saying_what_a_duration_is() {
+    // Found by `a_valid_table_with_a_value_changed_parses_or_is_refused_precisely`:
+    // serde's message was "data did not match any variant of untagged enum".
+    assert_refused(
+        &format!("[timeouts]\nconnect = -1\n{GOOD}"),
+        "FILE: line 2, column 11: invalid value: integer `-1`, expected a duration: whole seconds (30) or text with a unit (\"500ms\", \"30s\", \"5m\", \"1h\") (in [timeouts])",
+    );
+    assert_refused(
+        &format!("[timeouts]\nconnect = []\n{GOOD}"),
+        "FILE: line 2, column 11: invalid type: sequence, expected a duration: ",
+    );
+}
+
+#[test]
 fn waits_a_request_depends_on_must_not_be_zero() {
     for key in ["header_read", "connect", "response"] {
         assert_refused(
