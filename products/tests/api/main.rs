@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL`) PostgreSQL.
 
 mod helpers;
+mod jwks_fixture;
 
 mod categories;
 mod create;
@@ -12,4 +13,5 @@ mod health;
 mod list;
 mod read;
 mod stock;
+mod tokens;
 mod update;
