@@ -1,10 +1,11 @@
 //! An exact, non-negative price with at most two decimal places.
 
 use std::fmt;
-use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use serde::de::Expected;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::json_number::{Literal, literal};
 
 /// A price: exact decimal, `>= 0`, at most 2 decimal places, at most
 /// [`Price::MAX`]. Stored as integer minor units; serialised as a string
@@ -36,38 +37,39 @@ impl Price {
     /// The largest accepted price in minor units (99,999,999.99).
     pub const MAX_MINOR: i64 = 9_999_999_999;
 
-    /// Parse a decimal text such as `19.99`, `20` or `0.5`. Signs other
-    /// than a leading `-` (which is refused as negative), exponents, spaces
-    /// and digit separators are not accepted.
+    /// Parse a decimal text such as `19.99`, `20` or `0.5`, digit by
+    /// digit (never through a float or a rounding decimal type): trailing
+    /// zeros after the point are insignificant (`1.230` is 1.23), any other
+    /// third decimal is refused. A leading `-` is refused as negative;
+    /// other signs, exponents, spaces and digit separators are not numbers.
     pub fn parse(text: &str) -> Result<Price, PriceError> {
-        let unsigned = text.strip_prefix('-').unwrap_or(text);
-        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let unsigned = text.strip_prefix('-');
+        let digits = unsigned.unwrap_or(text);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty()
             || !digits_only(whole)
             || !digits_only(fraction)
-            || (unsigned.contains('.') && fraction.is_empty())
+            || (digits.contains('.') && fraction.is_empty())
         {
             return Err(PriceError::NotANumber);
         }
-        let value = Decimal::from_str(text).map_err(|_| PriceError::TooLarge)?;
-        Price::from_decimal(value)
-    }
-
-    /// Accept an exact decimal value.
-    pub fn from_decimal(value: Decimal) -> Result<Price, PriceError> {
-        if value.is_sign_negative() && !value.is_zero() {
+        if unsigned.is_some() {
             return Err(PriceError::Negative);
         }
-        let value = value.normalize();
-        if value.scale() > 2 {
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.len() > 2 {
             return Err(PriceError::TooPrecise);
         }
-        let minor = value
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .and_then(|m| i64::try_from(m).ok())
-            .ok_or(PriceError::TooLarge)?;
-        Price::from_minor_units(minor)
+        let whole = whole.trim_start_matches('0');
+        // At most 8 digits before the point: anything longer is over MAX.
+        if whole.len() > 8 {
+            return Err(PriceError::TooLarge);
+        }
+        let number = |s: &str| s.parse::<i64>().map_err(|_| PriceError::NotANumber);
+        let whole = if whole.is_empty() { 0 } else { number(whole)? };
+        let cents = number(&format!("{fraction:0<2}"))?;
+        Price::from_minor_units(whole * 100 + cents)
     }
 
     /// A price from integer minor units (cents).
@@ -82,11 +84,6 @@ impl Price {
     /// The price in minor units (1999 for 19.99), as stored.
     pub fn minor_units(self) -> i64 {
         self.0
-    }
-
-    /// The exact decimal value, scale 2.
-    pub fn as_decimal(self) -> Decimal {
-        Decimal::new(self.0, 2)
     }
 }
 
@@ -103,8 +100,9 @@ impl Serialize for Price {
 }
 
 /// A price as a client sent it: a JSON string or number, not yet checked.
-/// Numbers are taken by their shortest decimal form, so `19.99` is exactly
-/// 19.99, never 19.989999...
+/// A number is taken by its own text (see [`super::json_number`]), so
+/// `19.99` is exactly 19.99 and `19.999999999999999999` is refused for its
+/// third decimal rather than rounded to 20.00 by a float.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceInput(pub String);
 
@@ -115,30 +113,19 @@ impl PriceInput {
     }
 }
 
+struct ADecimal;
+
+impl Expected for ADecimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number or a string such as \"19.99\"")
+    }
+}
+
 impl<'de> Deserialize<'de> for PriceInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = PriceInput;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal number or a string such as \"19.99\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PriceInput, E> {
-                // Rust prints the shortest text that reads back as `v`,
-                // without an exponent: what the client wrote.
-                Ok(PriceInput(v.to_string()))
-            }
+        match literal(deserializer, &ADecimal)? {
+            Literal::Number(text) | Literal::Text(text) => Ok(PriceInput(text)),
         }
-        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -186,6 +173,29 @@ mod tests {
         let input: PriceInput = serde_json::from_str("\"5.00\"").expect("string");
         assert_eq!(input.parse().map(|p| p.minor_units()), Ok(500));
         assert!(serde_json::from_str::<PriceInput>("true").is_err());
+    }
+
+    #[test]
+    fn digits_beyond_any_decimal_precision_are_refused_not_rounded() {
+        assert_eq!(
+            Price::parse("1.00000000000000000000000000001"),
+            Err(PriceError::TooPrecise)
+        );
+        assert_eq!(
+            Price::parse("19.990000000000000000000000000000"),
+            Ok(Price(1999))
+        );
+    }
+
+    #[test]
+    fn json_numbers_are_read_from_their_text_not_through_f64() {
+        let input: PriceInput = serde_json::from_str("19.999999999999999999").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::TooPrecise));
+        let input: PriceInput = serde_json::from_str("1e2").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::NotANumber));
+        let input: PriceInput =
+            serde_json::from_str("123456789012345678901234567890").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::TooLarge));
     }
 
     #[test]

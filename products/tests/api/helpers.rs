@@ -117,6 +117,23 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `method path` as `role` with `body` sent exactly as written (JSON a
+    /// `serde_json::Value` cannot hold, such as `19.999999999999999999`).
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        role: Option<&str>,
+        body: &str,
+    ) -> reqwest::Response {
+        self.request(method, path, role)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// `PATCH /{id}` as `role` with a JSON body.
     pub async fn patch_product(
         &self,

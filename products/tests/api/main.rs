@@ -4,6 +4,7 @@
 mod helpers;
 mod jwks_fixture;
 
+mod bounds;
 mod categories;
 mod create;
 mod delete;
