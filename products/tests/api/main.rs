@@ -12,6 +12,7 @@ mod demo;
 mod docs;
 mod health;
 mod list;
+mod migrations;
 mod read;
 mod stock;
 mod tokens;
