@@ -119,6 +119,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = Config::load(&Sources::only([(
+            "DATABASE_URL",
+            "postgres://products:s3cret@db/products",
+        )]))
+        .expect("valid");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("jwks_url"), "{printed}");
+    }
+
+    #[test]
     fn a_jwks_url_must_be_http() {
         let err = Config::load(&Sources::only([("JWKS_URL", "ftp://x")])).expect_err("invalid");
         assert!(err.to_string().contains("JWKS_URL"), "{err}");

@@ -60,8 +60,9 @@ impl std::fmt::Display for Role {
     }
 }
 
-/// The claims of an access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The claims of an access token. `Debug` leaves out the email (personal
+/// data has no place in logs); the user id identifies the caller.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
     pub sub: uuid::Uuid,
@@ -79,6 +80,21 @@ pub struct Claims {
     pub aud: String,
     /// Unique token id.
     pub jti: String,
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claims")
+            .field("sub", &self.sub)
+            .field("email", &"[redacted]")
+            .field("role", &self.role)
+            .field("iat", &self.iat)
+            .field("exp", &self.exp)
+            .field("iss", &self.iss)
+            .field("aud", &self.aud)
+            .field("jti", &self.jti)
+            .finish()
+    }
 }
 
 /// The caller, proven by a valid `Authorization: Bearer` access token.
@@ -138,5 +154,33 @@ where
         let verifier = Arc::<TokenVerifier>::from_ref(state);
         let claims = verifier.verify(token).await?;
         Ok(AuthUser(claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_and_auth_user_debug_hide_the_email() {
+        let claims = Claims {
+            sub: uuid::Uuid::nil(),
+            email: "alice@example.com".into(),
+            role: Role::Staff,
+            iat: 1,
+            exp: 2,
+            iss: "shop-users".into(),
+            aud: "shop".into(),
+            jti: "jti-1".into(),
+        };
+        for printed in [
+            format!("{claims:?}"),
+            format!("{:?}", AuthUser(claims.clone())),
+        ] {
+            assert!(!printed.contains("alice@example.com"), "{printed}");
+            assert!(printed.contains("[redacted]"), "{printed}");
+            assert!(printed.contains("Staff"), "{printed}");
+            assert!(printed.contains(&claims.sub.to_string()), "{printed}");
+        }
     }
 }
