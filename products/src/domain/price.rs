@@ -203,4 +203,61 @@ mod tests {
         let price = Price::parse("7.5").expect("price");
         assert_eq!(serde_json::to_string(&price).expect("json"), "\"7.50\"");
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn every_price_reads_back_from_its_display(minor in 0..=Price::MAX_MINOR) {
+                let price = Price::from_minor_units(minor).expect("in range");
+                let text = price.to_string();
+                let (_, decimals) = text.split_once('.').expect("a point");
+                prop_assert_eq!(decimals.len(), 2);
+                prop_assert_eq!(Price::parse(&text), Ok(price));
+            }
+
+            #[test]
+            fn parsing_any_text_never_panics(text in any::<String>()) {
+                let _ = Price::parse(&text);
+            }
+
+            #[test]
+            fn an_accepted_decimal_has_at_most_two_significant_decimals_and_no_sign(
+                text in "-?[0-9]{1,12}(\\.[0-9]{1,8})?",
+            ) {
+                if let Ok(price) = Price::parse(&text) {
+                    prop_assert!(!text.starts_with('-'));
+                    let fraction = text.split_once('.').map_or("", |(_, f)| f);
+                    prop_assert!(fraction.trim_end_matches('0').len() <= 2);
+                    prop_assert_eq!(Price::parse(&price.to_string()), Ok(price));
+                }
+            }
+
+            #[test]
+            fn a_third_significant_decimal_is_always_refused(
+                whole in 0u64..100_000_000,
+                decimals in "[0-9]{2,30}[1-9]",
+            ) {
+                let text = format!("{whole}.{decimals}");
+                prop_assert_eq!(Price::parse(&text), Err(PriceError::TooPrecise));
+            }
+
+            #[test]
+            fn a_negative_price_is_always_refused(text in "-[0-9]{1,12}(\\.[0-9]{1,4})?") {
+                prop_assert_eq!(Price::parse(&text), Err(PriceError::Negative));
+            }
+
+            #[test]
+            fn a_json_number_reaches_the_parser_as_written(
+                text in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?",
+            ) {
+                let input: PriceInput = serde_json::from_str(&text).expect("a JSON number");
+                prop_assert_eq!(input.0, text);
+            }
+        }
+    }
 }
