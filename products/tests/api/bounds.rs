@@ -63,6 +63,18 @@ common::backend_tests! {
         assert!(titles(&app, "").await.is_empty());
     }
 
+    async fn a_patched_price_outside_0_to_the_price_maximum_is_422_and_changes_nothing(db) {
+        let app = spawn_app(db).await;
+        let id = id_of(&app.create(json!({"title": "Kept", "price": "5.00"})).await);
+        for price in HUGE.iter().chain(&["100000000", "-1", "19.999999999999999999"]) {
+            let body = format!(r#"{{"price": {price}}}"#);
+            let response = app.send_raw(Method::PATCH, &format!("/{id}"), Some("staff"), &body).await;
+            let problem = problem(response, 422).await;
+            assert_eq!(invalid_fields(&problem), ["price"], "{price}");
+        }
+        assert_eq!(app.get_json(&format!("/{id}")).await["price"], "5.00");
+    }
+
     async fn a_stock_qty_outside_0_to_the_stock_maximum_is_422(db) {
         let app = spawn_app(db).await;
         for qty in HUGE.iter().chain(&["1000000001", "-1", "1.5"]) {
