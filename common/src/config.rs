@@ -47,7 +47,9 @@ impl ConfigError {
 
 /// Where configuration comes from, in increasing precedence after the
 /// built-in defaults (which are the `#[serde(default)]` values of the struct).
-#[derive(Debug, Clone, Default)]
+/// `Debug` names the overrides but not their values (they carry database
+/// URLs, passwords and keys).
+#[derive(Clone, Default)]
 pub struct Sources {
     /// Optional TOML file; a path that does not exist is an error.
     pub file: Option<PathBuf>,
@@ -58,6 +60,22 @@ pub struct Sources {
     pub overrides: Vec<(String, String)>,
     /// Ignore the process environment entirely (tests).
     pub ignore_env: bool,
+}
+
+impl fmt::Debug for Sources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let overrides: Vec<(&str, &str)> = self
+            .overrides
+            .iter()
+            .map(|(key, _)| (key.as_str(), "[redacted]"))
+            .collect();
+        f.debug_struct("Sources")
+            .field("file", &self.file)
+            .field("dotenv", &self.dotenv)
+            .field("overrides", &overrides)
+            .field("ignore_env", &self.ignore_env)
+            .finish()
+    }
 }
 
 impl Sources {
@@ -278,6 +296,18 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_debug_names_overrides_but_hides_their_values() {
+        let sources = Sources::only([
+            ("DATABASE_URL", "postgres://u:s3cret@h/db"),
+            ("ADMIN_PASSWORD", "hunter2hunter2"),
+        ]);
+        let printed = format!("{sources:?}");
+        assert!(printed.contains("DATABASE_URL"), "{printed}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(!printed.contains("hunter2hunter2"), "{printed}");
+    }
     use std::time::Duration;
 
     #[derive(Debug, Deserialize)]

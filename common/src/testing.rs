@@ -14,14 +14,23 @@ use crate::db::DbSettings;
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
 /// A database for one test. SQLite files live in a temporary directory that
-/// is removed when this value drops.
-#[derive(Debug)]
+/// is removed when this value drops. `Debug` hides the URL (it carries the
+/// test server's password).
 pub struct TestDb {
     /// The URL to give the service (`DATABASE_URL`).
     pub url: String,
     /// Which backend.
     pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb")
+            .field("url", &"[redacted]")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A database backend under test.
@@ -143,6 +152,18 @@ macro_rules! backend_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_db_debug_hides_the_password() {
+        let db = TestDb {
+            url: "postgres://u:s3cret@h:5/t_1".into(),
+            backend: Backend::Postgres,
+            _dir: None,
+        };
+        let printed = format!("{db:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("Postgres"), "{printed}");
+    }
 
     #[test]
     fn database_name_is_replaced() {

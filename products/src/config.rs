@@ -2,7 +2,9 @@
 //! verification and demo-data switches, each named by its environment
 //! variable.
 
-use common::config::{ConfigError, Sources, load};
+use std::time::Duration;
+
+use common::config::{ConfigError, Sources, duration, load};
 use common::service::BaseConfig;
 use serde::Deserialize;
 
@@ -18,6 +20,12 @@ pub struct Config {
     pub jwt_issuer: String,
     /// `JWT_AUDIENCE`: the `aud` access tokens must carry (default `shop`).
     pub jwt_audience: String,
+    /// `JWKS_REFRESH_DEFAULT`: how long fetched keys are trusted when the
+    /// users service sends no `Cache-Control: max-age` (default 5m).
+    pub jwks_refresh_default: Duration,
+    /// `JWKS_REFRESH_MIN_INTERVAL`: least time between two fetches of the
+    /// keys, refreshes and unknown-`kid` refetches alike (default 10s).
+    pub jwks_refresh_min_interval: Duration,
     /// `SEED_DEMO_CATALOGUE`: load the demo catalogue at start when the
     /// products table is empty (default `false`).
     pub seed_demo_catalogue: bool,
@@ -32,8 +40,19 @@ struct ProductSettings {
     jwt_issuer: String,
     #[serde(default = "default_audience")]
     jwt_audience: String,
+    #[serde(default = "default_refresh", deserialize_with = "duration")]
+    jwks_refresh_default: Duration,
+    #[serde(default = "default_min_refresh", deserialize_with = "duration")]
+    jwks_refresh_min_interval: Duration,
     #[serde(default)]
     seed_demo_catalogue: bool,
+}
+
+fn default_refresh() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_min_refresh() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_jwks_url() -> String {
@@ -62,6 +81,8 @@ impl Config {
             jwks_url: settings.jwks_url,
             jwt_issuer: settings.jwt_issuer,
             jwt_audience: settings.jwt_audience,
+            jwks_refresh_default: settings.jwks_refresh_default,
+            jwks_refresh_min_interval: settings.jwks_refresh_min_interval,
             seed_demo_catalogue: settings.seed_demo_catalogue,
         })
     }
@@ -81,6 +102,8 @@ mod tests {
         assert_eq!(config.jwt_issuer, "shop-users");
         assert_eq!(config.jwt_audience, "shop");
         assert!(!config.seed_demo_catalogue);
+        assert_eq!(config.jwks_refresh_default, Duration::from_secs(300));
+        assert_eq!(config.jwks_refresh_min_interval, Duration::from_secs(10));
         assert_eq!(config.base.listen_addr.port(), 8000);
     }
 
@@ -93,6 +116,18 @@ mod tests {
                 .starts_with("invalid configuration: SEED_DEMO_CATALOGUE:"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = Config::load(&Sources::only([(
+            "DATABASE_URL",
+            "postgres://products:s3cret@db/products",
+        )]))
+        .expect("valid");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("jwks_url"), "{printed}");
     }
 
     #[test]

@@ -43,7 +43,11 @@ impl Application {
         }
         let verifier = TokenVerifier::remote(
             config.jwks_url.clone(),
-            VerifierSettings::new(config.jwt_issuer.clone(), config.jwt_audience.clone()),
+            VerifierSettings {
+                min_refresh_interval: config.jwks_refresh_min_interval,
+                default_max_age: config.jwks_refresh_default,
+                ..VerifierSettings::new(config.jwt_issuer.clone(), config.jwt_audience.clone())
+            },
         );
         let state = AppState {
             db,

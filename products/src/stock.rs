@@ -1,10 +1,11 @@
 //! `POST /{id}/stock`: change the stock by a delta, atomically.
 //!
 //! The change is one conditional `UPDATE ... SET stock_qty = stock_qty +
-//! delta WHERE id = ? AND stock_qty + delta >= 0 RETURNING *`. The database
-//! evaluates the condition and the write together, so concurrent decrements
-//! can never oversell; a refused change writes nothing. The CHECK
-//! (`stock_qty >= 0`) constraint is the backstop.
+//! delta WHERE id = ? AND stock_qty + delta BETWEEN 0 AND <stock maximum>
+//! RETURNING *`. The database evaluates the condition and the write
+//! together, so concurrent decrements can never oversell and concurrent
+//! increments never pass the maximum; a refused change writes nothing. The
+//! CHECK (`stock_qty >= 0`) constraint is the backstop.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -25,6 +26,7 @@ use crate::catalogue::product::now;
 use crate::catalogue::read::written;
 use crate::catalogue::store;
 use crate::catalogue::write::WRITERS;
+use crate::domain::WholeNumber;
 use crate::state::AppState;
 
 /// Routes of this module: `/{id}/stock`.
@@ -38,8 +40,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 pub struct StockChangeRequest {
     /// Units to add (positive) or remove (negative); not zero, at most
     /// 1,000,000,000 either way.
-    #[schema(example = -1)]
-    pub delta: Option<i64>,
+    #[schema(value_type = Option<i64>, minimum = -1_000_000_000, maximum = 1_000_000_000, example = -1)]
+    pub delta: Option<WholeNumber>,
 }
 
 /// A checked, non-zero stock change.
@@ -48,12 +50,12 @@ pub struct StockChange(i64);
 
 impl StockChange {
     /// Accept a delta from -1,000,000,000 to 1,000,000,000, not zero.
-    pub fn parse(delta: Option<i64>) -> Result<StockChange, Problem> {
-        let message = match delta {
-            None => "is required",
-            Some(0) => "must not be zero",
-            Some(d) if d.abs() > STOCK_MAX => "must be between -1000000000 and 1000000000",
-            Some(d) => return Ok(StockChange(d)),
+    pub fn parse(delta: Option<&WholeNumber>) -> Result<StockChange, Problem> {
+        let message = match delta.map(|d| d.in_range(-STOCK_MAX..=STOCK_MAX)) {
+            None => "is required".to_string(),
+            Some(Ok(0)) => "must not be zero".to_string(),
+            Some(Ok(d)) => return Ok(StockChange(d)),
+            Some(Err(message)) => message,
         };
         Err(Problem::validation(vec![common::FieldError::new(
             "delta", message,
@@ -77,7 +79,7 @@ impl StockChange {
         (status = 401, description = "No or invalid access token"),
         (status = 403, description = "Not staff or admin"),
         (status = 404, description = "No such product"),
-        (status = 409, description = "Not enough stock; nothing changed"),
+        (status = 409, description = "Not enough stock, or the stock would pass its maximum (1,000,000,000); nothing changed"),
         (status = 422, description = "Invalid delta"),
     ))]
 pub async fn change_stock(
@@ -88,14 +90,15 @@ pub async fn change_stock(
 ) -> Result<Response, Problem> {
     auth.require(WRITERS)?;
     let id = store::parse_id(&id)?;
-    let change = StockChange::parse(body.delta)?;
+    let change = StockChange::parse(body.delta.as_ref())?;
     let new_stock = Expr::col(Column::StockQty).add(change.delta());
     let update = Entity::update_many()
         .col_expr(Column::StockQty, new_stock.clone())
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
         .col_expr(Column::UpdatedAt, Expr::value(now()))
         .filter(Column::Id.eq(id))
-        .filter(new_stock.gte(0))
+        .filter(new_stock.clone().gte(0))
+        .filter(new_stock.lte(STOCK_MAX))
         .into_query();
     match store::update_returning(&db, update).await? {
         Some(model) => {
@@ -105,8 +108,16 @@ pub async fn change_stock(
         None => {
             // Nothing was written; say why.
             let current = store::find(&db, id).await?;
+            let (problem, limit) = if change.delta() < 0 {
+                ("not enough stock", "below zero".to_string())
+            } else {
+                (
+                    "too much stock",
+                    format!("above the maximum of {STOCK_MAX}"),
+                )
+            };
             Err(Problem::conflict(format!(
-                "not enough stock: {} in stock, a change of {} would take it below zero; nothing changed",
+                "{problem}: {} in stock, a change of {} would take it {limit}; nothing changed",
                 current.stock_qty,
                 change.delta()
             )))

@@ -3,9 +3,11 @@
 
 mod errors;
 mod like;
+mod migrate;
 
 pub use errors::UniqueKey;
 pub use like::contains_pattern;
+pub use migrate::MIGRATION_LOCK;
 
 use std::time::Duration;
 
@@ -52,6 +54,9 @@ pub enum DbError {
     /// Migrations failed.
     #[error("database migration failed: {0}")]
     Migration(DbErr),
+    /// The lock that lets one replica migrate at a time could not be taken.
+    #[error("cannot take the migration lock: {0}")]
+    MigrationLock(DbErr),
 }
 
 /// Whether a URL points at SQLite.
@@ -101,12 +106,14 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, DbErro
     }
 }
 
-/// Connect and bring the schema up to date with `M`'s migrations.
+/// Connect and bring the schema up to date with `M`'s migrations. Safe for
+/// several replicas starting at once on one database: one migrates at a
+/// time (see [`MIGRATION_LOCK`]), the others then find nothing to do.
 pub async fn connect_and_migrate<M: MigratorTrait>(
     settings: &DbSettings,
 ) -> Result<DatabaseConnection, DbError> {
     let db = connect(settings).await?;
-    M::up(&db, None).await.map_err(DbError::Migration)?;
+    migrate::migrate::<M>(&db, settings.url.expose()).await?;
     Ok(db)
 }
 

@@ -6,13 +6,15 @@ use common::fields::{FieldErrors, Patch};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::domain::{Currency, Price, PriceInput, Slug};
+use crate::domain::{Currency, Price, PriceInput, Slug, WholeNumber};
 
 const TITLE_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
 const NAME_MAX: usize = 100;
 const URL_MAX: usize = 2048;
-/// Largest stock quantity a product may be created or set with.
+/// The stock maximum: the most units a product may have, at creation and
+/// after any stock change (far inside the `bigint` column, so no sum of a
+/// stock and a delta can overflow).
 pub const STOCK_MAX: i64 = 1_000_000_000;
 
 /// `POST /`: a new product. Unknown fields are refused.
@@ -34,8 +36,8 @@ pub struct CreateProduct {
     #[schema(example = "USD")]
     pub currency: Option<String>,
     /// Initial stock, 0 to 1,000,000,000 (default 0).
-    #[schema(example = 20)]
-    pub stock_qty: Option<i64>,
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000, example = 20)]
+    pub stock_qty: Option<WholeNumber>,
     /// 1-100 characters. Required.
     #[schema(example = "Electronics")]
     pub category: Option<String>,
@@ -173,7 +175,10 @@ impl CreateProduct {
             Some(c) => errors.check("currency", Currency::parse(c)),
             None => Some(Currency::USD),
         };
-        let stock_qty = errors.check("stock_qty", stock(self.stock_qty.unwrap_or(0)));
+        let stock_qty = match &self.stock_qty {
+            Some(qty) => errors.check("stock_qty", qty.in_range(0..=STOCK_MAX)),
+            None => Some(0),
+        };
         let category = match &self.category {
             Some(c) => errors.check("category", name(c)),
             None => {
@@ -326,13 +331,5 @@ fn url(text: &str) -> Result<String, String> {
         _ => Err(format!(
             "must be an absolute http(s) URL of at most {URL_MAX} characters"
         )),
-    }
-}
-
-fn stock(qty: i64) -> Result<i64, String> {
-    if (0..=STOCK_MAX).contains(&qty) {
-        Ok(qty)
-    } else {
-        Err(format!("must be 0 to {STOCK_MAX}"))
     }
 }

@@ -95,4 +95,42 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), CODES.len());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn three_upper_case_letters(code: &str) -> bool {
+            code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn only_three_upper_case_ascii_letters_are_accepted(code in any::<String>()) {
+                if let Ok(currency) = Currency::parse(&code) {
+                    prop_assert!(three_upper_case_letters(&code));
+                    prop_assert_eq!(currency.code(), code.as_str());
+                } else if !three_upper_case_letters(&code) {
+                    prop_assert_eq!(Currency::parse(&code), Err(CurrencyError::Malformed));
+                }
+            }
+
+            #[test]
+            fn three_upper_case_letters_are_well_formed(code in "[A-Z]{3}") {
+                prop_assert_ne!(Currency::parse(&code), Err(CurrencyError::Malformed));
+                prop_assert_eq!(Currency::parse(&code).is_ok(), CODES.contains(&code.as_str()));
+            }
+
+            #[test]
+            fn anything_near_a_code_is_malformed(code in "[A-Za-z]{0,5}") {
+                let expected_malformed = !three_upper_case_letters(&code);
+                prop_assert_eq!(
+                    Currency::parse(&code) == Err(CurrencyError::Malformed),
+                    expected_malformed
+                );
+            }
+        }
+    }
 }

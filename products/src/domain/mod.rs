@@ -2,9 +2,11 @@
 //! validate"): handlers receive them already checked.
 
 mod currency;
+mod json_number;
 mod price;
 mod slug;
 
 pub use currency::{Currency, CurrencyError};
+pub use json_number::WholeNumber;
 pub use price::{Price, PriceError, PriceInput};
 pub use slug::{Slug, SlugError};

@@ -1,10 +1,11 @@
 //! An exact, non-negative price with at most two decimal places.
 
 use std::fmt;
-use std::str::FromStr;
 
-use rust_decimal::Decimal;
+use serde::de::Expected;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::json_number::{Literal, literal};
 
 /// A price: exact decimal, `>= 0`, at most 2 decimal places, at most
 /// [`Price::MAX`]. Stored as integer minor units; serialised as a string
@@ -36,38 +37,39 @@ impl Price {
     /// The largest accepted price in minor units (99,999,999.99).
     pub const MAX_MINOR: i64 = 9_999_999_999;
 
-    /// Parse a decimal text such as `19.99`, `20` or `0.5`. Signs other
-    /// than a leading `-` (which is refused as negative), exponents, spaces
-    /// and digit separators are not accepted.
+    /// Parse a decimal text such as `19.99`, `20` or `0.5`, digit by
+    /// digit (never through a float or a rounding decimal type): trailing
+    /// zeros after the point are insignificant (`1.230` is 1.23), any other
+    /// third decimal is refused. A leading `-` is refused as negative;
+    /// other signs, exponents, spaces and digit separators are not numbers.
     pub fn parse(text: &str) -> Result<Price, PriceError> {
-        let unsigned = text.strip_prefix('-').unwrap_or(text);
-        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let unsigned = text.strip_prefix('-');
+        let digits = unsigned.unwrap_or(text);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
         let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty()
             || !digits_only(whole)
             || !digits_only(fraction)
-            || (unsigned.contains('.') && fraction.is_empty())
+            || (digits.contains('.') && fraction.is_empty())
         {
             return Err(PriceError::NotANumber);
         }
-        let value = Decimal::from_str(text).map_err(|_| PriceError::TooLarge)?;
-        Price::from_decimal(value)
-    }
-
-    /// Accept an exact decimal value.
-    pub fn from_decimal(value: Decimal) -> Result<Price, PriceError> {
-        if value.is_sign_negative() && !value.is_zero() {
+        if unsigned.is_some() {
             return Err(PriceError::Negative);
         }
-        let value = value.normalize();
-        if value.scale() > 2 {
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.len() > 2 {
             return Err(PriceError::TooPrecise);
         }
-        let minor = value
-            .checked_mul(Decimal::ONE_HUNDRED)
-            .and_then(|m| i64::try_from(m).ok())
-            .ok_or(PriceError::TooLarge)?;
-        Price::from_minor_units(minor)
+        let whole = whole.trim_start_matches('0');
+        // At most 8 digits before the point: anything longer is over MAX.
+        if whole.len() > 8 {
+            return Err(PriceError::TooLarge);
+        }
+        let number = |s: &str| s.parse::<i64>().map_err(|_| PriceError::NotANumber);
+        let whole = if whole.is_empty() { 0 } else { number(whole)? };
+        let cents = number(&format!("{fraction:0<2}"))?;
+        Price::from_minor_units(whole * 100 + cents)
     }
 
     /// A price from integer minor units (cents).
@@ -82,11 +84,6 @@ impl Price {
     /// The price in minor units (1999 for 19.99), as stored.
     pub fn minor_units(self) -> i64 {
         self.0
-    }
-
-    /// The exact decimal value, scale 2.
-    pub fn as_decimal(self) -> Decimal {
-        Decimal::new(self.0, 2)
     }
 }
 
@@ -103,8 +100,9 @@ impl Serialize for Price {
 }
 
 /// A price as a client sent it: a JSON string or number, not yet checked.
-/// Numbers are taken by their shortest decimal form, so `19.99` is exactly
-/// 19.99, never 19.989999...
+/// A number is taken by its own text (see [`super::json_number`]), so
+/// `19.99` is exactly 19.99 and `19.999999999999999999` is refused for its
+/// third decimal rather than rounded to 20.00 by a float.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceInput(pub String);
 
@@ -115,30 +113,19 @@ impl PriceInput {
     }
 }
 
+struct ADecimal;
+
+impl Expected for ADecimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number or a string such as \"19.99\"")
+    }
+}
+
 impl<'de> Deserialize<'de> for PriceInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = PriceInput;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a decimal number or a string such as \"19.99\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PriceInput, E> {
-                Ok(PriceInput(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<PriceInput, E> {
-                // Rust prints the shortest text that reads back as `v`,
-                // without an exponent: what the client wrote.
-                Ok(PriceInput(v.to_string()))
-            }
+        match literal(deserializer, &ADecimal)? {
+            Literal::Number(text) | Literal::Text(text) => Ok(PriceInput(text)),
         }
-        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -189,8 +176,88 @@ mod tests {
     }
 
     #[test]
+    fn digits_beyond_any_decimal_precision_are_refused_not_rounded() {
+        assert_eq!(
+            Price::parse("1.00000000000000000000000000001"),
+            Err(PriceError::TooPrecise)
+        );
+        assert_eq!(
+            Price::parse("19.990000000000000000000000000000"),
+            Ok(Price(1999))
+        );
+    }
+
+    #[test]
+    fn json_numbers_are_read_from_their_text_not_through_f64() {
+        let input: PriceInput = serde_json::from_str("19.999999999999999999").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::TooPrecise));
+        let input: PriceInput = serde_json::from_str("1e2").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::NotANumber));
+        let input: PriceInput =
+            serde_json::from_str("123456789012345678901234567890").expect("number");
+        assert_eq!(input.parse(), Err(PriceError::TooLarge));
+    }
+
+    #[test]
     fn serialises_as_a_string() {
         let price = Price::parse("7.5").expect("price");
         assert_eq!(serde_json::to_string(&price).expect("json"), "\"7.50\"");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn every_price_reads_back_from_its_display(minor in 0..=Price::MAX_MINOR) {
+                let price = Price::from_minor_units(minor).expect("in range");
+                let text = price.to_string();
+                let (_, decimals) = text.split_once('.').expect("a point");
+                prop_assert_eq!(decimals.len(), 2);
+                prop_assert_eq!(Price::parse(&text), Ok(price));
+            }
+
+            #[test]
+            fn parsing_any_text_never_panics(text in any::<String>()) {
+                let _ = Price::parse(&text);
+            }
+
+            #[test]
+            fn an_accepted_decimal_has_at_most_two_significant_decimals_and_no_sign(
+                text in "-?[0-9]{1,12}(\\.[0-9]{1,8})?",
+            ) {
+                if let Ok(price) = Price::parse(&text) {
+                    prop_assert!(!text.starts_with('-'));
+                    let fraction = text.split_once('.').map_or("", |(_, f)| f);
+                    prop_assert!(fraction.trim_end_matches('0').len() <= 2);
+                    prop_assert_eq!(Price::parse(&price.to_string()), Ok(price));
+                }
+            }
+
+            #[test]
+            fn a_third_significant_decimal_is_always_refused(
+                whole in 0u64..100_000_000,
+                decimals in "[0-9]{2,30}[1-9]",
+            ) {
+                let text = format!("{whole}.{decimals}");
+                prop_assert_eq!(Price::parse(&text), Err(PriceError::TooPrecise));
+            }
+
+            #[test]
+            fn a_negative_price_is_always_refused(text in "-[0-9]{1,12}(\\.[0-9]{1,4})?") {
+                prop_assert_eq!(Price::parse(&text), Err(PriceError::Negative));
+            }
+
+            #[test]
+            fn a_json_number_reaches_the_parser_as_written(
+                text in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?",
+            ) {
+                let input: PriceInput = serde_json::from_str(&text).expect("a JSON number");
+                prop_assert_eq!(input.0, text);
+            }
+        }
     }
 }

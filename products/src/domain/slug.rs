@@ -156,4 +156,51 @@ mod tests {
             assert_eq!(Slug::parse(bad), Err(SlugError::Malformed), "{bad}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn is_slug_form(slug: &str) -> bool {
+            !slug.is_empty()
+                && slug.len() <= MAX_LEN
+                && slug.bytes().all(|b| is_slug_byte(b) || b == b'-')
+                && !slug.starts_with('-')
+                && !slug.ends_with('-')
+                && !slug.contains("--")
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn a_derived_slug_is_in_slug_form(title in any::<String>()) {
+                if let Ok(slug) = Slug::derive(&title) {
+                    prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
+                    prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
+                }
+            }
+
+            #[test]
+            fn a_derived_slug_is_in_slug_form_for_wordy_titles(
+                title in "[ -~À-ɏ]{0,300}",
+            ) {
+                if let Ok(slug) = Slug::derive(&title) {
+                    prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
+                }
+            }
+
+            #[test]
+            fn deriving_is_idempotent(title in any::<String>()) {
+                if let Ok(slug) = Slug::derive(&title) {
+                    prop_assert_eq!(Slug::derive(slug.as_str()), Ok(slug.clone()));
+                }
+            }
+
+            #[test]
+            fn parsing_accepts_exactly_the_slug_form(text in "[a-z0-9-]{0,210}|.{0,20}") {
+                prop_assert_eq!(Slug::parse(&text).is_ok(), is_slug_form(&text), "{:?}", text);
+            }
+        }
+    }
 }

@@ -146,6 +146,38 @@ common::backend_tests! {
         assert_eq!(body["errors"][0]["message"], "must have at most 2 decimal places");
     }
 
+    async fn a_price_number_is_read_from_its_own_text_so_extra_decimals_are_refused(db) {
+        let app = spawn_app(db).await;
+        // As an f64 this is 20.0: the digits must be read as written.
+        for price in ["19.999999999999999999", "0.0000000000000000000000000000001", "1.001"] {
+            let body = format!(r#"{{"title": "Precise", "category": "Books", "price": {price}}}"#);
+            let response = app.send_raw(reqwest::Method::POST, "/", Some("staff"), &body).await;
+            let problem = problem(response, 422).await;
+            assert_eq!(invalid_fields(&problem), ["price"], "{price}");
+            assert_eq!(problem["errors"][0]["message"], "must have at most 2 decimal places");
+        }
+        assert!(titles(&app, "").await.is_empty());
+    }
+
+    async fn a_price_string_beyond_decimal_precision_is_refused_not_rounded(db) {
+        let app = spawn_app(db).await;
+        let response = app
+            .post_product(Some("staff"), &product("Precise", "1.00000000000000000000000000001"))
+            .await;
+        let body = problem(response, 422).await;
+        assert_eq!(invalid_fields(&body), ["price"]);
+        assert!(titles(&app, "").await.is_empty());
+    }
+
+    async fn a_price_number_with_trailing_zeros_is_exact(db) {
+        let app = spawn_app(db).await;
+        let body = r#"{"title": "Zeros", "category": "Books", "price": 19.9900000000000000000000}"#;
+        let response = app.send_raw(reqwest::Method::POST, "/", Some("staff"), body).await;
+        assert_eq!(response.status(), 201);
+        let product: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(product["price"], "19.99");
+    }
+
     async fn an_unknown_currency_is_refused(db) {
         let app = spawn_app(db).await;
         let mut body = product("Odd Money", "1");

@@ -1,32 +1,24 @@
 //! One way to start the service for a test: a fresh database, a JWKS
 //! fixture standing in for the users service, the real app on port 0.
 
-use std::net::SocketAddr;
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::config::Sources;
 use common::testing::TestDb;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
+
+use crate::jwks_fixture::{JwksServer, SigningKey};
 
 pub const ISSUER: &str = "shop-users";
 pub const AUDIENCE: &str = "shop";
-const KID: &str = "test-key-1";
 
 /// A running products service and a way to call it.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    signer: Signer,
+    /// The key the JWKS fixture publishes and [`TestApp::token`] signs with.
+    pub signer: SigningKey,
+    /// The stand-in for the users service's JWKS endpoint.
+    pub jwks: JwksServer,
     _db: TestDb,
-}
-
-/// Signs access tokens like the users service does.
-struct Signer {
-    key: EncodingKey,
 }
 
 pub async fn spawn_app(db: TestDb) -> TestApp {
@@ -34,11 +26,23 @@ pub async fn spawn_app(db: TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
-    let (signer, jwks_url) = start_jwks_server().await;
+    let signer = SigningKey::generate("test-key-1");
+    let jwks = JwksServer::start(&[&signer], None).await;
+    spawn_app_on(db, signer, jwks, extra).await
+}
+
+/// The app verifying tokens against `jwks` (its `JWKS_URL` unless `extra`
+/// sets another), with `signer` as the key of [`TestApp::token`].
+pub async fn spawn_app_on(
+    db: TestDb,
+    signer: SigningKey,
+    jwks: JwksServer,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let mut settings: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url.clone()),
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
-        ("JWKS_URL".into(), jwks_url),
+        ("JWKS_URL".into(), jwks.url.clone()),
         ("RUST_LOG".into(), "warn".into()),
     ];
     settings.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -52,34 +56,9 @@ pub async fn spawn_app_with(db: TestDb, extra: &[(&str, &str)]) -> TestApp {
         address,
         client: reqwest::Client::new(),
         signer,
+        jwks,
         _db: db,
     }
-}
-
-async fn start_jwks_server() -> (Signer, String) {
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).expect("key");
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("pair");
-    let jwks = json!({"keys": [{
-        "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": KID,
-        "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
-    }]});
-    let router = axum::Router::new().route(
-        "/.well-known/jwks.json",
-        axum::routing::get(move || {
-            let jwks = jwks.clone();
-            async move { axum::Json(jwks) }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("bind jwks");
-    let url = format!(
-        "http://{}/.well-known/jwks.json",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let key = EncodingKey::from_ed_der(pkcs8.as_ref());
-    (Signer { key }, url)
 }
 
 impl TestApp {
@@ -104,9 +83,7 @@ impl TestApp {
 
     /// Sign `claims` with the key the JWKS fixture publishes.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(KID.to_string());
-        jsonwebtoken::encode(&header, claims, &self.signer.key).expect("sign")
+        self.signer.sign(claims)
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -135,6 +112,23 @@ impl TestApp {
     pub async fn post_product(&self, role: Option<&str>, body: &Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, "/", role)
             .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `method path` as `role` with `body` sent exactly as written (JSON a
+    /// `serde_json::Value` cannot hold, such as `19.999999999999999999`).
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        role: Option<&str>,
+        body: &str,
+    ) -> reqwest::Response {
+        self.request(method, path, role)
+            .header("content-type", "application/json")
+            .body(body.to_string())
             .send()
             .await
             .expect("request")
@@ -194,6 +188,17 @@ fn with_defaults(mut body: Value) -> Value {
         }
     }
     body
+}
+
+/// The titles of the page `GET /?{query}` lists, in order.
+pub async fn titles(app: &TestApp, query: &str) -> Vec<String> {
+    let page = app.get_json(&format!("/?{query}")).await;
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|p| p["title"].as_str().expect("title").to_string())
+        .collect()
 }
 
 /// The id of a created product.

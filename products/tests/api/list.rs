@@ -20,16 +20,6 @@ async fn seeded(db: common::testing::TestDb) -> TestApp {
     app
 }
 
-async fn titles(app: &TestApp, query: &str) -> Vec<String> {
-    let page = app.get_json(&format!("/?{query}")).await;
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|p| p["title"].as_str().expect("title").to_string())
-        .collect()
-}
-
 common::backend_tests! {
     async fn the_default_list_is_newest_first_with_totals(db) {
         let app = seeded(db).await;

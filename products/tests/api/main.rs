@@ -2,7 +2,9 @@
 //! `TEST_DATABASE_URL`) PostgreSQL.
 
 mod helpers;
+mod jwks_fixture;
 
+mod bounds;
 mod categories;
 mod create;
 mod delete;
@@ -10,6 +12,8 @@ mod demo;
 mod docs;
 mod health;
 mod list;
+mod migrations;
 mod read;
 mod stock;
+mod tokens;
 mod update;

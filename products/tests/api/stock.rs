@@ -36,6 +36,22 @@ common::backend_tests! {
         assert_eq!(after["stock_qty"], 2);
     }
 
+    async fn a_change_above_the_stock_maximum_is_409_and_changes_nothing(db) {
+        let app = spawn_app(db).await;
+        let id = id_of(&app.create(json!({"title": "Plenty", "stock_qty": 999_999_999})).await);
+        let before = app.get(&format!("/{id}")).await.headers()["etag"].clone();
+        let body = problem(app.change_stock(id, Some("staff"), 2).await, 409).await;
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(detail.contains("999999999 in stock"), "{detail}");
+        assert!(detail.contains("1000000000"), "{detail}");
+        let after = app.get(&format!("/{id}")).await;
+        assert_eq!(after.headers()["etag"], before);
+        let after: serde_json::Value = after.json().await.expect("json");
+        assert_eq!(after["stock_qty"], 999_999_999);
+        assert_eq!(app.change_stock(id, Some("staff"), 1).await.status(), 200);
+        assert_eq!(app.get_json(&format!("/{id}")).await["stock_qty"], 1_000_000_000);
+    }
+
     async fn fifty_concurrent_decrements_of_twenty_never_oversell(db) {
         let app = std::sync::Arc::new(spawn_app(db).await);
         let id = id_of(&app.create(json!({"title": "Hot Item", "stock_qty": 20})).await);
