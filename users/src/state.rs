@@ -1,7 +1,6 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use common::auth::TokenVerifier;
@@ -9,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::keys::{KeyRing, TokenIssuer};
 use crate::passwords::PasswordHashing;
+use crate::refresh_tokens::RefreshTtl;
 use crate::throttle::LoginThrottle;
 
 /// Shared state of the users service (cheap to clone).
@@ -26,8 +26,8 @@ pub struct AppState {
     pub hashing: PasswordHashing,
     /// Failed-login counters.
     pub throttle: Arc<LoginThrottle>,
-    /// Lifetime of a refresh token.
-    pub refresh_ttl: Duration,
+    /// Lifetimes of a refresh token and of its family.
+    pub refresh_ttl: RefreshTtl,
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {

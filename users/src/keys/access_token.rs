@@ -8,13 +8,22 @@ use uuid::Uuid;
 
 use super::ed25519::SigningKey;
 
-/// A signed access token and its lifetime.
-#[derive(Debug, Clone)]
+/// A signed access token and its lifetime (`Debug` hides the token).
+#[derive(Clone)]
 pub struct AccessToken {
     /// The compact JWT.
     pub token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &crate::redact::Redacted)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// Signs EdDSA access tokens with the active key.

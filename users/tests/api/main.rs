@@ -4,7 +4,9 @@
 mod helpers;
 
 mod admin;
+mod bootstrap;
 mod docs;
+mod emails;
 mod health;
 mod jwks;
 mod login;
