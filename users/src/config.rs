@@ -135,7 +135,15 @@ impl Config {
     pub fn load(sources: &Sources) -> Result<Config, common::ConfigError> {
         let config: Config = common::config::load(sources)?;
         config.check()?;
-        crate::placeholder_secrets::refuse_in_production(&config)?;
+        crate::placeholder_secrets::refuse_in_production(
+            config.base.app_env,
+            &[
+                ("DATABASE_URL", config.base.database_url.as_ref()),
+                ("JWT_SIGNING_KEY", config.jwt_signing_key.as_ref()),
+                ("JWT_PUBLISHED_KEYS", config.jwt_published_keys.as_ref()),
+                ("ADMIN_PASSWORD", config.admin_password.as_ref()),
+            ],
+        )?;
         Ok(config)
     }
 

@@ -109,4 +109,15 @@ mod tests {
         assert_eq!(claims.role, Role::Staff);
         assert_eq!(claims.exp - claims.iat, 60);
     }
+
+    #[test]
+    fn an_access_token_prints_no_token() {
+        let key = SigningKey::generate().expect("key");
+        let issuer = TokenIssuer::new(&key, "iss", "aud", Duration::from_secs(60));
+        let token = issuer
+            .issue(Uuid::new_v4(), "a@b.co", Role::Staff)
+            .expect("signs");
+        let printed = format!("{token:?}");
+        assert!(!printed.contains(&token.token), "{printed}");
+    }
 }

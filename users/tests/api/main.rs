@@ -13,6 +13,7 @@ mod login;
 mod logout;
 mod me;
 mod password;
+mod placeholders;
 mod refresh;
 mod register;
 mod startup;
