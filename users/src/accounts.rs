@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::Email;
-use crate::entity::user::{self, Entity as Users};
+use crate::entity::user::{self, Entity as Users, HashedPassword};
 
 /// An account about to be created.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct NewAccount {
     /// Normalised email.
     pub email: Email,
     /// Argon2id PHC string.
-    pub password_hash: String,
+    pub password_hash: HashedPassword,
     /// Given name.
     pub first_name: Option<String>,
     /// Family name.
@@ -118,14 +118,16 @@ pub async fn list(
         condition = condition.add(user::Column::Role.eq(role.as_str()));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = contains_pattern(&q.to_lowercase());
-        let contains =
+        // Emails are stored folded in Rust, so the email is compared as
+        // stored; SQL `lower()` (ASCII-only on SQLite) only serves names.
+        let pattern = contains_pattern(&crate::domain::fold(q));
+        let name_contains =
             |col: user::Column| Expr::expr(Func::lower(Expr::col(col))).like(pattern.clone());
         condition = condition.add(
             Condition::any()
-                .add(contains(user::Column::Email))
-                .add(contains(user::Column::FirstName))
-                .add(contains(user::Column::LastName)),
+                .add(Expr::col(user::Column::Email).like(pattern.clone()))
+                .add(name_contains(user::Column::FirstName))
+                .add(name_contains(user::Column::LastName)),
         );
     }
     let query = Users::find()
@@ -155,7 +157,7 @@ mod tests {
                 .expect("database");
             let account = || NewAccount {
                 email: Email::parse("ada@example.com").expect("email"),
-                password_hash: "not a real hash".to_string(),
+                password_hash: HashedPassword::new("not a real hash".to_string()),
                 first_name: None,
                 last_name: None,
                 role: Role::Customer,

@@ -29,17 +29,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read_user, update_user, deactivate_user))
 }
 
-/// Query of the user list.
+/// Query of the user list. `page` and `per_page` arrive as text and are
+/// bounded here (as the products list does), so no number a client sends
+/// can overflow the offset computed from them.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// 1-based page (default 1).
-    #[param(minimum = 1)]
-    pub page: Option<u64>,
+    /// 1-based page, at most 4294967295 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
+    pub page: Option<String>,
     /// Page size (default 20; values above 100 are clamped to 100).
-    #[param(minimum = 1)]
-    pub per_page: Option<u64>,
+    #[param(value_type = Option<u64>, minimum = 1)]
+    pub per_page: Option<String>,
     /// Only users with this role.
     #[param(value_type = Option<Role>)]
     pub role: Option<String>,
@@ -90,14 +92,24 @@ async fn list_users(
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<UserPage>, Problem> {
     let mut fields = FieldErrors::default();
-    let page = query.page.unwrap_or(1);
-    if page == 0 {
-        fields.reject("page", "must be at least 1");
-    }
-    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
-    if per_page == 0 {
-        fields.reject("per_page", "must be at least 1");
-    }
+    let page = match query.page.as_deref().map(str::parse::<u32>) {
+        None => 1,
+        Some(Ok(p)) if p >= 1 => u64::from(p),
+        Some(_) => {
+            fields.reject("page", "must be a whole number from 1 to 4294967295");
+            1
+        }
+    };
+    let per_page = match query.per_page.as_deref().map(str::parse::<u64>) {
+        None => DEFAULT_PER_PAGE,
+        Some(Ok(n)) if n >= 1 => n.min(MAX_PER_PAGE),
+        // Any larger number is clamped too, however many digits it has.
+        Some(Err(_)) if query.per_page.as_deref().is_some_and(is_digits) => MAX_PER_PAGE,
+        Some(_) => {
+            fields.reject("per_page", "must be a whole number from 1");
+            DEFAULT_PER_PAGE
+        }
+    };
     let role = query
         .role
         .as_deref()
@@ -107,7 +119,7 @@ async fn list_users(
         role,
         q: query.q,
         page,
-        per_page: per_page.min(MAX_PER_PAGE),
+        per_page,
     };
     let (rows, total) = accounts::list(&state.db, &filter).await?;
     Ok(axum::Json(UserPage {
@@ -236,6 +248,11 @@ async fn deactivate_user(
     refresh_tokens::revoke_all_of_user(&txn, id).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Only ASCII digits (a number too large for `u64`, not a malformed one).
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// A path id that is not a UUID names no user.

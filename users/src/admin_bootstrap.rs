@@ -1,5 +1,9 @@
 //! The first admin: from `ADMIN_EMAIL`/`ADMIN_PASSWORD` at start-up
 //! (idempotent) or the `users create-admin` command.
+//!
+//! Several replicas starting together on one database all try to create the
+//! admin; the unique email index lets one win, and the others read the
+//! winner's row back and carry on instead of failing start-up.
 
 use anyhow::Context;
 use common::auth::Role;
@@ -8,6 +12,7 @@ use sea_orm::{ConnectionTrait, IntoActiveModel, Set};
 use crate::accounts::{self, NewAccount};
 use crate::config::Config;
 use crate::domain::{Email, Password};
+use crate::entity::user;
 use crate::passwords::PasswordHashing;
 
 /// What happened to the admin account.
@@ -44,19 +49,33 @@ pub async fn ensure_configured_admin(
     })?;
     let password = Password::parse(raw_password.expose())
         .map_err(|m| anyhow::anyhow!("invalid configuration: ADMIN_PASSWORD: {m}"))?;
-    create(db, hashing, &email, &password).await?;
-    tracing::info!(email = %email, "created the configured admin");
+    match create(db, hashing, &email, &password).await? {
+        Created::Now => tracing::info!(email = %email, "created the configured admin"),
+        Created::ByAnotherReplica(_) => {
+            tracing::info!(email = %email, "the configured admin was created by another replica")
+        }
+    }
     Ok(())
 }
 
+/// Who created the account.
+enum Created {
+    /// This call.
+    Now,
+    /// A concurrent call (another replica) between our look-up and insert.
+    ByAnotherReplica(user::Model),
+}
+
+/// Insert the admin; losing a race for the email is not an error: the
+/// winner's row is read back.
 async fn create(
     db: &impl ConnectionTrait,
     hashing: &PasswordHashing,
     email: &Email,
     password: &Password,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Created> {
     let password_hash = hashing.hash(password).await?;
-    accounts::create(
+    let inserted = accounts::create(
         db,
         NewAccount {
             email: email.clone(),
@@ -66,9 +85,17 @@ async fn create(
             role: Role::Admin,
         },
     )
-    .await
-    .map_err(|p| anyhow::anyhow!("cannot create the admin: {}", p.detail))?;
-    Ok(())
+    .await;
+    match inserted {
+        Ok(_) => Ok(Created::Now),
+        Err(p) if p.status == http::StatusCode::CONFLICT => {
+            let winner = accounts::find_by_email(db, email).await?.ok_or_else(|| {
+                anyhow::anyhow!("cannot create the admin: {email} is taken but cannot be read")
+            })?;
+            Ok(Created::ByAnotherReplica(winner))
+        }
+        Err(p) => Err(anyhow::anyhow!("cannot create the admin: {}", p.detail)),
+    }
 }
 
 /// Make `email` an active admin, creating it with `password` (or a
@@ -81,21 +108,7 @@ pub async fn create_or_promote(
     password: Option<Password>,
 ) -> anyhow::Result<(Outcome, Option<String>)> {
     if let Some(existing) = accounts::find_by_email(db, email).await? {
-        let unchanged =
-            existing.is_active && accounts::role_of(&existing) == Role::Admin && password.is_none();
-        if unchanged {
-            return Ok((Outcome::Unchanged, None));
-        }
-        let mut row = existing.into_active_model();
-        row.role = Set(Role::Admin.as_str().to_string());
-        row.is_active = Set(true);
-        if let Some(password) = &password {
-            row.password_hash = Set(hashing.hash(password).await?);
-        }
-        accounts::update(db, row)
-            .await
-            .map_err(|p| anyhow::anyhow!("cannot promote the admin: {}", p.detail))?;
-        return Ok((Outcome::Promoted, None));
+        return promote(db, hashing, existing, password).await;
     }
     let (password, generated) = match password {
         Some(p) => (p, None),
@@ -105,8 +118,39 @@ pub async fn create_or_promote(
             (p, Some(text))
         }
     };
-    create(db, hashing, email, &password).await?;
-    Ok((Outcome::Created, generated))
+    match create(db, hashing, email, &password).await? {
+        Created::Now => Ok((Outcome::Created, generated)),
+        // Someone else created the account meanwhile: make it an admin,
+        // with the password asked for (a generated one was never shown).
+        Created::ByAnotherReplica(existing) => {
+            let password = generated.is_none().then_some(password);
+            promote(db, hashing, existing, password).await
+        }
+    }
+}
+
+/// Make `existing` an active admin; its password changes only when given.
+async fn promote(
+    db: &impl ConnectionTrait,
+    hashing: &PasswordHashing,
+    existing: user::Model,
+    password: Option<Password>,
+) -> anyhow::Result<(Outcome, Option<String>)> {
+    let unchanged =
+        existing.is_active && accounts::role_of(&existing) == Role::Admin && password.is_none();
+    if unchanged {
+        return Ok((Outcome::Unchanged, None));
+    }
+    let mut row = existing.into_active_model();
+    row.role = Set(Role::Admin.as_str().to_string());
+    row.is_active = Set(true);
+    if let Some(password) = &password {
+        row.password_hash = Set(hashing.hash(password).await?);
+    }
+    accounts::update(db, row)
+        .await
+        .map_err(|p| anyhow::anyhow!("cannot promote the admin: {}", p.detail))?;
+    Ok((Outcome::Promoted, None))
 }
 
 /// 24 random URL-safe characters (144 bits).

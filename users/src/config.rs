@@ -34,6 +34,16 @@ pub struct Config {
     /// `REFRESH_TOKEN_TTL`: lifetime of a refresh token (default `720h`, 30 days).
     #[serde(default = "default_refresh_ttl", deserialize_with = "duration")]
     pub refresh_token_ttl: Duration,
+    /// `REFRESH_FAMILY_LIFETIME`: how long the refresh tokens of one login
+    /// keep renewing in all, however often they rotate (default `720h`,
+    /// 30 days); then the user signs in again.
+    #[serde(default = "default_family_lifetime", deserialize_with = "duration")]
+    pub refresh_family_lifetime: Duration,
+    /// `REFRESH_TOKEN_PURGE_INTERVAL`: how often refresh tokens of sessions
+    /// that can no longer be used (expired, logged out, revoked) are
+    /// deleted (default `1h`).
+    #[serde(default = "default_purge_interval", deserialize_with = "duration")]
+    pub refresh_token_purge_interval: Duration,
     /// `JWT_SIGNING_KEY`: the Ed25519 private key (PKCS#8 PEM) that signs
     /// access tokens. Exclusive with `JWT_SIGNING_KEY_FILE`.
     #[serde(default)]
@@ -106,6 +116,12 @@ fn default_access_ttl() -> Duration {
 fn default_refresh_ttl() -> Duration {
     Duration::from_secs(30 * 24 * 3600)
 }
+fn default_family_lifetime() -> Duration {
+    Duration::from_secs(30 * 24 * 3600)
+}
+fn default_purge_interval() -> Duration {
+    Duration::from_secs(3600)
+}
 fn default_failures_per_email() -> u32 {
     5
 }
@@ -133,6 +149,15 @@ impl Config {
     pub fn load(sources: &Sources) -> Result<Config, common::ConfigError> {
         let config: Config = common::config::load(sources)?;
         config.check()?;
+        crate::placeholder_secrets::refuse_in_production(
+            config.base.app_env,
+            &[
+                ("DATABASE_URL", config.base.database_url.as_ref()),
+                ("JWT_SIGNING_KEY", config.jwt_signing_key.as_ref()),
+                ("JWT_PUBLISHED_KEYS", config.jwt_published_keys.as_ref()),
+                ("ADMIN_PASSWORD", config.admin_password.as_ref()),
+            ],
+        )?;
         Ok(config)
     }
 
@@ -156,6 +181,15 @@ impl Config {
         }
         if self.refresh_token_ttl < Duration::from_secs(1) {
             return Err(E::invalid("REFRESH_TOKEN_TTL", "must be at least 1s"));
+        }
+        if self.refresh_family_lifetime < Duration::from_secs(1) {
+            return Err(E::invalid("REFRESH_FAMILY_LIFETIME", "must be at least 1s"));
+        }
+        if self.refresh_token_purge_interval < Duration::from_secs(1) {
+            return Err(E::invalid(
+                "REFRESH_TOKEN_PURGE_INTERVAL",
+                "must be at least 1s",
+            ));
         }
         if self.login_max_failures_per_email == 0 {
             return Err(E::invalid(
@@ -206,6 +240,11 @@ mod tests {
         assert_eq!(c.jwt_audience, "shop");
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_token_ttl, Duration::from_secs(30 * 24 * 3600));
+        assert_eq!(
+            c.refresh_family_lifetime,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        assert_eq!(c.refresh_token_purge_interval, Duration::from_secs(3600));
         assert_eq!(c.login_max_failures_per_email, 5);
         assert_eq!(c.login_max_failures_per_ip_per_minute, 20);
         assert_eq!(c.password_hash_memory_kib, 19456);

@@ -20,6 +20,8 @@ mod me;
 mod migration;
 mod openapi;
 mod passwords;
+mod placeholder_secrets;
+mod redact;
 mod refresh_tokens;
 mod routes;
 mod startup;

@@ -44,8 +44,8 @@ pub struct ProfileUpdate {
     pub avatar_url: Patch<String>,
 }
 
-/// A password change.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A password change. `Debug` shows neither password.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password in use now.
@@ -53,6 +53,15 @@ pub struct PasswordChange {
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
+}
+
+impl std::fmt::Debug for PasswordChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordChange")
+            .field("current_password", &crate::redact::Redacted)
+            .field("new_password", &crate::redact::Redacted)
+            .finish()
+    }
 }
 
 /// Read your own profile.
@@ -149,7 +158,7 @@ async fn change_password(
         .map_err(|e| e.into_problem("too many wrong passwords; try again later"))?;
     if !state
         .hashing
-        .verify(&body.current_password, Some(&me.password_hash))
+        .verify(&body.current_password, Some(me.password_hash.as_str()))
         .await?
     {
         return Err(Problem::forbidden("the current password is wrong"));
@@ -161,4 +170,19 @@ async fn change_password(
     accounts::update(&state.db, row).await?;
     refresh_tokens::revoke_all_of_user(&state.db, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_change_prints_neither_password() {
+        let change = PasswordChange {
+            current_password: "old-s3cret".into(),
+            new_password: "new-s3cret".into(),
+        };
+        let printed = format!("{change:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+    }
 }

@@ -6,6 +6,7 @@
 //! buffer in each thread's arena, and the process would grow to hundreds
 //! of MiB under a login burst.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
@@ -17,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::Config;
 use crate::domain::Password;
+use crate::entity::user::HashedPassword;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,7 @@ impl From<HashError> for common::Problem {
 pub struct PasswordHashing {
     params: Params,
     permits: Arc<Semaphore>,
+    running: Arc<RunningHashes>,
     memory: Arc<MemoryPool>,
     /// A hash of a random password, verified against when the email is
     /// unknown so both failed-login paths do the same work.
@@ -100,17 +103,18 @@ impl PasswordHashing {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            running: Arc::default(),
             memory,
             dummy_hash: dummy_hash.into(),
         })
     }
 
     /// The PHC string of `password`.
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    pub async fn hash(&self, password: &Password) -> Result<HashedPassword, HashError> {
         let params = self.params.clone();
         let memory = self.memory.clone();
         let bytes = password.expose().as_bytes().to_vec();
-        self.blocking(move || hash_with(&params, &bytes, &memory))
+        self.blocking(move || hash_with(&params, &bytes, &memory).map(HashedPassword::new))
             .await?
     }
 
@@ -127,18 +131,65 @@ impl PasswordHashing {
         Ok(known && matches)
     }
 
+    /// Hashes running right now (a gauge).
+    pub fn in_flight(&self) -> usize {
+        self.running.now.load(Ordering::SeqCst)
+    }
+
+    /// The most hashes that ever ran at once; never above the concurrency
+    /// bound, even when callers give up mid-hash.
+    pub fn peak_in_flight(&self) -> usize {
+        self.running.peak.load(Ordering::SeqCst)
+    }
+
+    /// Run `work` on the blocking pool under a permit. The permit moves into
+    /// the blocking task: a caller that is cancelled (client gone, timeout)
+    /// stops waiting, but the hash runs to its end, and its memory stays
+    /// counted against the bound until then.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| HashError::Failed(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| HashError::Failed(e.to_string()))
+        let running = self.running.clone();
+        tokio::task::spawn_blocking(move || {
+            // Declared after the permit, so dropped before it: the gauge
+            // falls before another hash may start.
+            let _permit = permit;
+            let _running = running.enter();
+            work()
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+}
+
+/// How many hashes run now, and the most that ever ran at once.
+#[derive(Default)]
+struct RunningHashes {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl RunningHashes {
+    fn enter(self: &Arc<Self>) -> RunningHash {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        RunningHash(self.clone())
+    }
+}
+
+/// One running hash; leaving drops the gauge.
+struct RunningHash(Arc<RunningHashes>);
+
+impl Drop for RunningHash {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -235,14 +286,14 @@ mod tests {
         let h = cheap();
         let pw = Password::parse("correct horse").expect("valid");
         let stored = h.hash(&pw).await.expect("hash");
-        assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(stored.as_str().starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(
-            h.verify("correct horse", Some(&stored))
+            h.verify("correct horse", Some(stored.as_str()))
                 .await
                 .expect("verify")
         );
         assert!(
-            !h.verify("wrong horse", Some(&stored))
+            !h.verify("wrong horse", Some(stored.as_str()))
                 .await
                 .expect("verify")
         );
@@ -275,7 +326,7 @@ mod tests {
         let h = cheap();
         let pw = Password::parse("correct horse").expect("valid");
         let stored = h.hash(&pw).await.expect("hash");
-        let parsed = PasswordHash::new(&stored).expect("phc");
+        let parsed = PasswordHash::new(stored.as_str()).expect("phc");
         assert!(
             Argon2::default()
                 .verify_password(b"correct horse", &parsed)
@@ -291,6 +342,35 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn cancelled_hashes_still_count_against_the_concurrency_bound() {
+        // About 20 ms per hash, so every caller below gives up mid-hash.
+        let h = PasswordHashing::new(
+            HashParams {
+                memory_kib: 8 * 1024,
+                iterations: 2,
+                parallelism: 1,
+            },
+            2,
+        )
+        .expect("params");
+        let pw = Password::parse("correct horse").expect("valid");
+        for _ in 0..12 {
+            let cancelled =
+                tokio::time::timeout(std::time::Duration::from_millis(1), h.hash(&pw)).await;
+            assert!(
+                cancelled.is_err(),
+                "the hash finished before being cancelled"
+            );
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while h.in_flight() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(h.in_flight(), 0);
+        assert_eq!(h.peak_in_flight(), 2);
     }
 
     #[tokio::test]

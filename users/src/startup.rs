@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::keys::{TokenIssuer, load_key_ring};
 use crate::migration::Migrator;
 use crate::passwords::PasswordHashing;
+use crate::refresh_tokens::{self, RefreshTtl};
 use crate::state::AppState;
 use crate::throttle::{Throttle, ThrottleSettings};
 
@@ -20,6 +21,7 @@ use crate::throttle::{Throttle, ThrottleSettings};
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    db: sea_orm::DatabaseConnection,
     config: Config,
 }
 
@@ -55,14 +57,17 @@ impl Application {
             },
         );
         let state = AppState {
-            db,
+            db: db.clone(),
             verifier: Arc::new(verifier),
             issuer: Arc::new(issuer),
             keys: Arc::new(keys),
             hashing,
             throttle: Arc::new(throttle),
             trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-            refresh_ttl: config.refresh_token_ttl,
+            refresh_ttl: RefreshTtl {
+                token: config.refresh_token_ttl,
+                family: config.refresh_family_lifetime,
+            },
         };
         let router = common::service::apply_layers(crate::routes::router(state), &config.base);
         let listener = TcpListener::bind(config.base.listen_addr)
@@ -73,6 +78,7 @@ impl Application {
         Ok(Application {
             listener,
             router,
+            db,
             config,
         })
     }
@@ -91,12 +97,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "users service listening");
-        common::service::serve(
+        let purge = refresh_tokens::spawn_purge(self.db, self.config.refresh_token_purge_interval);
+        let served = common::service::serve(
             self.listener,
             self.router,
             shutdown,
             self.config.base.shutdown_grace,
         )
-        .await
+        .await;
+        purge.abort();
+        served
     }
 }

@@ -1,7 +1,6 @@
 //! What every handler can reach.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use common::auth::TokenVerifier;
@@ -10,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use crate::client_ip::TrustedProxies;
 use crate::keys::{KeyRing, TokenIssuer};
 use crate::passwords::PasswordHashing;
+use crate::refresh_tokens::RefreshTtl;
 use crate::throttle::Throttle;
 
 /// Shared state of the users service (cheap to clone).
@@ -29,8 +29,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Peers whose forwarding headers name the client.
     pub trusted_proxies: Arc<TrustedProxies>,
-    /// Lifetime of a refresh token.
-    pub refresh_ttl: Duration,
+    /// Lifetimes of a refresh token and of its family.
+    pub refresh_ttl: RefreshTtl,
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {

@@ -17,8 +17,8 @@ use crate::domain::Email;
 use crate::refresh_tokens;
 use crate::state::AppState;
 
-/// JSON login.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// JSON login (`Debug` in `redaction`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginJson {
     /// Email address (any case).
@@ -32,7 +32,7 @@ pub struct LoginJson {
 /// OAuth2 password grant (RFC 6749 §4.3), form-encoded; `username` is the
 /// email. `grant_type`, `scope`, `client_id` and `client_secret` are
 /// accepted for OAuth2 clients and otherwise ignored.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginForm {
     /// The email address.

@@ -1,6 +1,7 @@
 //! `/auth/*`: registration, login, refresh-token rotation, logout.
 
 mod login;
+mod redaction;
 mod register;
 mod session;
 
@@ -20,8 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// An access token and the refresh token that renews it (OAuth2 token
-/// response shape).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// response shape). (`Debug` in `redaction`.)
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// EdDSA-signed JWT for `Authorization: Bearer`.
     pub access_token: String,

@@ -19,8 +19,8 @@ use crate::state::AppState;
 use crate::user_view::UserView;
 
 /// A registration. There is no `role`: every new account is a customer,
-/// and unknown fields are refused.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// and unknown fields are refused. (`Debug` in `redaction`.)
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// Email address, unique case-insensitively.

@@ -14,8 +14,8 @@ use crate::current_user::deactivated;
 use crate::refresh_tokens;
 use crate::state::AppState;
 
-/// A refresh token presented for rotation or logout.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A refresh token presented for rotation or logout (`Debug` in `redaction`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The opaque refresh token from login or the last refresh.

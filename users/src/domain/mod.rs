@@ -3,9 +3,11 @@
 //! field is reported together (`common::fields::FieldErrors`).
 
 mod email;
+#[cfg(test)]
+mod email_properties;
 mod password;
 mod profile;
 
-pub use email::Email;
+pub use email::{Email, fold};
 pub use password::{MAX_CHARS as PASSWORD_MAX_CHARS, Password};
 pub use profile::{AvatarUrl, PersonName};

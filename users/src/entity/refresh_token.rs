@@ -16,8 +16,12 @@ pub struct Model {
     /// Hex SHA-256 of the token.
     #[sea_orm(unique)]
     pub token_hash: String,
-    /// After this the token is refused.
+    /// After this the token is refused (never after `family_expires_at`).
     pub expires_at: TimeDateTimeWithTimeZone,
+    /// The family's absolute end, set at login and kept by every rotation.
+    /// `None` on rows issued before it existed: their `expires_at` is then
+    /// the family's end.
+    pub family_expires_at: Option<TimeDateTimeWithTimeZone>,
     /// Set when rotated, logged out or revoked.
     pub revoked_at: Option<TimeDateTimeWithTimeZone>,
     /// Issue time.

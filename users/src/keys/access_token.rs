@@ -8,13 +8,22 @@ use uuid::Uuid;
 
 use super::ed25519::SigningKey;
 
-/// A signed access token and its lifetime.
-#[derive(Debug, Clone)]
+/// A signed access token and its lifetime (`Debug` hides the token).
+#[derive(Clone)]
 pub struct AccessToken {
     /// The compact JWT.
     pub token: String,
     /// Seconds until it expires.
     pub expires_in: u64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &crate::redact::Redacted)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 /// Signs EdDSA access tokens with the active key.
@@ -99,5 +108,16 @@ mod tests {
         assert_eq!(claims.sub, id);
         assert_eq!(claims.role, Role::Staff);
         assert_eq!(claims.exp - claims.iat, 60);
+    }
+
+    #[test]
+    fn an_access_token_prints_no_token() {
+        let key = SigningKey::generate().expect("key");
+        let issuer = TokenIssuer::new(&key, "iss", "aud", Duration::from_secs(60));
+        let token = issuer
+            .issue(Uuid::new_v4(), "a@b.co", Role::Staff)
+            .expect("signs");
+        let printed = format!("{token:?}");
+        assert!(!printed.contains(&token.token), "{printed}");
     }
 }

@@ -223,4 +223,43 @@ common::backend_tests! {
         problem(app.patch_as(&format!("/{id}"), &admin.access, &json!({"role": "staff"})).await, 409).await;
         assert_eq!(app.get_as("/", &admin.access).await.status(), 200);
     }
+    async fn a_page_number_beyond_the_range_is_a_422_naming_page(db) {
+        let app = spawn_app(&db).await;
+        let admin = app.admin().await;
+        for page in ["9223372036854775808", "4294967296", "18446744073709551616", "-1", "0"] {
+            let r = app.get_as(&format!("/?page={page}"), &admin.access).await;
+            let body = problem(r, 422).await;
+            assert_eq!(body["errors"][0]["field"], "page", "page={page}");
+        }
+        // The service is still answering.
+        assert_eq!(app.get_as("/?page=1", &admin.access).await.status(), 200);
+    }
+
+    async fn the_largest_page_number_answers_an_empty_page(db) {
+        let app = spawn_app(&db).await;
+        let admin = app.admin().await;
+        let r = app.get_as("/?page=4294967295&per_page=100", &admin.access).await;
+        assert_eq!(r.status(), 200);
+        let page: Value = r.json().await.expect("json");
+        assert_eq!(page["page"], 4294967295_u64);
+        assert_eq!(page["total"], 1);
+        assert_eq!(page["items"], json!([]));
+    }
+
+    async fn a_huge_per_page_is_clamped_and_a_malformed_one_is_a_422(db) {
+        let app = spawn_app(&db).await;
+        let admin = app.admin().await;
+        let page: Value = app
+            .get_as("/?per_page=99999999999999999999999", &admin.access)
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(page["per_page"], 100);
+        for bad in ["0", "-5", "ten"] {
+            let r = app.get_as(&format!("/?per_page={bad}"), &admin.access).await;
+            let body = problem(r, 422).await;
+            assert_eq!(body["errors"][0]["field"], "per_page", "per_page={bad}");
+        }
+    }
 }

@@ -216,6 +216,14 @@ impl TestApp {
             .await
     }
 
+    /// Refresh with `refresh` (must succeed); returns the new refresh token.
+    pub async fn rotate(&self, refresh: &str) -> String {
+        let r = self.post_refresh("/auth/refresh", refresh).await;
+        assert_eq!(r.status(), 200, "refresh");
+        let body: Value = r.json().await.expect("json");
+        body["refresh_token"].as_str().expect("refresh").to_string()
+    }
+
     /// The id of the user with `email` (via the admin list).
     pub async fn id_of(&self, admin: &Tokens, email: &str) -> String {
         let page: Value = self

@@ -2,7 +2,35 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// Rows in `refresh_tokens`, read straight from the database.
+async fn refresh_token_rows(db: &common::testing::TestDb) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = common::db::connect(&db.settings()).await.expect("database");
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM refresh_tokens",
+        ))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
 common::backend_tests! {
+    async fn the_rows_of_a_logged_out_session_are_purged_by_the_running_service(db) {
+        let app = spawn_app_with(&db, &[("REFRESH_TOKEN_PURGE_INTERVAL", "1s")]).await;
+        let ended = app.customer("ada@example.com").await;
+        let kept = app.tokens("ada@example.com", PASSWORD).await;
+        app.rotate(&ended.refresh).await;
+        assert_eq!(refresh_token_rows(&db).await, 3);
+        assert_eq!(app.post_refresh("/auth/logout", &ended.refresh).await.status(), 204);
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // The logged-out family's two rows are gone; the live session's stays.
+        assert_eq!(refresh_token_rows(&db).await, 1);
+        assert_eq!(app.post_refresh("/auth/refresh", &kept.refresh).await.status(), 200);
+    }
+
     async fn logout_revokes_the_refresh_token(db) {
         let app = spawn_app(&db).await;
         let tokens = app.customer("ada@example.com").await;

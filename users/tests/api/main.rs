@@ -4,14 +4,17 @@
 mod helpers;
 
 mod admin;
+mod bootstrap;
 mod client_address;
 mod docs;
+mod emails;
 mod health;
 mod jwks;
 mod login;
 mod logout;
 mod me;
 mod password;
+mod placeholders;
 mod refresh;
 mod register;
 mod register_throttling;

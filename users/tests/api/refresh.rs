@@ -29,13 +29,7 @@ common::backend_tests! {
     async fn reusing_a_rotated_token_revokes_the_whole_family(db) {
         let app = spawn_app(&db).await;
         let tokens = app.customer("ada@example.com").await;
-        let body: Value = app
-            .post_refresh("/auth/refresh", &tokens.refresh)
-            .await
-            .json()
-            .await
-            .expect("json");
-        let newest = body["refresh_token"].as_str().expect("refresh").to_string();
+        let newest = app.rotate(&tokens.refresh).await;
         // The stolen old token is replayed...
         problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 401).await;
         // ...so the legitimate newest token of that family is dead too.
@@ -109,5 +103,19 @@ common::backend_tests! {
         app.patch_as(&format!("/{id}"), &admin.access, &json!({"is_active": true})).await;
         problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 401).await;
         assert_eq!(app.login("ada@example.com", PASSWORD).await.status(), 200);
+    }
+
+    async fn a_refresh_after_the_family_lifetime_is_refused(db) {
+        let app = spawn_app_with(&db, &[("REFRESH_FAMILY_LIFETIME", "2s")]).await;
+        let tokens = app.customer("ada@example.com").await;
+        let rotated = app.rotate(&tokens.refresh).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        // Rotation renewed the token, not the family: the session is over.
+        let r = app.post_refresh("/auth/refresh", &rotated).await;
+        let body = problem(r, 401).await;
+        assert_eq!(body["detail"], "the refresh token is invalid or has expired");
+        // Signing in again starts a new family.
+        let fresh = app.tokens("ada@example.com", PASSWORD).await;
+        assert_eq!(app.post_refresh("/auth/refresh", &fresh.refresh).await.status(), 200);
     }
 }
