@@ -76,6 +76,10 @@ impl Config {
                 format!("`{}` is not an http(s) URL", settings.jwks_url),
             ));
         }
+        common::service::refuse_placeholder_secrets(
+            base.app_env,
+            &[("DATABASE_URL", base.database_url.as_ref())],
+        )?;
         Ok(Config {
             base,
             jwks_url: settings.jwks_url,

@@ -149,7 +149,7 @@ impl Config {
     pub fn load(sources: &Sources) -> Result<Config, common::ConfigError> {
         let config: Config = common::config::load(sources)?;
         config.check()?;
-        crate::placeholder_secrets::refuse_in_production(
+        common::service::refuse_placeholder_secrets(
             config.base.app_env,
             &[
                 ("DATABASE_URL", config.base.database_url.as_ref()),

@@ -20,7 +20,6 @@ mod me;
 mod migration;
 mod openapi;
 mod passwords;
-mod placeholder_secrets;
 mod redact;
 mod refresh_tokens;
 mod routes;

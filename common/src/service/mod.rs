@@ -6,12 +6,16 @@
 #[cfg(feature = "service")]
 mod layers;
 #[cfg(feature = "service")]
+mod placeholder_secrets;
+#[cfg(feature = "service")]
 mod serve;
 #[cfg(feature = "service")]
 mod settings;
 
 #[cfg(feature = "service")]
 pub use layers::{apply_layers, request_context};
+#[cfg(feature = "service")]
+pub use placeholder_secrets::refuse_placeholder_secrets;
 #[cfg(feature = "service")]
 pub use serve::serve;
 #[cfg(feature = "service")]

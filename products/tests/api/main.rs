@@ -13,6 +13,7 @@ mod docs;
 mod health;
 mod list;
 mod migrations;
+mod placeholders;
 mod read;
 mod stock;
 mod tokens;

@@ -1,17 +1,17 @@
-//! Production refuses the placeholder secrets of `users/.env.example`
-//! (`change-me...`): a copied example file must not become a deployment
-//! with a guessable admin password or database password.
+//! Production refuses the placeholder secrets of the services'
+//! `.env.example` files (`change-me...`): a copied example file must not
+//! become a deployment with a guessable admin or database password.
 
-use common::ConfigError;
-use common::config::Secret;
-use common::service::AppEnv;
+use crate::ConfigError;
+use crate::config::Secret;
+use crate::service::AppEnv;
 
 /// What every placeholder secret in `.env.example` contains.
 const PLACEHOLDER: &str = "change-me";
 
 /// In production, the first of `secrets` (variable, value) still holding
 /// a placeholder is an error naming its variable.
-pub(crate) fn refuse_in_production(
+pub fn refuse_placeholder_secrets(
     app_env: AppEnv,
     secrets: &[(&str, Option<&Secret>)],
 ) -> Result<(), ConfigError> {
