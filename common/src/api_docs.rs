@@ -159,6 +159,9 @@ impl Modify for ProblemResponses {
             ];
             let extra = item.additional_operations.values_mut();
             for operation in operations.into_iter().flatten().chain(extra) {
+                if operation.request_body.is_some() {
+                    document_body_refusals(&mut operation.responses);
+                }
                 for (status, response) in &mut operation.responses.responses {
                     let is_error = status.starts_with('4') || status.starts_with('5');
                     if let (true, RefOr::T(response)) = (is_error, response)
@@ -172,6 +175,29 @@ impl Modify for ProblemResponses {
                 }
             }
         }
+    }
+}
+
+/// Every operation that reads a body answers `400` when the body is not
+/// well-formed and `415` when its `Content-Type` is not one it reads (the
+/// strict extractors in [`crate::extract`] do, before any handler runs), so
+/// the document says so for each of them instead of every handler repeating
+/// it. A handler that documents either status keeps its own description.
+fn document_body_refusals(responses: &mut utoipa::openapi::Responses) {
+    for (status, description) in [
+        (
+            "400",
+            "The body is not well-formed (for example malformed JSON)",
+        ),
+        (
+            "415",
+            "The body's `Content-Type` is not one this operation reads",
+        ),
+    ] {
+        responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(utoipa::openapi::Response::new(description)));
     }
 }
 
@@ -192,9 +218,33 @@ mod tests {
     #[allow(dead_code)]
     fn thing() {}
 
+    /// Documents `POST /thing`: created, or a conflict.
+    #[utoipa::path(post, path = "/thing", request_body = String, responses(
+        (status = 201, description = "Created"),
+        (status = 415, description = "Only text/plain"),
+    ))]
+    #[allow(dead_code)]
+    fn create_thing() {}
+
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(thing), modifiers(&ProblemResponses))]
+    #[openapi(paths(thing, create_thing), modifiers(&ProblemResponses))]
     struct Doc;
+
+    #[test]
+    fn operations_with_a_body_document_its_400_and_415_as_problems() {
+        let doc = serde_json::to_value(Doc::openapi()).expect("json");
+        let post = &doc["paths"]["/thing"]["post"]["responses"];
+        for status in ["400", "415"] {
+            assert_eq!(
+                post[status]["content"][PROBLEM_JSON]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{status}"
+            );
+        }
+        assert_eq!(post["415"]["description"], "Only text/plain");
+        let get = &doc["paths"]["/thing"]["get"]["responses"];
+        assert!(get.get("400").is_none() && get.get("415").is_none());
+    }
 
     #[test]
     fn error_responses_get_a_problem_body_and_others_are_left_alone() {
