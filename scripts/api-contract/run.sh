@@ -58,7 +58,8 @@ token="$(curl -fsS -X POST "$base/users/auth/login" -H 'content-type: applicatio
 status=0
 for service in users products; do
   echo "==== schemathesis: $service ($examples examples per operation, seed $seed)"
-  "$venv/bin/schemathesis" run "$base/$service/openapi.json" \
+  # From the scratch directory: schemathesis leaves a .schemathesis/ behind.
+  (cd "$work" && "$venv/bin/schemathesis" run "$base/$service/openapi.json" \
     --url "$base/$service" \
     --checks all \
     --header "Authorization: Bearer $token" \
@@ -68,7 +69,7 @@ for service in users products; do
     --request-timeout 10 \
     --suppress-health-check too_slow \
     --generation-database none \
-    --report junit --report-dir "$work/reports-$service" \
+    --report junit --report-dir "$work/reports-$service") \
     || status=1
 done
 exit "$status"
