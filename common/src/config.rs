@@ -269,17 +269,24 @@ pub fn duration<'de, D: Deserializer<'de>>(
     }
 }
 
-/// Parse `"500ms"`, `"30s"`, `"5m"`, `"1h"` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
+/// A quantity written as digits and an optional unit (`"30s"`, `"1 MiB"`,
+/// `"4096"`): the number and the trimmed unit, or `None` when it does not
+/// start with a number that fits in a `u64`. Durations here and sizes in
+/// the gateway's route table share it.
+pub fn number_and_unit(text: &str) -> Option<(u64, &str)> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (expected e.g. 500ms, 30s, 5m, 1h)"))?;
-    let d = match unit.trim() {
+    Some((digits.parse().ok()?, unit.trim()))
+}
+
+/// Parse `"500ms"`, `"30s"`, `"5m"`, `"1h"` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (n, unit) = number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a duration (expected e.g. 500ms, 30s, 5m, 1h)"))?;
+    let d = match unit {
         "" | "s" => std::time::Duration::from_secs(n),
         "ms" => std::time::Duration::from_millis(n),
         "m" => std::time::Duration::from_secs(n.saturating_mul(60)),

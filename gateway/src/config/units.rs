@@ -101,14 +101,9 @@ impl<T> Visitor<'_> for NumberOrText<T> {
 /// Parse `"1MiB"`, `"32KiB"`, `"1MB"`, `"512B"` or a bare number of bytes.
 fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (expected e.g. 1MiB, 32KiB, 4096)"))?;
-    let factor: u64 = match unit.trim() {
+    let (n, unit) = common::config::number_and_unit(text)
+        .ok_or_else(|| format!("`{text}` is not a size (expected e.g. 1MiB, 32KiB, 4096)"))?;
+    let factor: u64 = match unit {
         "" | "B" => 1,
         "KiB" => 1024,
         "MiB" => 1024 * 1024,
