@@ -116,6 +116,9 @@ def main():
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--only", default="", help="comma-separated targets (gateway,nginx,haproxy,direct)")
+    ap.add_argument("--pin", action="store_true",
+                    help="pin the proxies and the upstream to CPU 0 and wrk to CPU 1 (taskset), so that "
+                         "CPU cost is not hidden by spreading over both cores")
     ap.add_argument("--baseline", default="",
                     help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
                          "in the same interleaved rounds, for before/after comparisons")
@@ -124,6 +127,9 @@ def main():
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
+    # Pinned, each proxy gets one core: one worker (the gateway sizes its
+    # workers from its CPU affinity by itself).
+    workers = 1 if args.pin else CORES
     procs = {}
     up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
 
@@ -152,7 +158,7 @@ upstream = "bench"
         os.makedirs(os.path.join(tmp, "nginx", d), exist_ok=True)
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
         f.write(f"""
-worker_processes {CORES};
+worker_processes {workers};
 worker_rlimit_nofile 16384;
 user root;
 daemon off;
@@ -193,7 +199,7 @@ http {{
     with open(os.path.join(tmp, "haproxy.cfg"), "w") as f:
         f.write(f"""
 global
-  nbthread {CORES}
+  nbthread {workers}
   maxconn 8000
   log stdout format raw local0 emerg
 defaults
@@ -221,7 +227,11 @@ backend be
   server s1 127.0.0.1:{up_port}
 """)
 
+    server_cpu = ["taskset", "-c", "0"] if args.pin else []
+    client_cpu = ["taskset", "-c", "1"] if args.pin else []
+
     def start(name, cmd, port, env=None):
+        cmd = server_cpu + cmd
         log = open(os.path.join(tmp, f"{name}.log"), "w")
         procs[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                        start_new_session=True)
@@ -259,7 +269,7 @@ backend be
         idle = {t: rss_kib(procs[t].pid) for t in targets if t in procs}
 
         for target, port in targets.items():  # warm-up
-            subprocess.run(["wrk", "-t2", "-c64", "-d1s", f"http://127.0.0.1:{port}/bench/small"],
+            subprocess.run(client_cpu + ["wrk", "-t2", "-c64", "-d1s", f"http://127.0.0.1:{port}/bench/small"],
                            capture_output=True)
 
         for rnd in range(args.rounds):
@@ -269,7 +279,7 @@ backend be
                 if rnd % 2:
                     order.reverse()
                 for target, port in order:
-                    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s", "--latency",
+                    cmd = client_cpu + ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s", "--latency",
                            "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
                     pid = procs[target].pid if target in procs else None
                     before = cpu_ticks(pid) if pid else 0
@@ -302,7 +312,7 @@ backend be
 
     print()
     print(f"Median of {args.rounds} interleaved rounds, {args.duration} s each; "
-          f"{CORES} cores shared by wrk, proxy and upstream. RSS: proxy process tree, sampled mid-run; "
+          f"{'proxy and upstream pinned to CPU 0, wrk to CPU 1 (one worker per proxy)' if args.pin else f'{CORES} cores shared by wrk, proxy and upstream'}. RSS: proxy process tree, sampled mid-run; "
           "CPU: proxy user+system time per request (direct: not measured).")
     print("Idle RSS (MiB): " + ", ".join(f"{t} {v / 1024:.1f}" for t, v in idle.items()))
     print()
