@@ -34,8 +34,22 @@ where
     }
 }
 
-/// Deserialise JSON, naming the field that is wrong.
+/// Deserialise a JSON object body, naming the field that is wrong.
+///
+/// Every request body of the services is an object: any other JSON value is
+/// refused (422) before serde sees it, since serde would otherwise accept an
+/// array as a struct written field by field (`[null, null]`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => {
+                    Problem::validation(vec![FieldError::new("body", "must be a JSON object")])
+                }
+                Err(syntax) => Problem::bad_request(format!("malformed JSON body: {syntax}")),
+            },
+        );
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -168,6 +182,28 @@ mod tests {
         let err = parse_json::<Register>(br#"{"email":"x","age":"old"}"#).expect_err("type");
         assert_eq!(err.status, 422);
         assert_eq!(err.errors[0].field, "age");
+    }
+
+    #[test]
+    fn any_other_json_value_than_an_object_is_refused() {
+        for body in [
+            &b"[null, null]"[..],
+            b" [\"a@b.c\", 3]",
+            b"null",
+            b"\"a\"",
+            b"7",
+            b"true",
+        ] {
+            let err = parse_json::<Register>(body).expect_err("not an object");
+            assert_eq!(err.status, 422, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                err.errors,
+                vec![FieldError::new("body", "must be a JSON object")]
+            );
+        }
+        let err = parse_json::<Register>(b"[1,").expect_err("syntax");
+        assert_eq!(err.status, 400);
+        assert!(parse_json::<Register>(b" \n{\"email\":\"a@b.c\"}").is_ok());
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!
 //! * `service`: service settings and layers ([`service`]), strict extractors,
 //!   the forwarded prefix, health endpoints, OpenAPI and Swagger UI serving,
-//!   field errors and `Patch<T>` for request bodies;
+//!   field errors, `Patch<T>` and shared field rules with their schemas
+//!   ([`input`]) for request bodies;
 //! * `db`: database connection, migrations and database errors as problems;
 //! * `auth`: access-token verification against a JWKS and `AuthUser`;
 //! * `testing`: a fresh database per test on SQLite and PostgreSQL.
@@ -34,6 +35,8 @@ pub mod fields;
 pub mod forwarded;
 #[cfg(feature = "service")]
 pub mod health;
+#[cfg(feature = "service")]
+pub mod input;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -37,6 +37,33 @@ common::backend_tests! {
         assert_eq!(body["request_id"], "e2e-trace-1");
     }
 
+    async fn an_answer_given_before_the_body_is_read_reaches_the_client(db) {
+        // The services answer 405 (unknown method), 401 (no token) or 404
+        // without reading the body; the rest of the body is drained, so the
+        // gateway gets the answer rather than a reset (it used to say 502).
+        let app = spawn_system(db).await;
+        let body = vec![b'x'; 256 * 1024];
+        for (method, path, status) in [
+            ("QUERY", "/users/auth/register", 405),
+            ("POST", "/products/", 401),
+            ("PUT", "/products/1/stock", 405),
+            ("POST", "/products/1/no/such/thing", 404),
+        ] {
+            for round in 0..3 {
+                let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+                let res = app
+                    .client
+                    .request(method.clone(), app.url(path))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(res.status(), status, "{method} {path}, round {round}");
+            }
+        }
+    }
+
     async fn stopping_the_system_ends_every_component(db) {
         let app = spawn_system(db).await;
         let addr = app.system.gateway_addr;

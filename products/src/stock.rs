@@ -40,8 +40,28 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 pub struct StockChangeRequest {
     /// Units to add (positive) or remove (negative); not zero, at most
     /// 1,000,000,000 either way.
-    #[schema(value_type = Option<i64>, minimum = -1_000_000_000, maximum = 1_000_000_000, example = -1)]
+    #[schema(schema_with = delta_schema, required = true)]
     pub delta: Option<WholeNumber>,
+}
+
+/// `delta`: a whole number from -1,000,000,000 to 1,000,000,000 but not 0,
+/// stated as two ranges (removals, additions).
+fn delta_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let range = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(range(-STOCK_MAX, -1))
+        .item(range(1, STOCK_MAX))
+        .description(Some(
+            "Units to add (positive) or remove (negative): a whole number, not zero, at most 1,000,000,000 either way.",
+        ))
+        .examples([-1])
+        .into()
 }
 
 /// A checked, non-zero stock change.

@@ -19,6 +19,10 @@ seed="${SEED:-20261130}"
 stamp="$( (cat "$here/requirements.txt"; python3 -c 'import sys; print(sys.version)') | sha256sum | cut -c1-12)"
 venv="${TMPDIR:-/tmp}/shop-api-contract-$stamp"
 if [ ! -f "$venv/.installed" ]; then
+  if ! python3 -c 'import ensurepip' 2>/dev/null; then
+    echo "api-contract: installing python3-venv from Debian"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
   echo "api-contract: creating $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"
@@ -59,7 +63,7 @@ status=0
 for service in users products; do
   echo "==== schemathesis: $service ($examples examples per operation, seed $seed)"
   # From the scratch directory: schemathesis leaves a .schemathesis/ behind.
-  (cd "$work" && "$venv/bin/schemathesis" run "$base/$service/openapi.json" \
+  (cd "$work" && "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$base/$service/openapi.json" \
     --url "$base/$service" \
     --checks all \
     --header "Authorization: Bearer $token" \

@@ -37,16 +37,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// 1-based page, at most 4294967295 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 4294967295_u32)]
+    #[param(schema_with = common::input::page_number_schema)]
     pub page: Option<String>,
-    /// Page size (default 20; values above 100 are clamped to 100).
-    #[param(value_type = Option<u64>, minimum = 1)]
+    /// Page size from 1 (default 20); any larger number is served as 100.
+    #[param(schema_with = per_page_schema)]
     pub per_page: Option<String>,
     /// Only users with this role.
     #[param(value_type = Option<Role>)]
     pub role: Option<String>,
     /// Text contained in the email, first or last name (any case).
     pub q: Option<String>,
+}
+
+fn per_page_schema() -> utoipa::openapi::schema::Object {
+    common::input::clamped_page_size_schema(DEFAULT_PER_PAGE, MAX_PER_PAGE)
 }
 
 /// One page of users.

@@ -32,16 +32,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ProfileUpdate {
     /// Given name, or `null` to clear.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = PersonName::first_name_schema)]
     pub first_name: Patch<String>,
     /// Family name, or `null` to clear.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = PersonName::last_name_schema)]
     pub last_name: Patch<String>,
     /// An `http(s)` link to a picture, or `null` to clear.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = avatar_url_schema)]
     pub avatar_url: Patch<String>,
+}
+
+fn avatar_url_schema() -> utoipa::openapi::schema::Object {
+    common::input::web_url_schema(true)
+        .description(Some("Absolute http:// or https:// link to a picture with a host, printable ASCII (percent-encode the rest), at most 2048 characters; null clears it."))
+        .examples(["https://cdn.example.com/ada.png"])
+        .build()
 }
 
 /// A password change. `Debug` shows neither password.

@@ -1,6 +1,7 @@
 //! The layers every service wraps its routes in: request id in and out,
 //! every error rendered as problem+json with that id, one access-log line
-//! per request, the body limit and the handler timeout.
+//! per request, the body limit, the handler timeout, and the rest of an
+//! unread body drained so an early answer arrives ([`super::drain`]).
 
 use std::time::Instant;
 
@@ -18,9 +19,13 @@ use crate::problem::{PROBLEM_JSON, Problem};
 /// Wrap a service's routes with the shared layers: 404/405/413/timeout as
 /// problems, the body limit, the handler timeout and the request context.
 pub fn apply_layers(router: Router, config: &BaseConfig) -> Router {
+    let limit = config.body_limit;
     router
         .fallback(|| async { Problem::not_found("no such resource") })
-        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::map_request(move |req: Request| async move {
+            super::drain::drain_unread_body(req, limit)
+        }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,

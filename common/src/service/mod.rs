@@ -4,6 +4,8 @@
 //! serving with a bounded graceful shutdown.
 
 #[cfg(feature = "service")]
+pub mod drain;
+#[cfg(feature = "service")]
 mod layers;
 #[cfg(feature = "service")]
 mod placeholder_secrets;

@@ -6,12 +6,9 @@ use common::fields::{FieldErrors, Patch};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::input_schema::{self as schema, DESCRIPTION_MAX, NAME_MAX, TITLE_MAX};
 use crate::domain::{Currency, Price, PriceInput, Slug, WholeNumber};
 
-const TITLE_MAX: usize = 200;
-const DESCRIPTION_MAX: usize = 10_000;
-const NAME_MAX: usize = 100;
-const URL_MAX: usize = 2048;
 /// The stock maximum: the most units a product may have, at creation and
 /// after any stock change (far inside the `bigint` column, so no sum of a
 /// stock and a delta can overflow).
@@ -22,28 +19,31 @@ pub const STOCK_MAX: i64 = 1_000_000_000;
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
     /// 1-200 characters (trimmed). Required.
-    #[schema(example = "Blue Widget X")]
+    #[schema(schema_with = schema::title, required = true)]
     pub title: Option<String>,
     /// Derived from the title when absent; must be unique.
-    #[schema(example = "blue-widget-x")]
+    #[schema(schema_with = schema::new_slug)]
     pub slug: Option<String>,
     /// Up to 10,000 characters (default empty).
+    #[schema(schema_with = schema::new_description)]
     pub description: Option<String>,
     /// Decimal string or number, `>= 0`, at most 2 decimals. Required.
-    #[schema(value_type = String, example = "19.99")]
+    #[schema(schema_with = schema::price, required = true)]
     pub price: Option<PriceInput>,
     /// ISO 4217 code (default `USD`).
-    #[schema(example = "USD")]
+    #[schema(schema_with = schema::new_currency)]
     pub currency: Option<String>,
     /// Initial stock, 0 to 1,000,000,000 (default 0).
     #[schema(value_type = Option<i64>, minimum = 0, maximum = 1_000_000_000, example = 20)]
     pub stock_qty: Option<WholeNumber>,
     /// 1-100 characters. Required.
-    #[schema(example = "Electronics")]
+    #[schema(schema_with = schema::category, required = true)]
     pub category: Option<String>,
     /// 1-100 characters, or null.
+    #[schema(schema_with = schema::brand)]
     pub brand: Option<String>,
     /// Absolute http(s) URL, or null.
+    #[schema(schema_with = schema::image_url)]
     pub image_url: Option<String>,
 }
 
@@ -54,35 +54,35 @@ pub struct CreateProduct {
 pub struct UpdateProduct {
     /// 1-200 characters (trimmed). The slug does not follow the title.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::title)]
     pub title: Patch<String>,
     /// A new unique slug.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::slug)]
     pub slug: Patch<String>,
     /// Up to 10,000 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::description)]
     pub description: Patch<String>,
     /// Decimal string or number, `>= 0`, at most 2 decimals.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "24.50")]
+    #[schema(schema_with = schema::price)]
     pub price: Patch<PriceInput>,
     /// ISO 4217 code.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::currency)]
     pub currency: Patch<String>,
     /// 1-100 characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::category)]
     pub category: Patch<String>,
     /// 1-100 characters, or null to clear.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::brand)]
     pub brand: Patch<String>,
     /// Absolute http(s) URL, or null to clear.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = schema::image_url)]
     pub image_url: Patch<String>,
 }
 
@@ -157,7 +157,7 @@ impl CreateProduct {
         };
         let slug = match (&self.slug, &title) {
             (Some(s), _) => errors.check("slug", Slug::parse(s)),
-            (None, Some(t)) => errors.check("slug", Slug::derive(t)),
+            (None, Some(t)) => Some(Slug::derive(t)),
             (None, None) => None,
         };
         let description = errors.check(
@@ -287,14 +287,7 @@ impl UpdateProduct {
 }
 
 fn title(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    if t.is_empty() || t.chars().count() > TITLE_MAX {
-        return Err(format!("must be 1 to {TITLE_MAX} characters"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(t.to_string())
+    common::input::label(text, TITLE_MAX)
 }
 
 fn description(text: &str) -> Result<String, String> {
@@ -305,31 +298,9 @@ fn description(text: &str) -> Result<String, String> {
 }
 
 fn name(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    if t.is_empty() || t.chars().count() > NAME_MAX {
-        return Err(format!("must be 1 to {NAME_MAX} characters"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err("must not contain control characters".into());
-    }
-    Ok(t.to_string())
+    common::input::label(text, NAME_MAX)
 }
 
 fn url(text: &str) -> Result<String, String> {
-    let rest = text
-        .strip_prefix("https://")
-        .or_else(|| text.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && text.len() <= URL_MAX
-                && text.chars().all(|c| c.is_ascii_graphic()) =>
-        {
-            Ok(text.to_string())
-        }
-        _ => Err(format!(
-            "must be an absolute http(s) URL of at most {URL_MAX} characters"
-        )),
-    }
+    common::input::web_url(text)
 }

@@ -34,24 +34,52 @@ pub struct ListParams {
     pub category: Option<String>,
     /// Exact brand name.
     pub brand: Option<String>,
-    /// Lowest price, inclusive (decimal).
-    #[param(example = "10.00")]
+    /// Lowest price, inclusive (decimal, at most 2 decimals).
+    #[param(schema_with = price_bound, example = "10.00")]
     pub min_price: Option<String>,
-    /// Highest price, inclusive (decimal).
-    #[param(example = "50")]
+    /// Highest price, inclusive (decimal, at most 2 decimals; not below
+    /// `min_price`).
+    #[param(schema_with = price_bound, example = "50")]
     pub max_price: Option<String>,
     /// `true`: only products with stock; `false`: only those without.
     #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// `price`, `-price`, `created_at`, `-created_at` (default), `title`, `-title`.
-    #[param(example = "-price")]
+    #[param(schema_with = sort_schema, example = "-price")]
     pub sort: Option<String>,
     /// Page number from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    #[param(schema_with = common::input::page_number_schema)]
     pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20; larger values are clamped to 100).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    /// Page size from 1 (default 20); any larger number is served as 100.
+    #[param(schema_with = per_page)]
     pub per_page: Option<String>,
+}
+
+/// The accepted `sort` values, in the order the schema lists them.
+const SORTS: [&str; 6] = [
+    "price",
+    "-price",
+    "created_at",
+    "-created_at",
+    "title",
+    "-title",
+];
+
+fn sort_schema() -> utoipa::openapi::schema::Object {
+    common::input::string(false)
+        .enum_values(Some(SORTS))
+        .default(Some("-created_at".into()))
+        .build()
+}
+
+fn price_bound() -> utoipa::openapi::schema::Object {
+    common::input::string(false)
+        .pattern(Some(crate::domain::price::TEXT_PATTERN))
+        .build()
+}
+
+fn per_page() -> utoipa::openapi::schema::Object {
+    common::input::clamped_page_size_schema(PER_PAGE_DEFAULT, PER_PAGE_MAX)
 }
 
 /// One page of products.
@@ -120,11 +148,7 @@ impl ListParams {
         };
         let min_price = price("min_price", self.min_price);
         let max_price = price("max_price", self.max_price);
-        if let (Some(min), Some(max)) = (min_price, max_price)
-            && min > max
-        {
-            invalid("max_price", "must not be below min_price");
-        }
+        // `min_price` above `max_price` is a valid, empty range: no match.
         let in_stock = match self.in_stock.as_deref() {
             None => None,
             Some("true") => Some(true),
@@ -306,6 +330,14 @@ mod tests {
             Some(100)
         );
         assert_eq!(params("").map(|l| l.per_page).ok(), Some(20));
+    }
+
+    #[test]
+    fn every_documented_sort_is_accepted() {
+        for sort in SORTS {
+            assert!(params(&format!("sort={sort}")).is_ok(), "{sort}");
+        }
+        assert!(params("sort=-created_at").is_ok_and(|l| l.sort == Sort::CreatedDesc));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod entity;
 pub mod etag;
 pub mod input;
+mod input_schema;
 pub mod list;
 pub mod product;
 pub mod read;

@@ -56,6 +56,20 @@ impl Currency {
     pub fn code(self) -> &'static str {
         self.0
     }
+
+    /// The OpenAPI schema of a code in a request: one of the active codes
+    /// (`null` too when `nullable`).
+    pub fn schema(nullable: bool) -> utoipa::openapi::schema::ObjectBuilder {
+        let codes = CODES.iter().map(|c| serde_json::Value::from(*c));
+        let codes: Vec<serde_json::Value> = if nullable {
+            codes.chain([serde_json::Value::Null]).collect()
+        } else {
+            codes.collect()
+        };
+        common::input::string(nullable)
+            .enum_values(Some(codes))
+            .examples(["USD"])
+    }
 }
 
 impl fmt::Display for Currency {

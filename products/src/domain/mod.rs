@@ -3,8 +3,8 @@
 
 mod currency;
 mod json_number;
-mod price;
-mod slug;
+pub mod price;
+pub mod slug;
 
 pub use currency::{Currency, CurrencyError};
 pub use json_number::WholeNumber;

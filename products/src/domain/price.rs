@@ -99,6 +99,32 @@ impl Serialize for Price {
     }
 }
 
+/// The text of an accepted price, as a regular expression: digits, at most
+/// 8 of them significant before the point, at most 2 significant after it.
+/// It is what [`Price::parse`] accepts, stated for the OpenAPI document.
+pub const TEXT_PATTERN: &str = r"^0*[0-9]{1,8}(\.[0-9]{1,2}0*)?$";
+
+/// The OpenAPI schema of a price in a request body: a string of
+/// [`TEXT_PATTERN`], or a JSON number from 0 to the maximum in steps of
+/// 0.01 (taken by its own text, so `19.99` is exact).
+pub fn input_schema(description: &str) -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(TEXT_PATTERN))
+        .examples(["19.99"]);
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(0))
+        .maximum(Some(99_999_999.99))
+        .multiple_of(Some(0.01));
+    AnyOfBuilder::new()
+        .item(text)
+        .item(number)
+        .description(Some(description))
+        .into()
+}
+
 /// A price as a client sent it: a JSON string or number, not yet checked.
 /// A number is taken by its own text (see [`super::json_number`]), so
 /// `19.99` is exactly 19.99 and `19.999999999999999999` is refused for its
@@ -124,7 +150,14 @@ impl Expected for ADecimal {
 impl<'de> Deserialize<'de> for PriceInput {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match literal(deserializer, &ADecimal)? {
-            Literal::Number(text) | Literal::Text(text) => Ok(PriceInput(text)),
+            // JSON's `-0` (or `-0.0`) is zero, not a negative number.
+            Literal::Number(text) => match text.strip_prefix('-') {
+                Some(zero) if zero.bytes().all(|b| matches!(b, b'0' | b'.')) => {
+                    Ok(PriceInput(zero.to_string()))
+                }
+                _ => Ok(PriceInput(text)),
+            },
+            Literal::Text(text) => Ok(PriceInput(text)),
         }
     }
 }
@@ -199,6 +232,53 @@ mod tests {
     }
 
     #[test]
+    fn parse_accepts_exactly_the_documented_text_pattern() {
+        // Each text with whether TEXT_PATTERN matches it (checked with a
+        // regular-expression engine when the table was written).
+        assert_eq!(TEXT_PATTERN, r"^0*[0-9]{1,8}(\.[0-9]{1,2}0*)?$");
+        for (text, matches) in [
+            ("0", true),
+            ("00", true),
+            ("19.99", true),
+            ("1.230", true),
+            ("1.5", true),
+            ("0.05", true),
+            ("99999999.99", true),
+            ("000099999999", true),
+            ("123456789", false),
+            ("1.", false),
+            (".5", false),
+            ("-1", false),
+            ("-0", false),
+            ("1.234", false),
+            ("1.2301", false),
+            ("1.0050", false),
+            ("1.000000", true),
+            ("+1", false),
+            ("1e2", false),
+            (" 1", false),
+            ("1 ", false),
+            ("1,5", false),
+            ("١", false),
+            ("0x10", false),
+            ("", false),
+            (".", false),
+        ] {
+            assert_eq!(Price::parse(text).is_ok(), matches, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn json_negative_zero_is_zero_but_a_negative_zero_string_is_refused() {
+        for json in ["-0", "-0.0", "-0.00"] {
+            let input: PriceInput = serde_json::from_str(json).expect("a number");
+            assert_eq!(input.parse(), Ok(Price::ZERO), "{json}");
+        }
+        let input: PriceInput = serde_json::from_str("\"-0\"").expect("a string");
+        assert_eq!(input.parse(), Err(PriceError::Negative));
+    }
+
+    #[test]
     fn serialises_as_a_string() {
         let price = Price::parse("7.5").expect("price");
         assert_eq!(serde_json::to_string(&price).expect("json"), "\"7.50\"");
@@ -256,7 +336,9 @@ mod tests {
                 text in "-?(0|[1-9][0-9]{0,30})(\\.[0-9]{1,30})?([eE][+-]?[0-9]{1,3})?",
             ) {
                 let input: PriceInput = serde_json::from_str(&text).expect("a JSON number");
-                prop_assert_eq!(input.0, text);
+                // Negative zero (`-0`, `-0.00`) is zero; the rest as written.
+                let zero = text.strip_prefix('-').filter(|z| z.bytes().all(|b| matches!(b, b'0' | b'.')));
+                prop_assert_eq!(input.0, zero.unwrap_or(&text));
             }
         }
     }

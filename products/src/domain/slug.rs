@@ -19,12 +19,16 @@ pub enum SlugError {
         "must be 1 to 200 characters of a-z and 0-9 in words joined by single hyphens, such as \"blue-widget-x\""
     )]
     Malformed,
-    /// Derived from a title that has no letters or digits to keep.
-    #[error("cannot be derived from the title (no letters or digits); give a slug")]
-    NotDerivable,
 }
 
-const MAX_LEN: usize = 200;
+/// The longest slug, in characters (all ASCII).
+pub const MAX_LEN: usize = 200;
+
+/// The slug form as a regular expression (with [`MAX_LEN`] as `maxLength`).
+pub const PATTERN: &str = "^[a-z0-9]+(-[a-z0-9]+)*$";
+
+/// The slug of a title with no letter or digit to keep (`"!!!"`, `"日本"`).
+pub const FALLBACK: &str = "product";
 
 impl Slug {
     /// Accept a slug exactly as given.
@@ -43,8 +47,9 @@ impl Slug {
 
     /// Derive a slug from a title: lower-cased, ASCII-folded (accents
     /// dropped, `ß` -> `ss`), every run of other characters one `-`,
-    /// trimmed, cut at 200 characters on a word boundary.
-    pub fn derive(title: &str) -> Result<Slug, SlugError> {
+    /// trimmed, cut at 200 characters on a word boundary; [`FALLBACK`] when
+    /// nothing is left (the title has no letter or digit in Latin script).
+    pub fn derive(title: &str) -> Slug {
         let mut slug = String::with_capacity(title.len());
         let mut pending_dash = false;
         for c in title.nfkd().filter(|c| !is_combining_mark(*c)) {
@@ -69,9 +74,9 @@ impl Slug {
             }
         }
         if slug.is_empty() {
-            return Err(SlugError::NotDerivable);
+            slug.push_str(FALLBACK);
         }
-        Slug::parse(&slug).map_err(|_| SlugError::NotDerivable)
+        Slug(slug)
     }
 
     /// The slug text.
@@ -123,7 +128,7 @@ mod tests {
     use super::*;
 
     fn derived(title: &str) -> String {
-        Slug::derive(title).expect("derivable").to_string()
+        Slug::derive(title).to_string()
     }
 
     #[test]
@@ -144,9 +149,13 @@ mod tests {
     }
 
     #[test]
-    fn titles_without_letters_cannot_give_a_slug() {
-        assert_eq!(Slug::derive("!!!"), Err(SlugError::NotDerivable));
-        assert_eq!(Slug::derive("日本"), Err(SlugError::NotDerivable));
+    fn titles_without_latin_letters_or_digits_get_the_fallback() {
+        assert_eq!(derived("!!!"), FALLBACK);
+        assert_eq!(derived("日本"), FALLBACK);
+        assert_eq!(
+            Slug::parse(FALLBACK).map(|s| s.to_string()),
+            Ok(FALLBACK.into())
+        );
     }
 
     #[test]
@@ -175,26 +184,23 @@ mod tests {
 
             #[test]
             fn a_derived_slug_is_in_slug_form(title in any::<String>()) {
-                if let Ok(slug) = Slug::derive(&title) {
-                    prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
-                    prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
-                }
+                let slug = Slug::derive(&title);
+                prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
+                prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
             }
 
             #[test]
             fn a_derived_slug_is_in_slug_form_for_wordy_titles(
                 title in "[ -~À-ɏ]{0,300}",
             ) {
-                if let Ok(slug) = Slug::derive(&title) {
-                    prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
-                }
+                let slug = Slug::derive(&title);
+                prop_assert!(is_slug_form(slug.as_str()), "{:?} -> {:?}", title, slug);
             }
 
             #[test]
             fn deriving_is_idempotent(title in any::<String>()) {
-                if let Ok(slug) = Slug::derive(&title) {
-                    prop_assert_eq!(Slug::derive(slug.as_str()), Ok(slug.clone()));
-                }
+                let slug = Slug::derive(&title);
+                prop_assert_eq!(Slug::derive(slug.as_str()), slug.clone());
             }
 
             #[test]

@@ -22,10 +22,10 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct LoginJson {
     /// Email address (any case).
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", format = "idn-email", max_length = 254)]
     pub email: String,
     /// Password.
-    #[schema(example = "correct horse battery")]
+    #[schema(example = "correct horse battery", min_length = 1, max_length = 128)]
     pub password: String,
 }
 
@@ -36,20 +36,33 @@ pub struct LoginJson {
 #[serde(deny_unknown_fields)]
 pub struct LoginForm {
     /// The email address.
+    #[schema(format = "idn-email", max_length = 254)]
     pub username: String,
     /// Password.
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
     /// `password` when present.
+    #[schema(nullable = false, schema_with = grant_type_schema)]
     pub grant_type: Option<String>,
     /// Ignored.
     #[allow(dead_code)] // accepted so OAuth2 clients are not refused
+    #[schema(nullable = false)]
     pub scope: Option<String>,
     /// Ignored.
     #[allow(dead_code)]
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
     /// Ignored.
     #[allow(dead_code)]
+    #[schema(nullable = false)]
     pub client_secret: Option<String>,
+}
+
+fn grant_type_schema() -> utoipa::openapi::schema::Object {
+    common::input::string(false)
+        .enum_values(Some(["password"]))
+        .description(Some("`password` when present."))
+        .build()
 }
 
 /// Credentials from either body format.

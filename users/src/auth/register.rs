@@ -23,15 +23,18 @@ use crate::user_view::UserView;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// Email address, unique case-insensitively.
-    #[schema(example = "ada@example.com")]
+    /// Email address, unique case-insensitively (Unicode allowed; stored
+    /// NFKC-normalised and lower-cased, the domain in Unicode form).
+    #[schema(example = "ada@example.com", format = "idn-email", max_length = 254)]
     pub email: String,
     /// 8 to 128 characters.
     #[schema(example = "correct horse battery", min_length = 8, max_length = 128)]
     pub password: String,
     /// Given name.
+    #[schema(schema_with = PersonName::first_name_schema)]
     pub first_name: Option<String>,
     /// Family name.
+    #[schema(schema_with = PersonName::last_name_schema)]
     pub last_name: Option<String>,
 }
 

@@ -1,51 +1,54 @@
 //! Profile fields: names and the avatar link.
 
-/// A first or last name: trimmed, 1 to 100 characters, no control characters.
+/// Longest first or last name, in characters as sent.
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// A first or last name: 1 to 100 characters as sent, at least one that is
+/// not white space, no control characters; kept trimmed
+/// (`common::input::label`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonName(String);
 
 impl PersonName {
     /// Parse a name.
     pub fn parse(raw: &str) -> Result<PersonName, String> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err("must not be empty (send null to clear it)".to_string());
-        }
-        if text.chars().count() > 100 {
-            return Err("must be at most 100 characters".to_string());
-        }
-        if text.chars().any(char::is_control) {
-            return Err("must not contain control characters".to_string());
-        }
-        Ok(PersonName(text.to_string()))
+        common::input::label(raw, NAME_MAX_CHARS).map(PersonName)
     }
 
     /// The name.
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    /// The OpenAPI schema of `first_name` (registration and profile).
+    pub fn first_name_schema() -> utoipa::openapi::schema::Object {
+        Self::schema("Given name", "Ada")
+    }
+
+    /// The OpenAPI schema of `last_name` (registration and profile).
+    pub fn last_name_schema() -> utoipa::openapi::schema::Object {
+        Self::schema("Family name", "Lovelace")
+    }
+
+    fn schema(what: &str, example: &str) -> utoipa::openapi::schema::Object {
+        common::input::label_schema(NAME_MAX_CHARS, true)
+            .description(Some(format!(
+                "{what}: 1-100 characters with at least one that is not white space, no control characters (stored trimmed); null: none (in a profile change: clears it)."
+            )))
+            .examples([example])
+            .build()
+    }
 }
 
-/// An `http` or `https` URL of at most 2048 characters.
+/// An absolute `http` or `https` link of at most 2048 printable ASCII
+/// characters, with a host (`common::input::web_url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvatarUrl(String);
 
 impl AvatarUrl {
     /// Parse a link.
     pub fn parse(raw: &str) -> Result<AvatarUrl, String> {
-        let text = raw.trim();
-        if text.len() > 2048 {
-            return Err("must be at most 2048 characters".to_string());
-        }
-        let rest = text
-            .strip_prefix("https://")
-            .or_else(|| text.strip_prefix("http://"))
-            .ok_or_else(|| "must be an http:// or https:// URL".to_string())?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if host.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("must be an http:// or https:// URL with a host".to_string());
-        }
-        Ok(AvatarUrl(text.to_string()))
+        common::input::web_url(raw).map(AvatarUrl)
     }
 
     /// The link.
@@ -65,6 +68,11 @@ mod tests {
             Ok("Ada".to_string())
         );
         assert!(PersonName::parse("   ").is_err());
+        assert!(PersonName::parse("").is_err());
+        assert!(
+            PersonName::parse("\tAda").is_err(),
+            "control characters anywhere"
+        );
         assert!(PersonName::parse(&"x".repeat(101)).is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
     }

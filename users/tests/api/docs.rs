@@ -13,6 +13,35 @@ async fn openapi(app: &TestApp, prefix: Option<&str>) -> Value {
 }
 
 common::backend_tests! {
+    async fn the_document_states_the_input_rules(db) {
+        // What schemathesis (scripts/api-contract) relies on; the rules
+        // themselves are tested in common::input and the endpoints' tests.
+        let app = spawn_app(&db).await;
+        let doc = openapi(&app, None).await;
+        let schemas = &doc["components"]["schemas"];
+        let name = &schemas["ProfileUpdate"]["properties"]["first_name"];
+        assert_eq!(name["pattern"], common::input::label_pattern());
+        assert_eq!((name["minLength"].as_u64(), name["maxLength"].as_u64()), (Some(1), Some(100)));
+        assert_eq!(name["type"], serde_json::json!(["string", "null"]));
+        let avatar = &schemas["ProfileUpdate"]["properties"]["avatar_url"];
+        assert_eq!(avatar["pattern"], common::input::WEB_URL_PATTERN);
+        let register = &schemas["RegisterRequest"]["properties"];
+        assert_eq!(register["email"]["format"], "idn-email");
+        assert_eq!(register["last_name"]["pattern"], common::input::label_pattern());
+        let form = &schemas["LoginForm"]["properties"];
+        assert_eq!(form["grant_type"]["enum"], serde_json::json!(["password"]));
+        assert_eq!(form["grant_type"]["type"], "string");
+        assert_eq!(form["password"]["minLength"], 1);
+        let params = doc["paths"]["/"]["get"]["parameters"].as_array().expect("params");
+        let param = |name: &str| {
+            params.iter().find(|p| p["name"] == name).map(|p| p["schema"].clone()).expect(name)
+        };
+        // Clamped, so no maximum; any whole number from 1 is accepted.
+        assert_eq!(param("per_page")["minimum"], 1);
+        assert!(param("per_page").get("maximum").is_none());
+        assert_eq!(param("page")["maximum"], u64::from(u32::MAX));
+    }
+
     async fn openapi_documents_every_endpoint(db) {
         let app = spawn_app(&db).await;
         let doc = openapi(&app, None).await;

@@ -33,6 +33,33 @@ common::backend_tests! {
         problem(r, 401).await;
     }
 
+    async fn patch_me_refuses_a_body_that_is_not_an_object_and_changes_nothing(db) {
+        let app = spawn_app(&db).await;
+        let tokens = app.customer("ada@example.com").await;
+        for body in [json!([null, null]), json!(["Ada", "Lovelace"]), json!("Ada"), json!(null)] {
+            let r = app.patch_as("/me", &tokens.access, &body).await;
+            let problem = problem(r, 422).await;
+            assert_eq!(problem["errors"][0]["field"], "body", "{body}");
+        }
+        let me: Value = app.get_as("/me", &tokens.access).await.json().await.expect("json");
+        assert_eq!(me["first_name"], Value::Null);
+    }
+
+    async fn names_follow_the_documented_rule(db) {
+        // 1-100 characters as sent, one that is not white space, no control
+        // characters anywhere; kept trimmed.
+        let app = spawn_app(&db).await;
+        let tokens = app.customer("ada@example.com").await;
+        for bad in [json!(""), json!(" \u{3000}"), json!("\tAda"), json!("A\u{85}da"), json!(" ".repeat(99) + "Ad")] {
+            let r = app.patch_as("/me", &tokens.access, &json!({ "first_name": bad })).await;
+            problem(r, 422).await;
+        }
+        let r = app.patch_as("/me", &tokens.access, &json!({ "first_name": "  Ada\u{a0}" })).await;
+        assert_eq!(r.status(), 200);
+        let me: Value = r.json().await.expect("json");
+        assert_eq!(me["first_name"], "Ada");
+    }
+
     async fn patch_me_updates_the_profile(db) {
         let app = spawn_app(&db).await;
         let tokens = app.customer("ada@example.com").await;
