@@ -53,7 +53,8 @@ async fn tls_server(connections: usize) -> u16 {
                 };
                 let mut request = vec![0u8; 4096];
                 let mut read = 0;
-                while !request[..read].windows(4).any(|w| w == b"\r\n\r\n") && read < request.len() {
+                while !request[..read].windows(4).any(|w| w == b"\r\n\r\n") && read < request.len()
+                {
                     match tls.read(&mut request[read..]).await {
                         Ok(0) | Err(_) => return,
                         Ok(n) => read += n,
@@ -84,9 +85,12 @@ async fn fetches_the_key_set_over_https_from_a_trusted_server() {
     let port = tls_server(2).await;
     let client = JwksClient::with_roots(test_ca(), TIMEOUT);
     for host in ["localhost", "127.0.0.1"] {
-        let fetched = key_set::fetch(&client, &format!("https://{host}:{port}/.well-known/jwks.json"))
-            .await
-            .expect("fetch over https");
+        let fetched = key_set::fetch(
+            &client,
+            &format!("https://{host}:{port}/.well-known/jwks.json"),
+        )
+        .await
+        .expect("fetch over https");
         assert_eq!(fetched.max_age, Some(Duration::from_secs(60)));
         assert!(fetched.keys.contains_key("k1"), "key k1 parsed");
     }

@@ -97,7 +97,7 @@ impl VerifierSettings {
 enum KeySource {
     Remote {
         url: String,
-        client: JwksClient,
+        client: Box<JwksClient>,
     },
     Local,
 }
@@ -144,7 +144,7 @@ impl TokenVerifier {
         Self::with_source(
             KeySource::Remote {
                 url: jwks_url.into(),
-                client: JwksClient::with_public_roots(FETCH_TIMEOUT),
+                client: Box::new(JwksClient::with_public_roots(FETCH_TIMEOUT)),
             },
             settings,
         )

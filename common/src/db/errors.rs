@@ -155,9 +155,7 @@ mod tests {
     #[test]
     fn an_unreachable_database_is_503_with_retry_after() {
         let refused = || {
-            sea_orm::sqlx::Error::Io(std::io::Error::from(
-                std::io::ErrorKind::ConnectionRefused,
-            ))
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
         };
         for err in [
             DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),

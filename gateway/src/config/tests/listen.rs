@@ -8,7 +8,10 @@ use super::*;
 fn defaults_are_port_80_and_9000_and_one_worker_per_core() {
     let config = accepted(GOOD);
     assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 80)));
-    assert_eq!(config.admin_listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
+    assert_eq!(
+        config.admin_listen,
+        SocketAddr::from(([127, 0, 0, 1], 9000))
+    );
     assert!(config.workers >= 1);
 }
 
