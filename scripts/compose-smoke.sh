@@ -3,8 +3,10 @@
 # the gateway on http://127.0.0.1:80. Run from the repository root:
 #   bash scripts/compose-smoke.sh
 # Uses `docker compose` when available, else `docker-compose`. Creates the
-# env files it needs (restoring any existing ones afterwards) and always
-# finishes with `down -v`.
+# env files it needs with scripts/init-env.sh (restoring any existing ones
+# afterwards) and always finishes with `down -v`. At the end, on the same
+# stack, scripts/compose-faults.py runs the fault test under write load
+# (SMOKE_FAULTS=0 skips it; FAULTS_REPORT=file keeps its figures as JSON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,24 +55,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rand() { head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-pg_super=$(rand); pg_users=$(rand); pg_products=$(rand)
-admin_email="admin@smoke.test"; admin_password="A-$(rand)"
-signing_key=$(openssl genpkey -algorithm ed25519 | awk '{printf "%s\\n", $0}')
+# The README's first-start script writes them (never overwriting: the
+# originals were moved aside above).
+ADMIN_EMAIL="admin@smoke.test" bash scripts/init-env.sh >/dev/null
+admin_email="admin@smoke.test"
+admin_password=$(sed -n 's/^ADMIN_PASSWORD=//p' users/.env)
+[ -n "$admin_password" ] || fail "scripts/init-env.sh wrote no admin password"
+# The fault test registers many users from one address (the host).
+sed -i 's/^REGISTER_MAX_PER_IP_PER_HOUR=.*/REGISTER_MAX_PER_IP_PER_HOUR=1000000/' users/.env
 
-cp gateway/.env.example gateway/.env
-sed -e "s|^POSTGRES_PASSWORD=.*|POSTGRES_PASSWORD=$pg_super|" \
-    -e "s|^USERS_DB_PASSWORD=.*|USERS_DB_PASSWORD=$pg_users|" \
-    -e "s|^PRODUCTS_DB_PASSWORD=.*|PRODUCTS_DB_PASSWORD=$pg_products|" \
-    scripts/postgres/postgres.env.example > scripts/postgres/postgres.env
-# The key goes in with printf: sed would turn its literal \n into newlines.
-sed -e "s|change-me-users|$pg_users|" \
-    -e "/^JWT_SIGNING_KEY=/d" \
-    -e "s|^ADMIN_EMAIL=.*|ADMIN_EMAIL=$admin_email|" \
-    -e "s|^ADMIN_PASSWORD=.*|ADMIN_PASSWORD=$admin_password|" \
-    users/.env.example > users/.env
-printf 'JWT_SIGNING_KEY=%s\n' "$signing_key" >> users/.env
-sed -e "s|change-me-products|$pg_products|" products/.env.example > products/.env
+# --- no secret enters the build context ----------------------------------------
+probe=gateway/context-probe.env.smoke-backup
+echo "SECRET=probe" > "$probe"
+leaked=$(printf 'FROM debian:bookworm-slim\nCOPY . /ctx\nRUN find /ctx \\( -name .env -o -name "*.env" -o -name "*.smoke-backup" -o \\( -name ".env.*" ! -name .env.example \\) \\) -print | sed "s|^/ctx/|LEAKED |"\n' \
+  | docker build --no-cache --iidfile /tmp/smoke-context.iid -f - . 2>&1 | grep -E '^LEAKED ' || true)
+rm -f "$probe"
+docker rmi -f "$(cat /tmp/smoke-context.iid 2>/dev/null)" >/dev/null 2>&1 || true
+[ -z "$leaked" ] || fail "env files in the build context: $leaked"
+log "the build context holds no env file and no backup"
 
 # --- build and start ----------------------------------------------------------
 log "building images"
@@ -133,6 +135,13 @@ for port in 8000 5432 9000; do
 done
 log "only port 80 is published; 8000, 5432 and 9000 are not reachable"
 
+# Docker must wait out the drain (20 s) before it kills: stop_grace_period.
+for c in $(docker ps -q --filter "label=com.docker.compose.project=$PROJECT"); do
+  timeout=$(docker inspect -f '{{.Config.StopTimeout}}' "$c")
+  [ "$timeout" = 30 ] || fail "container $c stops with a ${timeout:-default 10}s grace, not 30s"
+done
+log "every container gets 30s to drain on stop"
+
 # --- scaling: the gateway spreads requests over replicas ------------------------
 compose up -d --no-recreate --scale products=3 products
 products_containers() { docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=products" --format '{{.Names}}'; }
@@ -186,5 +195,17 @@ wait_for "$BASE/products/ready" 200 120
 call 200 GET "/products/$product_id" | json '["title"]' | grep -qx 'Smoke Test Kettle'
 call 200 POST /users/auth/login '{"email":"shopper@smoke.test","password":"correct horse battery"}' >/dev/null
 log "after a PostgreSQL restart the services recovered and no data was lost"
+smoke_done=$(date +%s)
+
+# --- faults under write load (same stack, three products replicas) ----------
+if [ "${SMOKE_FAULTS:-1}" = 1 ]; then
+  wait_for "$BASE/products/$product_id" 200 120
+  compose_cmd="docker-compose -p $PROJECT"
+  docker compose version >/dev/null 2>&1 && compose_cmd="docker compose -p $PROJECT"
+  python3 scripts/compose-faults.py --base "$BASE" --compose "$compose_cmd" \
+    --admin-email "$admin_email" --admin-password "$admin_password" \
+    --route-table gateway/gateway.toml ${FAULTS_REPORT:+--report "$FAULTS_REPORT"}
+  log "fault test took $(( $(date +%s) - smoke_done ))s"
+fi
 
 log "PASS"

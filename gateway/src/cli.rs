@@ -146,7 +146,7 @@ async fn healthcheck(config_path: PathBuf) -> ExitCode {
 }
 
 /// The admin address: from the route table when it can be read, else
-/// `GATEWAY_ADMIN_LISTEN`, else the default `0.0.0.0:9000` (so a container
+/// `GATEWAY_ADMIN_LISTEN`, else the default `127.0.0.1:9000` (so a container
 /// HEALTHCHECK works without knowing where the file is mounted).
 fn admin_address(config_path: &std::path::Path) -> Result<SocketAddr, String> {
     match crate::check(config_path, true) {
@@ -156,7 +156,7 @@ fn admin_address(config_path: &std::path::Path) -> Result<SocketAddr, String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("GATEWAY_ADMIN_LISTEN: `{v}` is not an address")),
-            _ => Ok(SocketAddr::from(([0, 0, 0, 0], 9000))),
+            _ => Ok(SocketAddr::from(([127, 0, 0, 1], 9000))),
         },
         Err(e) => Err(e.to_string()),
     }

@@ -228,15 +228,15 @@ def test_rendering_twice_gives_identical_pod_templates(render_with):
 # --- optional resources ---------------------------------------------------------------
 
 
-def test_ingress_hpa_pdb_and_networkpolicies_are_off_by_default(default_release):
-    for kind in ("Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"):
+def test_ingress_hpa_and_networkpolicies_are_off_by_default(default_release):
+    for kind in ("Ingress", "HorizontalPodAutoscaler", "NetworkPolicy"):
         assert not default_release.of_kind(kind), kind
 
 
 def test_ingress_sends_its_host_to_the_gateway_with_tls(render_with):
     rel = render_with(load_value_set("ingress-hpa-pdb-networkpolicy"))
     (ing,) = rel.of_kind("Ingress")
-    assert ing["spec"]["ingressClassName"] == "nginx"
+    assert ing["spec"]["ingressClassName"] == "traefik"
     assert ing["spec"]["rules"][0]["host"] == "shop.example.com"
     assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"] == {"name": f"{RELEASE}-gateway", "port": {"name": "http"}}
     assert ing["spec"]["tls"] == [{"secretName": "shop-example-com-tls", "hosts": ["shop.example.com"]}]
@@ -285,7 +285,9 @@ def test_network_policy_lets_outside_traffic_reach_only_the_gateway(render_with)
     assert gateway["spec"]["policyTypes"] == ["Ingress"]
     public, metrics = gateway["spec"]["ingress"]
     assert public["ports"] == [{"port": "http", "protocol": "TCP"}]
-    assert public["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert public["from"][0] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+    # ... and the `helm test` pod.
+    assert public["from"][1]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "helm-test"
     assert metrics["ports"] == [{"port": "admin", "protocol": "TCP"}]
 
 

@@ -11,6 +11,8 @@ use http::header::CACHE_CONTROL;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
 
+use super::jwks_client::{FetchError, JwksClient};
+
 /// Usable verification keys by `kid`.
 pub(crate) type Keys = Arc<HashMap<String, DecodingKey>>;
 
@@ -45,10 +47,10 @@ pub(crate) struct Fetched {
 }
 
 /// Fetch the JWKS at `url`.
-pub(crate) async fn fetch(client: &reqwest::Client, url: &str) -> Result<Fetched, reqwest::Error> {
-    let response = client.get(url).send().await?.error_for_status()?;
-    let max_age = max_age(response.headers());
-    let set = response.json::<JwkSet>().await?;
+pub(crate) async fn fetch(client: &JwksClient, url: &str) -> Result<Fetched, FetchError> {
+    let (headers, body) = client.get(url).await?;
+    let max_age = max_age(&headers);
+    let set = serde_json::from_slice::<JwkSet>(&body)?;
     Ok(Fetched {
         keys: usable_keys(&set),
         max_age,

@@ -4,6 +4,7 @@
 //! take the public keys from its JWKS and keep them fresh
 //! ([`TokenVerifier`]); handlers take an [`AuthUser`] to require sign-in.
 
+mod jwks_client;
 mod key_set;
 mod verifier;
 

@@ -20,6 +20,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::Claims;
+use super::jwks_client::JwksClient;
 use super::key_set::{self, Keys};
 use crate::problem::Problem;
 
@@ -96,7 +97,7 @@ impl VerifierSettings {
 enum KeySource {
     Remote {
         url: String,
-        client: reqwest::Client,
+        client: Box<JwksClient>,
     },
     Local,
 }
@@ -135,18 +136,15 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
-    /// A verifier that fetches keys from `jwks_url` (plain HTTP inside the
-    /// deployment's network) on first use, when they are stale, and on
-    /// unknown `kid`s.
+    /// A verifier that fetches keys from `jwks_url` on first use, when they
+    /// are stale, and on unknown `kid`s: `http://` (inside the deployment's
+    /// network) or `https://` with a certificate from a public CA (the
+    /// Mozilla roots of webpki-roots; a private CA is not trusted).
     pub fn remote(jwks_url: impl Into<String>, settings: VerifierSettings) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .build()
-            .unwrap_or_default();
         Self::with_source(
             KeySource::Remote {
                 url: jwks_url.into(),
-                client,
+                client: Box::new(JwksClient::with_public_roots(FETCH_TIMEOUT)),
             },
             settings,
         )

@@ -1,7 +1,12 @@
 //! Database errors as problems: a violated unique key the client can fix is
-//! a precise `409`; anything else says nothing about the SQL.
+//! a precise `409`; a database that cannot be reached right now (restarting,
+//! shutting down, the pool cannot connect) is `503` with `Retry-After`, so a
+//! client knows to try again; anything else is `500`. None says anything
+//! about the SQL.
 
-use sea_orm::{DbErr, SqlErr};
+use http::HeaderValue;
+use http::header::RETRY_AFTER;
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 
 use crate::problem::Problem;
 
@@ -14,12 +19,44 @@ impl From<DbErr> for Problem {
             Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
                 Problem::conflict("the change refers to a resource that does not exist")
             }
+            _ if is_unavailable(&err) => {
+                tracing::warn!(error = %err, "database unavailable");
+                Problem::unavailable("the database is not available right now; try again")
+                    .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             _ => {
                 // The cause stays in the logs; the client learns only the request id.
                 tracing::error!(error = %err, "database error");
                 Problem::internal()
             }
         }
+    }
+}
+
+/// Whether `err` says the database cannot be reached or is not serving
+/// (rather than that the statement was wrong): no connection from the pool,
+/// a broken connection, or PostgreSQL's connection-exception (`08xxx`) and
+/// operator-intervention (`57P01` shutdown, `57P02` crash, `57P03` starting
+/// up) codes. Whether such a write was committed is unknown to the server
+/// too; the client sees `503` and must check before repeating it.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout | ConnAcquireErr::ConnectionClosed) => {
+            return true;
+        }
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -109,6 +146,58 @@ mod tests {
         for leak in ["SELECT", "secret_accounts", "password_hash", "sqlite"] {
             assert!(!body.contains(leak), "{leak} leaked: {body}");
         }
+    }
+
+    fn sqlx(err: sea_orm::sqlx::Error) -> RuntimeErr {
+        RuntimeErr::SqlxError(std::sync::Arc::new(err))
+    }
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after() {
+        let refused = || {
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+        };
+        for err in [
+            DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+            DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+            DbErr::Conn(sqlx(refused())),
+            DbErr::Exec(sqlx(refused())),
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::PoolTimedOut)),
+            DbErr::Exec(sqlx(sea_orm::sqlx::Error::PoolClosed)),
+        ] {
+            let printed = err.to_string();
+            let problem = Problem::from(err);
+            assert_eq!(problem.status, 503, "{printed}");
+            assert!(
+                problem
+                    .headers
+                    .iter()
+                    .any(|(name, value)| name == RETRY_AFTER && value == "1"),
+                "{printed}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_runtime_errors_stay_500() {
+        for err in [
+            DbErr::Exec(RuntimeErr::Internal("bad statement".into())),
+            DbErr::Query(sqlx(sea_orm::sqlx::Error::RowNotFound)),
+            DbErr::Custom("anything".into()),
+        ] {
+            assert_eq!(Problem::from(err).status, 500);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_pool_is_503() {
+        let db = memory_db().await;
+        db.clone().close().await.expect("close");
+        let err = db
+            .execute_unprepared("SELECT 1")
+            .await
+            .expect_err("the pool is closed");
+        assert_eq!(Problem::from(err).status, 503);
     }
 
     #[tokio::test]

@@ -50,10 +50,10 @@ pub(super) fn validate(
     let mut admin = c.addr(
         "listen.admin",
         &section.admin,
-        SocketAddr::from(([0, 0, 0, 0], 9000)),
+        SocketAddr::from(([127, 0, 0, 1], 9000)),
     )?;
     if let Some(v) = env.get("GATEWAY_ADMIN_LISTEN") {
-        admin = env_addr("GATEWAY_ADMIN_LISTEN", &v, "0.0.0.0:9000")?;
+        admin = env_addr("GATEWAY_ADMIN_LISTEN", &v, "127.0.0.1:9000")?;
     }
     if let Some(a) = overrides.listen {
         public = a;

@@ -43,7 +43,7 @@ pub(crate) struct FileConfig {
 pub(crate) struct ListenSection {
     /// Public listener (default `0.0.0.0:80`).
     pub(crate) public: Option<String>,
-    /// Admin listener (default `0.0.0.0:9000`).
+    /// Admin listener (default `127.0.0.1:9000`: loopback only).
     pub(crate) admin: Option<String>,
     /// Worker threads serving the public listener (default: one per core).
     pub(crate) workers: Option<usize>,

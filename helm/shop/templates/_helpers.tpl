@@ -162,3 +162,99 @@ at the release's Services, then gateway.upstreams.
 {{- define "shop.upstreamEnvVar" -}}
 {{- regexReplaceAll "[^A-Z0-9]" (upper .) "_" -}}_UPSTREAM
 {{- end -}}
+
+{{/*
+Where a component's pods may run: its nodeSelector and tolerations, and its
+affinity and topologySpreadConstraints, or, when those are empty and
+common.podSpread is "soft", the chart's defaults: prefer a node without
+another pod of the component, and spread over zones where nodes have them
+(both preferences only, so a one-node cluster still schedules everything).
+(dict "root" $ "component" "users")
+*/}}
+{{- define "shop.scheduling" -}}
+{{- $values := index .root.Values .component -}}
+{{- $soft := eq .root.Values.common.podSpread "soft" -}}
+{{- with $values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $values.affinity }}
+affinity:
+  {{- toYaml $values.affinity | nindent 2 }}
+{{- else if $soft }}
+affinity:
+  podAntiAffinity:
+    preferredDuringSchedulingIgnoredDuringExecution:
+      - weight: 100
+        podAffinityTerm:
+          topologyKey: kubernetes.io/hostname
+          labelSelector:
+            matchLabels:
+              {{- include "shop.selectorLabels" . | nindent 14 }}
+{{- end }}
+{{- with $values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml $values.topologySpreadConstraints | nindent 2 }}
+{{- else if $soft }}
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "shop.selectorLabels" . | nindent 8 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The most pods of a component that can run at once: the autoscaler's maximum
+(or replicaCount) plus the one extra pod of a rolling update (maxSurge 1).
+(dict "root" $ "component" "users")
+*/}}
+{{- define "shop.maxPods" -}}
+{{- $values := index .root.Values .component -}}
+{{- if $values.autoscaling.enabled -}}
+{{- add (int $values.autoscaling.maxReplicas) 1 -}}
+{{- else -}}
+{{- add (int $values.replicaCount) 1 -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The fewest pods of a component the chart keeps running: replicaCount, or the autoscaler's minimum. */}}
+{{- define "shop.minPods" -}}
+{{- $values := index .root.Values .component -}}
+{{- if $values.autoscaling.enabled -}}
+{{- $values.autoscaling.minReplicas -}}
+{{- else -}}
+{{- $values.replicaCount -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A service's database pool size: DATABASE_MAX_CONNECTIONS from its config,
+else the services' default (10). A value kept only in the service's own
+Secret is not visible here.
+*/}}
+{{- define "shop.poolSize" -}}
+{{- $values := index .root.Values .component -}}
+{{- int (index $values.config "DATABASE_MAX_CONNECTIONS" | default 10) -}}
+{{- end -}}
+
+{{/*
+Connections users and products can open at the most (every pod, the
+rolling-update extra included, with a full pool), and what PostgreSQL
+allows them: postgresql.maxConnections minus its 3 superuser-reserved ones.
+Rendered as "needed allowed".
+*/}}
+{{- define "shop.connectionBudget" -}}
+{{- $needed := 0 -}}
+{{- range $component := list "users" "products" -}}
+{{- $ctx := dict "root" $.root "component" $component -}}
+{{- $needed = add $needed (mul (include "shop.maxPods" $ctx | int) (include "shop.poolSize" $ctx | int)) -}}
+{{- end -}}
+{{- printf "%d %d" (int $needed) (sub (int .root.Values.postgresql.maxConnections) 3) -}}
+{{- end -}}

@@ -8,7 +8,10 @@ use super::*;
 fn defaults_are_port_80_and_9000_and_one_worker_per_core() {
     let config = accepted(GOOD);
     assert_eq!(config.listen, SocketAddr::from(([0, 0, 0, 0], 80)));
-    assert_eq!(config.admin_listen, SocketAddr::from(([0, 0, 0, 0], 9000)));
+    assert_eq!(
+        config.admin_listen,
+        SocketAddr::from(([127, 0, 0, 1], 9000))
+    );
     assert!(config.workers >= 1);
 }
 
@@ -73,7 +76,7 @@ fn invalid_environment_values_are_refused_naming_the_variable() {
     );
     assert_refused_as(
         parse_with_env(GOOD, &[("GATEWAY_ADMIN_LISTEN", "nine")]),
-        "environment: GATEWAY_ADMIN_LISTEN: `nine` is not an address (expected e.g. 0.0.0.0:9000)",
+        "environment: GATEWAY_ADMIN_LISTEN: `nine` is not an address (expected e.g. 127.0.0.1:9000)",
     );
     assert_refused_as(
         parse_with_env(GOOD, &[("GATEWAY_WORKERS", "many")]),

@@ -10,6 +10,12 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
 {{- if eq .component "users" -}}
 {{- $reserved = append $reserved "TRUSTED_PROXIES" -}}
+{{- if $values.adminEmail -}}
+{{- $reserved = append $reserved "ADMIN_EMAIL" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq .component "products") $values.demoCatalogue -}}
+{{- $reserved = append $reserved "SEED_DEMO_CATALOGUE" -}}
 {{- end }}
 {{ include "shop.commonEnv" $root }}
 SHUTDOWN_GRACE: {{ printf "%ds" (int $root.Values.common.shutdownGraceSeconds) | quote }}
@@ -22,6 +28,12 @@ TRUSTED_PROXIES: {{ join "," $values.trustedProxies | quote }}
 {{- end }}
 {{- if and (eq .component "products") (not (hasKey $values.config "JWKS_URL")) }}
 JWKS_URL: {{ printf "http://%s:%d/.well-known/jwks.json" (include "shop.componentName" (dict "root" $root "component" "users")) (int $root.Values.users.port) | quote }}
+{{- end }}
+{{- if and (eq .component "users") $values.adminEmail }}
+ADMIN_EMAIL: {{ $values.adminEmail | quote }}
+{{- end }}
+{{- if and (eq .component "products") $values.demoCatalogue }}
+SEED_DEMO_CATALOGUE: "true"
 {{- end }}
 {{- include "shop.envMap" (dict "values" $values.config "path" (printf "%s.config" .component) "reserved" $reserved "secret" false) }}
 {{- end -}}
