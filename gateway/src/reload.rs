@@ -29,10 +29,20 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
             {
                 tracing::warn!("listener addresses changed; they take effect on restart");
             }
+            if config.tls.as_ref().map(|t| t.listen) != previous.config.tls.as_ref().map(|t| t.listen)
+                || config.acme != previous.config.acme
+            {
+                tracing::warn!("the HTTPS listener and ACME settings take effect on restart");
+            }
+            let certificates_changed = config.tls.as_ref().map(|t| &t.certificates)
+                != previous.config.tls.as_ref().map(|t| &t.certificates);
             let routes = config.routes.len();
             shared
                 .active
                 .store(Arc::new(Active::build(config, Some(&previous))));
+            if certificates_changed {
+                crate::certificates::reload(shared);
+            }
             crate::metrics::config_reload(true);
             tracing::info!(routes, file = %shared.config_path.display(), "configuration reloaded");
             Ok(())

@@ -21,6 +21,7 @@ use crate::stop::Stop;
 
 use super::client_io::ConnState;
 use super::first_read::{self, Opening};
+use super::tls::TlsListener;
 
 /// What a worker thread hands to everything it runs: the values the
 /// request path would otherwise reach for globally.
@@ -37,9 +38,9 @@ pub(super) struct Worker {
 }
 
 /// How client connections are served, per protocol.
-struct Builders {
-    http1: http1::Builder,
-    http2: http2::Builder<TokioExecutor>,
+pub(super) struct Builders {
+    pub(super) http1: http1::Builder,
+    pub(super) http2: http2::Builder<TokioExecutor>,
     /// The wait for a request head (and for a new connection's first bytes).
     header_read: Duration,
 }
@@ -73,13 +74,19 @@ fn builders(shared: &Shared) -> Builders {
 }
 
 impl Worker {
-    /// Accept and serve until the stop signal, then drain for at most the grace period.
-    pub(super) async fn accept_loop(mut self, listener: TcpListener) {
+    /// Accept (from the plain listener and, when on, the HTTPS one) and
+    /// serve until the stop signal, then drain for at most the grace period.
+    pub(super) async fn accept_loop(
+        mut self,
+        listener: TcpListener,
+        tls: Option<(TcpListener, TlsListener)>,
+    ) {
         let builders = Arc::new(builders(&self.shared));
         let graceful = GracefulShutdown::new();
         loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+            let (accepted, over_tls) = tokio::select! {
+                accepted = listener.accept() => (accepted, None),
+                accepted = accept_tls(tls.as_ref()) => accepted,
                 () = self.stop.stopped() => break,
             };
             let (stream, peer) = match accepted {
@@ -94,9 +101,15 @@ impl Worker {
                 }
             };
             let _ = stream.set_nodelay(true);
-            self.serve_connection(&builders, graceful.watcher(), stream, peer);
+            match over_tls {
+                Some(tls) => {
+                    self.serve_tls_connection(&builders, tls, graceful.watcher(), stream, peer);
+                }
+                None => self.serve_connection(&builders, graceful.watcher(), stream, peer),
+            }
         }
         drop(listener);
+        drop(tls);
         tracing::debug!(
             connections = graceful.count(),
             worker = self.index,
@@ -148,10 +161,21 @@ impl Worker {
     }
 }
 
+/// The next connection on the HTTPS listener, with its handshake settings;
+/// never when there is none.
+async fn accept_tls(
+    tls: Option<&(TcpListener, TlsListener)>,
+) -> (std::io::Result<(TcpStream, SocketAddr)>, Option<&TlsListener>) {
+    match tls {
+        Some((listener, handshake)) => (listener.accept().await, Some(handshake)),
+        None => std::future::pending().await,
+    }
+}
+
 /// Serve a connection to its end. hyper closes a connection whose request
 /// head is too slow without a response; the socket answers `408` when it is
 /// dropped, which happens at the end of this function, after the flag is set.
-async fn drive(
+pub(super) async fn drive(
     conn: impl Future<Output = Result<(), hyper::Error>>,
     state: &ConnState,
     peer: SocketAddr,
