@@ -29,7 +29,8 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
             {
                 tracing::warn!("listener addresses changed; they take effect on restart");
             }
-            if config.tls.as_ref().map(|t| t.listen) != previous.config.tls.as_ref().map(|t| t.listen)
+            if config.tls.as_ref().map(|t| t.listen)
+                != previous.config.tls.as_ref().map(|t| t.listen)
                 || config.acme != previous.config.acme
             {
                 tracing::warn!("the HTTPS listener and ACME settings take effect on restart");

@@ -92,7 +92,8 @@ async fn sni_chooses_the_certificate_and_a_client_without_sni_gets_the_first() {
 async fn redirect_https_answers_308_except_acme_challenges_and_hsts_is_sent_over_tls_only() {
     let up = Upstream::start("u").await;
     let ca = test_ca();
-    let (gw, _dir) = https_gateway(&ca, &up, "redirect_https = true\nhsts_max_age = \"8760h\"").await;
+    let (gw, _dir) =
+        https_gateway(&ca, &up, "redirect_https = true\nhsts_max_age = \"8760h\"").await;
     let port = gw.tls.unwrap().port();
     let r = client()
         .get(gw.url("/users/a/b?q=1&r=2"))
@@ -145,8 +146,12 @@ async fn a_second_connection_resumes_the_session_with_tls_1_3_and_1_2() {
 async fn a_silent_client_is_closed_at_the_handshake_timeout_and_over_the_cap_at_once() {
     let up = Upstream::start("u").await;
     let ca = test_ca();
-    let (gw, _dir) =
-        https_gateway(&ca, &up, "handshake_timeout = \"300ms\"\nmax_handshakes = 1").await;
+    let (gw, _dir) = https_gateway(
+        &ca,
+        &up,
+        "handshake_timeout = \"300ms\"\nmax_handshakes = 1",
+    )
+    .await;
     let addr = gw.tls.unwrap();
     let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -161,7 +166,9 @@ async fn a_silent_client_is_closed_at_the_handshake_timeout_and_over_the_cap_at_
     assert!(started.elapsed() < Duration::from_secs(2));
     // The slot is free again.
     let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
-    let got = https_get(addr, &config, "localhost", "/users/x").await.unwrap();
+    let got = https_get(addr, &config, "localhost", "/users/x")
+        .await
+        .unwrap();
     assert_eq!(got.status, 200);
     let metrics = gw.metrics().await;
     for want in [
@@ -191,7 +198,8 @@ async fn config_shows_certificate_names_and_expiry_but_no_key_and_metrics_count_
         .unwrap();
     let cert = &shown["certificates"][0];
     assert_eq!(cert["names"], serde_json::json!(["localhost"]));
-    let days = (cert["not_after"].as_i64().unwrap() - cert["not_before"].as_i64().unwrap()) / 86_400;
+    let days =
+        (cert["not_after"].as_i64().unwrap() - cert["not_before"].as_i64().unwrap()) / 86_400;
     assert_eq!(days, 30);
     assert_eq!(
         shown["tls"]["certificates"][0]["key"],

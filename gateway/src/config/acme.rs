@@ -86,7 +86,9 @@ pub(super) fn validate(
         if domain.starts_with("*.") || !is_dns_name(&domain) {
             return Err(refuse(
                 key,
-                format!("`{domain}` is not a DNS name (wildcards need DNS-01, which is not supported)"),
+                format!(
+                    "`{domain}` is not a DNS name (wildcards need DNS-01, which is not supported)"
+                ),
             ));
         }
         if !names.contains(&domain) {
@@ -103,8 +105,10 @@ pub(super) fn validate(
         directory_key = "GATEWAY_ACME_DIRECTORY";
     }
     let mut contact: Vec<String> = section.contact.clone();
+    let mut contact_key = "acme.contact";
     if let Some(v) = env.get("GATEWAY_ACME_CONTACT") {
         contact = list(&v).collect();
+        contact_key = "GATEWAY_ACME_CONTACT";
     }
     let mut storage = section.storage.clone().map(PathBuf::from);
     if let Some(v) = env.get("GATEWAY_ACME_STORAGE") {
@@ -132,7 +136,12 @@ pub(super) fn validate(
         .iter()
         .map(|a| mailto(a.trim()))
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| c.err("acme.contact", "each contact must be an e-mail address"))?;
+        .ok_or_else(|| {
+            refuse(
+                contact_key,
+                "each contact must be an e-mail address".to_string(),
+            )
+        })?;
     let Some(storage) = storage.filter(|s| !s.as_os_str().is_empty()) else {
         return Err(c.err(
             "acme.storage",
@@ -167,6 +176,8 @@ fn mailto(address: &str) -> Option<String> {
     let (user, domain) = bare.split_once('@')?;
     let ok = !user.is_empty()
         && is_dns_name(domain)
-        && !bare.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',');
+        && !bare
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',');
     ok.then(|| format!("mailto:{bare}"))
 }

@@ -38,11 +38,11 @@ use common::config::LogFormat;
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
 pub(crate) use overlay::Overrides;
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
-pub(crate) use acme::AcmeConfig;
 pub(crate) use timeouts::Timeouts;
 pub(crate) use tls::{CertPaths, TlsConfig};
 pub(crate) use upstreams::UpstreamConfig;
@@ -141,7 +141,10 @@ impl Config {
         {
             return Err(c.err(
                 "tls.listen",
-                format!("the HTTPS listener must differ from the others ({})", tls.listen),
+                format!(
+                    "the HTTPS listener must differ from the others ({})",
+                    tls.listen
+                ),
             ));
         }
         Ok(Config {

@@ -92,7 +92,11 @@ pub(super) fn validate(
 ) -> Result<Option<TlsConfig>, ConfigError> {
     let mut listen = match &section.listen {
         None => None,
-        Some(_) => Some(c.addr("tls.listen", &section.listen, SocketAddr::from(([0; 4], 443)))?),
+        Some(_) => Some(c.addr(
+            "tls.listen",
+            &section.listen,
+            SocketAddr::from(([0; 4], 443)),
+        )?),
     };
     if let Some(v) = env.get("GATEWAY_TLS_LISTEN") {
         listen = Some(v.trim().parse().map_err(|_| {
@@ -229,7 +233,9 @@ pub(super) fn is_dns_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

@@ -165,7 +165,10 @@ impl Worker {
 /// never when there is none.
 async fn accept_tls(
     tls: Option<&(TcpListener, TlsListener)>,
-) -> (std::io::Result<(TcpStream, SocketAddr)>, Option<&TlsListener>) {
+) -> (
+    std::io::Result<(TcpStream, SocketAddr)>,
+    Option<&TlsListener>,
+) {
     match tls {
         Some((listener, handshake)) => (listener.accept().await, Some(handshake)),
         None => std::future::pending().await,

@@ -40,7 +40,10 @@ pub(super) fn edge(
         return Ok(None);
     }
     // No redirect while no certificate is served (the first ACME order).
-    let Some(state) = ctx.tls.filter(|t| tls.redirect_https && t.store.is_serving()) else {
+    let Some(state) = ctx
+        .tls
+        .filter(|t| tls.redirect_https && t.store.is_serving())
+    else {
         return Ok(None);
     };
     let host = ctx
@@ -96,10 +99,22 @@ mod tests {
 
     #[test]
     fn the_location_keeps_the_target_and_drops_the_plain_port() {
-        let at = |host, port, target| https_location(host, port, target).map(|v| v.to_str().map(String::from).unwrap_or_default());
-        assert_eq!(at("shop.test:80", 443, "/users/?a=1").as_deref(), Some("https://shop.test/users/?a=1"));
-        assert_eq!(at("shop.test", 8443, "/").as_deref(), Some("https://shop.test:8443/"));
-        assert_eq!(at("[::1]:8080", 443, "/x").as_deref(), Some("https://[::1]/x"));
+        let at = |host, port, target| {
+            https_location(host, port, target)
+                .map(|v| v.to_str().map(String::from).unwrap_or_default())
+        };
+        assert_eq!(
+            at("shop.test:80", 443, "/users/?a=1").as_deref(),
+            Some("https://shop.test/users/?a=1")
+        );
+        assert_eq!(
+            at("shop.test", 8443, "/").as_deref(),
+            Some("https://shop.test:8443/")
+        );
+        assert_eq!(
+            at("[::1]:8080", 443, "/x").as_deref(),
+            Some("https://[::1]/x")
+        );
         assert_eq!(at(":80", 443, "/x"), None);
     }
 }

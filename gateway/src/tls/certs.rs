@@ -234,14 +234,43 @@ mod tests {
         let a = rcgen::generate_simple_self_signed(vec!["a.test".to_string()]).expect("cert");
         let b = rcgen::generate_simple_self_signed(vec!["b.test".to_string()]).expect("cert");
         let cert = a.cert.pem();
-        let loaded =
-            from_pem(cert.as_bytes(), a.signing_key.serialize_pem().as_bytes(), "a", "k")
-                .expect("loads");
+        let loaded = from_pem(
+            cert.as_bytes(),
+            a.signing_key.serialize_pem().as_bytes(),
+            "a",
+            "k",
+        )
+        .expect("loads");
         assert_eq!(loaded.info.names, ["a.test"]);
-        let refused = from_pem(cert.as_bytes(), b.signing_key.serialize_pem().as_bytes(), "a", "k")
-            .expect_err("foreign key");
+        let refused = from_pem(
+            cert.as_bytes(),
+            b.signing_key.serialize_pem().as_bytes(),
+            "a",
+            "k",
+        )
+        .expect_err("foreign key");
         assert!(refused.to_string().contains("does not match"), "{refused}");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["old.test".to_string()]).expect("params");
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+        let key = rcgen::KeyPair::generate().expect("key");
+        let old = params.self_signed(&key).expect("cert");
+        let expired = from_pem(
+            old.pem().as_bytes(),
+            key.serialize_pem().as_bytes(),
+            "o",
+            "k",
+        )
+        .expect_err("expired");
+        assert!(
+            matches!(expired, CertError::Expired { days } if days > 9000),
+            "{expired}"
+        );
         let garbage = from_pem(b"nothing", b"nothing", "a.pem", "k").expect_err("garbage");
-        assert!(garbage.to_string().contains("a.pem: no CERTIFICATE block"), "{garbage}");
+        assert!(
+            garbage.to_string().contains("a.pem: no CERTIFICATE block"),
+            "{garbage}"
+        );
     }
 }

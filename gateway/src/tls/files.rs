@@ -19,7 +19,10 @@ pub(crate) struct Refused {
 /// Load `pairs`, in order. A pair that does not load is left out, or, when
 /// `previous` holds a pair loaded from the same certificate file, that
 /// one keeps serving.
-pub(crate) fn load(pairs: &[CertPaths], previous: &[Certificate]) -> (Vec<Certificate>, Vec<Refused>) {
+pub(crate) fn load(
+    pairs: &[CertPaths],
+    previous: &[Certificate],
+) -> (Vec<Certificate>, Vec<Refused>) {
     let mut loaded = Vec::with_capacity(pairs.len());
     let mut refused = Vec::new();
     for pair in pairs {

@@ -24,7 +24,10 @@ pub fn test_ca() -> LocalCa {
 
 /// Write `pair` as `<name>.crt` / `<name>.key` in `dir`.
 pub fn write_pair(dir: &Path, name: &str, pair: &IssuedPair) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join(format!("{name}.crt")), dir.join(format!("{name}.key")));
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
     std::fs::write(&cert, &pair.cert_pem).unwrap();
     std::fs::write(&key, &pair.key_pem).unwrap();
     (cert, key)
