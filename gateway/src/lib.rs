@@ -11,9 +11,10 @@
 //! route table, `config` parses and validates, `reload` swaps tables,
 //! `admin` serves the admin port, `access_log` and `metrics` record;
 //! `tls` holds the certificates the HTTPS listener serves, `certificates`
-//! reloads their files.
+//! reloads their files, `acme` obtains and renews them.
 
 mod access_log;
+mod acme;
 mod admin;
 mod certificates;
 pub mod cli;
@@ -137,6 +138,9 @@ impl Gateway {
                 let state = tls::TlsState::new(addr.port())
                     .map_err(|e| GatewayError::Tls(e.to_string()))?;
                 certificates::load_at_start(&state, settings)?;
+                if let Some(acme) = &config.acme {
+                    acme::load_stored(&state, acme)?;
+                }
                 metrics::tls_known(config.acme.is_some());
                 (Some(Arc::new(state)), Some(socket), Some(addr))
             }
@@ -203,6 +207,7 @@ impl Gateway {
                     self.watch,
                     stop_rx.clone(),
                 ));
+                tokio::spawn(acme::run(Arc::clone(&self.shared), stop_rx.clone()));
                 let handshake = listen::TlsListener::new(
                     state,
                     settings.max_handshakes,

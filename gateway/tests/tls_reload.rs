@@ -81,7 +81,7 @@ async fn a_replaced_pair_is_served_and_a_broken_one_keeps_the_old_while_connecti
     let config = dir.path().join("gateway.toml");
     std::fs::write(
         &config,
-        one_route(&up.url(), &tls_section(&[pair.clone()], "")),
+        one_route(&up.url(), &tls_section(std::slice::from_ref(&pair), "")),
     )
     .unwrap();
     let (addr, admin, _stop) = start_watching(&config).await;
@@ -172,7 +172,11 @@ async fn sighup_reloads_the_certificate_files() {
     let first = ca.issue(&["localhost"], 30).unwrap();
     let pair = write_pair(dir.path(), "site", &first);
     // Not watching: only the signal can trigger the reload.
-    let gw = TestGateway::start(&one_route(&up.url(), &tls_section(&[pair.clone()], ""))).await;
+    let gw = TestGateway::start(&one_route(
+        &up.url(),
+        &tls_section(std::slice::from_ref(&pair), ""),
+    ))
+    .await;
     let addr = gw.tls.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let second = ca.issue(&["localhost"], 60).unwrap();

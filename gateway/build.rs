@@ -1,0 +1,29 @@
+//! Sets the `pebble_tests` cfg when Let's Encrypt's test ACME server
+//! (`pebble` and `pebble-challtestsrv`, Debian package `pebble`) is on the
+//! PATH at build time, and passes their paths to the tests. Without them
+//! the ACME end-to-end tests are compiled as `#[ignore]`d, so the test
+//! summary reports them as ignored (which `.ci/run` refuses) instead of
+//! counting them as passed.
+
+use std::path::PathBuf;
+
+fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(pebble_tests)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    if let (Some(pebble), Some(challtestsrv)) = (find("pebble"), find("pebble-challtestsrv")) {
+        println!("cargo::rerun-if-changed={}", pebble.display());
+        println!("cargo::rustc-cfg=pebble_tests");
+        println!("cargo::rustc-env=PEBBLE_BIN={}", pebble.display());
+        println!(
+            "cargo::rustc-env=PEBBLE_CHALLTESTSRV_BIN={}",
+            challtestsrv.display()
+        );
+    }
+}
