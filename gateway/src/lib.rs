@@ -202,11 +202,6 @@ impl Gateway {
         tracing::info!(public = %self.local_addr, admin = %self.admin_addr, https = ?self.tls_addr, "gateway listening");
         let tls = match (self.tls, &self.shared.tls, tls_settings) {
             (Some(socket), Some(state), Some(settings)) => {
-                tokio::spawn(certificates::watch(
-                    Arc::clone(&self.shared),
-                    self.watch,
-                    stop_rx.clone(),
-                ));
                 tokio::spawn(acme::run(Arc::clone(&self.shared), stop_rx.clone()));
                 let handshake = listen::TlsListener::new(
                     state,

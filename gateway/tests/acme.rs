@@ -97,14 +97,7 @@ async fn plain_http_serves_while_acme_fails_then_http01_gets_a_certificate_that_
             .unwrap();
         assert_eq!(r.status(), 308);
         assert!(storage.join("accounts").read_dir().unwrap().count() == 1);
-        let shown: serde_json::Value = client()
-            .get(format!("http://{}/config", gw.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let shown: serde_json::Value = gw.config_json().await;
         assert_eq!(
             shown["certificates"][0]["names"],
             serde_json::json!(["shop.test"])

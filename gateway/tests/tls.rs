@@ -188,14 +188,7 @@ async fn config_shows_certificate_names_and_expiry_but_no_key_and_metrics_count_
     https_get(gw.tls.unwrap(), &config, "localhost", "/users/x")
         .await
         .unwrap();
-    let shown: serde_json::Value = client()
-        .get(format!("http://{}/config", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: serde_json::Value = gw.config_json().await;
     let cert = &shown["certificates"][0];
     assert_eq!(cert["names"], serde_json::json!(["localhost"]));
     let days =

@@ -38,9 +38,9 @@ pub(super) struct Worker {
 }
 
 /// How client connections are served, per protocol.
-pub(super) struct Builders {
-    pub(super) http1: http1::Builder,
-    pub(super) http2: http2::Builder<TokioExecutor>,
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
     /// The wait for a request head (and for a new connection's first bytes).
     header_read: Duration,
 }
@@ -144,19 +144,89 @@ impl Worker {
                 Opening::Http2(io) => (io, true),
                 Opening::Closed | Opening::TimedOut => return,
             };
-            let counter = Arc::clone(&state);
-            let client = Arc::new(Peer::new(peer.ip()));
-            let service = service_fn(move |req| {
-                counter.served.fetch_add(1, Ordering::Relaxed);
-                crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
-            });
-            if http2 {
-                let conn = watcher.watch(builders.http2.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            } else {
-                let conn = watcher.watch(builders.http1.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            }
+            let client = Peer::new(peer.ip());
+            let conn = Conn {
+                shared,
+                worker,
+                client,
+                peer,
+                state,
+            };
+            conn.serve(&builders, watcher, io, http2).await;
+        });
+    }
+}
+
+/// One accepted connection, past its first read or handshake.
+struct Conn {
+    shared: Arc<Shared>,
+    worker: usize,
+    client: Peer,
+    peer: SocketAddr,
+    state: Arc<ConnState>,
+}
+
+impl Conn {
+    /// Serve `io` with hyper's HTTP/2 or HTTP/1.1 server to its end, every
+    /// request through [`crate::proxy::handle`].
+    async fn serve<I>(self, builders: &Builders, watcher: Watcher, io: I, http2: bool)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Conn {
+            shared,
+            worker,
+            client,
+            peer,
+            state,
+        } = self;
+        let counter = Arc::clone(&state);
+        let client = Arc::new(client);
+        let service = service_fn(move |req| {
+            counter.served.fetch_add(1, Ordering::Relaxed);
+            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
+        });
+        if http2 {
+            let conn = watcher.watch(builders.http2.serve_connection(io, service));
+            drive(conn, &state, peer).await;
+        } else {
+            let conn = watcher.watch(builders.http1.serve_connection(io, service));
+            drive(conn, &state, peer).await;
+        }
+    }
+}
+
+impl Worker {
+    /// Serve one HTTPS connection on this worker: handshake, then HTTP/2
+    /// when ALPN chose `h2`, else HTTP/1.1.
+    fn serve_tls_connection(
+        &self,
+        builders: &Arc<Builders>,
+        tls: &TlsListener,
+        watcher: Watcher,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) {
+        let builders = Arc::clone(builders);
+        let shared = Arc::clone(&self.shared);
+        let stop = self.stop.clone();
+        let worker = self.index;
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let Some(stream) = tls.handshake(stream, stop).await else {
+                return;
+            };
+            let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let conn = Conn {
+                shared,
+                worker,
+                client: Peer::over_tls(peer.ip()),
+                peer,
+                // No 408 over TLS: the flag it would set is not read.
+                state: Arc::new(ConnState::default()),
+            };
+            conn.serve(&builders, watcher, io, http2).await;
         });
     }
 }
@@ -178,7 +248,7 @@ async fn accept_tls(
 /// Serve a connection to its end. hyper closes a connection whose request
 /// head is too slow without a response; the socket answers `408` when it is
 /// dropped, which happens at the end of this function, after the flag is set.
-pub(super) async fn drive(
+async fn drive(
     conn: impl Future<Output = Result<(), hyper::Error>>,
     state: &ConnState,
     peer: SocketAddr,

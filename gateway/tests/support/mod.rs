@@ -327,6 +327,18 @@ impl TestGateway {
             .unwrap()
     }
 
+    /// The admin listener's `/config` as JSON.
+    pub async fn config_json(&self) -> serde_json::Value {
+        client()
+            .get(format!("http://{}/config", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Signal shutdown and wait for `run` to return.
     pub async fn shutdown(&mut self) -> Result<(), gateway::GatewayError> {
         if let Some(tx) = self.stop.take() {
