@@ -101,12 +101,7 @@ impl Worker {
                 }
             };
             let _ = stream.set_nodelay(true);
-            match over_tls {
-                Some(tls) => {
-                    self.serve_tls_connection(&builders, tls, graceful.watcher(), stream, peer);
-                }
-                None => self.serve_connection(&builders, graceful.watcher(), stream, peer),
-            }
+            self.serve_connection(&builders, over_tls, graceful.watcher(), stream, peer);
         }
         drop(listener);
         drop(tls);
@@ -124,9 +119,13 @@ impl Worker {
         }
     }
 
+    /// Serve one connection on this worker to its end: on the plain
+    /// listener the first read tells HTTP/2 from HTTP/1.1; on the HTTPS one
+    /// (`tls`) the handshake does (ALPN).
     fn serve_connection(
         &self,
         builders: &Arc<Builders>,
+        tls: Option<&TlsListener>,
         watcher: Watcher,
         stream: TcpStream,
         peer: SocketAddr,
@@ -135,23 +134,37 @@ impl Worker {
         let shared = Arc::clone(&self.shared);
         let stop = self.stop.clone();
         let worker = self.index;
+        let tls = tls.cloned();
         tokio::spawn(async move {
             let state = Arc::new(ConnState::default());
-            let opening =
-                first_read::open(stream, builders.header_read, Arc::clone(&state), stop).await;
+            let conn = {
+                let state = Arc::clone(&state);
+                move |client| Conn {
+                    shared,
+                    worker,
+                    client,
+                    peer,
+                    state,
+                }
+            };
+            if let Some(tls) = tls {
+                let Some(stream) = tls.handshake(stream, stop).await else {
+                    return;
+                };
+                let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // No 408 over TLS: the flag `state` carries is not read.
+                let conn = conn(Peer::over_tls(peer.ip()));
+                conn.serve(&builders, watcher, io, http2).await;
+                return;
+            }
+            let opening = first_read::open(stream, builders.header_read, state, stop).await;
             let (io, http2) = match opening {
                 Opening::Http1(io) => (io, false),
                 Opening::Http2(io) => (io, true),
                 Opening::Closed | Opening::TimedOut => return,
             };
-            let client = Peer::new(peer.ip());
-            let conn = Conn {
-                shared,
-                worker,
-                client,
-                peer,
-                state,
-            };
+            let conn = conn(Peer::new(peer.ip()));
             conn.serve(&builders, watcher, io, http2).await;
         });
     }
@@ -193,41 +206,6 @@ impl Conn {
             let conn = watcher.watch(builders.http1.serve_connection(io, service));
             drive(conn, &state, peer).await;
         }
-    }
-}
-
-impl Worker {
-    /// Serve one HTTPS connection on this worker: handshake, then HTTP/2
-    /// when ALPN chose `h2`, else HTTP/1.1.
-    fn serve_tls_connection(
-        &self,
-        builders: &Arc<Builders>,
-        tls: &TlsListener,
-        watcher: Watcher,
-        stream: TcpStream,
-        peer: SocketAddr,
-    ) {
-        let builders = Arc::clone(builders);
-        let shared = Arc::clone(&self.shared);
-        let stop = self.stop.clone();
-        let worker = self.index;
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let Some(stream) = tls.handshake(stream, stop).await else {
-                return;
-            };
-            let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let conn = Conn {
-                shared,
-                worker,
-                client: Peer::over_tls(peer.ip()),
-                peer,
-                // No 408 over TLS: the flag it would set is not read.
-                state: Arc::new(ConnState::default()),
-            };
-            conn.serve(&builders, watcher, io, http2).await;
-        });
     }
 }
 
