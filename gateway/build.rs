@@ -5,14 +5,10 @@
 //! summary reports them as ignored (which `.ci/run` refuses) instead of
 //! counting them as passed.
 
-use std::path::PathBuf;
+#[path = "../common/build/tools.rs"]
+mod tools;
 
-fn find(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
+use tools::find;
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pebble_tests)");

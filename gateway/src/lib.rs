@@ -43,7 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
-pub use config::ConfigError;
+pub use config::{ConfigError, TlsOverride};
 pub use error::GatewayError;
 
 use config::{Config, Overrides};
@@ -60,6 +60,8 @@ pub struct LaunchOptions {
     pub admin_listen: Option<SocketAddr>,
     /// Upstream endpoint overrides: (upstream name, comma-separated URLs), same meaning as USERS_UPSTREAM=... env vars.
     pub upstreams: Vec<(String, String)>,
+    /// An HTTPS listener with its certificate pair (over the file's `[tls]`), when Some.
+    pub tls: Option<TlsOverride>,
     /// Whether to also read overrides (e.g. `<NAME>_UPSTREAM`) from the process environment.
     pub use_process_env: bool,
     /// Watch the config file for changes (hot reload). Tests may turn it off.
@@ -74,6 +76,7 @@ impl LaunchOptions {
             listen: None,
             admin_listen: None,
             upstreams: Vec::new(),
+            tls: None,
             use_process_env: false,
             watch: true,
         }
@@ -84,6 +87,7 @@ impl LaunchOptions {
             listen: self.listen,
             admin_listen: self.admin_listen,
             upstreams: self.upstreams.clone(),
+            tls: self.tls.clone(),
             use_process_env: self.use_process_env,
         }
     }

@@ -41,6 +41,7 @@ use serde::Serialize;
 pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
 pub(crate) use overlay::Overrides;
+pub use overlay::TlsOverride;
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;
@@ -128,7 +129,7 @@ impl Config {
         let upstreams = upstreams::validate(&c, &file.upstreams, &timeouts, env, overrides)?;
         let routes = routes::validate(&c, &file.routes, &upstreams, limits.body, &timeouts)?;
         let acme = acme::validate(&c, &file.acme, env)?;
-        let tls = tls::validate(&c, &file.tls, env, acme.is_some())?;
+        let tls = tls::validate(&c, &file.tls, env, overrides, acme.is_some())?;
         if acme.is_some() && tls.is_none() {
             return Err(c.err(
                 "acme.domains",

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Checker, ConfigError};
-use super::overlay::Env;
+use super::overlay::{Env, Overrides};
 use super::units::{DurationText, serialize_millis};
 
 /// `[tls]` as written.
@@ -88,6 +88,7 @@ pub(super) fn validate(
     c: &Checker<'_>,
     section: &TlsSection,
     env: Env<'_>,
+    overrides: &Overrides,
     acme: bool,
 ) -> Result<Option<TlsConfig>, ConfigError> {
     let mut listen = match &section.listen {
@@ -114,17 +115,11 @@ pub(super) fn validate(
         .collect::<Result<Vec<_>, _>>()?;
     match (env.get("GATEWAY_TLS_CERT"), env.get("GATEWAY_TLS_KEY")) {
         (Some(cert), Some(key)) => {
-            let pair = CertPaths {
-                cert: PathBuf::from(cert.trim()),
-                key: PathBuf::from(key.trim()),
-                names: Vec::new(),
-            };
-            // The environment's pair is the default one.
-            if certificates.is_empty() {
-                certificates.push(pair);
-            } else {
-                certificates[0] = pair;
-            }
+            set_default(
+                &mut certificates,
+                PathBuf::from(cert.trim()),
+                PathBuf::from(key.trim()),
+            );
         }
         (Some(_), None) => {
             return Err(Checker::env_err(
@@ -139,6 +134,10 @@ pub(super) fn validate(
             ));
         }
         (None, None) => {}
+    }
+    if let Some(o) = &overrides.tls {
+        listen = Some(o.listen);
+        set_default(&mut certificates, o.cert.clone(), o.key.clone());
     }
     let mut redirect_https = section.redirect_https.unwrap_or(false);
     if let Some(v) = env.get("GATEWAY_REDIRECT_HTTPS") {
@@ -199,6 +198,20 @@ pub(super) fn validate(
         handshake_timeout,
         max_handshakes,
     }))
+}
+
+/// Make `cert`/`key` the default (first) pair: an override of the file's.
+fn set_default(certificates: &mut Vec<CertPaths>, cert: PathBuf, key: PathBuf) {
+    let pair = CertPaths {
+        cert,
+        key,
+        names: Vec::new(),
+    };
+    if certificates.is_empty() {
+        certificates.push(pair);
+    } else {
+        certificates[0] = pair;
+    }
 }
 
 fn cert_paths(c: &Checker<'_>, i: usize, pair: &CertSection) -> Result<CertPaths, ConfigError> {

@@ -257,3 +257,30 @@ fn acme_refusals_name_the_key_or_variable() {
         assert_refused_as(parse_with_env(GOOD, &vars), want);
     }
 }
+
+#[test]
+fn the_launchers_tls_override_wins_over_file_and_environment() {
+    use super::super::overlay::TlsOverride;
+    let overrides = Overrides {
+        tls: Some(TlsOverride {
+            listen: "127.0.0.1:8443".parse().expect("addr"),
+            cert: PathBuf::from("/data/tls/localhost.pem"),
+            key: PathBuf::from("/data/tls/localhost-key.pem"),
+        }),
+        ..Overrides::default()
+    };
+    let config = Config::parse_in(
+        std::path::Path::new("FILE"),
+        &format!("[tls]\nlisten = \"0.0.0.0:443\"\n{PAIR}{GOOD}"),
+        &overrides,
+        Env::Fixed(&[("GATEWAY_TLS_LISTEN", "0.0.0.0:9443")]),
+    )
+    .expect("valid");
+    let tls = config.tls.expect("tls");
+    assert_eq!(tls.listen.port(), 8443);
+    assert_eq!(tls.certificates.len(), 1);
+    assert_eq!(
+        tls.certificates[0].key,
+        PathBuf::from("/data/tls/localhost-key.pem")
+    );
+}
