@@ -170,6 +170,27 @@ fn check_reports_names_and_days_left_and_refuses_a_foreign_key_or_an_uncovered_n
         "{stderr}"
     );
 
+    // With ACME on, the check names the domains, the server and the storage.
+    let acme = format!(
+        "[tls]\nlisten = \"127.0.0.1:8443\"\n[acme]\ndomains = [\"shop.test\"]\nstorage = \"{}\"\n",
+        dir.path().join("acme").display()
+    );
+    std::fs::write(&config, one_route("http://127.0.0.1:1", &acme)).unwrap();
+    let out = check(&config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "gateway: acme: shop.test from https://acme-v02.api.letsencrypt.org/directory (storage {})",
+            dir.path().join("acme").display()
+        )),
+        "{stdout}"
+    );
+
     write(&dir.path().join("missing.crt"), &a_key, "");
     let out = check(&config);
     let stderr = String::from_utf8_lossy(&out.stderr);
