@@ -211,3 +211,34 @@ async fn config_shows_certificate_names_and_expiry_but_no_key_and_metrics_count_
     );
     assert!(metric(&metrics, "gateway_tls_reloads_total{result=\"failure\"}").is_some());
 }
+
+#[tokio::test]
+async fn an_acme_storage_that_cannot_be_created_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-directory");
+    std::fs::write(&file, "").unwrap();
+    let storage = file.join("acme");
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        one_route(
+            "http://127.0.0.1:1",
+            &format!(
+                "[tls]\nlisten = \"127.0.0.1:0\"\n[acme]\ndomains = [\"shop.test\"]\nstorage = \"{}\"\n",
+                storage.display()
+            ),
+        ),
+    )
+    .unwrap();
+    let mut opts = gateway::LaunchOptions::new(&config);
+    opts.listen = Some("127.0.0.1:0".parse().unwrap());
+    opts.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let err = gateway::Gateway::bind(opts)
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.contains(&format!("acme.storage {}", storage.display())),
+        "{err}"
+    );
+}
