@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Run wrk against the gateway, NGINX, HAProxy and the upstream directly.
 
+With --scenarios tls (or all) the proxies also terminate TLS with the same
+ECDSA P-256 certificate, and the TLS scenarios run against them: keep-alive
+small GETs over TLS, a new TLS connection per request (full handshakes, wrk
+with Connection: close), and resumed handshakes (openssl s_time -reuse).
+
 Every proxy routes /bench/ to the same upstream with the prefix stripped,
 keeps upstream connections alive, sets the same forwarding headers and a
 request id, logs no requests, and uses as many workers/threads as cores.
@@ -24,13 +29,28 @@ import time
 CORES = os.cpu_count() or 1
 
 SCENARIOS = [
-    # name, connections, path, extra wrk args, wrk threads
-    ("small GET, 64 conns", 64, "/bench/small", [], 2),
-    ("small GET, 1000 conns", 1000, "/bench/small", [], 2),
-    ("64 KiB GET, 64 conns", 64, "/bench/64k", [], 2),
-    ("16 KiB POST, 64 conns", 64, "/bench/post", ["-s", "POST_LUA"], 2),
-    ("new conn per request, 32 conns", 32, "/bench/small", ["-H", "Connection: close"], 2),
+    # name, connections, path, extra wrk args, wrk threads, kind
+    ("small GET, 64 conns", 64, "/bench/small", [], 2, "http"),
+    ("small GET, 1000 conns", 1000, "/bench/small", [], 2, "http"),
+    ("64 KiB GET, 64 conns", 64, "/bench/64k", [], 2, "http"),
+    ("16 KiB POST, 64 conns", 64, "/bench/post", ["-s", "POST_LUA"], 2, "http"),
+    ("new conn per request, 32 conns", 32, "/bench/small", ["-H", "Connection: close"], 2, "http"),
 ]
+
+TLS_SCENARIOS = [
+    ("TLS small GET, 64 conns", 64, "/bench/small", [], 2, "https"),
+    ("TLS new conn per request (full handshake), 32 conns", 32, "/bench/small",
+     ["-H", "Connection: close"], 2, "https"),
+    # Two `openssl s_time -reuse` clients: every connection resumes the first session.
+    ("TLS resumed handshake per request, 2 clients", 2, "/bench/small", [], 2, "s_time"),
+]
+
+
+def s_time_count(out):
+    """Connections made, from `openssl s_time` output (its own elapsed time
+    is printed in whole seconds, so the caller times the process)."""
+    m = re.search(r"(\d+) connections in [\d.]+ real seconds", out)
+    return int(m.group(1)) if m else 0
 
 
 def free_port():
@@ -119,6 +139,8 @@ def main():
     ap.add_argument("--pin", action="store_true",
                     help="pin the proxies and the upstream to CPU 0 and wrk to CPU 1 (taskset), so that "
                          "CPU cost is not hidden by spreading over both cores")
+    ap.add_argument("--scenarios", default="plain", choices=["plain", "tls", "all"],
+                    help="plain HTTP scenarios (default), the TLS ones, or both")
     ap.add_argument("--baseline", default="",
                     help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
                          "in the same interleaved rounds, for before/after comparisons")
@@ -132,6 +154,16 @@ def main():
     workers = 1 if args.pin else CORES
     procs = {}
     up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
+    gw_tls, ngx_tls, hap_tls = (free_port() for _ in range(3))
+    scenarios = (SCENARIOS if args.scenarios in ("plain", "all") else []) + \
+        (TLS_SCENARIOS if args.scenarios in ("tls", "all") else [])
+    # One ECDSA P-256 certificate for every proxy.
+    cert, key, combined = (os.path.join(tmp, n) for n in ("cert.pem", "key.pem", "combined.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    with open(combined, "w") as f:
+        f.write(open(cert).read() + open(key).read())
 
     post_lua = os.path.join(tmp, "post.lua")
     with open(post_lua, "w") as f:
@@ -152,6 +184,11 @@ endpoints = ["http://127.0.0.1:{up_port}"]
 [[routes]]
 prefix = "/bench/"
 upstream = "bench"
+[tls]
+listen = "127.0.0.1:{gw_tls if name == 'gateway' else free_port()}"
+[[tls.certificates]]
+cert = "{cert}"
+key = "{key}"
 """)
 
     for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
@@ -175,8 +212,13 @@ http {{
   scgi_temp_path {tmp}/nginx/scgi;
   keepalive_requests 100000;
   upstream bench {{ server 127.0.0.1:{up_port}; keepalive 256; keepalive_requests 100000; }}
+  ssl_certificate {cert};
+  ssl_certificate_key {key};
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache shared:SSL:10m;
   server {{
     listen 127.0.0.1:{ngx_port} backlog=4096;
+    listen 127.0.0.1:{ngx_tls} ssl http2 backlog=4096;
     client_max_body_size 1m;
     client_body_buffer_size 64k;  # keep 16 KiB bodies in memory, as the others do
     location /bench/ {{
@@ -213,11 +255,12 @@ defaults
   maxconn 8000
 frontend fe
   bind 127.0.0.1:{hap_port}
+  bind 127.0.0.1:{hap_tls} ssl crt {combined} alpn h2,http/1.1 ssl-min-ver TLSv1.2
   unique-id-format %{{+X}}o\\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid
   http-request set-header X-Request-Id %[unique-id]
   http-response set-header X-Request-Id %[unique-id]
   http-request set-header X-Real-IP %[src]
-  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
   http-request set-header X-Forwarded-Prefix /bench
   http-request replace-path ^/bench(/.*) \\1
@@ -253,6 +296,7 @@ backend be
     only = [t for t in args.only.split(",") if t]
     if only:
         targets = {k: v for k, v in targets.items() if k in only or k == "direct"}
+    tls_ports = {"gateway": gw_tls, "nginx": ngx_tls, "haproxy": hap_tls}
     results = {}  # (scenario, target) -> list of dicts
     try:
         start("upstream", [args.upstream, f"127.0.0.1:{up_port}"], up_port)
@@ -273,24 +317,41 @@ backend be
                            capture_output=True)
 
         for rnd in range(args.rounds):
-            for scen, conns, path, extra, threads in SCENARIOS:
+            for scen, conns, path, extra, threads, kind in scenarios:
                 extra = [post_lua if a == "POST_LUA" else a for a in extra]
                 order = list(targets.items())
+                if kind != "http":
+                    order = [(t, tls_ports[t]) for t, _ in order if t in tls_ports]
                 if rnd % 2:
                     order.reverse()
                 for target, port in order:
-                    cmd = client_cpu + ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s", "--latency",
-                           "--timeout", "5s", *extra, f"http://127.0.0.1:{port}{path}"]
+                    if kind == "s_time":
+                        cmds = [client_cpu + ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-www", path,
+                                              "-reuse", "-time", str(args.duration)] for _ in range(conns)]
+                    else:
+                        scheme = "https" if kind == "https" else "http"
+                        cmds = [client_cpu + ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s",
+                                              "--latency", "--timeout", "5s", *extra,
+                                              f"{scheme}://127.0.0.1:{port}{path}"]]
                     pid = procs[target].pid if target in procs else None
                     before = cpu_ticks(pid) if pid else 0
-                    wrk = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                    started = time.time()
+                    clients = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               for c in cmds]
                     time.sleep(args.duration * 0.6)
                     rss = rss_kib(pid) if pid else 0
-                    out, _ = wrk.communicate(timeout=args.duration + 30)
+                    outs = [c.communicate(timeout=args.duration + 30)[0] for c in clients]
+                    elapsed = time.time() - started
                     after = cpu_ticks(pid) if pid else 0
-                    r = parse_wrk(out)
+                    if kind == "s_time":
+                        # HTTP/1.0 GETs, one per connection, each resuming the first session.
+                        count = sum(s_time_count(o) for o in outs)
+                        r = {"rps": count / elapsed, "count": count, "p50": float("nan"),
+                             "p99": float("nan"), "errors": ""}
+                    else:
+                        r = parse_wrk(outs[0])
                     r["rss"] = rss
-                    done = r["rps"] * args.duration
+                    done = r.get("count", r["rps"] * args.duration)
                     r["cpu"] = (after - before) / os.sysconf("SC_CLK_TCK") * 1e6 / done if pid and done else 0.0
                     results.setdefault((scen, target), []).append(r)
                     print(f"round {rnd + 1} | {scen:32} | {target:8} | {r['rps']:>10.0f} req/s | "
@@ -319,7 +380,7 @@ backend be
     base_cols = " req/s vs baseline | CPU vs baseline |" if "baseline" in targets else ""
     print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |" + base_cols)
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if base_cols else ""))
-    for scen, *_ in SCENARIOS:
+    for scen, *_ in scenarios:
         med = {}
         for target in targets:
             runs = results.get((scen, target), [])
@@ -331,12 +392,15 @@ backend be
             m = med[target]
 
             def ratio(key, ref):
-                if ref not in med or target == ref or not med[ref][key]:
+                if ref not in med or target == ref or not med[ref][key] or med[ref][key] != med[ref][key]:
                     return "-"
                 return f"{m[key] / med[ref][key]:.2f}x"
 
             cpu = f"{m['cpu']:.1f}" if m["cpu"] else "-"
-            print(f"| {scen} | {target} | {m['rps']:.0f} | {m['p50']:.2f} | {m['p99']:.2f} | "
+            def ms(v):
+                return "-" if v != v else f"{v:.2f}"
+
+            print(f"| {scen} | {target} | {m['rps']:.0f} | {ms(m['p50'])} | {ms(m['p99'])} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
                   + (f" {ratio('rps', 'baseline')} | {ratio('cpu', 'baseline')} |" if base_cols else ""))

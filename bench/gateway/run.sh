@@ -5,6 +5,7 @@
 #
 #   bench/gateway/run.sh                 # default: 5 s per run, 2 interleaved rounds
 #   DURATION=10 ROUNDS=3 bench/gateway/run.sh
+#   bench/gateway/run.sh --scenarios tls   # the TLS scenarios (also needs openssl)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"

@@ -5,7 +5,8 @@
 //! ignored instead of counting them as passed. Cargo reruns it (and rebuilds
 //! the package) when the variable changes.
 
-fn main() {
+/// Emit the cfg (public so that another build script can call it too).
+pub fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
     if std::env::var_os("TEST_DATABASE_URL").is_some_and(|url| !url.is_empty()) {

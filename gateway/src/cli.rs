@@ -64,6 +64,13 @@ fn with_runtime(fut: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 fn check(file: &std::path::Path) -> ExitCode {
     match crate::check(file, true) {
         Ok(config) => {
+            match crate::certificates::check_report(&config) {
+                Ok(lines) => lines.iter().for_each(|l| println!("gateway: {l}")),
+                Err(e) => {
+                    eprintln!("gateway: configuration invalid: {}: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             println!(
                 "gateway: configuration OK: {} ({} routes, {} upstreams)",
                 file.display(),

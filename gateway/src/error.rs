@@ -20,6 +20,17 @@ pub enum GatewayError {
         /// The bind error (`ErrorKind::PermissionDenied` for port 80 without privileges).
         source: std::io::Error,
     },
+    /// A certificate pair of `[tls]` cannot be used at start.
+    #[error("cannot use the certificate {}: {message}", cert.display())]
+    Certificate {
+        /// The certificate file.
+        cert: std::path::PathBuf,
+        /// Why (unreadable, bad PEM, key not matching, expired).
+        message: String,
+    },
+    /// The TLS configuration cannot be built.
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
 }
 
 fn describe(e: &std::io::Error) -> String {

@@ -108,6 +108,9 @@ pub(crate) struct Peer {
     pub(crate) ip: IpAddr,
     /// The peer as a header value (`X-Real-IP`, `X-Forwarded-For`).
     pub(crate) value: HeaderValue,
+    /// Whether the connection is TLS (`X-Forwarded-Proto: https`, HSTS;
+    /// no redirect to https).
+    pub(crate) tls: bool,
 }
 
 impl Peer {
@@ -117,6 +120,15 @@ impl Peer {
         Peer {
             ip,
             value: shared_value(ip.to_string()),
+            tls: false,
+        }
+    }
+
+    /// The values for a TLS connection from `ip`.
+    pub(crate) fn over_tls(ip: IpAddr) -> Self {
+        Peer {
+            tls: true,
+            ..Peer::new(ip)
         }
     }
 }
@@ -179,7 +191,8 @@ pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         headers.insert(&X_REAL_IP, f.peer.value.clone());
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        let proto = if f.peer.tls { "https" } else { "http" };
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
     if !headers.contains_key(&X_FORWARDED_HOST)
         && let Some(host) = f.host

@@ -9,15 +9,20 @@
 //! one per-request context) -> `policies` (per-route traffic policies) and
 //! `upstreams` (pool, endpoint choice, health, resolution); `routes` is the
 //! route table, `config` parses and validates, `reload` swaps tables,
-//! `admin` serves the admin port, `access_log` and `metrics` record.
+//! `admin` serves the admin port, `access_log` and `metrics` record;
+//! `tls` holds the certificates the HTTPS listener serves, `certificates`
+//! reloads their files, `acme` obtains and renews them.
 
 mod access_log;
+mod acme;
 mod admin;
+mod certificates;
 pub mod cli;
 mod config;
 mod error;
 mod headers;
 mod listen;
+pub mod local_ca;
 mod metrics;
 mod path;
 mod policies;
@@ -26,6 +31,7 @@ mod reload;
 mod routes;
 mod state;
 mod stop;
+mod tls;
 mod upstreams;
 
 use std::future::Future;
@@ -37,7 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
 
-pub use config::ConfigError;
+pub use config::{ConfigError, TlsOverride};
 pub use error::GatewayError;
 
 use config::{Config, Overrides};
@@ -54,6 +60,8 @@ pub struct LaunchOptions {
     pub admin_listen: Option<SocketAddr>,
     /// Upstream endpoint overrides: (upstream name, comma-separated URLs), same meaning as USERS_UPSTREAM=... env vars.
     pub upstreams: Vec<(String, String)>,
+    /// An HTTPS listener with its certificate pair (over the file's `[tls]`), when Some.
+    pub tls: Option<TlsOverride>,
     /// Whether to also read overrides (e.g. `<NAME>_UPSTREAM`) from the process environment.
     pub use_process_env: bool,
     /// Watch the config file for changes (hot reload). Tests may turn it off.
@@ -68,6 +76,7 @@ impl LaunchOptions {
             listen: None,
             admin_listen: None,
             upstreams: Vec::new(),
+            tls: None,
             use_process_env: false,
             watch: true,
         }
@@ -78,6 +87,7 @@ impl LaunchOptions {
             listen: self.listen,
             admin_listen: self.admin_listen,
             upstreams: self.upstreams.clone(),
+            tls: self.tls.clone(),
             use_process_env: self.use_process_env,
         }
     }
@@ -89,8 +99,11 @@ pub struct Gateway {
     shared: Arc<Shared>,
     public: std::net::TcpListener,
     admin: TcpListener,
+    /// The HTTPS listener, when `[tls]` sets one.
+    tls: Option<std::net::TcpListener>,
     local_addr: SocketAddr,
     admin_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     watch: bool,
 }
 
@@ -117,6 +130,26 @@ impl Gateway {
             addr: config.admin_listen,
             source,
         })?;
+        let (tls_state, tls, tls_addr) = match &config.tls {
+            Some(settings) => {
+                let setting = "tls.listen / GATEWAY_TLS_LISTEN";
+                let socket = listen::bind(settings.listen, setting)?;
+                let addr = socket.local_addr().map_err(|source| GatewayError::Bind {
+                    setting,
+                    addr: settings.listen,
+                    source,
+                })?;
+                let state = tls::TlsState::new(addr.port())
+                    .map_err(|e| GatewayError::Tls(e.to_string()))?;
+                certificates::load_at_start(&state, settings)?;
+                if let Some(acme) = &config.acme {
+                    acme::load_stored(&state, acme)?;
+                }
+                metrics::tls_known(config.acme.is_some());
+                (Some(Arc::new(state)), Some(socket), Some(addr))
+            }
+            None => (None, None, None),
+        };
         let active = Active::build(config, None);
         for pool in active.upstreams.values() {
             pool.resolve().await;
@@ -126,13 +159,16 @@ impl Gateway {
             config_path: opts.config_path.clone(),
             overrides,
             draining: AtomicBool::new(false),
+            tls: tls_state,
         });
         Ok(Gateway {
             shared,
             public,
             admin,
+            tls,
             local_addr,
             admin_addr,
+            tls_addr,
             watch: opts.watch,
         })
     }
@@ -147,6 +183,11 @@ impl Gateway {
         self.admin_addr
     }
 
+    /// The HTTPS listener's address, when `[tls]` sets one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
     /// Serve until `shutdown` resolves, then stop accepting and let in-flight
     /// requests finish (at most `timeouts.shutdown_grace`).
     pub async fn run(
@@ -154,11 +195,27 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
         let (stop_tx, stop_rx) = stop::channel();
-        let (grace, workers) = {
+        let (grace, workers, tls_settings) = {
             let active = self.shared.active.load();
-            (active.config.timeouts.shutdown_grace, active.config.workers)
+            (
+                active.config.timeouts.shutdown_grace,
+                active.config.workers,
+                active.config.tls.clone(),
+            )
         };
-        tracing::info!(public = %self.local_addr, admin = %self.admin_addr, "gateway listening");
+        tracing::info!(public = %self.local_addr, admin = %self.admin_addr, https = ?self.tls_addr, "gateway listening");
+        let tls = match (self.tls, &self.shared.tls, tls_settings) {
+            (Some(socket), Some(state), Some(settings)) => {
+                tokio::spawn(acme::run(Arc::clone(&self.shared), stop_rx.clone()));
+                let handshake = listen::TlsListener::new(
+                    state,
+                    settings.max_handshakes,
+                    settings.handshake_timeout,
+                );
+                Some((socket, handshake))
+            }
+            _ => None,
+        };
         // The admin listener outlives the drain, so `/readyz` can say 503 meanwhile.
         let (admin_stop_tx, admin_stop_rx) = stop::channel();
         let admin = tokio::spawn(admin::serve(
@@ -179,6 +236,7 @@ impl Gateway {
         });
         listen::serve(
             self.public,
+            tls,
             Arc::clone(&self.shared),
             stop_rx,
             grace,

@@ -16,6 +16,15 @@ pub(crate) const UPSTREAM_ERRORS: &str = "gateway_upstream_errors_total";
 /// `gateway_config_reloads_total{result}`.
 pub(crate) const CONFIG_RELOADS: &str = "gateway_config_reloads_total";
 
+/// `gateway_tls_handshakes_total{result}`.
+pub(crate) const TLS_HANDSHAKES: &str = "gateway_tls_handshakes_total";
+/// `gateway_tls_certificate_expiry_seconds{name}` (gauge, Unix time).
+pub(crate) const CERT_EXPIRY: &str = "gateway_tls_certificate_expiry_seconds";
+/// `gateway_tls_reloads_total{result}`.
+pub(crate) const TLS_RELOADS: &str = "gateway_tls_reloads_total";
+/// `gateway_acme_orders_total{result}`.
+pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
@@ -52,6 +61,23 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
             metrics::describe_counter!(
                 CONFIG_RELOADS,
                 "Configuration reloads, by result (success, failure)."
+            );
+            metrics::describe_counter!(
+                TLS_HANDSHAKES,
+                "TLS handshakes, by result (success, failure, timeout, refused: over tls.max_handshakes)."
+            );
+            metrics::describe_gauge!(
+                CERT_EXPIRY,
+                metrics::Unit::Seconds,
+                "When each served certificate expires (Unix time), by its first name."
+            );
+            metrics::describe_counter!(
+                TLS_RELOADS,
+                "Certificate file reloads, by result (success, failure)."
+            );
+            metrics::describe_counter!(
+                ACME_ORDERS,
+                "ACME certificate orders, by result (success, failure)."
             );
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
@@ -107,4 +133,40 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
 pub(crate) fn config_reload(ok: bool) {
     let result = if ok { "success" } else { "failure" };
     metrics::counter!(CONFIG_RELOADS, "result" => result).increment(1);
+}
+
+/// Export the TLS counters at zero (when the HTTPS listener is on).
+pub(crate) fn tls_known(acme: bool) {
+    for result in ["success", "failure", "timeout", "refused"] {
+        metrics::counter!(TLS_HANDSHAKES, "result" => result).increment(0);
+    }
+    for result in ["success", "failure"] {
+        metrics::counter!(TLS_RELOADS, "result" => result).increment(0);
+        if acme {
+            metrics::counter!(ACME_ORDERS, "result" => result).increment(0);
+        }
+    }
+}
+
+/// Count a TLS handshake: `success`, `failure`, `timeout` or `refused`.
+pub(crate) fn tls_handshake(result: &'static str) {
+    metrics::counter!(TLS_HANDSHAKES, "result" => result).increment(1);
+}
+
+/// Record when the certificate named `name` expires (Unix seconds).
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn certificate_expiry(name: &str, not_after: i64) {
+    metrics::gauge!(CERT_EXPIRY, "name" => name.to_string()).set(not_after as f64);
+}
+
+/// Count a certificate file reload.
+pub(crate) fn tls_reload(ok: bool) {
+    let result = if ok { "success" } else { "failure" };
+    metrics::counter!(TLS_RELOADS, "result" => result).increment(1);
+}
+
+/// Count an ACME order.
+pub(crate) fn acme_order(ok: bool) {
+    let result = if ok { "success" } else { "failure" };
+    metrics::counter!(ACME_ORDERS, "result" => result).increment(1);
 }

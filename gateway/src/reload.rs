@@ -1,9 +1,10 @@
 //! Hot reload: the route table file is watched (its directory, so editors'
 //! atomic renames and the Kubernetes ConfigMap symlink swap are seen) and
 //! `SIGHUP` forces a reload. A new table is swapped in whole; an invalid one
-//! is logged, counted and ignored.
+//! is logged, counted and ignored. The same watcher and signal reload the
+//! certificate files (`crate::certificates`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,12 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
             {
                 tracing::warn!("listener addresses changed; they take effect on restart");
             }
+            if config.tls.as_ref().map(|t| t.listen)
+                != previous.config.tls.as_ref().map(|t| t.listen)
+                || config.acme != previous.config.acme
+            {
+                tracing::warn!("the HTTPS listener and ACME settings take effect on restart");
+            }
             let routes = config.routes.len();
             shared
                 .active
@@ -45,11 +52,13 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
     }
 }
 
-/// Watch the file and `SIGHUP` until `stop` flips.
+/// Watch the file (and the certificate files) and `SIGHUP` until `stop`
+/// flips; each change reloads both (each does nothing when its files did
+/// not change).
 pub(crate) async fn watch_changes(shared: Arc<Shared>, watch_file: bool, mut stop: Stop) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
-    let _watcher = if watch_file {
-        match file_watcher(&shared.config_path, tx.clone()) {
+    let mut watcher = if watch_file {
+        match file_watcher(tx.clone()) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(error = %e, file = %shared.config_path.display(), "cannot watch the configuration file; SIGHUP still reloads");
@@ -59,37 +68,58 @@ pub(crate) async fn watch_changes(shared: Arc<Shared>, watch_file: bool, mut sto
     } else {
         None
     };
+    let mut watched: Vec<PathBuf> = Vec::new();
     spawn_sighup(tx);
     loop {
+        if let Some(w) = &mut watcher {
+            // Certificate files named by a reloaded table are watched from then on.
+            for dir in directories(&shared) {
+                if !watched.contains(&dir) {
+                    if let Err(e) = w.watch(&dir, RecursiveMode::NonRecursive) {
+                        tracing::warn!(error = %e, dir = %dir.display(), "cannot watch a directory; SIGHUP still reloads");
+                    }
+                    watched.push(dir);
+                }
+            }
+        }
         tokio::select! {
             got = rx.recv() => {
                 if got.is_none() {
                     return;
                 }
-                // Editors write in several steps: let them finish.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Editors and certificate renewals write in several steps: let them finish.
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 while rx.try_recv().is_ok() {}
                 let _ = reload(&shared);
+                crate::certificates::reload(&shared);
             }
             () = stop.stopped() => return,
         }
     }
 }
 
-fn file_watcher(path: &Path, tx: mpsc::Sender<()>) -> notify::Result<notify::RecommendedWatcher> {
-    let dir: PathBuf = match path.parent() {
+/// The directories to watch: the route table's (an editor's rename and the
+/// kubelet's `..data` symlink swap are changes of the directory) and the
+/// certificate files'.
+fn directories(shared: &Shared) -> Vec<PathBuf> {
+    let mut dirs = vec![match shared.config_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    };
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+    }];
+    if let Some(tls) = &shared.active.load().config.tls {
+        dirs.extend(crate::tls::files::directories(&tls.certificates));
+    }
+    dirs
+}
+
+fn file_watcher(tx: mpsc::Sender<()>) -> notify::Result<notify::RecommendedWatcher> {
+    notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()
         {
             let _ = tx.try_send(());
         }
-    })?;
-    watcher.watch(&dir, RecursiveMode::NonRecursive)?;
-    Ok(watcher)
+    })
 }
 
 #[cfg(unix)]

@@ -10,6 +10,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::{Config, Overrides};
 use crate::routes::RouteTable;
+use crate::tls::TlsState;
 use crate::upstreams::{UpstreamFailure, UpstreamPool};
 
 /// One configuration, ready to serve. In-flight requests keep the one they
@@ -65,4 +66,6 @@ pub(crate) struct Shared {
     pub(crate) overrides: Overrides,
     /// Set once shutdown starts (`/readyz` answers 503).
     pub(crate) draining: AtomicBool,
+    /// Certificates and ACME answers, when the HTTPS listener is on.
+    pub(crate) tls: Option<Arc<TlsState>>,
 }

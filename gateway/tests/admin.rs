@@ -129,14 +129,7 @@ async fn a_fresh_gateway_exports_both_reload_results_at_zero() {
 async fn config_shows_the_active_route_table() {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), "")).await;
-    let config: serde_json::Value = client()
-        .get(format!("http://{}/config", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config: serde_json::Value = gw.config_json().await;
     assert_eq!(config["routes"][0]["prefix"], "/users/");
     assert_eq!(config["routes"][0]["upstream"], "users");
     assert_eq!(

@@ -39,6 +39,8 @@ pub struct SystemOptions {
     pub use_process_env: bool,
     /// Watch the route table for changes.
     pub watch_routes: bool,
+    /// An HTTPS listener for the gateway with its certificate pair.
+    pub gateway_tls: Option<gateway::TlsOverride>,
 }
 
 impl SystemOptions {
@@ -57,6 +59,7 @@ impl SystemOptions {
             products_settings: Vec::new(),
             use_process_env: false,
             watch_routes: false,
+            gateway_tls: None,
         }
     }
 }
@@ -75,6 +78,8 @@ pub struct System {
     pub gateway_addr: SocketAddr,
     /// The gateway's admin address.
     pub admin_addr: SocketAddr,
+    /// The gateway's HTTPS address, when it has one.
+    pub https_addr: Option<SocketAddr>,
     /// The users service, directly.
     pub users_addr: SocketAddr,
     /// The products service, directly.
@@ -148,6 +153,7 @@ impl System {
         let (gateway, fell_back) = bind_gateway(&options, users_addr, products_addr).await?;
         let gateway_addr = gateway.local_addr();
         let admin_addr = gateway.admin_addr();
+        let https_addr = gateway.tls_addr();
 
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -171,6 +177,7 @@ impl System {
         Ok(System {
             gateway_addr,
             admin_addr,
+            https_addr,
             users_addr,
             products_addr,
             fell_back,
@@ -234,6 +241,7 @@ async fn bind_gateway(
                 ("users".to_string(), format!("http://{users_addr}")),
                 ("products".to_string(), format!("http://{products_addr}")),
             ],
+            tls: options.gateway_tls.clone(),
             use_process_env: false,
             watch: options.watch_routes,
         };

@@ -22,6 +22,9 @@ pub struct LocalOptions {
     pub admin: SocketAddr,
     /// Route table file.
     pub routes: PathBuf,
+    /// Also serve HTTPS on this port, with a `localhost` certificate from a
+    /// local CA kept in `<data_dir>/tls` (opt-in: `--https`).
+    pub https_port: Option<u16>,
 }
 
 /// Start everything, print where to go, run until Ctrl-C / SIGTERM.
@@ -35,6 +38,20 @@ pub async fn run(options: LocalOptions) -> anyhow::Result<()> {
     system_options.admin_listen = options.admin;
     system_options.use_process_env = true;
     system_options.watch_routes = true;
+    let local_ca = match options.https_port {
+        Some(port) => {
+            let dir = options.data_dir.join("tls");
+            let (ca, cert, key) = gateway::local_ca::localhost_certificate(&dir)
+                .with_context(|| format!("cannot make a local certificate in {}", dir.display()))?;
+            system_options.gateway_tls = Some(gateway::TlsOverride {
+                listen: SocketAddr::from(([0, 0, 0, 0], port)),
+                cert,
+                key,
+            });
+            Some(ca)
+        }
+        None => None,
+    };
     let password = fresh.then(generate_password);
     if let Some(password) = &password {
         system_options.users_settings = vec![
@@ -54,13 +71,13 @@ pub async fn run(options: LocalOptions) -> anyhow::Result<()> {
             println!("note: port 80 is not available ({why}); using port {port} instead");
         }
     }
-    print_banner(&system, password.as_deref());
+    print_banner(&system, password.as_deref(), local_ca.as_deref());
     let result = system.run_until(common::shutdown::signal()).await;
     println!("shop stopped");
     result
 }
 
-fn print_banner(system: &System, password: Option<&str>) {
+fn print_banner(system: &System, password: Option<&str>, local_ca: Option<&std::path::Path>) {
     let port = system.gateway_addr.port();
     let host = if port == 80 {
         "http://localhost".to_string()
@@ -71,10 +88,19 @@ fn print_banner(system: &System, password: Option<&str>) {
     println!("  shop is running");
     println!("    users API docs:     {host}/users/docs");
     println!("    products API docs:  {host}/products/docs");
+    if let Some(https) = system.https_addr {
+        println!(
+            "    over HTTPS:         https://localhost:{}/users/docs",
+            https.port()
+        );
+    }
     println!(
         "    gateway admin:      http://{}/metrics",
         system.admin_addr
     );
+    if let Some(ca) = local_ca {
+        print_trust_help(ca);
+    }
     if let Some(password) = password {
         println!();
         println!("  a demo catalogue was loaded and a local admin account created:");
@@ -85,6 +111,32 @@ fn print_banner(system: &System, password: Option<&str>) {
     println!();
     println!("  press Ctrl-C to stop");
     println!();
+}
+
+/// How to trust the local CA, as mkcert and Caddy explain it.
+fn print_trust_help(ca: &std::path::Path) {
+    let ca = ca.display();
+    println!();
+    println!("  HTTPS uses a certificate from a local CA made for this data directory:");
+    println!("    {ca}");
+    println!("  trust it (once) to avoid browser warnings:");
+    println!("    curl:            curl --cacert {ca} https://localhost:PORT/...");
+    println!(
+        "    Debian/Ubuntu:   sudo cp {ca} /usr/local/share/ca-certificates/shop-local-ca.crt && sudo update-ca-certificates"
+    );
+    println!(
+        "    Chrome/Chromium: certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n shop-local-ca -i {ca}"
+    );
+    println!(
+        "    Firefox:         Settings > Certificates > View Certificates > Authorities > Import"
+    );
+    println!(
+        "    macOS:           sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {ca}"
+    );
+    println!(
+        "  (whoever holds its key can mint certificates your machine trusts: keep the data directory private,"
+    );
+    println!("   and remove the CA from the trust stores above when you are done)");
 }
 
 /// 32 random hex characters (122 bits from the OS RNG via UUID v4).

@@ -22,6 +22,13 @@ struct Cli {
     /// The gateway route table.
     #[arg(long, default_value = "gateway/gateway.toml", env = "GATEWAY_CONFIG")]
     routes: PathBuf,
+    /// Also serve HTTPS (on --https-port) with a localhost certificate from
+    /// a local CA kept in <data-dir>/tls.
+    #[arg(long, env = "SHOP_HTTPS")]
+    https: bool,
+    /// The HTTPS port used with --https.
+    #[arg(long, default_value_t = 8443, env = "SHOP_HTTPS_PORT")]
+    https_port: u16,
 }
 
 #[tokio::main]
@@ -37,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         listen,
         admin: SocketAddr::from(([127, 0, 0, 1], cli.admin_port)),
         routes: cli.routes,
+        https_port: cli.https.then_some(cli.https_port),
     })
     .await
 }

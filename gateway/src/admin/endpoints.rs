@@ -45,8 +45,16 @@ pub(super) fn route(shared: &Shared, req: &Request<Incoming>) -> Response<Respon
         "/config" => {
             let active = shared.active.load();
             // The configuration holds no secrets (credentials in upstream URLs
-            // are refused at validation), so it is shown whole.
-            let body = serde_json::to_vec_pretty(&*active.config).unwrap_or_default();
+            // are refused at validation; keys are shown by path), so it is
+            // shown whole, with the certificates served (names, expiry).
+            let mut shown = serde_json::to_value(&*active.config).unwrap_or_default();
+            if let (Some(tls), Some(object)) = (&shared.tls, shown.as_object_mut()) {
+                object.insert(
+                    "certificates".to_string(),
+                    serde_json::to_value(tls.store.infos()).unwrap_or_default(),
+                );
+            }
+            let body = serde_json::to_vec_pretty(&shown).unwrap_or_default();
             text(StatusCode::OK, body, "application/json")
         }
         other => problem(Problem::not_found(format!(

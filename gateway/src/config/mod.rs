@@ -11,6 +11,7 @@
 //! A traffic policy's settings get a key in [`schema::RouteSection`], a
 //! check in [`routes`] and a field in [`RouteConfig`].
 
+mod acme;
 mod endpoint;
 mod error;
 mod limits;
@@ -21,6 +22,7 @@ mod routes;
 mod schema;
 mod syntax;
 mod timeouts;
+mod tls;
 mod trusted;
 mod units;
 mod upstreams;
@@ -36,11 +38,14 @@ use common::config::LogFormat;
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
 pub(crate) use overlay::Overrides;
+pub use overlay::TlsOverride;
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;
+pub(crate) use tls::{CertPaths, TlsConfig};
 pub(crate) use upstreams::UpstreamConfig;
 
 use error::Checker;
@@ -78,6 +83,10 @@ pub(crate) struct Config {
     pub(crate) upstreams: BTreeMap<String, UpstreamConfig>,
     /// Routes, in file order.
     pub(crate) routes: Vec<RouteConfig>,
+    /// The HTTPS listener, when configured.
+    pub(crate) tls: Option<TlsConfig>,
+    /// Automatic certificates, when domains are named.
+    pub(crate) acme: Option<AcmeConfig>,
 }
 
 impl Config {
@@ -119,6 +128,26 @@ impl Config {
         let log = log::validate(&file.log, env)?;
         let upstreams = upstreams::validate(&c, &file.upstreams, &timeouts, env, overrides)?;
         let routes = routes::validate(&c, &file.routes, &upstreams, limits.body, &timeouts)?;
+        let acme = acme::validate(&c, &file.acme, env)?;
+        let tls = tls::validate(&c, &file.tls, env, overrides, acme.is_some())?;
+        if acme.is_some() && tls.is_none() {
+            return Err(c.err(
+                "acme.domains",
+                "certificates need the HTTPS listener (tls.listen / GATEWAY_TLS_LISTEN)",
+            ));
+        }
+        if let Some(tls) = &tls
+            && (tls.listen == listen.public || tls.listen == listen.admin)
+            && tls.listen.port() != 0
+        {
+            return Err(c.err(
+                "tls.listen",
+                format!(
+                    "the HTTPS listener must differ from the others ({})",
+                    tls.listen
+                ),
+            ));
+        }
         Ok(Config {
             source: path.to_path_buf(),
             listen: listen.public,
@@ -133,6 +162,8 @@ impl Config {
             access_log: log.access,
             upstreams,
             routes,
+            tls,
+            acme,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! [`Env`]; precedence, lowest first: default, file, environment, launcher.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Settings applied on top of the file (launcher options, environment).
 #[derive(Debug, Clone, Default)]
@@ -14,10 +15,25 @@ pub(crate) struct Overrides {
     pub(crate) admin_listen: Option<SocketAddr>,
     /// `(upstream name, comma-separated URLs)`.
     pub(crate) upstreams: Vec<(String, String)>,
+    /// HTTPS listener and its default pair (the launcher's local HTTPS).
+    pub(crate) tls: Option<TlsOverride>,
     /// Also read `GATEWAY_LISTEN`, `GATEWAY_ADMIN_LISTEN`, `GATEWAY_WORKERS`,
     /// `GATEWAY_TRUSTED_PROXIES`, `LOG_FORMAT`, `RUST_LOG` and
     /// `<NAME>_UPSTREAM` from the process environment.
     pub(crate) use_process_env: bool,
+}
+
+/// An HTTPS listener with one certificate pair, set by the embedding
+/// program (the launcher's local HTTPS): wins over the file and the
+/// environment, like the other launcher options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOverride {
+    /// The HTTPS listener.
+    pub listen: SocketAddr,
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
 }
 
 /// Where environment variables are read from.

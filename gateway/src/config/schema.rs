@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use common::config::LogFormat;
 use serde::{Deserialize, Serialize};
 
+use super::acme::AcmeSection;
+use super::tls::TlsSection;
 use super::units::{DurationText, SizeText};
 
 /// The whole file.
@@ -35,6 +37,12 @@ pub(crate) struct FileConfig {
     /// `[[routes]]`: prefix routes.
     #[serde(default)]
     pub(crate) routes: Vec<RouteSection>,
+    /// `[tls]`: the HTTPS listener and its certificates.
+    #[serde(default)]
+    pub(crate) tls: TlsSection,
+    /// `[acme]`: automatic certificates.
+    #[serde(default)]
+    pub(crate) acme: AcmeSection,
 }
 
 /// `[listen]`.

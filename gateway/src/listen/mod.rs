@@ -7,13 +7,14 @@
 //! connection, its requests and the upstream connections they use then stay
 //! on that thread, as in NGINX's worker processes.
 //!
-//! A new listener kind (TLS) goes here: its own socket and accept loop
-//! beside [`worker`], a handshake step beside [`first_read`] (ALPN picks
-//! HTTP/2 or HTTP/1.1), then the same connection builders and
+//! The HTTPS listener ([`tls`]) is served by the same workers: each also
+//! accepts from its socket, completes the handshake (ALPN picks HTTP/2 or
+//! HTTP/1.1), then uses the same connection builders and
 //! [`crate::proxy::handle`].
 
 mod client_io;
 mod first_read;
+mod tls;
 mod worker;
 
 use std::net::SocketAddr;
@@ -26,6 +27,7 @@ use crate::error::GatewayError;
 use crate::state::Shared;
 use crate::stop::Stop;
 
+pub(crate) use tls::TlsListener;
 use worker::Worker;
 
 /// Serve the public listener on `workers` threads, each with its own
@@ -34,6 +36,7 @@ use worker::Worker;
 /// on one thread (no cross-thread wake-ups), like NGINX's worker processes.
 pub(crate) async fn serve(
     listener: std::net::TcpListener,
+    tls: Option<(std::net::TcpListener, TlsListener)>,
     shared: Arc<Shared>,
     stop: Stop,
     grace: Duration,
@@ -50,6 +53,16 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        let tls = match &tls {
+            Some((socket, handshake)) => match socket.try_clone() {
+                Ok(socket) => Some((socket, handshake.clone())),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot share the HTTPS listener with a worker");
+                    None
+                }
+            },
+            None => None,
+        };
         let worker = Worker {
             index,
             shared: Arc::clone(&shared),
@@ -64,8 +77,18 @@ pub(crate) async fn serve(
                     .build();
                 match runtime {
                     Ok(rt) => rt.block_on(async move {
+                        let tls = match tls {
+                            Some((socket, handshake)) => match TcpListener::from_std(socket) {
+                                Ok(l) => Some((l, handshake)),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "worker cannot use the HTTPS listener");
+                                    None
+                                }
+                            },
+                            None => None,
+                        };
                         match TcpListener::from_std(listener) {
-                            Ok(l) => worker.accept_loop(l).await,
+                            Ok(l) => worker.accept_loop(l, tls).await,
                             Err(e) => tracing::error!(error = %e, "worker cannot use the listener"),
                         }
                     }),
@@ -78,6 +101,7 @@ pub(crate) async fn serve(
         }
     }
     drop(listener);
+    drop(tls);
     for rx in done {
         let _ = rx.await;
     }

@@ -21,6 +21,7 @@ use crate::stop::Stop;
 
 use super::client_io::ConnState;
 use super::first_read::{self, Opening};
+use super::tls::TlsListener;
 
 /// What a worker thread hands to everything it runs: the values the
 /// request path would otherwise reach for globally.
@@ -73,13 +74,19 @@ fn builders(shared: &Shared) -> Builders {
 }
 
 impl Worker {
-    /// Accept and serve until the stop signal, then drain for at most the grace period.
-    pub(super) async fn accept_loop(mut self, listener: TcpListener) {
+    /// Accept (from the plain listener and, when on, the HTTPS one) and
+    /// serve until the stop signal, then drain for at most the grace period.
+    pub(super) async fn accept_loop(
+        mut self,
+        listener: TcpListener,
+        tls: Option<(TcpListener, TlsListener)>,
+    ) {
         let builders = Arc::new(builders(&self.shared));
         let graceful = GracefulShutdown::new();
         loop {
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+            let (accepted, over_tls) = tokio::select! {
+                accepted = listener.accept() => (accepted, None),
+                accepted = accept_tls(tls.as_ref()) => accepted,
                 () = self.stop.stopped() => break,
             };
             let (stream, peer) = match accepted {
@@ -94,9 +101,10 @@ impl Worker {
                 }
             };
             let _ = stream.set_nodelay(true);
-            self.serve_connection(&builders, graceful.watcher(), stream, peer);
+            self.serve_connection(&builders, over_tls, graceful.watcher(), stream, peer);
         }
         drop(listener);
+        drop(tls);
         tracing::debug!(
             connections = graceful.count(),
             worker = self.index,
@@ -111,9 +119,13 @@ impl Worker {
         }
     }
 
+    /// Serve one connection on this worker to its end: on the plain
+    /// listener the first read tells HTTP/2 from HTTP/1.1; on the HTTPS one
+    /// (`tls`) the handshake does (ALPN).
     fn serve_connection(
         &self,
         builders: &Arc<Builders>,
+        tls: Option<&TlsListener>,
         watcher: Watcher,
         stream: TcpStream,
         peer: SocketAddr,
@@ -122,29 +134,92 @@ impl Worker {
         let shared = Arc::clone(&self.shared);
         let stop = self.stop.clone();
         let worker = self.index;
+        let tls = tls.cloned();
         tokio::spawn(async move {
             let state = Arc::new(ConnState::default());
-            let opening =
-                first_read::open(stream, builders.header_read, Arc::clone(&state), stop).await;
+            let conn = {
+                let state = Arc::clone(&state);
+                move |client| Conn {
+                    shared,
+                    worker,
+                    client,
+                    peer,
+                    state,
+                }
+            };
+            if let Some(tls) = tls {
+                let Some(stream) = tls.handshake(stream, stop).await else {
+                    return;
+                };
+                let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // No 408 over TLS: the flag `state` carries is not read.
+                let conn = conn(Peer::over_tls(peer.ip()));
+                conn.serve(&builders, watcher, io, http2).await;
+                return;
+            }
+            let opening = first_read::open(stream, builders.header_read, state, stop).await;
             let (io, http2) = match opening {
                 Opening::Http1(io) => (io, false),
                 Opening::Http2(io) => (io, true),
                 Opening::Closed | Opening::TimedOut => return,
             };
-            let counter = Arc::clone(&state);
-            let client = Arc::new(Peer::new(peer.ip()));
-            let service = service_fn(move |req| {
-                counter.served.fetch_add(1, Ordering::Relaxed);
-                crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
-            });
-            if http2 {
-                let conn = watcher.watch(builders.http2.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            } else {
-                let conn = watcher.watch(builders.http1.serve_connection(io, service));
-                drive(conn, &state, peer).await;
-            }
+            let conn = conn(Peer::new(peer.ip()));
+            conn.serve(&builders, watcher, io, http2).await;
         });
+    }
+}
+
+/// One accepted connection, past its first read or handshake.
+struct Conn {
+    shared: Arc<Shared>,
+    worker: usize,
+    client: Peer,
+    peer: SocketAddr,
+    state: Arc<ConnState>,
+}
+
+impl Conn {
+    /// Serve `io` with hyper's HTTP/2 or HTTP/1.1 server to its end, every
+    /// request through [`crate::proxy::handle`].
+    async fn serve<I>(self, builders: &Builders, watcher: Watcher, io: I, http2: bool)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Conn {
+            shared,
+            worker,
+            client,
+            peer,
+            state,
+        } = self;
+        let counter = Arc::clone(&state);
+        let client = Arc::new(client);
+        let service = service_fn(move |req| {
+            counter.served.fetch_add(1, Ordering::Relaxed);
+            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
+        });
+        if http2 {
+            let conn = watcher.watch(builders.http2.serve_connection(io, service));
+            drive(conn, &state, peer).await;
+        } else {
+            let conn = watcher.watch(builders.http1.serve_connection(io, service));
+            drive(conn, &state, peer).await;
+        }
+    }
+}
+
+/// The next connection on the HTTPS listener, with its handshake settings;
+/// never when there is none.
+async fn accept_tls(
+    tls: Option<&(TcpListener, TlsListener)>,
+) -> (
+    std::io::Result<(TcpStream, SocketAddr)>,
+    Option<&TlsListener>,
+) {
+    match tls {
+        Some((listener, handshake)) => (listener.accept().await, Some(handshake)),
+        None => std::future::pending().await,
     }
 }
 

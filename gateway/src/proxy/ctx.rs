@@ -10,6 +10,7 @@ use crate::headers::{self, Peer};
 use crate::metrics;
 use crate::policies::RequestFacts;
 use crate::state::Active;
+use crate::tls::TlsState;
 
 /// What one request carries through the phases.
 pub(crate) struct RequestCtx<'a> {
@@ -25,6 +26,8 @@ pub(crate) struct RequestCtx<'a> {
     pub(super) request_id: HeaderValue,
     /// The client's host (`Host`, or HTTP/2 `:authority`), from admission.
     pub(super) host: Option<HeaderValue>,
+    /// Certificates and ACME challenge answers, when HTTPS is on.
+    pub(super) tls: Option<&'a TlsState>,
     /// The access-log record: path (normalised once admitted), route,
     /// endpoint, status; written when the response body ends.
     pub(super) log: Completion,
@@ -53,6 +56,7 @@ impl<'a> RequestCtx<'a> {
             worker,
             request_id,
             host: None,
+            tls: None,
             log,
         }
     }

@@ -3,6 +3,8 @@
 //! is Pingora's `proxy_trait.rs`). [`proxy`] below lists them in order:
 //!
 //! 1. [`admit::admit`]: head size, host, path normalisation;
+//!    then [`edge::edge`]: ACME challenges and the redirect to https on
+//!    the plain listener;
 //! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
 //! 3. **request policies** (`route.policies.on_request`, see
 //!    [`crate::policies`]): e.g. the declared body length;
@@ -22,6 +24,7 @@
 mod admit;
 mod body;
 mod ctx;
+mod edge;
 mod errors;
 mod forward;
 mod response;
@@ -56,10 +59,12 @@ pub(crate) async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let active = shared.active.load_full();
     let mut ctx = RequestCtx::new(&active, &peer, worker, &req);
-    let response = match proxy(&mut ctx, req).await {
+    ctx.tls = shared.tls.as_deref();
+    let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
     };
+    edge::hsts(&mut response, active.config.tls.as_ref(), peer.tls);
     Ok(response::log(response, &ctx.request_id, ctx.log))
 }
 
@@ -69,6 +74,9 @@ async fn proxy(
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Problem> {
     admit::admit(ctx, &req)?;
+    if let Some(response) = edge::edge(ctx, &req)? {
+        return Ok(response);
+    }
     let route = match route::match_route(ctx, &req)? {
         Routed::To(route) => route,
         Routed::AddSlash(location) => return Ok(errors::redirect(&location)),

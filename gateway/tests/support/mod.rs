@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod tls;
+
 use bytes::Bytes;
 use gateway::{Gateway, LaunchOptions};
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -264,6 +266,8 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     /// Admin address.
     pub admin: SocketAddr,
+    /// HTTPS address, when `[tls]` sets one.
+    pub tls: Option<SocketAddr>,
     /// The route table file.
     pub config_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -290,6 +294,7 @@ impl TestGateway {
         let gw = Gateway::bind(opts).await.expect("gateway binds");
         let addr = gw.local_addr();
         let admin = gw.admin_addr();
+        let tls = gw.tls_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(gw.run(async move {
             let _ = rx.await;
@@ -297,6 +302,7 @@ impl TestGateway {
         TestGateway {
             addr,
             admin,
+            tls,
             config_path,
             stop: Some(tx),
             task: Some(task),
@@ -317,6 +323,18 @@ impl TestGateway {
             .await
             .unwrap()
             .text()
+            .await
+            .unwrap()
+    }
+
+    /// The admin listener's `/config` as JSON.
+    pub async fn config_json(&self) -> serde_json::Value {
+        client()
+            .get(format!("http://{}/config", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
             .await
             .unwrap()
     }
@@ -431,4 +449,12 @@ pub async fn closed_port() -> SocketAddr {
     let a = l.local_addr().unwrap();
     drop(l);
     a
+}
+
+/// The value of the series `series` (name and labels, as printed) in a
+/// Prometheus text, if present.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
 }

@@ -8,6 +8,7 @@ mod log;
 mod properties;
 mod routes;
 mod timeouts;
+mod tls;
 mod trusted;
 mod upstreams;
 

@@ -1,0 +1,81 @@
+//! The HTTPS listener's handshake, bounded in time and in how many run at
+//! once, so a slowloris over TLS cannot tie up the gateway. The worker
+//! (`worker.rs`) then lets ALPN pick hyper's HTTP/2 or HTTP/1.1 server,
+//! and the requests take the same path as plain ones
+//! ([`crate::proxy::handle`]), marked as TLS (`X-Forwarded-Proto: https`,
+//! HSTS).
+//!
+//! Unlike the plain listener there is no first read of our own: a TLS
+//! client says its protocol in the handshake. A request head that is too
+//! slow after the handshake closes the connection without a `408`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::stop::Stop;
+use crate::tls::TlsState;
+
+/// What every worker's HTTPS accept loop shares.
+#[derive(Clone)]
+pub(crate) struct TlsListener {
+    acceptor: TlsAcceptor,
+    /// Handshakes in progress, across workers.
+    handshakes: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl TlsListener {
+    /// Handshakes with `state`'s configuration, at most `max_handshakes`
+    /// at once, each within `timeout`.
+    pub(crate) fn new(state: &TlsState, max_handshakes: usize, timeout: Duration) -> Self {
+        TlsListener {
+            acceptor: TlsAcceptor::from(Arc::clone(&state.server)),
+            handshakes: Arc::new(Semaphore::new(max_handshakes)),
+            timeout,
+        }
+    }
+
+    /// Complete the handshake on `stream`; `None` (and the connection
+    /// closed) when refused, failed, too slow, or on shutdown.
+    pub(super) async fn handshake(
+        &self,
+        stream: TcpStream,
+        mut stop: Stop,
+    ) -> Option<TlsStream<TcpStream>> {
+        let Ok(permit) = Arc::clone(&self.handshakes).try_acquire_owned() else {
+            crate::metrics::tls_handshake("refused");
+            return None;
+        };
+        let mut accept = std::pin::pin!(tokio::time::timeout(
+            self.timeout,
+            self.acceptor.accept(stream)
+        ));
+        let accepted = tokio::select! {
+            accepted = accept.as_mut() => accepted,
+            () = stop.stopped() => return None,
+        };
+        // The slot is free before a failed connection is closed (when
+        // `accept` is dropped), so a client that saw the close can retry.
+        drop(permit);
+        match accepted {
+            Ok(Ok(stream)) => {
+                crate::metrics::tls_handshake("success");
+                Some(stream)
+            }
+            Ok(Err(e)) => {
+                crate::metrics::tls_handshake("failure");
+                tracing::debug!(error = %e, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                crate::metrics::tls_handshake("timeout");
+                None
+            }
+        }
+    }
+}
