@@ -126,6 +126,54 @@ async fn a_replaced_pair_is_served_and_a_broken_one_keeps_the_old_while_connecti
     assert_eq!(response.status(), 200);
 }
 
+#[tokio::test]
+async fn a_reloaded_table_naming_other_files_serves_them_and_turns_the_redirect_on() {
+    let up = Upstream::start("u").await;
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        ca.issue(&["localhost"], 30).unwrap(),
+        ca.issue(&["localhost"], 60).unwrap(),
+    );
+    let pair_a = write_pair(dir.path(), "a", &a);
+    let pair_b = write_pair(dir.path(), "b", &b);
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        one_route(&up.url(), &tls_section(std::slice::from_ref(&pair_a), "")),
+    )
+    .unwrap();
+    let mut opts = LaunchOptions::new(&config);
+    opts.listen = Some("127.0.0.1:0".parse().unwrap());
+    opts.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let gw = Gateway::bind(opts).await.unwrap();
+    let (addr, plain) = (gw.tls_addr().unwrap(), gw.local_addr());
+    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(gw.run(async move {
+        let _ = rx.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(wait_for(addr, &ca, &a).await);
+    replace(
+        &config,
+        &one_route(
+            &up.url(),
+            &tls_section(std::slice::from_ref(&pair_b), "redirect_https = true"),
+        ),
+    );
+    assert!(
+        wait_for(addr, &ca, &b).await,
+        "the new files are not served"
+    );
+    let r = client()
+        .get(format!("http://{plain}/users/x"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 308);
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_kubernetes_secret_symlink_swap_is_picked_up() {
