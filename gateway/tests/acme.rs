@@ -74,13 +74,7 @@ async fn acme_orders(gw: &TestGateway, result: &str) -> f64 {
 async fn plain_http_serves_while_acme_fails_then_http01_gets_a_certificate_that_a_restart_reuses() {
     #[cfg(pebble_tests)]
     {
-        let pebble::Scene {
-            up,
-            dir: _dir,
-            storage,
-            ports,
-            trust,
-        } = pebble::Scene::new().await;
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
         let table = acme_table(&up.url(), &ports.directory(), &trust.ca_file, &storage);
         let mut gw = TestGateway::start(&table).await;
         let https = gw.tls.unwrap();
@@ -134,13 +128,7 @@ async fn plain_http_serves_while_acme_fails_then_http01_gets_a_certificate_that_
 async fn a_short_lived_certificate_is_renewed_at_two_thirds_of_its_lifetime() {
     #[cfg(pebble_tests)]
     {
-        let pebble::Scene {
-            up,
-            dir: _dir,
-            storage,
-            ports,
-            trust,
-        } = pebble::Scene::new().await;
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
         let table = acme_table(&up.url(), &ports.directory(), &trust.ca_file, &storage);
         let gw = TestGateway::start(&table).await;
         // 15 seconds of validity: due after 10.
@@ -174,13 +162,7 @@ async fn a_short_lived_certificate_is_renewed_at_two_thirds_of_its_lifetime() {
 async fn a_replica_sharing_the_storage_answers_the_challenge_of_the_one_ordering() {
     #[cfg(pebble_tests)]
     {
-        let pebble::Scene {
-            up,
-            dir: _dir,
-            storage,
-            ports,
-            trust,
-        } = pebble::Scene::new().await;
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
         // Replica B's ACME server never answers, so it never orders; it
         // shares the storage, and it is the one Pebble validates against.
         let nowhere = format!("https://{}/dir", closed_port().await);

@@ -8,37 +8,22 @@ use std::time::{Duration, Instant};
 
 use super::support::tls::{client_config, https_get, test_ca, write_pair};
 
-/// What every ACME test starts from: an upstream, a scratch directory
-/// (the storage is `acme` in it), Pebble's ports and the trust for its API.
-pub struct Scene {
-    /// The upstream the gateway routes `/users/` to.
-    pub up: super::support::Upstream,
-    /// Scratch directory.
-    pub dir: tempfile::TempDir,
-    /// The ACME storage directory.
-    pub storage: PathBuf,
-    /// Pebble's ports.
-    pub ports: Ports,
-    /// Pebble's API certificate and its CA.
-    pub trust: ServerTrust,
-}
-
-impl Scene {
-    /// A fresh scene.
-    pub async fn new() -> Scene {
-        let up = super::support::Upstream::start("u").await;
-        let dir = tempfile::tempdir().unwrap();
-        let storage = dir.path().join("acme");
-        let ports = Ports::pick().await;
-        let trust = ServerTrust::new(dir.path());
-        Scene {
-            up,
-            dir,
-            storage,
-            ports,
-            trust,
-        }
-    }
+/// What every ACME test starts from: an upstream, the storage directory
+/// (`acme` in a scratch directory, returned last to be kept alive),
+/// Pebble's ports and the trust for its API.
+pub async fn scene() -> (
+    super::support::Upstream,
+    PathBuf,
+    Ports,
+    ServerTrust,
+    tempfile::TempDir,
+) {
+    let up = super::support::Upstream::start("u").await;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("acme");
+    let ports = Ports::pick().await;
+    let trust = ServerTrust::new(dir.path());
+    (up, storage, ports, trust, dir)
 }
 
 /// The ports Pebble and its DNS server use.
