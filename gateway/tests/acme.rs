@@ -24,10 +24,21 @@ use support::*;
 /// The gateway's table: one route, HTTPS on port 0, ACME for `shop.test`
 /// from `directory` (whose own certificate is signed by `ca_file`).
 fn acme_table(upstream: &str, directory: &str, ca_file: &Path, storage: &Path) -> String {
+    acme_table_retrying(upstream, directory, ca_file, storage, "1s")
+}
+
+/// [`acme_table`] waiting `retry` after a failed order.
+fn acme_table_retrying(
+    upstream: &str,
+    directory: &str,
+    ca_file: &Path,
+    storage: &Path,
+    retry: &str,
+) -> String {
     one_route(
         upstream,
         &format!(
-            "[tls]\nlisten = \"127.0.0.1:0\"\nredirect_https = true\n[acme]\ndirectory = \"{directory}\"\ndomains = [\"shop.test\"]\ncontact = [\"ops@shop.test\"]\nstorage = \"{}\"\nca_file = \"{}\"\nretry_initial = \"1s\"\n",
+            "[tls]\nlisten = \"127.0.0.1:0\"\nredirect_https = true\n[acme]\ndirectory = \"{directory}\"\ndomains = [\"shop.test\"]\ncontact = [\"ops@shop.test\"]\nstorage = \"{}\"\nca_file = \"{}\"\nretry_initial = \"{retry}\"\n",
             storage.display(),
             ca_file.display()
         ),
@@ -63,11 +74,7 @@ async fn acme_orders(gw: &TestGateway, result: &str) -> f64 {
 async fn plain_http_serves_while_acme_fails_then_http01_gets_a_certificate_that_a_restart_reuses() {
     #[cfg(pebble_tests)]
     {
-        let up = Upstream::start("u").await;
-        let dir = tempfile::tempdir().unwrap();
-        let storage = dir.path().join("acme");
-        let ports = pebble::Ports::pick().await;
-        let trust = pebble::ServerTrust::new(dir.path());
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
         let table = acme_table(&up.url(), &ports.directory(), &trust.ca_file, &storage);
         let mut gw = TestGateway::start(&table).await;
         let https = gw.tls.unwrap();
@@ -121,16 +128,8 @@ async fn plain_http_serves_while_acme_fails_then_http01_gets_a_certificate_that_
 async fn a_short_lived_certificate_is_renewed_at_two_thirds_of_its_lifetime() {
     #[cfg(pebble_tests)]
     {
-        let up = Upstream::start("u").await;
-        let dir = tempfile::tempdir().unwrap();
-        let ports = pebble::Ports::pick().await;
-        let trust = pebble::ServerTrust::new(dir.path());
-        let table = acme_table(
-            &up.url(),
-            &ports.directory(),
-            &trust.ca_file,
-            &dir.path().join("acme"),
-        );
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
+        let table = acme_table(&up.url(), &ports.directory(), &trust.ca_file, &storage);
         let gw = TestGateway::start(&table).await;
         // 15 seconds of validity: due after 10.
         let _server = pebble::Pebble::start(&ports, &trust, gw.addr.port(), Some(15));
@@ -155,5 +154,44 @@ async fn a_short_lived_certificate_is_renewed_at_two_thirds_of_its_lifetime() {
             obtained.elapsed()
         );
         assert!(acme_orders(&gw, "success").await >= 2.0);
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(not(pebble_tests), ignore = "needs pebble (apt-get install pebble)")]
+async fn a_replica_sharing_the_storage_answers_the_challenge_of_the_one_ordering() {
+    #[cfg(pebble_tests)]
+    {
+        let (up, storage, ports, trust, _dir) = pebble::scene().await;
+        // Replica B's ACME server never answers, so it never orders; it
+        // shares the storage, and it is the one Pebble validates against.
+        let nowhere = format!("https://{}/dir", closed_port().await);
+        let b = TestGateway::start(&acme_table_retrying(
+            &up.url(),
+            &nowhere,
+            &trust.ca_file,
+            &storage,
+            "1h",
+        ))
+        .await;
+        let server = pebble::Pebble::start(&ports, &trust, b.addr.port(), None);
+        let root = server.root_pem(&trust).await;
+        // Replica A orders; the HTTP-01 request reaches B, which answers
+        // from the shared storage.
+        let a = TestGateway::start(&acme_table(
+            &up.url(),
+            &ports.directory(),
+            &trust.ca_file,
+            &storage,
+        ))
+        .await;
+        served_leaf(a.tls.unwrap(), &root, Duration::from_secs(60))
+            .await
+            .expect("replica A got its certificate through replica B");
+        assert_eq!(
+            storage.join("http-01").read_dir().unwrap().count(),
+            0,
+            "the published answers are removed after the order"
+        );
     }
 }

@@ -242,3 +242,26 @@ async fn an_acme_storage_that_cannot_be_created_stops_the_start_naming_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn over_tls_a_silent_client_gets_408_and_an_unparseable_head_a_problem_400() {
+    let up = Upstream::start("u").await;
+    let ca = test_ca();
+    let (gw, _dir) = https_gateway(&ca, &up, "[timeouts]\nheader_read = \"300ms\"").await;
+    let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
+    let addr = gw.tls.unwrap();
+    let silent = https_raw(addr, &config, "localhost", b"", Duration::from_secs(3)).await;
+    assert!(silent.starts_with("HTTP/1.1 408 "), "{silent}");
+    assert!(silent.contains("application/problem+json"), "{silent}");
+    let garbage = https_raw(
+        addr,
+        &config,
+        "localhost",
+        b"GARBAGE\r\n\r\n",
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(garbage.starts_with("HTTP/1.1 400 "), "{garbage}");
+    assert!(garbage.contains("\"request_id\""), "{garbage}");
+    assert_eq!(up.requests(), 0);
+}

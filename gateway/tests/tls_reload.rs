@@ -15,23 +15,33 @@ use gateway::{Gateway, LaunchOptions};
 use support::tls::*;
 use support::*;
 
-/// Start a watching gateway on `config` (its file), returning the HTTPS
-/// address, the admin address and the stop sender.
-async fn start_watching(
-    config: &Path,
-) -> (SocketAddr, SocketAddr, tokio::sync::oneshot::Sender<()>) {
+/// A watching gateway's addresses; it stops when this is dropped.
+struct Watching {
+    https: SocketAddr,
+    plain: SocketAddr,
+    admin: SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Start a watching gateway on `config` (its file).
+async fn start_watching(config: &Path) -> Watching {
     let mut opts = LaunchOptions::new(config);
     opts.listen = Some("127.0.0.1:0".parse().unwrap());
     opts.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     let gw = Gateway::bind(opts).await.unwrap();
-    let (tls, admin) = (gw.tls_addr().unwrap(), gw.admin_addr());
+    let (https, plain, admin) = (gw.tls_addr().unwrap(), gw.local_addr(), gw.admin_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(gw.run(async move {
         let _ = rx.await;
     }));
     // Let the watcher start.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    (tls, admin, tx)
+    Watching {
+        https,
+        plain,
+        admin,
+        _stop: tx,
+    }
 }
 
 /// Replace `path`'s contents the way editors and `kubectl cp` do: write
@@ -84,7 +94,8 @@ async fn a_replaced_pair_is_served_and_a_broken_one_keeps_the_old_while_connecti
         one_route(&up.url(), &tls_section(std::slice::from_ref(&pair), "")),
     )
     .unwrap();
-    let (addr, admin, _stop) = start_watching(&config).await;
+    let gw = start_watching(&config).await;
+    let (addr, admin) = (gw.https, gw.admin);
     assert!(wait_for(addr, &ca, &first).await);
 
     // A connection opened before the swap keeps working after it.
@@ -126,6 +137,46 @@ async fn a_replaced_pair_is_served_and_a_broken_one_keeps_the_old_while_connecti
     assert_eq!(response.status(), 200);
 }
 
+#[tokio::test]
+async fn a_reloaded_table_naming_other_files_serves_them_and_turns_the_redirect_on() {
+    let up = Upstream::start("u").await;
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (
+        ca.issue(&["localhost"], 30).unwrap(),
+        ca.issue(&["localhost"], 60).unwrap(),
+    );
+    let pair_a = write_pair(dir.path(), "a", &a);
+    let pair_b = write_pair(dir.path(), "b", &b);
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        one_route(&up.url(), &tls_section(std::slice::from_ref(&pair_a), "")),
+    )
+    .unwrap();
+    let gw = start_watching(&config).await;
+    let (addr, plain) = (gw.https, gw.plain);
+    assert!(wait_for(addr, &ca, &a).await);
+    replace(
+        &config,
+        &one_route(
+            &up.url(),
+            &tls_section(std::slice::from_ref(&pair_b), "redirect_https = true"),
+        ),
+    );
+    assert!(
+        wait_for(addr, &ca, &b).await,
+        "the new files are not served"
+    );
+    let r = client()
+        .get(format!("http://{plain}/users/x"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 308);
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn a_kubernetes_secret_symlink_swap_is_picked_up() {
@@ -146,7 +197,8 @@ async fn a_kubernetes_secret_symlink_swap_is_picked_up() {
     let config = dir.path().join("gateway.toml");
     let pair = (secret.join("tls.crt"), secret.join("tls.key"));
     std::fs::write(&config, one_route(&up.url(), &tls_section(&[pair], ""))).unwrap();
-    let (addr, _admin, _stop) = start_watching(&config).await;
+    let gw = start_watching(&config).await;
+    let addr = gw.https;
     assert!(wait_for(addr, &ca, &first).await);
 
     let second = ca.issue(&["localhost"], 60).unwrap();

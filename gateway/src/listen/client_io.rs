@@ -3,7 +3,8 @@
 //! gave up waiting for is answered `408` when the socket is dropped; and
 //! the bare response hyper writes by itself for a request it cannot parse
 //! (status line, `content-length: 0`, nothing else) is replaced by a
-//! problem+json one, like every other refusal.
+//! problem+json one, like every other refusal. The socket is a TCP stream,
+//! or a TLS stream over one (`listen/tls.rs`).
 
 use std::io;
 use std::pin::Pin;
@@ -14,6 +15,7 @@ use std::task::{Context, Poll};
 use http::StatusCode;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::proxy::{request_timeout_bytes, unparseable_request_bytes};
@@ -27,14 +29,27 @@ pub(super) struct ConnState {
     pub(super) answer_timeout: AtomicBool,
 }
 
+/// A client socket a last response (the `408`) can be written to as it
+/// is dropped, without waiting.
+pub(super) trait FinalWrite {
+    /// Write `bytes` if the socket takes them now, then close the write side.
+    fn write_final(&mut self, bytes: &[u8]);
+}
+
+impl FinalWrite for TcpStream {
+    fn write_final(&mut self, bytes: &[u8]) {
+        write_final(self, bytes);
+    }
+}
+
 /// The client socket with its first bytes put back in front.
-pub(super) struct ClientIo {
+pub(super) struct ClientIo<S: FinalWrite = TcpStream> {
     /// HTTP/1.1 (the `408` and the replacement of hyper's bare responses
     /// apply); HTTP/2 otherwise.
     http1: bool,
     first: Vec<u8>,
     consumed: usize,
-    io: TokioIo<TcpStream>,
+    io: TokioIo<S>,
     state: Arc<ConnState>,
     /// The problem response standing in for hyper's bare one, and how much
     /// of it has been written.
@@ -42,15 +57,10 @@ pub(super) struct ClientIo {
     substituted: usize,
 }
 
-impl ClientIo {
+impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// `stream` with `first` (already read) in front; `http1` when it
     /// speaks HTTP/1.
-    pub(super) fn new(
-        stream: TcpStream,
-        first: Vec<u8>,
-        http1: bool,
-        state: Arc<ConnState>,
-    ) -> Self {
+    pub(super) fn new(stream: S, first: Vec<u8>, http1: bool, state: Arc<ConnState>) -> Self {
         ClientIo {
             http1,
             first,
@@ -118,7 +128,7 @@ fn automatic_response(http1: bool, bytes: &[u8]) -> Option<Vec<u8>> {
     unparseable_request_bytes(StatusCode::from_u16(status).ok()?)
 }
 
-impl Drop for ClientIo {
+impl<S: FinalWrite> Drop for ClientIo<S> {
     fn drop(&mut self) {
         // Only a connection still waiting for its first request gets a 408;
         // an idle keep-alive connection is simply closed.
@@ -126,7 +136,7 @@ impl Drop for ClientIo {
             && self.state.answer_timeout.load(Ordering::Relaxed)
             && self.state.served.load(Ordering::Relaxed) == 0
         {
-            write_final(self.io.inner(), &request_timeout_bytes());
+            self.io.inner_mut().write_final(&request_timeout_bytes());
         }
     }
 }
@@ -137,7 +147,7 @@ pub(super) fn write_final(stream: &TcpStream, bytes: &[u8]) {
     let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
 }
 
-impl Read for ClientIo {
+impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Read for ClientIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -160,7 +170,7 @@ impl Read for ClientIo {
     }
 }
 
-impl Write for ClientIo {
+impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

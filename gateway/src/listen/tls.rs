@@ -6,8 +6,10 @@
 //! HSTS).
 //!
 //! Unlike the plain listener there is no first read of our own: a TLS
-//! client says its protocol in the handshake. A request head that is too
-//! slow after the handshake closes the connection without a `408`.
+//! client says its protocol in the handshake. The decrypted stream is then
+//! wrapped like a plain socket (`client_io.rs`), so a request head that is
+//! too slow gets its `408` and hyper's bare refusals their problem body,
+//! written through TLS ([`FinalWrite`] below).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,8 @@ use tokio_rustls::server::TlsStream;
 
 use crate::stop::Stop;
 use crate::tls::TlsState;
+
+use super::client_io::FinalWrite;
 
 /// What every worker's HTTPS accept loop shares.
 #[derive(Clone)]
@@ -77,5 +81,37 @@ impl TlsListener {
                 None
             }
         }
+    }
+}
+
+impl FinalWrite for TlsStream<TcpStream> {
+    /// Encrypt `bytes` and a close_notify, send what the socket takes now.
+    fn write_final(&mut self, bytes: &[u8]) {
+        let (tcp, conn) = self.get_mut();
+        if std::io::Write::write_all(&mut conn.writer(), bytes).is_err() {
+            return;
+        }
+        conn.send_close_notify();
+        let mut socket = TryWrite(tcp);
+        while conn.wants_write() {
+            match conn.write_tls(&mut socket) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
+        let _ = socket2::SockRef::from(&*tcp).shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// The socket as a `std::io::Write` that never waits.
+struct TryWrite<'a>(&'a TcpStream);
+
+impl std::io::Write for TryWrite<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -19,7 +19,7 @@ use crate::headers::Peer;
 use crate::state::Shared;
 use crate::stop::Stop;
 
-use super::client_io::ConnState;
+use super::client_io::{ClientIo, ConnState};
 use super::first_read::{self, Opening};
 use super::tls::TlsListener;
 
@@ -152,8 +152,7 @@ impl Worker {
                     return;
                 };
                 let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                let io = hyper_util::rt::TokioIo::new(stream);
-                // No 408 over TLS: the flag `state` carries is not read.
+                let io = ClientIo::new(stream, Vec::new(), !http2, state);
                 let conn = conn(Peer::over_tls(peer.ip()));
                 conn.serve(&builders, watcher, io, http2).await;
                 return;

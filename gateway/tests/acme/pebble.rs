@@ -8,6 +8,24 @@ use std::time::{Duration, Instant};
 
 use super::support::tls::{client_config, https_get, test_ca, write_pair};
 
+/// What every ACME test starts from: an upstream, the storage directory
+/// (`acme` in a scratch directory, returned last to be kept alive),
+/// Pebble's ports and the trust for its API.
+pub async fn scene() -> (
+    super::support::Upstream,
+    PathBuf,
+    Ports,
+    ServerTrust,
+    tempfile::TempDir,
+) {
+    let up = super::support::Upstream::start("u").await;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("acme");
+    let ports = Ports::pick().await;
+    let trust = ServerTrust::new(dir.path());
+    (up, storage, ports, trust, dir)
+}
+
 /// The ports Pebble and its DNS server use.
 pub struct Ports {
     /// The ACME API (HTTPS).

@@ -143,6 +143,28 @@ pub async fn https_get(
     })
 }
 
+/// Send `request` (raw bytes) over a new TLS connection, read until the
+/// server closes or `wait` passes.
+pub async fn https_raw(
+    addr: SocketAddr,
+    config: &Arc<ClientConfig>,
+    server_name: &str,
+    request: &[u8],
+    wait: std::time::Duration,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let name = ServerName::try_from(server_name.to_string()).unwrap();
+    let mut tls = TlsConnector::from(Arc::clone(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    tls.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, tls.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).to_string()
+}
+
 /// A `[tls]` section listening on 127.0.0.1:0 with these pairs, plus `extra` lines.
 pub fn tls_section(pairs: &[(PathBuf, PathBuf)], extra: &str) -> String {
     let mut s = format!("[tls]\nlisten = \"127.0.0.1:0\"\n{extra}\n");
