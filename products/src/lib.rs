@@ -18,6 +18,7 @@ mod routes;
 mod startup;
 mod state;
 pub mod stock;
+pub mod synthetic;
 
 pub use config::Config;
 pub use startup::Application;
