@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod migration;
 mod openapi;
+pub mod page_cache;
 mod routes;
 mod startup;
 mod state;

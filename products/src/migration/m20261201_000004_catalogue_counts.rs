@@ -1,7 +1,9 @@
 //! `catalogue_counts(facet, value, count)`: how many products there are in
 //! all (`total`), per category, per brand and per price band, kept exact
 //! by triggers, so the unfiltered `total` and facets of `GET /` are a
-//! lookup instead of a scan.
+//! lookup instead of a scan; and the catalogue's version (`version`, the
+//! number of writing statements so far, stock changes included), which
+//! tells the list-page cache whether anything changed.
 //!
 //! Every trigger applies its changes as one upsert in key order, so two
 //! writers lock the count rows in the same order and cannot deadlock. On
@@ -39,6 +41,10 @@ fn facet_rows(r: &str, with_total: bool) -> String {
 
 const UPSERT: &str =
     "ON CONFLICT (facet, value) DO UPDATE SET count = catalogue_counts.count + excluded.count";
+
+/// Bump the catalogue version (after the count rows: one lock order).
+const BUMP: &str = "INSERT INTO catalogue_counts (facet, value, count) VALUES ('version', '', 1) \
+    ON CONFLICT (facet, value) DO UPDATE SET count = catalogue_counts.count + 1";
 
 const CHANGED: &str = "old.category IS DISTINCT FROM new.category \
     OR old.brand IS DISTINCT FROM new.brand OR old.price_minor IS DISTINCT FROM new.price_minor";
@@ -83,7 +89,7 @@ fn postgres_up() -> Vec<String> {
              SELECT f.facet, f.value, CASE WHEN TG_OP = 'DELETE' THEN -count(*) ELSE count(*) END \
              FROM changed_rows AS r CROSS JOIN LATERAL ({rows}) AS f \
              WHERE f.value IS NOT NULL GROUP BY f.facet, f.value ORDER BY f.facet, f.value {UPSERT}; \
-             RETURN NULL; END $$",
+             {BUMP}; RETURN NULL; END $$",
             rows = facet_rows("r", true)
         ),
         format!(
@@ -91,9 +97,15 @@ fn postgres_up() -> Vec<String> {
              LANGUAGE plpgsql AS $$ BEGIN {}; RETURN NULL; END $$",
             moved("old", "new")
         ),
-        "CREATE OR REPLACE FUNCTION catalogue_counts_truncate() RETURNS trigger \
-         LANGUAGE plpgsql AS $$ BEGIN DELETE FROM catalogue_counts; RETURN NULL; END $$"
-            .to_string(),
+        format!(
+            "CREATE OR REPLACE FUNCTION catalogue_version_bump() RETURNS trigger \
+             LANGUAGE plpgsql AS $$ BEGIN {BUMP}; RETURN NULL; END $$"
+        ),
+        format!(
+            "CREATE OR REPLACE FUNCTION catalogue_counts_truncate() RETURNS trigger \
+             LANGUAGE plpgsql AS $$ BEGIN DELETE FROM catalogue_counts WHERE facet <> 'version'; \
+             {BUMP}; RETURN NULL; END $$"
+        ),
         "CREATE TRIGGER catalogue_counts_insert AFTER INSERT ON products \
          REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT \
          EXECUTE FUNCTION catalogue_counts_statement()"
@@ -107,6 +119,9 @@ fn postgres_up() -> Vec<String> {
              ON products FOR EACH ROW WHEN ({CHANGED}) \
              EXECUTE FUNCTION catalogue_counts_row_update()"
         ),
+        "CREATE TRIGGER catalogue_version_update AFTER UPDATE ON products \
+         FOR EACH STATEMENT EXECUTE FUNCTION catalogue_version_bump()"
+            .to_string(),
         "CREATE TRIGGER catalogue_counts_truncate AFTER TRUNCATE ON products \
          FOR EACH STATEMENT EXECUTE FUNCTION catalogue_counts_truncate()"
             .to_string(),
@@ -125,7 +140,8 @@ fn sqlite_up() -> Vec<String> {
         up.push(format!(
             "CREATE TRIGGER IF NOT EXISTS catalogue_counts_{event} AFTER {event} ON products BEGIN \
              INSERT INTO catalogue_counts (facet, value, count) \
-             SELECT facet, value, {delta} FROM ({rows}) WHERE value IS NOT NULL {UPSERT}; END",
+             SELECT facet, value, {delta} FROM ({rows}) WHERE value IS NOT NULL {UPSERT}; \
+             {BUMP}; END",
             event = event.to_lowercase(),
             rows = facet_rows(row, true),
         ));
@@ -135,20 +151,28 @@ fn sqlite_up() -> Vec<String> {
          AFTER UPDATE OF category, brand, price_minor ON products WHEN {CHANGED} BEGIN {}; END",
         moved("old", "new")
     ));
+    // Every update, stock changes included. Trigger order does not matter
+    // here: SQLite has one writer at a time.
+    up.push(format!(
+        "CREATE TRIGGER IF NOT EXISTS catalogue_version_update AFTER UPDATE ON products BEGIN {BUMP}; END"
+    ));
     up.extend(backfill());
     up
 }
 
-const POSTGRES_DOWN: [&str; 6] = [
+const POSTGRES_DOWN: [&str; 7] = [
     "DROP TRIGGER IF EXISTS catalogue_counts_truncate ON products",
+    "DROP TRIGGER IF EXISTS catalogue_version_update ON products",
     "DROP TRIGGER IF EXISTS catalogue_counts_update ON products",
     "DROP TRIGGER IF EXISTS catalogue_counts_delete ON products",
     "DROP TRIGGER IF EXISTS catalogue_counts_insert ON products",
-    "DROP FUNCTION IF EXISTS catalogue_counts_statement, catalogue_counts_row_update, catalogue_counts_truncate",
+    "DROP FUNCTION IF EXISTS catalogue_counts_statement, catalogue_counts_row_update, \
+     catalogue_version_bump, catalogue_counts_truncate",
     "DROP TABLE IF EXISTS catalogue_counts",
 ];
 
-const SQLITE_DOWN: [&str; 4] = [
+const SQLITE_DOWN: [&str; 5] = [
+    "DROP TRIGGER IF EXISTS catalogue_version_update",
     "DROP TRIGGER IF EXISTS catalogue_counts_update",
     "DROP TRIGGER IF EXISTS catalogue_counts_delete",
     "DROP TRIGGER IF EXISTS catalogue_counts_insert",

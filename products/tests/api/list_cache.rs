@@ -52,4 +52,26 @@ common::backend_tests! {
         assert_eq!(app.get_json("/?max_price=50").await["total"], 2);
         assert_eq!(app.get_json("/?page=9").await["total"], 3);
     }
+
+    async fn a_write_on_another_replica_makes_the_cached_page_fresh(db) {
+        let url = db.url.clone();
+        let first = spawn_app(db).await;
+        let spare = common::testing::TestDb::sqlite();
+        let second = spawn_app_with(spare, &[("DATABASE_URL", url.as_str())]).await;
+        first.create(product("Lamp", "10")).await;
+        assert_eq!(titles(&first, "").await, ["Lamp"], "cached on the first replica");
+        let mug = second.create(product("Mug", "5")).await;
+        assert_eq!(titles(&first, "").await, ["Mug", "Lamp"]);
+        assert_eq!(second.change_stock(id_of(&mug), Some("staff"), 2).await.status(), 200);
+        assert_eq!(first.get_json("/").await["items"][0]["stock_qty"], 2);
+    }
+
+    async fn without_the_page_cache_lists_are_the_same(db) {
+        let app = spawn_app_with(db, &[("LIST_CACHE_ENTRIES", "0")]).await;
+        app.create(product("Lamp", "10")).await;
+        assert_eq!(titles(&app, "").await, ["Lamp"]);
+        app.create(product("Mug", "5")).await;
+        assert_eq!(titles(&app, "").await, ["Mug", "Lamp"]);
+        assert!(app.get("/").await.headers().contains_key("etag"));
+    }
 }

@@ -11,6 +11,7 @@
 
 use std::hash::{DefaultHasher, Hasher};
 
+use axum::body::Bytes;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -29,7 +30,7 @@ pub(super) fn weak_tag(body: &[u8]) -> String {
 
 /// `200` with the body, or `304` when `If-None-Match` names its tag; both
 /// with `ETag`, `Cache-Control` and `Vary`.
-pub(super) fn respond(body: Vec<u8>, request: &HeaderMap) -> Response {
+pub(super) fn respond(body: Bytes, request: &HeaderMap) -> Response {
     let tag = weak_tag(&body);
     let cache_control = if request.contains_key(header::AUTHORIZATION) {
         HeaderValue::from_static("private, no-cache")
@@ -77,7 +78,7 @@ mod tests {
 
     #[test]
     fn a_current_tag_gets_304_and_a_stale_one_the_body() {
-        let body = b"{}".to_vec();
+        let body = Bytes::from_static(b"{}");
         let tag = weak_tag(&body);
         let fresh = respond(body.clone(), &request(&[(header::IF_NONE_MATCH, &tag)]));
         assert_eq!(fresh.status(), StatusCode::NOT_MODIFIED);
@@ -90,13 +91,13 @@ mod tests {
 
     #[test]
     fn only_anonymous_reads_may_be_reused_without_asking() {
-        let anonymous = respond(b"{}".to_vec(), &HeaderMap::new());
+        let anonymous = respond(Bytes::from_static(b"{}"), &HeaderMap::new());
         assert_eq!(
             anonymous.headers()[header::CACHE_CONTROL],
             "public, max-age=5"
         );
         let staff = respond(
-            b"{}".to_vec(),
+            Bytes::from_static(b"{}"),
             &request(&[(header::AUTHORIZATION, "Bearer x")]),
         );
         assert_eq!(staff.headers()[header::CACHE_CONTROL], "private, no-cache");

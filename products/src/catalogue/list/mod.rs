@@ -12,7 +12,10 @@ pub mod http_cache;
 pub mod params;
 pub mod search;
 
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use common::Problem;
 use common::extract::Query;
@@ -31,6 +34,7 @@ pub use self::params::{ListParams, Listing, PER_PAGE_MAX};
 use self::search::Matching;
 use super::entity::{self, Column, Entity};
 use super::product::Product;
+use crate::page_cache::PageCache;
 
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
@@ -213,11 +217,24 @@ impl Listing {
     ))]
 pub async fn list_products(
     State(db): State<DatabaseConnection>,
+    State(cache): State<Arc<PageCache>>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(params): Query<ListParams>,
 ) -> Result<Response, Problem> {
+    let key = raw.unwrap_or_default();
+    let version = match cache.enabled() {
+        true => Some(cache.version(&db).await?),
+        false => None,
+    };
+    if let Some(body) = version.and_then(|v| cache.get(&key, v)) {
+        return Ok(http_cache::respond(body, &headers));
+    }
     let listing = params.parse()?;
     let page = listing.run(&db).await?;
-    let body = serde_json::to_vec(&page).map_err(|_| Problem::internal())?;
+    let body = Bytes::from(serde_json::to_vec(&page).map_err(|_| Problem::internal())?);
+    if let Some(version) = version {
+        cache.put(&key, version, body.clone());
+    }
     Ok(http_cache::respond(body, &headers))
 }
