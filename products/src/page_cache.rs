@@ -6,12 +6,15 @@
 //! lookup) and serves a cached body only when it was computed at that very
 //! version: a write on any replica makes the next read on every replica
 //! fresh. The body is computed after the version is read, so it is never
-//! older than the version it is filed under. `LIST_CACHE_ENTRIES` bounds
+//! older than the version it is filed under. Requests for a page being
+//! computed wait for it ([`PageCache::gate`]) instead of computing it again,
+//! so a popular page that a write made stale is computed once, not once per
+//! waiting shopper. `LIST_CACHE_ENTRIES` bounds
 //! the number of pages kept (0 turns the cache off); when full, an entry
 //! is dropped to make room.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
@@ -21,6 +24,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement};
 pub struct PageCache {
     capacity: usize,
     pages: Mutex<HashMap<String, (i64, Bytes)>>,
+    computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl PageCache {
@@ -29,6 +33,7 @@ impl PageCache {
         PageCache {
             capacity,
             pages: Mutex::new(HashMap::new()),
+            computing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -53,6 +58,25 @@ impl PageCache {
         match pages.get(query) {
             Some((at, body)) if *at == version => Some(body.clone()),
             _ => None,
+        }
+    }
+
+    /// The gate of `query`: hold its lock while computing the page, then
+    /// look in the cache again (the request ahead may have filled it).
+    pub fn gate(&self, query: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.computing.lock() {
+            Ok(mut gates) => gates.entry(query.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Retire the gate of `query` when the returned guard drops: after the
+    /// page was computed, or its computation failed or was abandoned (its
+    /// waiters hold their own handle to the gate).
+    pub fn retire_on_drop(&self, query: &str) -> Retire<'_> {
+        Retire {
+            cache: self,
+            query: query.to_string(),
         }
     }
 
@@ -85,6 +109,21 @@ impl PageCache {
     }
 }
 
+/// Retires a query's gate when dropped (see [`PageCache::retire_on_drop`]).
+#[derive(Debug)]
+pub struct Retire<'a> {
+    cache: &'a PageCache,
+    query: String,
+}
+
+impl Drop for Retire<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut gates) = self.cache.computing.lock() {
+            gates.remove(&self.query);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +150,25 @@ mod tests {
             .filter(|k| cache.get(k, 2).is_some())
             .count();
         assert_eq!(kept, 2);
+    }
+
+    #[tokio::test]
+    async fn one_request_computes_a_page_while_the_others_wait() {
+        let cache = PageCache::new(4);
+        let gate = cache.gate("q");
+        let turn = gate.lock().await;
+        let waiting = cache.gate("q");
+        assert!(waiting.try_lock().is_err(), "the same gate, held");
+        let retire = cache.retire_on_drop("q");
+        cache.put("q", 1, Bytes::from_static(b"x"));
+        drop(retire);
+        drop(turn);
+        assert!(waiting.try_lock().is_ok());
+        assert_eq!(cache.get("q", 1).as_deref(), Some(&b"x"[..]));
+        assert!(
+            cache.gate("q").try_lock().is_ok(),
+            "a fresh gate after the put"
+        );
     }
 
     #[test]

@@ -10,7 +10,12 @@
 //! PostgreSQL inserts and deletes are counted once per statement (transition
 //! tables), so a bulk load pays one upsert per statement, not per row;
 //! updates only when the category, brand or price changes (a stock change
-//! fires nothing).
+//! only bumps the version).
+//!
+//! It also widens the two composite filter indexes of the third migration
+//! by the other facet column, `(category, price_minor, stock_qty, brand)`
+//! and `(brand, price_minor, stock_qty, category)`, so facets of a
+//! category or brand listing are counted from the index alone.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -77,6 +82,45 @@ fn moved(old: &str, new: &str) -> String {
     )
 }
 
+/// The widened filter indexes: (old name, new name, columns).
+const WIDENED: [(&str, &str, &str); 2] = [
+    (
+        "idx_products_category_price_stock",
+        "idx_products_category_price_stock_brand",
+        "category, price_minor, stock_qty, brand",
+    ),
+    (
+        "idx_products_brand_price_stock",
+        "idx_products_brand_price_stock_category",
+        "brand, price_minor, stock_qty, category",
+    ),
+];
+
+fn widen_indexes() -> Vec<String> {
+    WIDENED
+        .iter()
+        .flat_map(|(old, new, columns)| {
+            [
+                format!("CREATE INDEX IF NOT EXISTS {new} ON products ({columns})"),
+                format!("DROP INDEX IF EXISTS {old}"),
+            ]
+        })
+        .collect()
+}
+
+fn narrow_indexes() -> Vec<String> {
+    WIDENED
+        .iter()
+        .flat_map(|(old, new, columns)| {
+            let narrow = columns.rsplit_once(", ").map_or(*columns, |(kept, _)| kept);
+            [
+                format!("CREATE INDEX IF NOT EXISTS {old} ON products ({narrow})"),
+                format!("DROP INDEX IF EXISTS {new}"),
+            ]
+        })
+        .collect()
+}
+
 fn postgres_up() -> Vec<String> {
     let mut up = vec![
         "CREATE TABLE IF NOT EXISTS catalogue_counts (facet varchar(16) NOT NULL, \
@@ -127,6 +171,7 @@ fn postgres_up() -> Vec<String> {
             .to_string(),
     ];
     up.extend(backfill());
+    up.extend(widen_indexes());
     up
 }
 
@@ -157,6 +202,7 @@ fn sqlite_up() -> Vec<String> {
         "CREATE TRIGGER IF NOT EXISTS catalogue_version_update AFTER UPDATE ON products BEGIN {BUMP}; END"
     ));
     up.extend(backfill());
+    up.extend(widen_indexes());
     up
 }
 
@@ -190,6 +236,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        execute_all(manager, narrow_indexes()).await?;
         match manager.get_database_backend() {
             DbBackend::Postgres => execute_all(manager, POSTGRES_DOWN).await,
             _ => execute_all(manager, SQLITE_DOWN).await,

@@ -223,18 +223,29 @@ pub async fn list_products(
     Query(params): Query<ListParams>,
 ) -> Result<Response, Problem> {
     let key = raw.unwrap_or_default();
-    let version = match cache.enabled() {
-        true => Some(cache.version(&db).await?),
-        false => None,
-    };
-    if let Some(body) = version.and_then(|v| cache.get(&key, v)) {
+    if !cache.enabled() {
+        let body = compute(&db, params).await?;
         return Ok(http_cache::respond(body, &headers));
     }
-    let listing = params.parse()?;
-    let page = listing.run(&db).await?;
-    let body = Bytes::from(serde_json::to_vec(&page).map_err(|_| Problem::internal())?);
-    if let Some(version) = version {
-        cache.put(&key, version, body.clone());
+    let version = cache.version(&db).await?;
+    if let Some(body) = cache.get(&key, version) {
+        return Ok(http_cache::respond(body, &headers));
     }
+    let gate = cache.gate(&key);
+    let _turn = gate.lock().await;
+    if let Some(body) = cache.get(&key, version) {
+        return Ok(http_cache::respond(body, &headers));
+    }
+    let _retire = cache.retire_on_drop(&key);
+    let body = compute(&db, params).await?;
+    cache.put(&key, version, body.clone());
     Ok(http_cache::respond(body, &headers))
+}
+
+/// Check the parameters, run the listing and render the page.
+async fn compute(db: &DatabaseConnection, params: ListParams) -> Result<Bytes, Problem> {
+    let page = params.parse()?.run(db).await?;
+    serde_json::to_vec(&page)
+        .map(Bytes::from)
+        .map_err(|_| Problem::internal())
 }
