@@ -109,40 +109,47 @@ for backend in $backends; do
             # statistics (the trigram indexes need them) and the visibility map.
             psql -q "$db_url" -c "VACUUM ANALYZE products" >/dev/null
         fi
-        DATABASE_URL=$db_url LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
-            DATABASE_MAX_CONNECTIONS=10 "$products_bin" serve > "$results/products-$backend-$size.log" 2>&1 &
-        products_pid=$!
-        pids+=("$products_pid")
-        wait_for "http://127.0.0.1:$products_port/ready"
-        if $use_gateway; then
-            PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
-                "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size.log" 2>&1 &
-            gateway_pid=$!
-            pids+=("$gateway_pid")
-            wait_for "http://127.0.0.1:$gateway_port/products/health"
-        fi
-        id=$((size / 2))
-        # name|path (as the service serves it)
-        scenarios=(
-            "list 20|/?per_page=20"
-            "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
-            "read by id|/$id"
-            "search q|/?q=granite+kettle&per_page=20"
-            "filtered + facets|/?category=Category%203&in_stock=true&facets=category,brand,price&per_page=20"
-        )
-        for entry in "${scenarios[@]}"; do
-            scenario=${entry%%|*}
-            path=${entry#*|}
-            slug=$(echo "$scenario" | tr ' ' '-')
-            cells=$(measure "$backend-$size-direct-$slug" "http://127.0.0.1:$products_port$path")
-            echo "| $backend | $size | direct | $scenario | $cells |"
+        # One pass per list-cache size (empty: the service's default).
+        for cache in ${CACHE_PASSES:-default}; do
+            [ "$cache" = default ] && cache=""
+            label=${cache:+, cache $cache}
+            suffix=${cache:+-cache$cache}
+            env DATABASE_URL="$db_url" LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
+                DATABASE_MAX_CONNECTIONS=10 ${cache:+LIST_CACHE_ENTRIES=$cache} \
+                "$products_bin" serve > "$results/products-$backend-$size$suffix.log" 2>&1 &
+            products_pid=$!
+            pids+=("$products_pid")
+            wait_for "http://127.0.0.1:$products_port/ready"
             if $use_gateway; then
-                cells=$(measure "$backend-$size-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
-                echo "| $backend | $size | via gateway | $scenario | $cells |"
+                PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
+                    "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size$suffix.log" 2>&1 &
+                gateway_pid=$!
+                pids+=("$gateway_pid")
+                wait_for "http://127.0.0.1:$gateway_port/products/health"
             fi
+            id=$((size / 2))
+            # name|path (as the service serves it)
+            scenarios=(
+                "list 20|/?per_page=20"
+                "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
+                "read by id|/$id"
+                "search q|/?q=granite+kettle&per_page=20"
+                "filtered + facets|/?category=Category%203&in_stock=true&facets=category,brand,price&per_page=20"
+            )
+            for entry in "${scenarios[@]}"; do
+                scenario=${entry%%|*}
+                path=${entry#*|}
+                slug=$(echo "$scenario" | tr ' ' '-')
+                cells=$(measure "$backend-$size$suffix-direct-$slug" "http://127.0.0.1:$products_port$path")
+                echo "| $backend | $size | direct$label | $scenario | $cells |"
+                if $use_gateway; then
+                    cells=$(measure "$backend-$size$suffix-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
+                    echo "| $backend | $size | via gateway$label | $scenario | $cells |"
+                fi
+            done
+            $use_gateway && stop "$gateway_pid"
+            stop "$products_pid"
         done
-        $use_gateway && stop "$gateway_pid"
-        stop "$products_pid"
         if [ "$backend" = postgres ]; then
             psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS bench_products_$size" >/dev/null 2>&1
         fi
