@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Products service benchmark: list (20 items), filtered list, read by id and
-# text search, with wrk on loopback, directly and through the gateway, on
-# SQLite and PostgreSQL, with 1,000 and 100,000 products.
+# Products service benchmark: list (20 items), filtered list, read by id,
+# text search and a filtered list with facets, with wrk on loopback,
+# directly and through the gateway, on SQLite and PostgreSQL, with 1,000 and
+# 100,000 products (SIZES="100000 1000000" for the large catalogue).
 #
 #   cargo build --release -p products --bin products --example bench_seed
 #   cargo build --release -p gateway            # optional: adds "via gateway" rows
@@ -9,9 +10,13 @@
 #
 # Settings (environment): TARGET_DIR (default $CARGO_TARGET_DIR or target),
 # PG_URL (admin URL of a PostgreSQL server; PostgreSQL rows are skipped when
-# unset), SIZES ("1000 100000"), DURATION (10s), CONNECTIONS (32),
-# THREADS (2). Prints a Markdown table; raw wrk output goes to
-# bench/results/products-<time>/.
+# unset), BACKENDS ("sqlite postgres"), SIZES ("1000 100000"; 1000000 works),
+# DURATION (10s), CONNECTIONS (32), THREADS (2), GATEWAY (true: add the "via
+# gateway" rows when the gateway binary is built). Prints a Markdown table
+# and the seed times; raw wrk output goes to bench/results/products-<time>/.
+# To compare two builds, point TARGET_DIR at each in turn (a directory with
+# release/products and release/examples/bench_seed) for the same backend and
+# size, back to back.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +49,7 @@ for bin in "$products_bin" "$seed_bin"; do
 done
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 use_gateway=false
-[ -x "$gateway_bin" ] && use_gateway=true
+[ -x "$gateway_bin" ] && [ "${GATEWAY:-true}" = true ] && use_gateway=true
 
 wait_for() { # url
     for _ in $(seq 1 100); do
@@ -75,8 +80,15 @@ measure() { # name url
 echo "| backend | products | path | scenario | req/s | p50 | p99 |"
 echo "|---|---|---|---|---|---|---|"
 
-backends="sqlite"
-[ -n "${PG_URL:-}" ] && backends="sqlite postgres"
+backends=""
+for backend in ${BACKENDS:-sqlite postgres}; do
+    case $backend in
+        sqlite) backends="$backends sqlite" ;;
+        postgres) [ -n "${PG_URL:-}" ] && backends="$backends postgres" ;;
+        *) echo "BACKENDS: unknown backend $backend" >&2; exit 1 ;;
+    esac
+done
+seed_times=$results/seed-times.txt
 
 for backend in $backends; do
     for size in $sizes; do
@@ -88,49 +100,61 @@ for backend in $backends; do
                 db_url="${PG_URL%/*}/$name"
                 ;;
         esac
+        seed_start=$(date +%s.%N)
         DATABASE_URL=$db_url "$seed_bin" "$size" >/dev/null
+        seed_end=$(date +%s.%N)
+        echo "$backend $size products: seeded in $(awk -v a="$seed_start" -v b="$seed_end" 'BEGIN {printf "%.1f", b - a}') s (migrations included)" >> "$seed_times"
         if [ "$backend" = postgres ]; then
             # What autovacuum does shortly after a bulk load: planner
             # statistics (the trigram indexes need them) and the visibility map.
             psql -q "$db_url" -c "VACUUM ANALYZE products" >/dev/null
         fi
-        DATABASE_URL=$db_url LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
-            DATABASE_MAX_CONNECTIONS=10 "$products_bin" serve > "$results/products-$backend-$size.log" 2>&1 &
-        products_pid=$!
-        pids+=("$products_pid")
-        wait_for "http://127.0.0.1:$products_port/ready"
-        if $use_gateway; then
-            PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
-                "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size.log" 2>&1 &
-            gateway_pid=$!
-            pids+=("$gateway_pid")
-            wait_for "http://127.0.0.1:$gateway_port/products/health"
-        fi
-        id=$((size / 2))
-        # name|path (as the service serves it)
-        scenarios=(
-            "list 20|/?per_page=20"
-            "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
-            "read by id|/$id"
-            "search q|/?q=granite+kettle&per_page=20"
-        )
-        for entry in "${scenarios[@]}"; do
-            scenario=${entry%%|*}
-            path=${entry#*|}
-            slug=$(echo "$scenario" | tr ' ' '-')
-            cells=$(measure "$backend-$size-direct-$slug" "http://127.0.0.1:$products_port$path")
-            echo "| $backend | $size | direct | $scenario | $cells |"
+        # One pass per list-cache size (empty: the service's default).
+        for cache in ${CACHE_PASSES:-default}; do
+            [ "$cache" = default ] && cache=""
+            label=${cache:+, cache $cache}
+            suffix=${cache:+-cache$cache}
+            env DATABASE_URL="$db_url" LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
+                DATABASE_MAX_CONNECTIONS=10 ${cache:+LIST_CACHE_ENTRIES=$cache} \
+                "$products_bin" serve > "$results/products-$backend-$size$suffix.log" 2>&1 &
+            products_pid=$!
+            pids+=("$products_pid")
+            wait_for "http://127.0.0.1:$products_port/ready"
             if $use_gateway; then
-                cells=$(measure "$backend-$size-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
-                echo "| $backend | $size | via gateway | $scenario | $cells |"
+                PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
+                    "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size$suffix.log" 2>&1 &
+                gateway_pid=$!
+                pids+=("$gateway_pid")
+                wait_for "http://127.0.0.1:$gateway_port/products/health"
             fi
+            id=$((size / 2))
+            # name|path (as the service serves it)
+            scenarios=(
+                "list 20|/?per_page=20"
+                "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
+                "read by id|/$id"
+                "search q|/?q=granite+kettle&per_page=20"
+                "filtered + facets|/?category=Category%203&in_stock=true&facets=category,brand,price&per_page=20"
+            )
+            for entry in "${scenarios[@]}"; do
+                scenario=${entry%%|*}
+                path=${entry#*|}
+                slug=$(echo "$scenario" | tr ' ' '-')
+                cells=$(measure "$backend-$size$suffix-direct-$slug" "http://127.0.0.1:$products_port$path")
+                echo "| $backend | $size | direct$label | $scenario | $cells |"
+                if $use_gateway; then
+                    cells=$(measure "$backend-$size$suffix-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
+                    echo "| $backend | $size | via gateway$label | $scenario | $cells |"
+                fi
+            done
+            $use_gateway && stop "$gateway_pid"
+            stop "$products_pid"
         done
-        $use_gateway && stop "$gateway_pid"
-        stop "$products_pid"
         if [ "$backend" = postgres ]; then
             psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS bench_products_$size" >/dev/null 2>&1
         fi
     done
 done
 echo
+[ -f "$seed_times" ] && cat "$seed_times"
 echo "raw wrk output: $results"

@@ -29,6 +29,10 @@ pub struct Config {
     /// `SEED_DEMO_CATALOGUE`: load the demo catalogue at start when the
     /// products table is empty (default `false`).
     pub seed_demo_catalogue: bool,
+    /// `LIST_CACHE_ENTRIES`: how many list pages are kept, each valid until
+    /// the next write to the catalogue (default 1000; 0 turns the cache
+    /// off).
+    pub list_cache_entries: usize,
 }
 
 /// The products-only settings, read from the same sources as the base.
@@ -46,6 +50,12 @@ struct ProductSettings {
     jwks_refresh_min_interval: Duration,
     #[serde(default)]
     seed_demo_catalogue: bool,
+    #[serde(default = "default_list_cache_entries")]
+    list_cache_entries: usize,
+}
+
+fn default_list_cache_entries() -> usize {
+    1000
 }
 
 fn default_refresh() -> Duration {
@@ -88,6 +98,7 @@ impl Config {
             jwks_refresh_default: settings.jwks_refresh_default,
             jwks_refresh_min_interval: settings.jwks_refresh_min_interval,
             seed_demo_catalogue: settings.seed_demo_catalogue,
+            list_cache_entries: settings.list_cache_entries,
         })
     }
 }
@@ -106,6 +117,7 @@ mod tests {
         assert_eq!(config.jwt_issuer, "shop-users");
         assert_eq!(config.jwt_audience, "shop");
         assert!(!config.seed_demo_catalogue);
+        assert_eq!(config.list_cache_entries, 1000);
         assert_eq!(config.jwks_refresh_default, Duration::from_secs(300));
         assert_eq!(config.jwks_refresh_min_interval, Duration::from_secs(10));
         assert_eq!(config.base.listen_addr.port(), 8000);
@@ -120,6 +132,23 @@ mod tests {
                 .starts_with("invalid configuration: SEED_DEMO_CATALOGUE:"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_list_cache_size_is_a_whole_number_and_may_be_zero() {
+        let off = Config::load(&Sources::only([("LIST_CACHE_ENTRIES", "0")])).expect("zero");
+        assert_eq!(off.list_cache_entries, 0);
+        let big = Config::load(&Sources::only([("LIST_CACHE_ENTRIES", "50000")])).expect("size");
+        assert_eq!(big.list_cache_entries, 50_000);
+        for bad in ["-1", "lots", "1.5"] {
+            let err = Config::load(&Sources::only([("LIST_CACHE_ENTRIES", bad)]))
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                err.starts_with("invalid configuration: LIST_CACHE_ENTRIES:"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -14,10 +14,12 @@ pub mod demo;
 pub mod domain;
 pub mod migration;
 mod openapi;
+pub mod page_cache;
 mod routes;
 mod startup;
 mod state;
 pub mod stock;
+pub mod synthetic;
 
 pub use config::Config;
 pub use startup::Application;

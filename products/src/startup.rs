@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::migration::Migrator;
+use crate::page_cache::PageCache;
 use crate::state::AppState;
 
 /// A built service: migrated database, bound listener, assembled router.
@@ -52,6 +53,7 @@ impl Application {
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
+            page_cache: Arc::new(PageCache::new(config.list_cache_entries)),
         };
         let listener = TcpListener::bind(config.base.listen_addr)
             .await

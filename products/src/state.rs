@@ -6,6 +6,8 @@ use axum::extract::FromRef;
 use common::auth::TokenVerifier;
 use sea_orm::DatabaseConnection;
 
+use crate::page_cache::PageCache;
+
 /// Shared application state.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -13,6 +15,14 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Verifies access tokens against the users service's JWKS.
     pub verifier: Arc<TokenVerifier>,
+    /// Recent list pages, by catalogue version.
+    pub page_cache: Arc<PageCache>,
+}
+
+impl FromRef<AppState> for Arc<PageCache> {
+    fn from_ref(state: &AppState) -> Self {
+        state.page_cache.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {

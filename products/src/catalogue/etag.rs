@@ -17,6 +17,19 @@ pub fn header_value(model: &entity::Model) -> HeaderValue {
     HeaderValue::from_str(&etag(model)).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
+/// Whether `If-None-Match` names `current` (or is `*`): weak comparison
+/// (RFC 9110 §13.1.2), so `W/"x"` and `"x"` match each other.
+pub fn none_match(headers: &HeaderMap, current: &str) -> bool {
+    let current = current.trim_start_matches("W/");
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == current)
+}
+
 /// The request's `If-Match` condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {

@@ -53,15 +53,7 @@ pub async fn get_product_by_slug(
 /// the current tag (weak comparison, RFC 9110 §13.1.2).
 fn respond(model: entity::Model, headers: &HeaderMap) -> Response {
     let tag = etag::header_value(&model);
-    let current = etag::etag(&model);
-    let unchanged = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == current);
-    if unchanged {
+    if etag::none_match(headers, &etag::etag(&model)) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
     }
     ([(header::ETAG, tag)], Json(Product::from(model))).into_response()

@@ -4,6 +4,7 @@
 mod currency;
 mod json_number;
 pub mod price;
+pub mod price_band;
 pub mod slug;
 
 pub use currency::{Currency, CurrencyError};

@@ -69,7 +69,11 @@ common::backend_tests! {
             params.iter().find(|p| p["name"] == name).map(|p| p["schema"].clone()).expect(name)
         };
         assert!(param("per_page").get("maximum").is_none(), "clamped, not refused");
-        assert_eq!(param("sort")["enum"].as_array().map(Vec::len), Some(6));
+        assert_eq!(param("sort")["enum"].as_array().map(Vec::len), Some(7));
+        assert_eq!(param("facets")["pattern"], "^(category|brand|price)(,(category|brand|price))*$");
+        let page = &schemas["ProductPage"];
+        assert!(page["required"].as_array().is_some_and(|r| r.contains(&"total_is_exact".into())));
+        assert!(page["required"].as_array().is_some_and(|r| !r.contains(&"facets".into())));
         assert_eq!(param("min_price")["pattern"], products::domain::price::TEXT_PATTERN);
     }
 

@@ -73,7 +73,7 @@ common::backend_tests! {
         assert_eq!(titles(&app, "q=zeta+mug").await, ["Zeta Mug"]);
         let renamed = app.patch_product(id, Some("staff"), &json!({"title": "Zeta Teacup"})).await;
         assert_eq!(renamed.status(), 200);
-        assert!(titles(&app, "q=zeta+mug").await.is_empty());
+        assert!(titles(&app, "q=%22zeta+mug%22").await.is_empty());
         assert_eq!(titles(&app, "q=teacup").await, ["Zeta Teacup"]);
         let deleted = app.request(reqwest::Method::DELETE, &format!("/{id}"), Some("staff")).send().await.expect("request");
         assert_eq!(deleted.status(), 204);
@@ -87,10 +87,12 @@ common::backend_tests! {
         assert!(titles(&app, "q=_").await.is_empty());
     }
 
-    async fn q_with_search_syntax_is_plain_text(db) {
+    async fn q_is_web_search_syntax(db) {
         let app = seeded(db).await;
-        assert!(titles(&app, "q=%22phone%22").await.is_empty());
-        assert!(titles(&app, "q=phone+OR+mug*").await.is_empty());
+        assert_eq!(titles(&app, "q=%22smart+phone%22").await, ["Alpha Phone"]);
+        assert!(titles(&app, "q=%22phone+smart%22").await.is_empty());
+        assert_eq!(titles(&app, "q=phone+OR+mug&sort=title").await, ["Alpha Phone", "Gamma Novel", "Zeta Mug"]);
+        assert_eq!(titles(&app, "q=phone+-story").await, ["Alpha Phone"]);
         assert_eq!(titles(&app, "q=smart+phone").await, ["Alpha Phone"]);
     }
 

@@ -1,21 +1,10 @@
-//! `GET /`: search, filters, sort and pagination.
+//! The query parameters of `GET /`, their OpenAPI schemas and their checks.
 
-use axum::Json;
-use axum::extract::State;
 use common::Problem;
-use common::db::contains_pattern;
-use common::extract::Query;
 use common::fields::FieldErrors;
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
-};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::entity::{self, Column, Entity};
-use super::product::Product;
 use crate::domain::Price;
 
 /// Largest page size; larger requests are clamped to it.
@@ -28,7 +17,9 @@ const Q_MAX: usize = 200;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Case-insensitive text searched in title and description.
+    /// Words searched in title and description, web-search syntax
+    /// (`"a phrase"`, `or`, `-excluded`), stemmed, case-insensitive; when no
+    /// product matches the words, the text is matched as a substring.
     pub q: Option<String>,
     /// Exact category name.
     pub category: Option<String>,
@@ -44,9 +35,15 @@ pub struct ListParams {
     /// `true`: only products with stock; `false`: only those without.
     #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
-    /// `price`, `-price`, `created_at`, `-created_at` (default), `title`, `-title`.
+    /// `relevance` (the default with `q`; without `q` it is the default
+    /// order), `price`, `-price`, `created_at`, `-created_at` (the default
+    /// without `q`), `title`, `-title`.
     #[param(schema_with = sort_schema, example = "-price")]
     pub sort: Option<String>,
+    /// Counts to add to the page for the current filter: a comma-separated
+    /// list of `category`, `brand`, `price` (price bands).
+    #[param(schema_with = facets_schema, example = "category,brand,price")]
+    pub facets: Option<String>,
     /// Page number from 1 (default 1).
     #[param(schema_with = common::input::page_number_schema)]
     pub page: Option<String>,
@@ -56,7 +53,8 @@ pub struct ListParams {
 }
 
 /// The accepted `sort` values, in the order the schema lists them.
-const SORTS: [&str; 6] = [
+const SORTS: [&str; 7] = [
+    "relevance",
     "price",
     "-price",
     "created_at",
@@ -65,10 +63,19 @@ const SORTS: [&str; 6] = [
     "-title",
 ];
 
+/// The facets a listing can count.
+const FACETS: [&str; 3] = ["category", "brand", "price"];
+
 fn sort_schema() -> utoipa::openapi::schema::Object {
     common::input::string(false)
         .enum_values(Some(SORTS))
-        .default(Some("-created_at".into()))
+        .build()
+}
+
+fn facets_schema() -> utoipa::openapi::schema::Object {
+    let one = FACETS.join("|");
+    common::input::string(false)
+        .pattern(Some(format!("^({one})(,({one}))*$")))
         .build()
 }
 
@@ -82,29 +89,18 @@ fn per_page() -> utoipa::openapi::schema::Object {
     common::input::clamped_page_size_schema(PER_PAGE_DEFAULT, PER_PAGE_MAX)
 }
 
-/// One page of products.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductPage {
-    /// The products of this page.
-    pub items: Vec<Product>,
-    /// How many products match in all.
-    pub total: u64,
-    /// This page's number (from 1).
-    pub page: u64,
-    /// The page size used (after clamping).
-    pub per_page: u64,
-}
-
 /// How the list is ordered; the id breaks ties so pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
+    /// Best match first (with `q`; otherwise newest first).
+    Relevance,
     /// Cheapest first.
     PriceAsc,
     /// Dearest first.
     PriceDesc,
     /// Oldest first.
     CreatedAsc,
-    /// Newest first (the default).
+    /// Newest first (the default without `q`).
     CreatedDesc,
     /// By title, A to Z.
     TitleAsc,
@@ -112,18 +108,37 @@ pub enum Sort {
     TitleDesc,
 }
 
+/// Which facets to count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FacetSet {
+    /// Counts per category.
+    pub category: bool,
+    /// Counts per brand.
+    pub brand: bool,
+    /// Counts per price band.
+    pub price: bool,
+}
+
+impl FacetSet {
+    /// Whether any facet was asked for.
+    pub fn any(&self) -> bool {
+        self.category || self.brand || self.price
+    }
+}
+
 /// A checked listing request.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    q: Option<String>,
-    category: Option<String>,
-    brand: Option<String>,
-    min_price: Option<Price>,
-    max_price: Option<Price>,
-    in_stock: Option<bool>,
-    sort: Sort,
-    page: u64,
-    per_page: u64,
+    pub(super) q: Option<String>,
+    pub(super) category: Option<String>,
+    pub(super) brand: Option<String>,
+    pub(super) min_price: Option<Price>,
+    pub(super) max_price: Option<Price>,
+    pub(super) in_stock: Option<bool>,
+    pub(super) sort: Sort,
+    pub(super) facets: FacetSet,
+    pub(super) page: u64,
+    pub(super) per_page: u64,
 }
 
 impl ListParams {
@@ -158,8 +173,15 @@ impl ListParams {
                 None
             }
         };
+        let default_sort = if q.is_some() {
+            Sort::Relevance
+        } else {
+            Sort::CreatedDesc
+        };
         let sort = match self.sort.as_deref() {
-            None | Some("-created_at") => Sort::CreatedDesc,
+            None => default_sort,
+            Some("relevance") => Sort::Relevance,
+            Some("-created_at") => Sort::CreatedDesc,
             Some("created_at") => Sort::CreatedAsc,
             Some("price") => Sort::PriceAsc,
             Some("-price") => Sort::PriceDesc,
@@ -168,9 +190,20 @@ impl ListParams {
             Some(_) => {
                 invalid(
                     "sort",
-                    "must be one of price, -price, created_at, -created_at, title, -title",
+                    "must be one of relevance, price, -price, created_at, -created_at, title, -title",
                 );
-                Sort::CreatedDesc
+                default_sort
+            }
+        };
+        let facets = match self.facets.as_deref().map(parse_facets) {
+            None => FacetSet::default(),
+            Some(Some(set)) => set,
+            Some(None) => {
+                invalid(
+                    "facets",
+                    "must be a comma-separated list of category, brand, price",
+                );
+                FacetSet::default()
             }
         };
         let page = match self.page.as_deref().map(str::parse::<u32>) {
@@ -200,10 +233,25 @@ impl ListParams {
             max_price,
             in_stock,
             sort,
+            facets,
             page,
             per_page,
         })
     }
+}
+
+/// `category,brand,price` (any subset, any order, repeats allowed).
+fn parse_facets(text: &str) -> Option<FacetSet> {
+    let mut set = FacetSet::default();
+    for name in text.split(',') {
+        match name {
+            "category" => set.category = true,
+            "brand" => set.brand = true,
+            "price" => set.price = true,
+            _ => return None,
+        }
+    }
+    Some(set)
 }
 
 fn is_digits(s: &str) -> bool {
@@ -211,105 +259,20 @@ fn is_digits(s: &str) -> bool {
 }
 
 impl Listing {
-    /// The matching products, without order or paging.
-    fn filtered(&self, backend: DbBackend) -> Select<Entity> {
-        let mut select = Entity::find();
-        if let Some(q) = &self.q {
-            select = select.filter(text_search(q, backend));
-        }
-        if let Some(category) = &self.category {
-            select = select.filter(Column::Category.eq(category.as_str()));
-        }
-        if let Some(brand) = &self.brand {
-            select = select.filter(Column::Brand.eq(brand.as_str()));
-        }
-        if let Some(min) = self.min_price {
-            select = select.filter(Column::PriceMinor.gte(min.minor_units()));
-        }
-        if let Some(max) = self.max_price {
-            select = select.filter(Column::PriceMinor.lte(max.minor_units()));
-        }
-        match self.in_stock {
-            Some(true) => select = select.filter(Column::StockQty.gt(0)),
-            Some(false) => select = select.filter(Column::StockQty.eq(0)),
-            None => {}
-        }
-        select
+    /// Whether any filter (text included) narrows the catalogue.
+    pub(super) fn is_filtered(&self) -> bool {
+        self.q.is_some()
+            || self.category.is_some()
+            || self.brand.is_some()
+            || self.min_price.is_some()
+            || self.max_price.is_some()
+            || self.in_stock.is_some()
     }
 
-    fn ordered(&self, select: Select<Entity>) -> Select<Entity> {
-        let (column, order) = match self.sort {
-            Sort::PriceAsc => (Column::PriceMinor, Order::Asc),
-            Sort::PriceDesc => (Column::PriceMinor, Order::Desc),
-            Sort::CreatedAsc => (Column::CreatedAt, Order::Asc),
-            Sort::CreatedDesc => (Column::CreatedAt, Order::Desc),
-            Sort::TitleAsc => (Column::Title, Order::Asc),
-            Sort::TitleDesc => (Column::Title, Order::Desc),
-        };
-        select
-            .order_by(column, order.clone())
-            .order_by(Column::Id, order)
+    /// The number of rows the page skips.
+    pub(super) fn offset(&self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
     }
-
-    /// Run the listing: one count and one page query.
-    pub async fn run(&self, db: &DatabaseConnection) -> Result<ProductPage, sea_orm::DbErr> {
-        let backend = db.get_database_backend();
-        let total = self.filtered(backend).count(db).await?;
-        let offset = (self.page - 1).saturating_mul(self.per_page);
-        let rows: Vec<entity::Model> = if offset >= total {
-            Vec::new()
-        } else {
-            self.ordered(self.filtered(backend))
-                .offset(offset)
-                .limit(self.per_page)
-                .all(db)
-                .await?
-        };
-        Ok(ProductPage {
-            items: rows.into_iter().map(Product::from).collect(),
-            total,
-            page: self.page,
-            per_page: self.per_page,
-        })
-    }
-}
-
-/// Shortest query the SQLite trigram index can answer.
-const TRIGRAM: usize = 3;
-
-/// `q` (already lower-cased) as a substring of title or description.
-///
-/// On SQLite a query of 3 or more characters is a phrase match in the
-/// trigram FTS5 index `products_search` (substring semantics, case-folded);
-/// shorter ones, and PostgreSQL (trigram GIN indexes on the `lower()`
-/// expressions), use `lower(column) LIKE '%q%'`.
-fn text_search(q: &str, backend: DbBackend) -> Expr {
-    if backend == DbBackend::Sqlite && q.chars().count() >= TRIGRAM {
-        let phrase = format!("\"{}\"", q.replace('"', "\"\""));
-        return Expr::cust_with_values(
-            "\"products\".\"id\" IN (SELECT rowid FROM products_search WHERE products_search MATCH ?)",
-            [phrase],
-        );
-    }
-    let pattern = contains_pattern(q);
-    let contains =
-        |column: Column| Expr::expr(Func::lower(Expr::col(column))).like(pattern.clone());
-    contains(Column::Title).or(contains(Column::Description))
-}
-
-/// List products: search, filter, sort, paginate.
-#[utoipa::path(get, path = "/", tag = "products",
-    params(ListParams),
-    responses(
-        (status = 200, description = "One page of matching products", body = ProductPage),
-        (status = 422, description = "An invalid parameter (each one listed)"),
-    ))]
-pub async fn list_products(
-    State(db): State<DatabaseConnection>,
-    Query(params): Query<ListParams>,
-) -> Result<Json<ProductPage>, Problem> {
-    let listing = params.parse()?;
-    Ok(Json(listing.run(&db).await?))
 }
 
 #[cfg(test)]
@@ -341,10 +304,52 @@ mod tests {
     }
 
     #[test]
+    fn relevance_is_the_default_only_with_q() {
+        assert!(params("q=kettle").is_ok_and(|l| l.sort == Sort::Relevance));
+        assert!(params("q=+").is_ok_and(|l| l.sort == Sort::CreatedDesc));
+        assert!(params("").is_ok_and(|l| l.sort == Sort::CreatedDesc));
+        assert!(params("q=kettle&sort=price").is_ok_and(|l| l.sort == Sort::PriceAsc));
+    }
+
+    #[test]
+    fn facets_are_a_list_of_known_names() {
+        let all = params("facets=price,category,brand").map(|l| l.facets).ok();
+        assert_eq!(
+            all,
+            Some(FacetSet {
+                category: true,
+                brand: true,
+                price: true
+            })
+        );
+        assert!(params("facets=brand").is_ok_and(|l| l.facets.brand && !l.facets.category));
+        for bad in [
+            "facets=",
+            "facets=colour",
+            "facets=brand,",
+            "facets=brand,,price",
+        ] {
+            let err = params(bad).expect_err(bad);
+            assert_eq!(err.errors[0].field, "facets", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_facets_pattern_accepts_what_the_parser_accepts() {
+        let schema = facets_schema();
+        let pattern = schema.pattern.as_deref().expect("pattern");
+        assert_eq!(
+            pattern,
+            "^(category|brand|price)(,(category|brand|price))*$"
+        );
+    }
+
+    #[test]
     fn every_invalid_parameter_is_listed() {
-        let err =
-            params("page=0&per_page=-1&sort=cheap&in_stock=yes&min_price=abc&max_price=1.234")
-                .expect_err("invalid");
+        let err = params(
+            "page=0&per_page=-1&sort=cheap&in_stock=yes&min_price=abc&max_price=1.234&facets=x",
+        )
+        .expect_err("invalid");
         let fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -353,6 +358,7 @@ mod tests {
                 "max_price",
                 "in_stock",
                 "sort",
+                "facets",
                 "page",
                 "per_page"
             ]
