@@ -296,3 +296,22 @@ def test_bad_https_values_are_refused_naming_the_key(chart, values, where):
 def test_the_https_value_sets_are_accepted(chart):
     for name in ("https-existing-secret", "https-acme"):
         chart.validate_schema(load_value_set(name))
+
+
+# --- NOTES ------------------------------------------------------------------------------
+
+
+def test_notes_tell_where_the_certificate_comes_from_and_how_to_try_https(files_release, acme_release, default_release):
+    assert "kubectl create secret tls shop-tls --namespace shop" in files_release.notes
+    assert "plain HTTP\nanswers 308" in files_release.notes
+    assert "curl --connect-to shop.example.com:443:localhost:8443 https://shop.example.com/users/health" in files_release.notes
+    assert "ordered from https://acme-staging-v02.api.letsencrypt.org/directory" in acme_release.notes
+    assert "for shop.example.com, www.shop.example.com" in acme_release.notes
+    assert "claim shop-gateway-acme, kept on uninstall" in acme_release.notes
+    assert "HTTPS" not in default_release.notes
+
+
+def test_notes_say_a_read_write_once_claim_pins_the_gateway_to_one_node(render_with):
+    rel = render_with({"gateway": {"tls": {"enabled": True}, "acme": {"enabled": True, "domains": ["a.example.com"]}}})
+    assert "ordered from Let's Encrypt production" in rel.notes
+    assert "every gateway pod runs on one node" in rel.notes
