@@ -52,7 +52,8 @@ cleanup() {
     log "logs of the failed run:"
     compose logs --no-color --tail=60 2>&1 | tail -200 || true
   fi
-  compose down -v --remove-orphans >/dev/null 2>&1 || true
+  # With the HTTPS file too, so that its volumes go as well.
+  compose -f docker-compose.yml -f docker-compose.https.yml down -v --remove-orphans >/dev/null 2>&1 || true
   restore_env
   [ -z "${tls_dir:-}" ] || rm -rf "$tls_dir"
   log "finished with status $status in $(( $(date +%s) - started_at ))s"
