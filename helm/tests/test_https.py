@@ -35,6 +35,12 @@ def _container(rel):
     return c
 
 
+def _tls_env(rel):
+    """The HTTPS variables of the gateway's ConfigMap."""
+    env = rel.config_env("gateway")
+    return {k: env[k] for k in TLS_ENV & set(env)}
+
+
 def _test_pod(rel):
     (pod,) = rel.of_kind("Pod")
     return pod
@@ -56,8 +62,7 @@ def test_https_is_off_by_default(default_release):
 
 
 def test_tls_from_a_secret_sets_the_listener_files_redirect_and_hsts(files_release):
-    env = files_release.config_env("gateway")
-    assert {k: env[k] for k in TLS_ENV & set(env)} == {
+    assert _tls_env(files_release) == {
         "GATEWAY_TLS_LISTEN": "0.0.0.0:443",
         "GATEWAY_TLS_CERT": "/etc/gateway-tls/tls.crt",
         "GATEWAY_TLS_KEY": "/etc/gateway-tls/tls.key",
@@ -116,8 +121,7 @@ def test_a_secret_without_redirect_or_hsts_sets_neither(render_with):
 
 
 def test_acme_sets_domains_contact_directory_and_storage(acme_release):
-    env = acme_release.config_env("gateway")
-    assert {k: env[k] for k in TLS_ENV & set(env)} == {
+    assert _tls_env(acme_release) == {
         "GATEWAY_TLS_LISTEN": "0.0.0.0:443",
         "GATEWAY_REDIRECT_HTTPS": "false",
         "GATEWAY_ACME_DOMAINS": "shop.example.com,www.shop.example.com",
