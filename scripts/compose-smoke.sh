@@ -7,6 +7,9 @@
 # afterwards) and always finishes with `down -v`. At the end, on the same
 # stack, scripts/compose-faults.py runs the fault test under write load
 # (SMOKE_FAULTS=0 skips it; FAULTS_REPORT=file keeps its figures as JSON).
+# Last, the gateway is recreated (same image, no build) with
+# docker-compose.https.yml and certificate files from a throwaway CA: HTTPS
+# on 443 and the 308 redirect of plain HTTP.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,8 +52,10 @@ cleanup() {
     log "logs of the failed run:"
     compose logs --no-color --tail=60 2>&1 | tail -200 || true
   fi
-  compose down -v --remove-orphans >/dev/null 2>&1 || true
+  # With the HTTPS file too, so that its volumes go as well.
+  compose -f docker-compose.yml -f docker-compose.https.yml down -v --remove-orphans >/dev/null 2>&1 || true
   restore_env
+  [ -z "${tls_dir:-}" ] || rm -rf "$tls_dir"
   log "finished with status $status in $(( $(date +%s) - started_at ))s"
 }
 trap cleanup EXIT
@@ -207,5 +212,40 @@ if [ "${SMOKE_FAULTS:-1}" = 1 ]; then
     --route-table gateway/gateway.toml ${FAULTS_REPORT:+--report "$FAULTS_REPORT"}
   log "fault test took $(( $(date +%s) - smoke_done ))s"
 fi
+
+# --- HTTPS: docker-compose.https.yml with certificate files -----------------
+https_started=$(date +%s)
+tls_dir=$(mktemp -d)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=Shop Smoke Test CA" -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.crt" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -subj "/CN=localhost" -keyout "$tls_dir/tls.key" -out "$tls_dir/tls.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$tls_dir/ext.cnf"
+openssl x509 -req -in "$tls_dir/tls.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" -CAcreateserial \
+  -days 2 -extfile "$tls_dir/ext.cnf" -out "$tls_dir/tls.crt" 2>/dev/null
+# Bound into the container: readable by the gateway's uid 10001 (a throwaway key).
+chmod 755 "$tls_dir" && chmod 644 "$tls_dir"/*
+cat >> gateway/.env <<'EOF_ENV'
+GATEWAY_TLS_CERT=/etc/gateway-tls/tls.crt
+GATEWAY_TLS_KEY=/etc/gateway-tls/tls.key
+GATEWAY_REDIRECT_HTTPS=true
+EOF_ENV
+compose_https() { compose -f docker-compose.yml -f docker-compose.https.yml "$@"; }
+SHOP_TLS_DIR="$tls_dir" compose_https up -d --no-deps --no-build gateway >/dev/null 2>&1
+tls_curl() { curl -s --cacert "$tls_dir/ca.crt" --resolve localhost:443:127.0.0.1 --max-time 5 "$@"; }
+deadline=$(( $(date +%s) + 60 ))
+until [ "$(tls_curl -o /dev/null -w '%{http_code}' https://localhost/users/health || true)" = 200 ]; do
+  [ "$(date +%s)" -lt "$deadline" ] || fail "https://localhost/users/health (trusting the test CA) did not answer 200 within 60s"
+  sleep 1
+done
+[ "$(tls_curl -o /dev/null -w '%{http_code}' https://localhost/products/health)" = 200 ] || fail "https://localhost/products/health did not answer 200"
+redirect=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --max-time 5 http://localhost/users/health?x=1 || true)
+[ "$redirect" = "308 https://localhost/users/health?x=1" ] || fail "plain HTTP with GATEWAY_REDIRECT_HTTPS=true answered '$redirect', not a 308 to https"
+docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=gateway" \
+  --format '{{.Ports}}' | grep -q ':443->443/tcp' || fail "the gateway does not publish 443"
+gateway_container=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=gateway")
+docker exec "$gateway_container" sh -c 'test -w /var/lib/gateway/acme' \
+  || fail "the ACME storage volume is not writable by the gateway's user"
+log "HTTPS with docker-compose.https.yml: 200 over TLS trusting the test CA, 308 from plain HTTP, ACME volume writable (took $(( $(date +%s) - https_started ))s)"
 
 log "PASS"

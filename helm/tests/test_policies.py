@@ -173,9 +173,12 @@ def test_only_the_gateway_service_can_be_reached_from_outside(release):
             assert "externalIPs" not in svc["spec"], name
 
 
-def test_the_gateway_service_exposes_only_port_80_to_the_unprivileged_listener(release):
+def test_the_gateway_service_exposes_port_80_and_with_tls_only_443(release):
     svc = release.get("Service", f"{RELEASE}-gateway")
-    assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [("http", 80, "http")]
+    expected = [("http", 80, "http")]
+    if release.merged_values["gateway"]["tls"]["enabled"]:
+        expected.append(("https", 443, "https"))
+    assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == expected
     (c,) = release.deployment("gateway")["spec"]["template"]["spec"]["containers"]
     assert {"name": "http", "containerPort": 8080, "protocol": "TCP"} in c["ports"]
     assert release.config_env("gateway")["GATEWAY_LISTEN"] == "0.0.0.0:8080"

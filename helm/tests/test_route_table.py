@@ -3,6 +3,7 @@ hot-reload), upstream addresses by environment, and a table that the gateway
 binary itself accepts (`gateway check`)."""
 
 import os
+import shutil
 import subprocess
 import tomllib
 
@@ -19,10 +20,32 @@ def _gateway_check(table: str, env: dict[str, str], tmp_path) -> subprocess.Comp
     path.write_text(table)
     # The pod's environment: its ConfigMap (upstreams, listeners, logging).
     run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    if "GATEWAY_TLS_CERT" in env:
+        # The pod reads the Secret's pair from its mount: give it one there.
+        secret_dir = _tls_secret(tmp_path / "gateway-tls")
+        for var in ("GATEWAY_TLS_CERT", "GATEWAY_TLS_KEY"):
+            run_env[var] = env[var].replace(TLS_MOUNT, str(secret_dir))
     return subprocess.run(
         [str(binary), "check", str(path)],
         env=run_env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
+
+
+TLS_MOUNT = "/etc/gateway-tls"
+
+
+def _tls_secret(directory):
+    """A kubernetes.io/tls Secret's files (tls.crt, tls.key) for shop.example.com, made with openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the certificate `gateway check` reads")
+    directory.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-days", "2", "-subj", "/CN=shop.example.com", "-addext", "subjectAltName=DNS:shop.example.com",
+         "-keyout", str(directory / "tls.key"), "-out", str(directory / "tls.crt")],
+        check=True, capture_output=True, timeout=30,
+    )
+    return directory
 
 
 def _seconds(duration) -> float:
@@ -138,3 +161,11 @@ def test_extra_upstreams_get_their_environment_variable(render_with):
 def test_trusted_proxies_are_passed_by_environment(render_with):
     env = render_with({"gateway": {"trustedProxies": ["10.0.0.0/8", "fd00::/8"]}}).config_env("gateway")
     assert env["GATEWAY_TRUSTED_PROXIES"] == "10.0.0.0/8,fd00::/8"
+
+
+def test_gateway_check_reads_the_certificate_where_the_secret_is_mounted(render_with, tmp_path):
+    rel = render_with(load_value_set("https-existing-secret"))
+    result = _gateway_check(rel.route_table(), rel.config_env("gateway"), tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"certificate {tmp_path}/gateway-tls/tls.crt: shop.example.com" in output

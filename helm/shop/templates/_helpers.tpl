@@ -181,6 +181,18 @@ nodeSelector:
 {{- if $values.affinity }}
 affinity:
   {{- toYaml $values.affinity | nindent 2 }}
+{{- else if and (eq .component "gateway") (include "shop.gateway.acmeSingleNode" .root) }}
+# The ACME claim is ReadWriteOnce: every gateway pod (the rolling update's
+# extra one too) goes to the node of the others. The first one may go
+# anywhere: a pod matching its own required affinity term is allowed when
+# no other pod does.
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+      - topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "shop.selectorLabels" . | nindent 12 }}
 {{- else if $soft }}
 affinity:
   podAntiAffinity:
