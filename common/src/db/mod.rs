@@ -248,17 +248,18 @@ mod tests {
                 .and_then(|hostpart| hostpart.split('/').next())
                 .expect("host:port in TEST_DATABASE_URL")
                 .to_string();
-            // Reserve a free port, release it, and open it again only later.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
+            // Hold a port bound but not listening (connections to it are
+            // refused, as to a server not up yet, and no other process can
+            // take it), and start listening on it only later.
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket
+                .bind(([127, 0, 0, 1], 0).into())
+                .expect("bind a free port");
+            let port = socket.local_addr().expect("bound address").port();
             let late_url = url.replacen(&target, &format!("127.0.0.1:{port}"), 1);
             let proxy = tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(1500)).await;
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-                    .await
-                    .expect("bind late listener");
+                let listener = socket.listen(128).expect("listen late");
                 loop {
                     let Ok((mut inbound, _)) = listener.accept().await else {
                         return;
