@@ -16,6 +16,7 @@
 //! * `testing`: a fresh database per test on SQLite and PostgreSQL.
 
 pub mod config;
+pub mod host;
 pub mod problem;
 pub mod service;
 pub mod shutdown;

@@ -239,17 +239,7 @@ fn cert_paths(c: &Checker<'_>, i: usize, pair: &CertSection) -> Result<CertPaths
 /// A host name (letters, digits, `-`, dots; a leading `*.` allowed).
 pub(super) fn is_dns_name(name: &str) -> bool {
     let name = name.strip_prefix("*.").unwrap_or(name);
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(common::host::is_dns_label)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`, any case).

@@ -112,15 +112,7 @@ fn normalise_domain(domain: &str) -> Option<String> {
 fn is_host_name(ascii: &str) -> bool {
     let labels: Vec<&str> = ascii.split('.').collect();
     labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        })
+        && labels.iter().all(|label| common::host::is_dns_label(label))
         && labels
             .last()
             .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()))
