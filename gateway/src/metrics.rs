@@ -25,6 +25,19 @@ pub(crate) const TLS_RELOADS: &str = "gateway_tls_reloads_total";
 /// `gateway_acme_orders_total{result}`.
 pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
 
+/// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0).
+pub(crate) const ENDPOINT_HEALTHY: &str = "gateway_upstream_endpoint_healthy";
+/// `gateway_upstream_health_checks_total{upstream,result}`.
+pub(crate) const HEALTH_CHECKS: &str = "gateway_upstream_health_checks_total";
+/// `gateway_upstream_ejections_total{upstream}`.
+pub(crate) const EJECTIONS: &str = "gateway_upstream_ejections_total";
+/// `gateway_retries_total{route,reason}`.
+pub(crate) const RETRIES: &str = "gateway_retries_total";
+/// `gateway_retry_budget_exhausted_total{route}`.
+pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "gateway_retry_budget_exhausted_total";
+/// `gateway_split_requests_total{route,upstream}`.
+pub(crate) const SPLIT_REQUESTS: &str = "gateway_split_requests_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
@@ -79,6 +92,30 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 ACME_ORDERS,
                 "ACME certificate orders, by result (success, failure)."
             );
+            metrics::describe_gauge!(
+                ENDPOINT_HEALTHY,
+                "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected)."
+            );
+            metrics::describe_counter!(
+                HEALTH_CHECKS,
+                "Active health checks, by upstream and result (pass, fail)."
+            );
+            metrics::describe_counter!(
+                EJECTIONS,
+                "Endpoints ejected by passive outlier detection, by upstream."
+            );
+            metrics::describe_counter!(
+                RETRIES,
+                "Requests sent again to another endpoint, by route and reason (connect, status)."
+            );
+            metrics::describe_counter!(
+                RETRY_BUDGET_EXHAUSTED,
+                "Retries refused because the route's retry budget was spent, by route."
+            );
+            metrics::describe_counter!(
+                SPLIT_REQUESTS,
+                "Requests of split routes, by route and the upstream chosen."
+            );
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);
@@ -126,6 +163,14 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
     for kind in kinds {
         metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
             .increment(0);
+    }
+}
+
+/// Set `gateway_upstream_endpoint_healthy` for every endpoint of `upstream`.
+pub(crate) fn endpoint_health(upstream: &str, endpoints: &[(std::net::SocketAddr, bool)]) {
+    for (addr, healthy) in endpoints {
+        metrics::gauge!(ENDPOINT_HEALTHY, "upstream" => upstream.to_string(), "endpoint" => addr.to_string())
+            .set(if *healthy { 1.0 } else { 0.0 });
     }
 }
 

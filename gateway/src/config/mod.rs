@@ -14,10 +14,12 @@
 mod acme;
 mod endpoint;
 mod error;
+mod health;
 mod limits;
 mod listen;
 mod log;
 mod overlay;
+mod retry;
 mod routes;
 mod schema;
 mod syntax;
@@ -39,6 +41,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
+pub(crate) use health::{Balance, HealthCheck, Outlier};
+pub(crate) use retry::{RetryConfig, SplitTarget};
 pub use error::ConfigError;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;

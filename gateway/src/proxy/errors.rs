@@ -15,8 +15,12 @@ use common::Problem;
 pub(super) fn map_error(failure: UpstreamFailure, upstream: &str, body_limit: u64) -> Problem {
     match failure {
         UpstreamFailure::NoEndpoint => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            format!("upstream `{upstream}` has no reachable address"),
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream `{upstream}` has no known address"),
+        ),
+        UpstreamFailure::NoHealthyEndpoint => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream `{upstream}` has no healthy endpoint"),
         ),
         UpstreamFailure::Connect => Problem::new(
             StatusCode::BAD_GATEWAY,
