@@ -92,15 +92,22 @@ async fn probe(addr: SocketAddr, authority: &str, check: &HealthCheck) -> bool {
             .header(header::USER_AGENT, "gateway-health-check")
             .body(Empty::new())
             .ok()?;
-        let answer = sender.send_request(request);
-        tokio::pin!(conn);
-        tokio::select! {
-            response = answer => response.ok().map(|r| r.status()),
-            _ = &mut conn => None,
-        }
+        // The connection ends by itself after the answer (`close`); it is
+        // cut when the check is over (or timed out) in any case.
+        let _driver = AbortOnDrop(tokio::spawn(conn).abort_handle());
+        sender.send_request(request).await.ok().map(|r| r.status())
     };
     matches!(
         tokio::time::timeout(check.timeout, attempt).await,
         Ok(Some(status)) if status.is_success() || status.is_redirection()
     )
+}
+
+/// Stops a spawned task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
