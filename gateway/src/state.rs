@@ -38,7 +38,8 @@ impl Active {
                 .cloned();
             let pool = reused.unwrap_or_else(|| {
                 // Endpoints that stay keep their health.
-                let pool = UpstreamPool::new(upstream.clone(), config.workers, before.map(|p| &**p));
+                let pool =
+                    UpstreamPool::new(upstream.clone(), config.workers, before.map(|p| &**p));
                 pool.spawn_tasks();
                 pool
             });

@@ -200,7 +200,10 @@ fn weighted_table(endpoints: &str, extra: &str) -> String {
 async fn send(gw: &TestGateway, n: usize) {
     let c = client();
     for _ in 0..n {
-        assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            c.get(gw.url("/users/x")).send().await.unwrap().status(),
+            200
+        );
     }
 }
 
@@ -210,19 +213,34 @@ async fn send(gw: &TestGateway, n: usize) {
 #[tokio::test]
 async fn p2c_sends_requests_to_the_less_loaded_endpoint() {
     let (a, b) = (Upstream::start("a").await, Upstream::start("b").await);
-    let gw = TestGateway::start(&weighted_table(&format!("\"{}\", \"{}\"", a.url(), b.url()), "")).await;
+    let gw = TestGateway::start(&weighted_table(
+        &format!("\"{}\", \"{}\"", a.url(), b.url()),
+        "",
+    ))
+    .await;
     let slow = {
         let url = gw.url("/users/sleep?ms=1500");
         tokio::spawn(async move { client().get(url).send().await.unwrap().status() })
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while a.requests() + b.requests() == 0 {
-        assert!(std::time::Instant::now() < deadline, "the slow request never arrived");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow request never arrived"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let (busy, idle) = if a.requests() == 1 { (&a, &b) } else { (&b, &a) };
+    let (busy, idle) = if a.requests() == 1 {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
     send(&gw, 10).await;
-    assert_eq!(busy.requests(), 1, "the busy endpoint got only the slow request");
+    assert_eq!(
+        busy.requests(),
+        1,
+        "the busy endpoint got only the slow request"
+    );
     assert_eq!(idle.requests(), 10);
     assert_eq!(slow.await.unwrap(), 200);
 }
@@ -236,7 +254,12 @@ async fn p2c_follows_endpoint_weights() {
     let gw = TestGateway::start(&weighted_table(&endpoints, "")).await;
     send(&gw, 200).await;
     assert_eq!(a.requests() + b.requests(), 200);
-    assert!((110..=190).contains(&a.requests()), "{} / {}", a.requests(), b.requests());
+    assert!(
+        (110..=190).contains(&a.requests()),
+        "{} / {}",
+        a.requests(),
+        b.requests()
+    );
 }
 
 #[tokio::test]
@@ -251,7 +274,10 @@ async fn weighted_round_robin_follows_weights_exactly() {
 /// A canary at 5 %: exactly 5 of every 100 requests, spread out.
 #[tokio::test]
 async fn a_split_route_sends_its_canary_share() {
-    let (main, canary) = (Upstream::start("main").await, Upstream::start("canary").await);
+    let (main, canary) = (
+        Upstream::start("main").await,
+        Upstream::start("canary").await,
+    );
     let toml = format!(
         r#"
 [upstreams.shop]
@@ -270,7 +296,10 @@ split = [{{ upstream = "shop", weight = 95 }}, {{ upstream = "shop-canary", weig
     assert_eq!((main.requests(), canary.requests()), (95, 5));
     let text = gw.metrics().await;
     assert_eq!(
-        metric(&text, "gateway_split_requests_total{route=\"/users/\",upstream=\"shop-canary\"}"),
+        metric(
+            &text,
+            "gateway_split_requests_total{route=\"/users/\",upstream=\"shop-canary\"}"
+        ),
         Some(5.0),
         "{text}"
     );

@@ -29,7 +29,14 @@ async fn statuses_of(gw: &TestGateway, n: usize) -> Vec<u16> {
     let c = client();
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(c.get(gw.url("/users/x")).send().await.unwrap().status().as_u16());
+        out.push(
+            c.get(gw.url("/users/x"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
     }
     out
 }
@@ -41,22 +48,49 @@ async fn an_endpoint_failing_its_checks_is_taken_out_and_brought_back() {
     let gw = TestGateway::start(&table(&[flaky.url(), steady.url()], FAST_CHECKS, "")).await;
     let series = healthy_series("users", flaky.addr);
     wait_for_metric(&gw, &series, 1.0).await;
+    let shown = &gw.config_json().await["upstreams"]["users"];
+    assert_eq!(shown["balance"], "round_robin");
+    assert_eq!(shown["health_check"]["path"], "/health");
+    assert_eq!(shown["health_check"]["interval"], "200ms");
+    assert_eq!(shown["outlier"]["consecutive_5xx"], 5);
 
     flaky.set_health(503);
     wait_for_metric(&gw, &series, 0.0).await;
     let (status, body) = readyz(&gw).await;
-    assert_eq!(status, 200, "one upstream down does not make the gateway unready");
-    assert!(body.contains("upstream users: 1/2 endpoints healthy"), "{body}");
+    assert_eq!(
+        status, 200,
+        "one upstream down does not make the gateway unready"
+    );
+    assert!(
+        body.contains("upstream users: 1/2 endpoints healthy"),
+        "{body}"
+    );
     let before = flaky.requests();
     assert!(statuses_of(&gw, 10).await.iter().all(|s| *s == 200));
-    assert_eq!(flaky.requests(), before, "an endpoint out of rotation gets no request");
+    assert_eq!(
+        flaky.requests(),
+        before,
+        "an endpoint out of rotation gets no request"
+    );
 
     flaky.set_health(200);
     wait_for_metric(&gw, &series, 1.0).await;
     assert!(statuses_of(&gw, 10).await.iter().all(|s| *s == 200));
     assert_eq!(flaky.requests() - before, 5, "round robin over two again");
-    assert!(readyz(&gw).await.1.contains("upstream users: 2/2 endpoints healthy"));
-    assert!(metric(&gw.metrics().await, "gateway_upstream_health_checks_total{upstream=\"users\",result=\"fail\"}").unwrap() >= 2.0);
+    assert!(
+        readyz(&gw)
+            .await
+            .1
+            .contains("upstream users: 2/2 endpoints healthy")
+    );
+    assert!(
+        metric(
+            &gw.metrics().await,
+            "gateway_upstream_health_checks_total{upstream=\"users\",result=\"fail\"}"
+        )
+        .unwrap()
+            >= 2.0
+    );
 }
 
 #[tokio::test]
@@ -80,17 +114,26 @@ async fn with_every_endpoint_failing_its_checks_the_answer_is_503() {
     assert_eq!(body["detail"], "upstream `users` has no healthy endpoint");
     let text = gw.metrics().await;
     assert!(
-        metric(&text, "gateway_upstream_errors_total{upstream=\"users\",kind=\"no_healthy_endpoint\"}").unwrap() >= 1.0,
+        metric(
+            &text,
+            "gateway_upstream_errors_total{upstream=\"users\",kind=\"no_healthy_endpoint\"}"
+        )
+        .unwrap()
+            >= 1.0,
         "{text}"
     );
     let (status, body) = readyz(&gw).await;
     assert_eq!(status, 200);
-    assert!(body.contains("upstream users: 0/2 endpoints healthy"), "{body}");
+    assert!(
+        body.contains("upstream users: 0/2 endpoints healthy"),
+        "{body}"
+    );
 }
 
 /// Passive detection alone: one connect failure ejects for a minute; no
 /// retries, so a request sent to the dead endpoint fails.
-const EJECT_AT_ONCE: &str = "[upstreams.users.outlier]\nconsecutive_connect_failures = 1\nbase_ejection = \"60s\"\n";
+const EJECT_AT_ONCE: &str =
+    "[upstreams.users.outlier]\nconsecutive_connect_failures = 1\nbase_ejection = \"60s\"\n";
 const NO_RETRIES: &str = "[routes.retry]\nattempts = 0\n";
 
 /// Send requests until the dead endpoint at `dead` is ejected (200 at most).
@@ -115,7 +158,9 @@ async fn a_dead_endpoint_among_live_ones_fails_no_request_once_ejected() {
     ))
     .await;
     let statuses = statuses_of(&gw, 30).await;
-    let failed: Vec<usize> = (0..statuses.len()).filter(|&i| statuses[i] != 200).collect();
+    let failed: Vec<usize> = (0..statuses.len())
+        .filter(|&i| statuses[i] != 200)
+        .collect();
     assert!(failed.len() <= 1, "{statuses:?}");
     if let Some(&first) = failed.first() {
         assert_eq!(statuses[first], 502, "{statuses:?}");
@@ -125,7 +170,15 @@ async fn a_dead_endpoint_among_live_ones_fails_no_request_once_ejected() {
     assert!(statuses_of(&gw, 20).await.iter().all(|s| *s == 200));
     let text = gw.metrics().await;
     // The recorder is the process's: other tests eject `users` endpoints too.
-    assert!(metric(&text, "gateway_upstream_ejections_total{upstream=\"users\"}").unwrap() >= 1.0, "{text}");
+    assert!(
+        metric(
+            &text,
+            "gateway_upstream_ejections_total{upstream=\"users\"}"
+        )
+        .unwrap()
+            >= 1.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +198,12 @@ async fn passive_detection_never_ejects_the_last_healthy_endpoint() {
         .filter(|e| metric(&text, &healthy_series("users", **e)) == Some(1.0))
         .count();
     assert_eq!(healthy, 1, "{text}");
-    assert!(readyz(&gw).await.1.contains("upstream users: 1/2 endpoints healthy"));
+    assert!(
+        readyz(&gw)
+            .await
+            .1
+            .contains("upstream users: 1/2 endpoints healthy")
+    );
 }
 
 fn replace(path: &Path, text: &str) {
@@ -184,7 +242,10 @@ async fn a_reload_keeps_the_health_of_endpoints_that_stay() {
         ),
     );
     wait_for_connect_timeout(&gw, 1500).await;
-    assert_eq!(metric(&gw.metrics().await, &healthy_series("users", dead)), Some(0.0));
+    assert_eq!(
+        metric(&gw.metrics().await, &healthy_series("users", dead)),
+        Some(0.0)
+    );
     assert!(statuses_of(&gw, 20).await.iter().all(|s| *s == 200));
 }
 

@@ -39,12 +39,20 @@ async fn a_refused_connection_is_retried_on_another_endpoint_whatever_the_method
         let resp = if i % 2 == 0 {
             c.get(gw.url("/refused/x")).send().await.unwrap()
         } else {
-            c.post(gw.url("/refused/x")).body("{}").send().await.unwrap()
+            c.post(gw.url("/refused/x"))
+                .body("{}")
+                .send()
+                .await
+                .unwrap()
         };
         assert_eq!(resp.status(), 200, "request {i}");
     }
     assert_eq!(live.requests(), 10);
-    let retried = counter(&gw, "gateway_retries_total{route=\"/refused/\",reason=\"connect\"}").await;
+    let retried = counter(
+        &gw,
+        "gateway_retries_total{route=\"/refused/\",reason=\"connect\"}",
+    )
+    .await;
     assert!(retried >= 5.0, "{retried}");
 }
 
@@ -65,7 +73,11 @@ async fn a_listed_status_is_retried_for_idempotent_requests_only() {
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["x-upstream"], "steady");
     }
-    let retried = counter(&gw, "gateway_retries_total{route=\"/listed/\",reason=\"status\"}").await;
+    let retried = counter(
+        &gw,
+        "gateway_retries_total{route=\"/listed/\",reason=\"status\"}",
+    )
+    .await;
     assert!(failing.requests() >= 1);
     assert_eq!(retried, failing.requests() as f64);
     assert_eq!(steady.requests(), 10);
@@ -98,7 +110,10 @@ async fn retries_stop_at_the_budget() {
     .await;
     let c = client();
     for _ in 0..50 {
-        assert_eq!(c.get(gw.url("/budgeted/x")).send().await.unwrap().status(), 503);
+        assert_eq!(
+            c.get(gw.url("/budgeted/x")).send().await.unwrap().status(),
+            503
+        );
     }
     let retries = a.requests() + b.requests() - 50;
     // 20 % of 50 requests: 10 retries at most (fewer if the run outlasted
@@ -106,12 +121,18 @@ async fn retries_stop_at_the_budget() {
     assert!((1..=10).contains(&retries), "{retries} retries");
     let text = gw.metrics().await;
     assert_eq!(
-        metric(&text, "gateway_retries_total{route=\"/budgeted/\",reason=\"status\"}"),
+        metric(
+            &text,
+            "gateway_retries_total{route=\"/budgeted/\",reason=\"status\"}"
+        ),
         Some(retries as f64),
         "{text}"
     );
     assert_eq!(
-        metric(&text, "gateway_retry_budget_exhausted_total{route=\"/budgeted/\"}"),
+        metric(
+            &text,
+            "gateway_retry_budget_exhausted_total{route=\"/budgeted/\"}"
+        ),
         Some((50 - retries) as f64),
         "{text}"
     );
@@ -130,7 +151,14 @@ async fn with_retries_off_a_refused_request_fails() {
     let c = client();
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        statuses.push(c.get(gw.url("/unretried/x")).send().await.unwrap().status().as_u16());
+        statuses.push(
+            c.get(gw.url("/unretried/x"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
     }
     // Round robin: every other request meets the dead endpoint.
     assert_eq!(statuses, vec![502, 200, 502, 200]);

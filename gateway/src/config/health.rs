@@ -142,7 +142,11 @@ pub(super) fn validate_health_check(
     if interval < Duration::from_millis(100) {
         return Err(c.err(format!("{key}.interval"), "must be at least 100ms"));
     }
-    let timeout = c.duration(&format!("{key}.timeout"), &h.timeout, Duration::from_secs(1))?;
+    let timeout = c.duration(
+        &format!("{key}.timeout"),
+        &h.timeout,
+        Duration::from_secs(1),
+    )?;
     if timeout.is_zero() || timeout > interval {
         return Err(c.err(
             format!("{key}.timeout"),

@@ -41,11 +41,11 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
-pub(crate) use health::{Balance, HealthCheck, Outlier};
-pub(crate) use retry::{RetryConfig, SplitTarget};
 pub use error::ConfigError;
+pub(crate) use health::{Balance, HealthCheck, Outlier};
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
+pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;

@@ -116,3 +116,23 @@ fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
     out.extend_from_slice(&body);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstream_without_a_usable_endpoint_is_unavailable() {
+        for failure in [
+            UpstreamFailure::NoEndpoint,
+            UpstreamFailure::NoHealthyEndpoint,
+        ] {
+            let (status, _, _) = map_error(failure, "users", 1).into_parts();
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{failure:?}");
+        }
+        let (status, _, _) = map_error(UpstreamFailure::Connect, "users", 1).into_parts();
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        let (status, _, _) = map_error(UpstreamFailure::ConnectTimeout, "users", 1).into_parts();
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    }
+}

@@ -118,7 +118,12 @@ impl OutlierDetector {
     /// Record what an exchange with `ep` showed; may eject it (never
     /// beyond the limits, judged against `all`, the upstream's endpoints).
     /// Returns whether it was ejected now.
-    pub(super) fn observe(&self, ep: &Endpoint, all: &[std::sync::Arc<Endpoint>], seen: Observed) -> bool {
+    pub(super) fn observe(
+        &self,
+        ep: &Endpoint,
+        all: &[std::sync::Arc<Endpoint>],
+        seen: Observed,
+    ) -> bool {
         let Some(config) = &self.config else {
             return false;
         };
@@ -150,7 +155,10 @@ impl OutlierDetector {
             return false;
         }
         counter.store(0, Ordering::Relaxed);
-        let n = st.ejections.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        let n = st
+            .ejections
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
         let length = ejection_length(config, n);
         st.ejected_until_ms.store(
             now.saturating_add(u64::try_from(length.as_millis()).unwrap_or(u64::MAX)),

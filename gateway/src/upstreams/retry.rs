@@ -83,7 +83,12 @@ impl RetryPolicy {
 
     /// Whether an answer with `status` to a request with `method` and
     /// `bodyless` may be retried (idempotent, nothing of a body sent).
-    pub(crate) fn retries_status(&self, status: StatusCode, method: &Method, bodyless: bool) -> bool {
+    pub(crate) fn retries_status(
+        &self,
+        status: StatusCode,
+        method: &Method,
+        bodyless: bool,
+    ) -> bool {
         !self.on_status.is_empty()
             && bodyless
             && is_idempotent(method)
@@ -92,7 +97,9 @@ impl RetryPolicy {
 
     /// Count a request (the denominator of the budget).
     pub(crate) fn record_request(&self) {
-        self.slot(second_now()).requests.fetch_add(1, Ordering::Relaxed);
+        self.slot(second_now())
+            .requests
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Take one retry from the budget, counting it; `false` (counted as
@@ -126,7 +133,9 @@ impl RetryPolicy {
     /// older second (a race loses a count or two, no more).
     fn slot(&self, now: u64) -> &Slot {
         let slot = &self.slots[(now % SLOTS as u64) as usize];
-        if slot.second.load(Ordering::Relaxed) != now && slot.second.swap(now, Ordering::Relaxed) != now {
+        if slot.second.load(Ordering::Relaxed) != now
+            && slot.second.swap(now, Ordering::Relaxed) != now
+        {
             slot.requests.store(0, Ordering::Relaxed);
             slot.retries.store(0, Ordering::Relaxed);
         }
@@ -180,7 +189,9 @@ mod tests {
     #[test]
     fn the_minimum_per_second_allows_retries_without_traffic() {
         let p = policy(0, 3);
-        let allowed = (0..10).filter(|_| p.try_retry(RetryReason::Connect)).count();
+        let allowed = (0..10)
+            .filter(|_| p.try_retry(RetryReason::Connect))
+            .count();
         // Three per second (six if the loop happened to straddle a second).
         assert!(allowed == 3 || allowed == 6, "{allowed}");
     }

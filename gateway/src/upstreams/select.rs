@@ -72,7 +72,12 @@ impl EndpointSet {
 /// `weights` over one cycle (weights reduced by their common divisor):
 /// `[5, 1, 1]` gives `a a b a c a a`, never a long run of one endpoint.
 pub(crate) fn weighted_schedule(weights: &[u32]) -> Vec<u32> {
-    let divisor = weights.iter().copied().filter(|w| *w > 0).fold(0, gcd).max(1);
+    let divisor = weights
+        .iter()
+        .copied()
+        .filter(|w| *w > 0)
+        .fold(0, gcd)
+        .max(1);
     let weights: Vec<i64> = weights.iter().map(|w| i64::from(w / divisor)).collect();
     let total: i64 = weights.iter().sum();
     let mut current = vec![0i64; weights.len()];

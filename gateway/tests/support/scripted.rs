@@ -67,7 +67,8 @@ impl Scripted {
                             };
                             let mut r = Response::new(Full::new(Bytes::from("scripted")));
                             *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
-                            r.headers_mut().insert("x-upstream", "scripted".parse().unwrap());
+                            r.headers_mut()
+                                .insert("x-upstream", "scripted".parse().unwrap());
                             Ok::<_, Infallible>(r)
                         }
                     });
@@ -119,7 +120,10 @@ pub async fn wait_for_metric(gw: &TestGateway, series: &str, value: f64) {
         if metric(&text, series) == Some(value) {
             return;
         }
-        assert!(Instant::now() < deadline, "{series} never became {value}:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "{series} never became {value}:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

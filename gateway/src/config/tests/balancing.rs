@@ -49,8 +49,12 @@ fn endpoints_may_carry_weights() {
 fn a_weight_out_of_range_is_refused() {
     for weight in ["0", "1001"] {
         assert_refused(
-            &format!("[upstreams.users]\nendpoints = [{{ url = \"http://a:1\", weight = {weight} }}]\n"),
-            &format!("FILE: upstreams.users.endpoints[0]: weight {weight} of `http://a:1` must be between 1 and 1000"),
+            &format!(
+                "[upstreams.users]\nendpoints = [{{ url = \"http://a:1\", weight = {weight} }}]\n"
+            ),
+            &format!(
+                "FILE: upstreams.users.endpoints[0]: weight {weight} of `http://a:1` must be between 1 and 1000"
+            ),
         );
     }
 }
@@ -65,8 +69,14 @@ fn a_malformed_endpoint_entry_says_what_is_expected() {
 
 #[test]
 fn weights_from_the_environment_are_one() {
-    let config = parse_with_env(GOOD, &[("USERS_UPSTREAM", "http://a:1,http://b:2")]).expect("valid");
-    assert!(config.upstreams["users"].endpoints.iter().all(|e| e.weight == 1));
+    let config =
+        parse_with_env(GOOD, &[("USERS_UPSTREAM", "http://a:1,http://b:2")]).expect("valid");
+    assert!(
+        config.upstreams["users"]
+            .endpoints
+            .iter()
+            .all(|e| e.weight == 1)
+    );
 }
 
 #[test]
@@ -79,7 +89,9 @@ fn the_old_failure_cooldown_is_refused_with_its_replacement() {
 
 #[test]
 fn health_checks_have_defaults_and_need_a_path() {
-    let config = accepted(&upstream_with("[upstreams.users.health_check]\npath = \"/health?full=1\""));
+    let config = accepted(&upstream_with(
+        "[upstreams.users.health_check]\npath = \"/health?full=1\"",
+    ));
     let check = config.upstreams["users"].health_check.clone().expect("on");
     assert_eq!(check.path, "/health?full=1");
     assert_eq!(check.interval, Duration::from_secs(5));
@@ -98,7 +110,11 @@ fn health_checks_have_defaults_and_need_a_path() {
 
 #[test]
 fn health_check_timings_are_checked() {
-    let with = |keys: &str| upstream_with(&format!("[upstreams.users.health_check]\npath = \"/health\"\n{keys}"));
+    let with = |keys: &str| {
+        upstream_with(&format!(
+            "[upstreams.users.health_check]\npath = \"/health\"\n{keys}"
+        ))
+    };
     assert_refused(
         &with("interval = \"50ms\""),
         "FILE: upstreams.users.health_check.interval: must be at least 100ms",
@@ -125,10 +141,15 @@ fn health_check_timings_are_checked() {
 #[test]
 fn outlier_settings_are_checked() {
     let with = |keys: &str| upstream_with(&format!("[upstreams.users.outlier]\n{keys}"));
-    let off = accepted(&with("consecutive_connect_failures = 0\nconsecutive_5xx = 0"));
+    let off = accepted(&with(
+        "consecutive_connect_failures = 0\nconsecutive_5xx = 0",
+    ));
     assert!(!off.upstreams["users"].outlier.is_on());
     let long = accepted(&with("base_ejection = \"10m\""));
-    assert_eq!(long.upstreams["users"].outlier.max_ejection, Duration::from_secs(600));
+    assert_eq!(
+        long.upstreams["users"].outlier.max_ejection,
+        Duration::from_secs(600)
+    );
     assert_refused(
         &with("base_ejection = \"1ms\""),
         "FILE: upstreams.users.outlier.base_ejection: must be at least 10ms",
@@ -155,7 +176,9 @@ fn retries_default_to_one_within_a_budget() {
     assert!(retry.on_status.is_empty());
     assert_eq!(retry.budget_percent, 20);
     assert_eq!(retry.budget_min_per_second, 3);
-    let config = accepted(&format!("{GOOD}[routes.retry]\nattempts = 0\non_status = [503]\n"));
+    let config = accepted(&format!(
+        "{GOOD}[routes.retry]\nattempts = 0\non_status = [503]\n"
+    ));
     assert_eq!(config.routes[0].retry.attempts, 0);
     assert_eq!(config.routes[0].retry.on_status, vec![503]);
 }
@@ -208,11 +231,15 @@ fn a_split_is_refused_when_it_cannot_be_followed() {
         "FILE: routes[0].upstream: required (or `split` over several upstreams)",
     );
     assert_refused(
-        &route_with("split = [{ upstream = \"users\", weight = 1 }, { upstream = \"nope\", weight = 1 }]"),
+        &route_with(
+            "split = [{ upstream = \"users\", weight = 1 }, { upstream = \"nope\", weight = 1 }]",
+        ),
         "FILE: routes[0].split[1].upstream: unknown upstream `nope` (defined: canary, users)",
     );
     assert_refused(
-        &route_with("split = [{ upstream = \"users\", weight = 1 }, { upstream = \"users\", weight = 1 }]"),
+        &route_with(
+            "split = [{ upstream = \"users\", weight = 1 }, { upstream = \"users\", weight = 1 }]",
+        ),
         "FILE: routes[0].split[1].upstream: `users` is named twice in this split",
     );
     assert_refused(
