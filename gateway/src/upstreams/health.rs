@@ -10,8 +10,8 @@
 //! `base_ejection` (at most `max_ejection`). An endpoint is never ejected
 //! when it is the last healthy one, nor beyond `max_ejected_percent`.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::config::Outlier;
@@ -115,15 +115,10 @@ impl OutlierDetector {
         }
     }
 
-    /// Record what an exchange with `ep` showed; may eject it (never
-    /// beyond the limits, judged against `all`, the upstream's endpoints).
-    /// Returns whether it was ejected now.
-    pub(super) fn observe(
-        &self,
-        ep: &Endpoint,
-        all: &[std::sync::Arc<Endpoint>],
-        seen: Observed,
-    ) -> bool {
+    /// Record what an exchange with `ep` showed; `true` when a run just
+    /// reached its threshold (then [`eject`](Self::eject) decides). Does
+    /// nothing when detection is off.
+    pub(super) fn record(&self, ep: &Endpoint, seen: Observed) -> bool {
         let Some(config) = &self.config else {
             return false;
         };
@@ -146,15 +141,22 @@ impl OutlierDetector {
                 (&st.failures_5xx, config.consecutive_5xx)
             }
         };
-        if threshold == 0 {
+        threshold > 0 && counter.fetch_add(1, Ordering::Relaxed) + 1 >= threshold
+    }
+
+    /// Eject `ep` unless it is out already or the limits forbid it (judged
+    /// against `all`, the upstream's endpoints); whether it was ejected.
+    pub(super) fn eject(&self, ep: &Endpoint, all: &[Arc<Endpoint>]) -> bool {
+        let Some(config) = &self.config else {
             return false;
-        }
-        let run = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        };
+        let st = &ep.state;
         let now = now_ms();
-        if run < threshold || st.is_ejected(now) || !may_eject(ep, all, config, now) {
+        if st.is_ejected(now) || !may_eject(ep, all, config, now) {
             return false;
         }
-        counter.store(0, Ordering::Relaxed);
+        st.connect_failures.store(0, Ordering::Relaxed);
+        st.failures_5xx.store(0, Ordering::Relaxed);
         let n = st
             .ejections
             .fetch_add(1, Ordering::Relaxed)
@@ -192,7 +194,7 @@ fn ejection_length(config: &Outlier, n: u32) -> Duration {
 
 /// Whether `ep` may be ejected now: another endpoint stays healthy, and
 /// the ejected ones stay within the percentage (one may always be).
-fn may_eject(ep: &Endpoint, all: &[std::sync::Arc<Endpoint>], config: &Outlier, now: u64) -> bool {
+fn may_eject(ep: &Endpoint, all: &[Arc<Endpoint>], config: &Outlier, now: u64) -> bool {
     let others_healthy = all
         .iter()
         .filter(|o| o.addr != ep.addr)
@@ -221,6 +223,81 @@ mod tests {
         assert_eq!(st.record_check(true, 2, 3), None);
         assert_eq!(st.record_check(true, 2, 3), Some(true));
         assert!(st.is_healthy(now_ms()));
+    }
+
+    fn endpoints(n: u16) -> Vec<Arc<Endpoint>> {
+        (1..=n)
+            .map(|port| {
+                Endpoint::new(
+                    std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                    format!("127.0.0.1:{port}"),
+                    1,
+                    &[],
+                )
+            })
+            .collect()
+    }
+
+    fn detector(percent: u32) -> OutlierDetector {
+        OutlierDetector::new(&Outlier {
+            consecutive_connect_failures: 2,
+            consecutive_5xx: 3,
+            base_ejection: Duration::from_secs(60),
+            max_ejection: Duration::from_secs(600),
+            max_ejected_percent: percent,
+        })
+    }
+
+    #[test]
+    fn a_run_of_failures_reaches_its_threshold_and_a_success_resets_it() {
+        let d = detector(50);
+        let all = endpoints(2);
+        assert!(!d.record(&all[0], Observed::ConnectFailure));
+        assert!(!d.record(&all[0], Observed::Success));
+        assert!(!d.record(&all[0], Observed::ConnectFailure));
+        assert!(d.record(&all[0], Observed::ConnectFailure));
+        assert!(!d.record(&all[1], Observed::ServerError));
+        assert!(!d.record(&all[1], Observed::ServerError));
+        assert!(d.record(&all[1], Observed::ServerError));
+    }
+
+    #[test]
+    fn the_last_healthy_endpoint_is_never_ejected() {
+        let d = detector(100);
+        let all = endpoints(2);
+        assert!(d.eject(&all[0], &all));
+        assert!(!all[0].state.is_healthy(now_ms()));
+        assert!(!d.eject(&all[1], &all));
+        assert!(all[1].state.is_healthy(now_ms()));
+    }
+
+    #[test]
+    fn ejections_stay_within_the_percentage_but_one_always_may() {
+        let all = endpoints(4);
+        let d = detector(50);
+        assert!(d.eject(&all[0], &all));
+        assert!(d.eject(&all[1], &all));
+        assert!(!d.eject(&all[2], &all));
+        let all = endpoints(4);
+        let d = detector(0);
+        assert!(d.eject(&all[0], &all));
+        assert!(!d.eject(&all[1], &all));
+    }
+
+    #[test]
+    fn detection_switched_off_records_nothing() {
+        let d = OutlierDetector::new(&Outlier {
+            consecutive_connect_failures: 0,
+            consecutive_5xx: 0,
+            base_ejection: Duration::from_secs(5),
+            max_ejection: Duration::from_secs(5),
+            max_ejected_percent: 50,
+        });
+        let all = endpoints(2);
+        for _ in 0..10 {
+            assert!(!d.record(&all[0], Observed::ConnectFailure));
+        }
+        assert!(!d.eject(&all[0], &all));
     }
 
     #[test]

@@ -121,8 +121,7 @@ impl UpstreamPool {
 
     /// Record what an exchange with `ep` showed (passive outlier detection).
     pub(crate) fn observe(&self, ep: &Endpoint, seen: Observed) {
-        let set = self.endpoints.load();
-        if self.outlier.observe(ep, &set.list, seen) {
+        if self.outlier.record(ep, seen) && self.outlier.eject(ep, &self.endpoints.load().list) {
             metrics::counter!(crate::metrics::EJECTIONS, "upstream" => self.name().to_string())
                 .increment(1);
             tracing::warn!(upstream = self.name(), endpoint = %ep.addr, "endpoint ejected by outlier detection");
