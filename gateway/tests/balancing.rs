@@ -306,3 +306,41 @@ split = [{{ upstream = "shop", weight = 95 }}, {{ upstream = "shop-canary", weig
     let shown = gw.config_json().await;
     assert_eq!(shown["routes"][0]["split"][1]["weight"], 5);
 }
+
+#[tokio::test]
+async fn a_reload_turns_a_route_into_a_split() {
+    let (main, canary) = (
+        Upstream::start("main").await,
+        Upstream::start("canary").await,
+    );
+    let upstreams = format!(
+        "[upstreams.main]\nendpoints = [\"{}\"]\n[upstreams.canary]\nendpoints = [\"{}\"]\n",
+        main.url(),
+        canary.url()
+    );
+    let gw = TestGateway::start_with(
+        &format!("{upstreams}[[routes]]\nprefix = \"/users/\"\nupstream = \"main\"\n"),
+        |o| o.watch = true,
+    )
+    .await;
+    send(&gw, 4).await;
+    assert_eq!(canary.requests(), 0);
+    let path = gw.config_path.clone();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(
+        &tmp,
+        format!("{upstreams}[[routes]]\nprefix = \"/users/\"\nsplit = [{{ upstream = \"main\", weight = 1 }}, {{ upstream = \"canary\", weight = 1 }}]\n"),
+    )
+    .unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while gw.config_json().await["routes"][0].get("split").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reload was not applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    send(&gw, 10).await;
+    assert_eq!((main.requests(), canary.requests()), (9, 5));
+}

@@ -276,3 +276,43 @@ async fn checks_stop_for_an_upstream_removed_by_a_reload() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(checked.checks(), after);
 }
+
+#[tokio::test]
+async fn an_endpoint_answering_5xx_in_a_row_is_ejected() {
+    let failing = Scripted::start().await;
+    failing.set_status(500);
+    let steady = Upstream::start("steady").await;
+    let gw = TestGateway::start(&table(
+        &[failing.url(), steady.url()],
+        "balance = \"round_robin\"\n[upstreams.users.outlier]\nconsecutive_5xx = 2\nbase_ejection = \"60s\"\n",
+        NO_RETRIES,
+    ))
+    .await;
+    let statuses = statuses_of(&gw, 20).await;
+    // Round robin meets it twice (two 500s passed through), then it is out.
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 500).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert!(statuses[4..].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(failing.requests(), 2);
+    wait_for_metric(&gw, &healthy_series("users", failing.addr), 0.0).await;
+}
+
+#[tokio::test]
+async fn health_checks_added_by_a_reload_start() {
+    let checked = Scripted::start().await;
+    let gw = TestGateway::start_with(&table(&[checked.url()], "", ""), |o| o.watch = true).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(checked.checks(), 0, "no checks unless configured");
+    replace(&gw.config_path, &table(&[checked.url()], FAST_CHECKS, ""));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while checked.checks() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no health checks after the reload"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
