@@ -27,6 +27,10 @@ pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
 
 /// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0).
 pub(crate) const ENDPOINT_HEALTHY: &str = "gateway_upstream_endpoint_healthy";
+/// `gateway_upstream_endpoint_requests_total{upstream,endpoint}`.
+pub(crate) const ENDPOINT_REQUESTS: &str = "gateway_upstream_endpoint_requests_total";
+/// `gateway_upstream_endpoint_outstanding{upstream,endpoint}` (gauge).
+pub(crate) const ENDPOINT_OUTSTANDING: &str = "gateway_upstream_endpoint_outstanding";
 /// `gateway_upstream_health_checks_total{upstream,result}`.
 pub(crate) const HEALTH_CHECKS: &str = "gateway_upstream_health_checks_total";
 /// `gateway_upstream_ejections_total{upstream}`.
@@ -95,6 +99,14 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
             metrics::describe_gauge!(
                 ENDPOINT_HEALTHY,
                 "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected)."
+            );
+            metrics::describe_counter!(
+                ENDPOINT_REQUESTS,
+                "Attempts sent to each upstream endpoint (retries included), by upstream and endpoint."
+            );
+            metrics::describe_gauge!(
+                ENDPOINT_OUTSTANDING,
+                "Requests in progress at each endpoint, as power of two choices sees them (0 under round robin)."
             );
             metrics::describe_counter!(
                 HEALTH_CHECKS,
@@ -166,11 +178,14 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
     }
 }
 
-/// Set `gateway_upstream_endpoint_healthy` for every endpoint of `upstream`.
-pub(crate) fn endpoint_health(upstream: &str, endpoints: &[(std::net::SocketAddr, bool)]) {
-    for (addr, healthy) in endpoints {
+/// Set `gateway_upstream_endpoint_healthy` and `..._outstanding` for each
+/// endpoint of `upstream`: (address, healthy, outstanding requests).
+pub(crate) fn endpoint_health(upstream: &str, endpoints: &[(std::net::SocketAddr, bool, u32)]) {
+    for (addr, healthy, outstanding) in endpoints {
         metrics::gauge!(ENDPOINT_HEALTHY, "upstream" => upstream.to_string(), "endpoint" => addr.to_string())
             .set(if *healthy { 1.0 } else { 0.0 });
+        metrics::gauge!(ENDPOINT_OUTSTANDING, "upstream" => upstream.to_string(), "endpoint" => addr.to_string())
+            .set(f64::from(*outstanding));
     }
 }
 

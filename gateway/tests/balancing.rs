@@ -235,6 +235,11 @@ async fn p2c_sends_requests_to_the_less_loaded_endpoint() {
     } else {
         (&b, &a)
     };
+    let outstanding = format!(
+        "gateway_upstream_endpoint_outstanding{{upstream=\"users\",endpoint=\"{}\"}}",
+        busy.addr
+    );
+    assert_eq!(metric(&gw.metrics().await, &outstanding), Some(1.0));
     send(&gw, 10).await;
     assert_eq!(
         busy.requests(),
@@ -259,6 +264,14 @@ async fn p2c_follows_endpoint_weights() {
         "{} / {}",
         a.requests(),
         b.requests()
+    );
+    let series = format!(
+        "gateway_upstream_endpoint_requests_total{{upstream=\"users\",endpoint=\"{}\"}}",
+        a.addr
+    );
+    assert_eq!(
+        metric(&gw.metrics().await, &series),
+        Some(a.requests() as f64)
     );
 }
 

@@ -55,6 +55,7 @@ pub(super) async fn forward(
     };
     loop {
         ctx.log.upstream = Some(endpoint.addr);
+        endpoint.count_request();
         let outstanding = pool.outstanding(&endpoint);
         let attempt = exchange(ctx.worker, pool, &endpoint, &mut out);
         let result = tokio::time::timeout(route.response_timeout, attempt)

@@ -3,6 +3,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use metrics::Counter;
+
+use crate::metrics::ENDPOINT_REQUESTS;
+
 use super::health::EndpointState;
 
 /// One resolved address of an upstream.
@@ -17,12 +21,15 @@ pub(crate) struct Endpoint {
     /// Its health and load, shared with the same address in the pools of
     /// earlier and later route tables.
     pub(super) state: Arc<EndpointState>,
+    /// `gateway_upstream_endpoint_requests_total` of this address.
+    requests: Counter,
 }
 
 impl Endpoint {
     /// An endpoint for `addr`, with the state of the same address in
     /// `known` when there is one (else healthy and idle).
     pub(super) fn new(
+        upstream: &str,
         addr: SocketAddr,
         configured_authority: String,
         weight: u32,
@@ -32,11 +39,19 @@ impl Endpoint {
             .iter()
             .find(|ep| ep.addr == addr)
             .map_or_else(Arc::default, |ep| Arc::clone(&ep.state));
+        let requests = metrics::counter!(ENDPOINT_REQUESTS, "upstream" => upstream.to_string(), "endpoint" => addr.to_string());
+        requests.increment(0);
         Arc::new(Endpoint {
             addr,
             configured_authority,
             weight: weight.max(1),
             state,
+            requests,
         })
+    }
+
+    /// Count an attempt sent to this endpoint (one atomic addition).
+    pub(crate) fn count_request(&self) {
+        self.requests.increment(1);
     }
 }

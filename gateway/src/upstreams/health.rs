@@ -229,6 +229,7 @@ mod tests {
         (1..=n)
             .map(|port| {
                 Endpoint::new(
+                    "t",
                     std::net::SocketAddr::from(([127, 0, 0, 1], port)),
                     format!("127.0.0.1:{port}"),
                     1,

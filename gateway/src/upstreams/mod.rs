@@ -61,14 +61,15 @@ pub(crate) struct UpstreamPool {
 /// How one upstream's endpoints fare, for `/readyz` and the health gauge.
 #[derive(Debug)]
 pub(crate) struct HealthReport {
-    /// Each endpoint's address and whether requests may go to it.
-    pub(crate) endpoints: Vec<(SocketAddr, bool)>,
+    /// Each endpoint's address, whether requests may go to it, and its
+    /// outstanding requests.
+    pub(crate) endpoints: Vec<(SocketAddr, bool, u32)>,
 }
 
 impl HealthReport {
     /// Endpoints requests may go to.
     pub(crate) fn healthy(&self) -> usize {
-        self.endpoints.iter().filter(|(_, ok)| *ok).count()
+        self.endpoints.iter().filter(|(_, ok, _)| *ok).count()
     }
 }
 
@@ -137,7 +138,15 @@ impl UpstreamPool {
                 .load()
                 .list
                 .iter()
-                .map(|ep| (ep.addr, ep.state.is_healthy(now)))
+                .map(|ep| {
+                    (
+                        ep.addr,
+                        ep.state.is_healthy(now),
+                        ep.state
+                            .outstanding
+                            .load(std::sync::atomic::Ordering::Relaxed),
+                    )
+                })
                 .collect(),
         }
     }
