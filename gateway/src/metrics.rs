@@ -25,11 +25,13 @@ pub(crate) const TLS_RELOADS: &str = "gateway_tls_reloads_total";
 /// `gateway_acme_orders_total{result}`.
 pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
 
-/// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0).
+/// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0;
+/// rendered from state, see [`render_endpoint_gauges`]).
 pub(crate) const ENDPOINT_HEALTHY: &str = "gateway_upstream_endpoint_healthy";
 /// `gateway_upstream_endpoint_requests_total{upstream,endpoint}`.
 pub(crate) const ENDPOINT_REQUESTS: &str = "gateway_upstream_endpoint_requests_total";
-/// `gateway_upstream_endpoint_outstanding{upstream,endpoint}` (gauge).
+/// `gateway_upstream_endpoint_outstanding{upstream,endpoint}` (gauge;
+/// rendered from state).
 pub(crate) const ENDPOINT_OUTSTANDING: &str = "gateway_upstream_endpoint_outstanding";
 /// `gateway_upstream_health_checks_total{upstream,result}`.
 pub(crate) const HEALTH_CHECKS: &str = "gateway_upstream_health_checks_total";
@@ -96,17 +98,9 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 ACME_ORDERS,
                 "ACME certificate orders, by result (success, failure)."
             );
-            metrics::describe_gauge!(
-                ENDPOINT_HEALTHY,
-                "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected)."
-            );
             metrics::describe_counter!(
                 ENDPOINT_REQUESTS,
                 "Attempts sent to each upstream endpoint (retries included), by upstream and endpoint."
-            );
-            metrics::describe_gauge!(
-                ENDPOINT_OUTSTANDING,
-                "Requests in progress at each endpoint, as power of two choices sees them (0 under round robin)."
             );
             metrics::describe_counter!(
                 HEALTH_CHECKS,
@@ -178,14 +172,50 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
     }
 }
 
-/// Set `gateway_upstream_endpoint_healthy` and `..._outstanding` for each
-/// endpoint of `upstream`: (address, healthy, outstanding requests).
-pub(crate) fn endpoint_health(upstream: &str, endpoints: &[(std::net::SocketAddr, bool, u32)]) {
-    for (addr, healthy, outstanding) in endpoints {
-        metrics::gauge!(ENDPOINT_HEALTHY, "upstream" => upstream.to_string(), "endpoint" => addr.to_string())
-            .set(if *healthy { 1.0 } else { 0.0 });
-        metrics::gauge!(ENDPOINT_OUTSTANDING, "upstream" => upstream.to_string(), "endpoint" => addr.to_string())
-            .set(f64::from(*outstanding));
+/// One endpoint as the endpoint gauges show it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndpointGauge {
+    /// Its address (the `endpoint` label).
+    pub(crate) addr: std::net::SocketAddr,
+    /// Whether requests may go to it.
+    pub(crate) healthy: bool,
+    /// Requests in progress there.
+    pub(crate) outstanding: u32,
+}
+
+/// Append `gateway_upstream_endpoint_healthy` and
+/// `gateway_upstream_endpoint_outstanding` for the endpoints of now to a
+/// rendered exposition. They are written from the upstreams' state at each
+/// scrape rather than kept in the recorder, so an address that went away
+/// (scaled down, removed by a reload) leaves no stale series behind: a
+/// stale `0` would keep an "endpoint down" alert firing.
+/// `upstreams`: each upstream's name and endpoints.
+pub(crate) fn render_endpoint_gauges(out: &mut String, upstreams: &[(&str, Vec<EndpointGauge>)]) {
+    use std::fmt::Write as _;
+    for (name, help, value) in [
+        (
+            ENDPOINT_HEALTHY,
+            "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected).",
+            (|healthy: bool, _: u32| u32::from(healthy)) as fn(bool, u32) -> u32,
+        ),
+        (
+            ENDPOINT_OUTSTANDING,
+            "Requests in progress at each endpoint, as power of two choices sees them (0 under round robin).",
+            |_: bool, outstanding: u32| outstanding,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (upstream, endpoints) in upstreams {
+            for e in endpoints {
+                let _ = writeln!(
+                    out,
+                    "{name}{{upstream=\"{upstream}\",endpoint=\"{}\"}} {}",
+                    e.addr,
+                    value(e.healthy, e.outstanding)
+                );
+            }
+        }
+        out.push('\n');
     }
 }
 

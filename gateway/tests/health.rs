@@ -316,3 +316,27 @@ async fn health_checks_added_by_a_reload_start() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn an_endpoint_removed_by_a_reload_leaves_no_health_series() {
+    let live = Upstream::start("live").await;
+    let gone = Upstream::start("gone").await;
+    let gw = TestGateway::start_with(&table(&[live.url(), gone.url()], "", ""), |o| {
+        o.watch = true;
+    })
+    .await;
+    let series = healthy_series("users", gone.addr);
+    assert_eq!(metric(&gw.metrics().await, &series), Some(1.0));
+    replace(
+        &gw.config_path,
+        &table(&[live.url()], "connect_timeout = \"1500ms\"", ""),
+    );
+    wait_for_connect_timeout(&gw, 1500).await;
+    let text = gw.metrics().await;
+    assert_eq!(metric(&text, &series), None, "{text}");
+    assert_eq!(
+        metric(&text, &healthy_series("users", live.addr)),
+        Some(1.0)
+    );
+    assert!(text.contains("# TYPE gateway_upstream_endpoint_healthy gauge"));
+}

@@ -26,13 +26,20 @@ pub(super) fn route(shared: &Shared, req: &Request<Incoming>) -> Response<Respon
         "/readyz" => readyz(shared),
         "/metrics" => match crate::metrics::install() {
             Some(handle) => {
-                // The health gauge is read now: ejections end on their own.
-                for pool in shared.active.load().upstreams.values() {
-                    crate::metrics::endpoint_health(pool.name(), &pool.health().endpoints);
-                }
+                let mut body = handle.render();
+                // Endpoint health is read now (ejections end on their own),
+                // for the endpoints there are now.
+                let active = shared.active.load();
+                let mut upstreams: Vec<(&str, Vec<_>)> = active
+                    .upstreams
+                    .values()
+                    .map(|pool| (pool.name(), pool.health().endpoints))
+                    .collect();
+                upstreams.sort_by_key(|(name, _)| *name);
+                crate::metrics::render_endpoint_gauges(&mut body, &upstreams);
                 text(
                     StatusCode::OK,
-                    handle.render(),
+                    body,
                     "text/plain; version=0.0.4; charset=utf-8",
                 )
             }

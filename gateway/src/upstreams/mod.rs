@@ -26,12 +26,14 @@ mod select;
 mod split;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use crate::config::UpstreamConfig;
+use crate::metrics::EndpointGauge;
 
 pub(crate) use body::{BodyFault, BodyFaultCell, RequestBody};
 pub(crate) use endpoint::Endpoint;
@@ -63,13 +65,13 @@ pub(crate) struct UpstreamPool {
 pub(crate) struct HealthReport {
     /// Each endpoint's address, whether requests may go to it, and its
     /// outstanding requests.
-    pub(crate) endpoints: Vec<(SocketAddr, bool, u32)>,
+    pub(crate) endpoints: Vec<EndpointGauge>,
 }
 
 impl HealthReport {
     /// Endpoints requests may go to.
     pub(crate) fn healthy(&self) -> usize {
-        self.endpoints.iter().filter(|(_, ok, _)| *ok).count()
+        self.endpoints.iter().filter(|e| e.healthy).count()
     }
 }
 
@@ -138,14 +140,10 @@ impl UpstreamPool {
                 .load()
                 .list
                 .iter()
-                .map(|ep| {
-                    (
-                        ep.addr,
-                        ep.state.is_healthy(now),
-                        ep.state
-                            .outstanding
-                            .load(std::sync::atomic::Ordering::Relaxed),
-                    )
+                .map(|ep| EndpointGauge {
+                    addr: ep.addr,
+                    healthy: ep.state.is_healthy(now),
+                    outstanding: ep.state.outstanding.load(Ordering::Relaxed),
                 })
                 .collect(),
         }
