@@ -192,6 +192,9 @@ pub(crate) struct EndpointGauge {
 /// `upstreams`: each upstream's name and endpoints.
 pub(crate) fn render_endpoint_gauges(out: &mut String, upstreams: &[(&str, Vec<EndpointGauge>)]) {
     use std::fmt::Write as _;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
     for (name, help, value) in [
         (
             ENDPOINT_HEALTHY,
