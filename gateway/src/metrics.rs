@@ -25,6 +25,25 @@ pub(crate) const TLS_RELOADS: &str = "gateway_tls_reloads_total";
 /// `gateway_acme_orders_total{result}`.
 pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
 
+/// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0;
+/// rendered from state, see [`render_endpoint_gauges`]).
+pub(crate) const ENDPOINT_HEALTHY: &str = "gateway_upstream_endpoint_healthy";
+/// `gateway_upstream_endpoint_requests_total{upstream,endpoint}`.
+pub(crate) const ENDPOINT_REQUESTS: &str = "gateway_upstream_endpoint_requests_total";
+/// `gateway_upstream_endpoint_outstanding{upstream,endpoint}` (gauge;
+/// rendered from state).
+pub(crate) const ENDPOINT_OUTSTANDING: &str = "gateway_upstream_endpoint_outstanding";
+/// `gateway_upstream_health_checks_total{upstream,result}`.
+pub(crate) const HEALTH_CHECKS: &str = "gateway_upstream_health_checks_total";
+/// `gateway_upstream_ejections_total{upstream}`.
+pub(crate) const EJECTIONS: &str = "gateway_upstream_ejections_total";
+/// `gateway_retries_total{route,reason}`.
+pub(crate) const RETRIES: &str = "gateway_retries_total";
+/// `gateway_retry_budget_exhausted_total{route}`.
+pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "gateway_retry_budget_exhausted_total";
+/// `gateway_split_requests_total{route,upstream}`.
+pub(crate) const SPLIT_REQUESTS: &str = "gateway_split_requests_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
@@ -79,6 +98,30 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 ACME_ORDERS,
                 "ACME certificate orders, by result (success, failure)."
             );
+            metrics::describe_counter!(
+                ENDPOINT_REQUESTS,
+                "Attempts sent to each upstream endpoint (retries included), by upstream and endpoint."
+            );
+            metrics::describe_counter!(
+                HEALTH_CHECKS,
+                "Active health checks, by upstream and result (pass, fail)."
+            );
+            metrics::describe_counter!(
+                EJECTIONS,
+                "Endpoints ejected by passive outlier detection, by upstream."
+            );
+            metrics::describe_counter!(
+                RETRIES,
+                "Requests sent again to another endpoint, by route and reason (connect, status)."
+            );
+            metrics::describe_counter!(
+                RETRY_BUDGET_EXHAUSTED,
+                "Retries refused because the route's retry budget was spent, by route."
+            );
+            metrics::describe_counter!(
+                SPLIT_REQUESTS,
+                "Requests of split routes, by route and the upstream chosen."
+            );
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);
@@ -126,6 +169,56 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
     for kind in kinds {
         metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
             .increment(0);
+    }
+}
+
+/// One endpoint as the endpoint gauges show it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndpointGauge {
+    /// Its address (the `endpoint` label).
+    pub(crate) addr: std::net::SocketAddr,
+    /// Whether requests may go to it.
+    pub(crate) healthy: bool,
+    /// Requests in progress there.
+    pub(crate) outstanding: u32,
+}
+
+/// Append `gateway_upstream_endpoint_healthy` and
+/// `gateway_upstream_endpoint_outstanding` for the endpoints of now to a
+/// rendered exposition. They are written from the upstreams' state at each
+/// scrape rather than kept in the recorder, so an address that went away
+/// (scaled down, removed by a reload) leaves no stale series behind: a
+/// stale `0` would keep an "endpoint down" alert firing.
+/// `upstreams`: each upstream's name and endpoints.
+pub(crate) fn render_endpoint_gauges(out: &mut String, upstreams: &[(&str, Vec<EndpointGauge>)]) {
+    use std::fmt::Write as _;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for (name, help, value) in [
+        (
+            ENDPOINT_HEALTHY,
+            "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected).",
+            (|healthy: bool, _: u32| u32::from(healthy)) as fn(bool, u32) -> u32,
+        ),
+        (
+            ENDPOINT_OUTSTANDING,
+            "Requests in progress at each endpoint, as power of two choices sees them (0 under round robin).",
+            |_: bool, outstanding: u32| outstanding,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (upstream, endpoints) in upstreams {
+            for e in endpoints {
+                let _ = writeln!(
+                    out,
+                    "{name}{{upstream=\"{upstream}\",endpoint=\"{}\"}} {}",
+                    e.addr,
+                    value(e.healthy, e.outstanding)
+                );
+            }
+        }
+        out.push('\n');
     }
 }
 

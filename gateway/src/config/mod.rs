@@ -14,10 +14,12 @@
 mod acme;
 mod endpoint;
 mod error;
+mod health;
 mod limits;
 mod listen;
 mod log;
 mod overlay;
+mod retry;
 mod routes;
 mod schema;
 mod syntax;
@@ -40,8 +42,10 @@ use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
+pub(crate) use health::{Balance, HealthCheck, Outlier};
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
+pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;

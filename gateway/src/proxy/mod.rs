@@ -8,10 +8,11 @@
 //! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
 //! 3. **request policies** (`route.policies.on_request`, see
 //!    [`crate::policies`]): e.g. the declared body length;
-//! 4. [`upstream`]: the route's upstream pool;
+//! 4. [`upstream`]: the route's upstream pool (a split route's chosen one);
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`);
-//! 6. [`forward::forward`]: endpoint choice, exchange, the one retry;
+//! 6. [`forward::forward`]: endpoint choice, exchange, retries on
+//!    another endpoint within the route's budget;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
 //!    [`response::response_policies`];
@@ -91,12 +92,13 @@ async fn proxy(
     Ok(response::response_policies(route, response))
 }
 
-/// Phase "upstream": the pool of the route's upstream (validation makes
-/// sure it exists).
+/// Phase "upstream": the pool of the route's upstream, or of the one its
+/// split chose (validation makes sure it exists).
 fn upstream<'a>(ctx: &RequestCtx<'a>, route: &Route) -> Result<&'a Arc<UpstreamPool>, Problem> {
     let active = ctx.active;
-    active
-        .upstreams
-        .get(&*route.upstream)
-        .ok_or_else(Problem::internal)
+    let name = match &route.split {
+        Some(split) => split.pick(),
+        None => &route.upstream,
+    };
+    active.upstreams.get(name).ok_or_else(Problem::internal)
 }

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use crate::config::UpstreamConfig;
 
 use super::body::RequestBody;
 use super::failure::UpstreamFailure;
+use super::health::EndpointState;
 
 type Sender = SendRequest<RequestBody>;
 
@@ -91,18 +93,44 @@ impl Drop for Lease {
     }
 }
 
+/// One request counted as outstanding at an endpoint until dropped (the
+/// load power of two choices compares).
+#[derive(Debug)]
+pub(crate) struct Outstanding(Arc<EndpointState>);
+
+impl Outstanding {
+    pub(super) fn new(state: Arc<EndpointState>) -> Self {
+        state.outstanding.fetch_add(1, Ordering::Relaxed);
+        Outstanding(state)
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        self.0.outstanding.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A keep-alive HTTP/1.1 connection to an endpoint, counted against the
 /// worker's limit for that endpoint until dropped or handed back.
 #[derive(Debug)]
 pub(crate) struct Connection {
     sender: Sender,
     lease: Lease,
+    /// The request on it, counted at its endpoint until its response ends.
+    outstanding: Option<Outstanding>,
 }
 
 impl Connection {
     /// Whether the connection is closed.
     fn is_closed(&self) -> bool {
         self.sender.is_closed()
+    }
+
+    /// Count the request on this connection as outstanding until the
+    /// connection is handed back or dropped.
+    pub(crate) fn track(&mut self, outstanding: Option<Outstanding>) {
+        self.outstanding = outstanding;
     }
 
     /// Wait until the connection can take a request.
@@ -185,7 +213,14 @@ impl ConnectionPool {
             while let Some((sender, since)) = state.idle.pop() {
                 if !sender.is_closed() && since.elapsed() < self.idle_timeout {
                     let lease = Lease::new(Arc::clone(&slot));
-                    return Ok((Connection { sender, lease }, true));
+                    return Ok((
+                        Connection {
+                            sender,
+                            lease,
+                            outstanding: None,
+                        },
+                        true,
+                    ));
                 }
                 state.open = state.open.saturating_sub(1);
             }
@@ -208,7 +243,14 @@ impl ConnectionPool {
             },
         };
         let sender = self.connect(addr).await?;
-        Ok((Connection { sender, lease }, false))
+        Ok((
+            Connection {
+                sender,
+                lease,
+                outstanding: None,
+            },
+            false,
+        ))
     }
 
     /// Replace a connection found closed by a new one to `addr`, keeping
@@ -218,15 +260,25 @@ impl ConnectionPool {
         addr: SocketAddr,
         conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
-        let Connection { sender, lease } = conn;
+        let Connection {
+            sender,
+            lease,
+            outstanding,
+        } = conn;
         drop(sender);
         let sender = self.connect(addr).await?;
-        Ok(Connection { sender, lease })
+        Ok(Connection {
+            sender,
+            lease,
+            outstanding,
+        })
     }
 
     /// Hand a connection back after its response body ended: to the oldest
     /// waiting request, else to the idle list.
-    pub(super) fn checkin(&self, conn: Connection) {
+    pub(super) fn checkin(&self, mut conn: Connection) {
+        // Its request is over, wherever the connection goes next.
+        conn.outstanding = None;
         if conn.is_closed() {
             return;
         }
@@ -234,7 +286,6 @@ impl ConnectionPool {
             return;
         };
         let mut state = lock(&slot);
-        let mut conn = conn;
         while let Some(waiter) = state.waiters.pop_front() {
             match waiter.send(Handoff::Connection(conn)) {
                 Ok(()) => return,
@@ -247,7 +298,7 @@ impl ConnectionPool {
             }
         }
         // The count stays with the slot: idle connections are open ones.
-        let Connection { sender, lease } = conn;
+        let Connection { sender, lease, .. } = conn;
         lease.disarm();
         if state.idle.len() < self.max_idle {
             state.idle.push((sender, Instant::now()));
