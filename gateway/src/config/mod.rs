@@ -39,6 +39,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
+pub(crate) use limits::ClientLimits;
 pub use error::ConfigError;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
@@ -68,6 +69,8 @@ pub(crate) struct Config {
     pub(crate) body_limit: u64,
     /// Largest request head in bytes.
     pub(crate) header_limit: u64,
+    /// What one client may hold open (connections, HTTP/2 streams).
+    pub(crate) client_limits: ClientLimits,
     /// Timeouts.
     pub(crate) timeouts: Timeouts,
     /// Networks whose forwarding headers are believed.
@@ -155,6 +158,7 @@ impl Config {
             workers: listen.workers,
             body_limit: limits.body,
             header_limit: limits.headers,
+            client_limits: limits.clients,
             timeouts,
             trusted_proxies,
             log_format: log.format,

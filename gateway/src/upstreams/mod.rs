@@ -7,7 +7,9 @@
 //!   skipped for `failure_cooldown`);
 //! - [`pool`]: the per-worker keep-alive connection pool;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
-//!   the limit) and how an exchange fails.
+//!   the limit) and how an exchange fails;
+//! - [`stall`]: an upstream connection whose response a client stopped
+//!   taking is given up after `timeouts.client_send`.
 //!
 //! [`UpstreamPool`] puts them together for one upstream. Active health
 //! checks or another balancing strategy would be a new part beside these.
@@ -19,6 +21,7 @@ mod health;
 mod pool;
 mod resolve;
 mod select;
+mod stall;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
