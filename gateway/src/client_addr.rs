@@ -99,7 +99,10 @@ mod tests {
     fn client_of(peer: &str, xff: &[&str], trusted: &[&str]) -> ClientAddr {
         let mut h = HeaderMap::new();
         for line in xff {
-            h.append(&X_FORWARDED_FOR, HeaderValue::from_str(line).expect("value"));
+            h.append(
+                &X_FORWARDED_FOR,
+                HeaderValue::from_str(line).expect("value"),
+            );
         }
         let peer = Peer::new(peer.parse().expect("ip"));
         client_addr(&h, &peer, &nets(trusted))

@@ -28,7 +28,12 @@ impl ClientConnections {
     /// Admit a connection from `ip` while it holds fewer than `limit`;
     /// `exempt` (a trusted proxy) is admitted without counting. `None` when
     /// over the limit (counted in `gateway_client_connections_refused_total`).
-    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr, limit: usize, exempt: bool) -> Option<Admitted> {
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        limit: usize,
+        exempt: bool,
+    ) -> Option<Admitted> {
         let counted = if exempt {
             None
         } else {
@@ -82,13 +87,19 @@ mod tests {
         let first = clients.admit(ip, 2, false).expect("first");
         let second = clients.admit(ip, 2, false).expect("second");
         assert!(clients.admit(ip, 2, false).is_none());
-        assert!(clients.admit(other, 2, false).is_some(), "limits are per address");
+        assert!(
+            clients.admit(other, 2, false).is_some(),
+            "limits are per address"
+        );
         drop(first);
         assert_eq!(clients.held(ip), 1);
         let third = clients.admit(ip, 2, false).expect("a place came back");
         drop((second, third));
         assert_eq!(clients.held(ip), 0);
-        assert!(clients.open.lock().expect("lock").is_empty(), "no entry is left behind");
+        assert!(
+            clients.open.lock().expect("lock").is_empty(),
+            "no entry is left behind"
+        );
     }
 
     #[test]

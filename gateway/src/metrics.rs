@@ -113,7 +113,10 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
 
 /// Describe the client connection metrics and export them at zero.
 fn describe_connections() {
-    metrics::describe_gauge!(CLIENT_CONNECTIONS, "Client connections open (both listeners).");
+    metrics::describe_gauge!(
+        CLIENT_CONNECTIONS,
+        "Client connections open (both listeners)."
+    );
     metrics::describe_counter!(
         CLIENT_REFUSED,
         "Client connections closed at accept, by reason (per_client_limit: over limits.connections_per_client)."
@@ -123,7 +126,10 @@ fn describe_connections() {
         "Clients that took no response bytes for timeouts.client_send, by kind (response: its upstream connection released; connection: its connection closed)."
     );
     metrics::describe_gauge!(UPGRADED_OPEN, "Upgraded (WebSocket) connections open.");
-    metrics::describe_counter!(UPGRADED_TOTAL, "Connections upgraded (101 Switching Protocols).");
+    metrics::describe_counter!(
+        UPGRADED_TOTAL,
+        "Connections upgraded (101 Switching Protocols)."
+    );
     metrics::describe_counter!(
         UPGRADED_CLOSED,
         "Upgraded connections closed, by reason (closed, idle_timeout, error, shutdown)."

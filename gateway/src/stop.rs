@@ -78,6 +78,8 @@ impl DrainGuard {
 
 impl Drop for DrainGuard {
     fn drop(&mut self) {
-        (self.0).0.send_modify(|open| *open = open.saturating_sub(1));
+        (self.0)
+            .0
+            .send_modify(|open| *open = open.saturating_sub(1));
     }
 }

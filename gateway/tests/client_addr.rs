@@ -51,10 +51,7 @@ async fn an_untrusted_hop_in_the_chain_is_the_client() {
 async fn a_trusted_proxys_x_real_ip_is_rewritten_to_the_client() {
     let (real_ip, _) = forwarded(
         "\"127.0.0.0/8\"",
-        &[
-            ("x-forwarded-for", "203.0.113.7"),
-            ("x-real-ip", "6.6.6.6"),
-        ],
+        &[("x-forwarded-for", "203.0.113.7"), ("x-real-ip", "6.6.6.6")],
     )
     .await;
     assert_eq!(real_ip, ["203.0.113.7"]);

@@ -107,18 +107,27 @@ async fn a_websocket_passes_through_both_ways_over_http1() {
     let (upstream, mut heads) = upgrading_upstream().await;
     let gw = TestGateway::start(&one_route(&format!("http://{upstream}"), "")).await;
     let (head, mut ws) = open_websocket(&gw).await;
-    assert!(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
     let lower = head.to_ascii_lowercase();
     assert!(lower.contains("\r\nupgrade: websocket\r\n"), "{head}");
     assert!(lower.contains("\r\nconnection: upgrade\r\n"), "{head}");
-    assert!(lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
     assert!(lower.contains("\r\nx-request-id: "), "{head}");
 
     let sent = heads.recv().await.unwrap().to_ascii_lowercase();
     assert!(sent.starts_with("get /chat http/1.1\r\n"), "{sent}");
     assert!(sent.contains("\r\nupgrade: websocket\r\n"), "{sent}");
     assert!(sent.contains("\r\nconnection: upgrade\r\n"), "{sent}");
-    assert!(sent.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"), "{sent}");
+    assert!(
+        sent.contains("\r\nsec-websocket-key: dghlihnhbxbszsbub25jzq==\r\n"),
+        "{sent}"
+    );
 
     assert_eq!(echo_through(&mut ws, b"hello").await, b"hello");
     let big = vec![b'w'; 256 * 1024];
@@ -145,7 +154,11 @@ async fn an_upgrade_to_an_upstream_that_does_not_switch_gets_its_answer_and_stay
     assert_eq!(statuses(&resp), [200, 200], "{resp}");
     let first = resp.split("HTTP/1.1 200").nth(1).unwrap();
     let e = echo(first.split_once("\r\n\r\n").unwrap().1.trim_end());
-    assert_eq!(echoed(&e, "upgrade"), ["websocket"], "the upstream was asked");
+    assert_eq!(
+        echoed(&e, "upgrade"),
+        ["websocket"],
+        "the upstream was asked"
+    );
     assert!(resp.contains("\"path\":\"/after\""), "{resp}");
 }
 
@@ -183,10 +196,7 @@ async fn a_switch_the_client_did_not_ask_for_is_refused() {
     .await;
     let resp = client().get(gw.url("/users/plain")).send().await.unwrap();
     assert_eq!(resp.status(), 502);
-    assert_eq!(
-        resp.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(resp.headers()["content-type"], "application/problem+json");
     let body = resp.text().await.unwrap();
     assert!(body.contains("switched protocols unasked"), "{body}");
 }
@@ -212,7 +222,10 @@ async fn the_upgrade_idle_timeout_is_shown_and_reloaded() {
     let (upstream, _heads) = upgrading_upstream().await;
     let url = format!("http://{upstream}");
     let gw = TestGateway::start_with(&one_route(&url, ""), |o| o.watch = true).await;
-    assert_eq!(gw.config_json().await["timeouts"]["upgrade_idle"], "60000ms");
+    assert_eq!(
+        gw.config_json().await["timeouts"]["upgrade_idle"],
+        "60000ms"
+    );
     std::fs::write(
         &gw.config_path,
         one_route(&url, "[timeouts]\nupgrade_idle = \"300ms\""),

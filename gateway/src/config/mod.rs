@@ -39,8 +39,8 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
-pub(crate) use limits::ClientLimits;
 pub use error::ConfigError;
+pub(crate) use limits::ClientLimits;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
 pub(crate) use routes::RouteConfig;

@@ -116,7 +116,9 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
                 }
                 stall
             }
-            None => self.stall.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            None => self
+                .stall
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
         };
         self.waiting = true;
         if stall.as_mut().poll(cx).is_ready() {

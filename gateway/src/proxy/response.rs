@@ -29,8 +29,7 @@ pub(super) fn upstream_response(
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
-    let body =
-        ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn, client_send);
+    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn, client_send);
     Response::from_parts(parts, body)
 }
 

@@ -111,7 +111,10 @@ pub(super) fn switch(
         }
         drop(client_conn);
     });
-    Ok(Response::from_parts(parts, ResponseBody::fixed(Bytes::new())))
+    Ok(Response::from_parts(
+        parts,
+        ResponseBody::fixed(Bytes::new()),
+    ))
 }
 
 /// An upgraded connection, counted open until dropped: when its task is

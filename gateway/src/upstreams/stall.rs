@@ -138,7 +138,12 @@ mod tests {
         link.body_started(Duration::from_millis(40));
         link.body_polled();
         link.body_handed();
-        let outcome = guard(std::future::pending::<()>(), &link, Duration::from_millis(10)).await;
+        let outcome = guard(
+            std::future::pending::<()>(),
+            &link,
+            Duration::from_millis(10),
+        )
+        .await;
         assert!(outcome.is_err());
     }
 
