@@ -266,3 +266,49 @@ async fn an_upgraded_connection_is_drained_then_closed_at_the_grace_period() {
     assert!(result.is_ok());
     assert!(closed(&mut ws).await);
 }
+
+#[tokio::test]
+async fn a_websocket_client_that_stops_reading_is_cut_off() {
+    let (upstream, _heads) = upgrading_upstream().await;
+    let gw = TestGateway::start(&one_route(
+        &format!("http://{upstream}"),
+        "[timeouts]\nclient_send = \"500ms\"",
+    ))
+    .await;
+    let (head, ws) = open_websocket(&gw).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // Send much more than the sockets hold, never reading the echo back.
+    let (mut read, mut write) = ws.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..1024 {
+            if write.write_all(&chunk).await.is_err() {
+                return false;
+            }
+        }
+        true
+    });
+    let series = "gateway_client_send_timeouts_total{kind=\"connection\"}";
+    assert!(metric_reaches(&gw, series, 1.0).await >= 1.0);
+    let wrote_all = tokio::time::timeout(Duration::from_secs(10), writer)
+        .await
+        .expect("the writer stops once the connection is closed")
+        .unwrap();
+    assert!(
+        !wrote_all,
+        "the gateway closed the connection before 64 MiB went through"
+    );
+    let errors = "gateway_upgraded_connections_closed_total{reason=\"error\"}";
+    assert!(metric_reaches(&gw, errors, 1.0).await >= 1.0);
+    let mut buf = vec![0u8; 64 * 1024];
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(drained.is_ok(), "the connection ends");
+}

@@ -97,6 +97,15 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
         }
     }
 
+    /// [`Self::poll_substitute`], within the send timeout while it waits.
+    fn poll_substitute_within(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.poll_substitute(cx) {
+            Poll::Pending => self.within_send_timeout(cx, Poll::Pending),
+            // Nothing (more) to substitute says nothing of the client.
+            ready => ready,
+        }
+    }
+
     /// `polled` (a write, flush or shutdown), failed with `TimedOut` once
     /// writes have waited for `send_timeout`.
     fn within_send_timeout<T>(
@@ -236,8 +245,7 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        let substituted = this.poll_substitute(cx);
-        std::task::ready!(this.within_send_timeout(cx, substituted))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         if let Some(replacement) = automatic_response(this.http1, buf) {
             return this.poll_replace(cx, buf, replacement);
         }
@@ -251,8 +259,7 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        let substituted = this.poll_substitute(cx);
-        std::task::ready!(this.within_send_timeout(cx, substituted))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         // hyper writes its own response head as one buffer, after whatever
         // responses were still queued: send those first (hyper calls again
         // with the rest), then the replacement.
@@ -279,16 +286,14 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        let substituted = this.poll_substitute(cx);
-        std::task::ready!(this.within_send_timeout(cx, substituted))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         let flushed = Pin::new(&mut this.io).poll_flush(cx);
         this.within_send_timeout(cx, flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        let substituted = this.poll_substitute(cx);
-        std::task::ready!(this.within_send_timeout(cx, substituted))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         let shut = Pin::new(&mut this.io).poll_shutdown(cx);
         this.within_send_timeout(cx, shut)
     }
