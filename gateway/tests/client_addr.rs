@@ -107,13 +107,6 @@ async fn a_reload_that_trusts_the_proxy_makes_its_client_the_client() {
         one_route(&users.url(), "trusted_proxies = [\"127.0.0.1\"]"),
     )
     .unwrap();
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        seen = send().await;
-        if seen == ["203.0.113.7"] {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let seen = poll_until(send, |seen| seen == &["203.0.113.7"]).await;
     assert_eq!(seen, ["203.0.113.7"]);
 }

@@ -43,14 +43,11 @@ async fn a_client_over_its_connection_limit_is_refused_with_429() {
 
     // A closed connection gives its place back.
     drop(first);
-    let mut answer = String::new();
-    for _ in 0..100 {
-        answer = get_on_new_connection(&gw).await;
-        if statuses(&answer) == [200] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let answer = poll_until(
+        || get_on_new_connection(&gw),
+        |answer| statuses(answer) == [200],
+    )
+    .await;
     assert_eq!(statuses(&answer), [200], "{answer}");
 }
 
@@ -83,15 +80,12 @@ async fn open_client_connections_are_counted() {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), "")).await;
     let _held = TcpStream::connect(gw.addr).await.unwrap();
-    let mut open = 0.0;
-    for _ in 0..100 {
-        open = metric(&gw.metrics().await, "gateway_client_connections_open").unwrap_or(0.0);
-        if open >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(open >= 1.0);
+    let open = poll_until(
+        || async { metric(&gw.metrics().await, "gateway_client_connections_open") },
+        |open| open.is_some_and(|n| n >= 1.0),
+    )
+    .await;
+    assert!(open.is_some_and(|n| n >= 1.0), "{open:?}");
 }
 
 /// The `SETTINGS_MAX_CONCURRENT_STREAMS` a new HTTP/2 connection to `gw`
@@ -121,14 +115,7 @@ async fn http2_streams_per_connection_are_capped_as_configured_and_reloaded() {
         one_route(&users.url(), "[limits]\nhttp2_max_concurrent_streams = 3"),
     )
     .unwrap();
-    let mut advertised = 0;
-    for _ in 0..100 {
-        advertised = advertised_streams(&gw).await;
-        if advertised == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let advertised = poll_until(|| advertised_streams(&gw), |n| *n == 3).await;
     assert_eq!(advertised, 3, "new connections get the reloaded limit");
     assert_eq!(
         gw.config_json().await["client_limits"]["http2_max_concurrent_streams"],
@@ -150,13 +137,10 @@ async fn the_connection_limit_is_reloaded() {
     )
     .unwrap();
     let _held = TcpStream::connect(gw.addr).await.unwrap();
-    let mut answer = String::new();
-    for _ in 0..100 {
-        answer = get_on_new_connection(&gw).await;
-        if statuses(&answer) == [429] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let answer = poll_until(
+        || get_on_new_connection(&gw),
+        |answer| statuses(answer) == [429],
+    )
+    .await;
     assert_eq!(statuses(&answer), [429], "{answer}");
 }

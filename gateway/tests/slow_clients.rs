@@ -34,36 +34,24 @@ upstream = "users"
 
 /// Wait (5 s at most) until `upstream` has seen `n` requests.
 async fn requests_seen(upstream: &Upstream, n: usize) {
-    for _ in 0..100 {
-        if upstream.requests() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the upstream saw {} requests, not {n}", upstream.requests());
+    let seen = poll_until(|| async { upstream.requests() }, |seen| *seen >= n).await;
+    assert!(seen >= n, "the upstream saw {seen} requests, not {n}");
 }
 
 /// `gateway_client_send_timeouts_total` of `kinds` together, once at
 /// least 1 (5 s).
 async fn send_timeouts(gw: &TestGateway, kinds: &[&str]) -> f64 {
-    let mut seen = 0.0;
-    for _ in 0..100 {
+    let count = || async {
         let text = gw.metrics().await;
-        seen = kinds
+        kinds
             .iter()
             .filter_map(|kind| {
-                metric(
-                    &text,
-                    &format!("gateway_client_send_timeouts_total{{kind=\"{kind}\"}}"),
-                )
+                let series = format!("gateway_client_send_timeouts_total{{kind=\"{kind}\"}}");
+                metric(&text, &series)
             })
-            .sum();
-        if seen >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    seen
+            .sum::<f64>()
+    };
+    poll_until(count, |seen| *seen >= 1.0).await
 }
 
 const BIG: usize = 16 * 1024 * 1024;

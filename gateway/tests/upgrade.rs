@@ -91,15 +91,8 @@ async fn closed(stream: &mut TcpStream) -> bool {
 
 /// Poll `/metrics` until `series` reaches at least `want` (5 s).
 async fn metric_reaches(gw: &TestGateway, series: &str, want: f64) -> f64 {
-    let mut seen = 0.0;
-    for _ in 0..100 {
-        seen = metric(&gw.metrics().await, series).unwrap_or(0.0);
-        if seen >= want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    seen
+    let value = || async { metric(&gw.metrics().await, series).unwrap_or(0.0) };
+    poll_until(value, |seen| *seen >= want).await
 }
 
 #[tokio::test]
@@ -231,14 +224,11 @@ async fn the_upgrade_idle_timeout_is_shown_and_reloaded() {
         one_route(&url, "[timeouts]\nupgrade_idle = \"300ms\""),
     )
     .unwrap();
-    let mut shown = serde_json::Value::Null;
-    for _ in 0..100 {
-        shown = gw.config_json().await["timeouts"]["upgrade_idle"].clone();
-        if shown == "300ms" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let shown = poll_until(
+        || async { gw.config_json().await["timeouts"]["upgrade_idle"].clone() },
+        |shown| shown == "300ms",
+    )
+    .await;
     assert_eq!(shown, "300ms");
     let (_, mut ws) = open_websocket(&gw).await;
     assert!(closed(&mut ws).await, "the new idle timeout applies");

@@ -458,3 +458,20 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
 }
+
+/// Run `probe` until `done` accepts its value (every 50 ms, at most 100
+/// times: 5 s plus the probes' own time); the last value either way.
+pub async fn poll_until<T, Fut>(mut probe: impl FnMut() -> Fut, done: impl Fn(&T) -> bool) -> T
+where
+    Fut: std::future::Future<Output = T>,
+{
+    let mut value = probe().await;
+    for _ in 0..100 {
+        if done(&value) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        value = probe().await;
+    }
+    value
+}
