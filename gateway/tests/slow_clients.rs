@@ -133,7 +133,8 @@ async fn a_slow_upstream_is_waited_for_however_long_its_pauses() {
 #[tokio::test]
 async fn a_reader_that_keeps_up_gets_the_whole_body() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_connection(&users.url(), "200ms")).await;
+    // Short, but with room for a test client starved of CPU for a moment.
+    let gw = TestGateway::start(&one_connection(&users.url(), "2s")).await;
     let body = client()
         .get(gw.url(&format!("/users/big?bytes={BIG}")))
         .send()

@@ -199,7 +199,7 @@ async fn an_idle_upgraded_connection_is_closed() {
     let (upstream, _heads) = upgrading_upstream().await;
     let gw = TestGateway::start(&one_route(
         &format!("http://{upstream}"),
-        "[timeouts]\nupgrade_idle = \"300ms\"",
+        "[timeouts]\nupgrade_idle = \"1s\"",
     ))
     .await;
     let (head, mut ws) = open_websocket(&gw).await;
@@ -221,15 +221,15 @@ async fn the_upgrade_idle_timeout_is_shown_and_reloaded() {
     );
     std::fs::write(
         &gw.config_path,
-        one_route(&url, "[timeouts]\nupgrade_idle = \"300ms\""),
+        one_route(&url, "[timeouts]\nupgrade_idle = \"1s\""),
     )
     .unwrap();
     let shown = poll_until(
         || async { gw.config_json().await["timeouts"]["upgrade_idle"].clone() },
-        |shown| shown == "300ms",
+        |shown| shown == "1000ms",
     )
     .await;
-    assert_eq!(shown, "300ms");
+    assert_eq!(shown, "1000ms");
     let (_, mut ws) = open_websocket(&gw).await;
     assert!(closed(&mut ws).await, "the new idle timeout applies");
 }
