@@ -57,11 +57,12 @@ impl Upgrade {
 /// The upgrade `parts` ask for, taken out of them: HTTP/1.1 with
 /// `Connection: upgrade` and an `Upgrade` other than `h2c`.
 pub(super) fn requested(parts: &mut http::request::Parts) -> Option<Upgrade> {
-    if parts.version != Version::HTTP_11 {
+    // hyper leaves an `OnUpgrade` only on requests that ask (a look at
+    // an empty extension map: the usual request pays no header lookup).
+    if parts.version != Version::HTTP_11 || parts.extensions.get::<OnUpgrade>().is_none() {
         return None;
     }
     let protocol = headers::upgrade_protocol(&parts.headers)?;
-    // hyper leaves this only on requests it can hand over after a 101.
     let client = parts.extensions.remove::<OnUpgrade>()?;
     Some(Upgrade { protocol, client })
 }
