@@ -1,6 +1,7 @@
-//! Header rules: hop-by-hop removal (RFC 9110 §7.6.1), forwarding headers (believed only from
-//! trusted proxies; `X-Real-IP` always the client's address) and the
-//! request id.
+//! Header rules: hop-by-hop removal (RFC 9110 §7.6.1) and the upgrade
+//! headers put back, forwarding headers (believed only from trusted
+//! proxies; `X-Real-IP` always the client's address, see
+//! [`crate::client_addr`]) and the request id.
 
 use std::net::IpAddr;
 

@@ -14,11 +14,10 @@
 //! connections.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-use std::pin::Pin;
 
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
