@@ -144,3 +144,35 @@ async fn the_connection_limit_is_reloaded() {
     .await;
     assert_eq!(statuses(&answer), [429], "{answer}");
 }
+
+#[tokio::test]
+async fn the_limit_counts_both_listeners_and_the_https_one_closes_without_an_answer() {
+    use support::tls::*;
+    let users = Upstream::start("users").await;
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = write_pair(
+        dir.path(),
+        "localhost",
+        &ca.issue(&["localhost"], 30).unwrap(),
+    );
+    let extra = format!(
+        "[limits]\nconnections_per_client = 1\n{}",
+        tls_section(&[pair], "")
+    );
+    let gw = TestGateway::start(&one_route(&users.url(), &extra)).await;
+    let https = gw.tls.expect("https listener");
+    let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
+
+    let plain = TcpStream::connect(gw.addr).await.unwrap();
+    let refused = https_get(https, &config, "localhost", "/users/me").await;
+    assert!(refused.is_err(), "{:?}", refused.map(|f| f.status));
+
+    drop(plain);
+    let served = poll_until(
+        || https_get(https, &config, "localhost", "/users/me"),
+        Result::is_ok,
+    )
+    .await;
+    assert_eq!(served.map(|f| f.status), Ok(200));
+}
