@@ -156,3 +156,56 @@ async fn the_client_send_timeout_is_shown_in_config() {
     let gw = TestGateway::start(&one_connection(&users.url(), "1500ms")).await;
     assert_eq!(gw.config_json().await["timeouts"]["client_send"], "1500ms");
 }
+
+#[tokio::test]
+async fn a_pool_replaced_by_a_reload_closes_its_idle_connections() {
+    // A keep-alive upstream that reports when the gateway closes a connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let old = listener.local_addr().unwrap();
+    let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let closed_tx = closed_tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut pending = Vec::new();
+                loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let answer =
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-upstream: old\r\n\r\nok";
+                        stream.write_all(answer).await.unwrap();
+                    }
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = closed_tx.send(());
+            });
+        }
+    });
+    let new = Upstream::start("new").await;
+    let gw = TestGateway::start_with(&one_connection(&format!("http://{old}"), "30s"), |o| {
+        o.watch = true;
+    })
+    .await;
+    let resp = client().get(gw.url("/users/x")).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "ok");
+
+    std::fs::write(&gw.config_path, one_connection(&new.url(), "30s")).unwrap();
+    let label = poll_until(
+        || async {
+            let resp = client().get(gw.url("/users/x")).send().await.unwrap();
+            resp.headers()["x-upstream"].to_str().unwrap().to_string()
+        },
+        |label| label == "new",
+    )
+    .await;
+    assert_eq!(label, "new");
+    let gone = tokio::time::timeout(Duration::from_secs(10), closed.recv()).await;
+    assert!(
+        matches!(gone, Ok(Some(()))),
+        "the old pool's idle connection was closed"
+    );
+}

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
@@ -230,8 +230,7 @@ impl ConnectionPool {
                 Err(_) => return Err(UpstreamFailure::Protocol),
             },
         };
-        let slot = lease.slot.clone();
-        let (sender, link) = self.connect(addr, slot).await?;
+        let (sender, link) = self.connect(addr, lease.slot.as_ref()).await?;
         Ok((
             Connection {
                 sender,
@@ -249,7 +248,7 @@ impl ConnectionPool {
         addr: SocketAddr,
         mut conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
-        let (sender, link) = self.connect(addr, conn.lease.slot.clone()).await?;
+        let (sender, link) = self.connect(addr, conn.lease.slot.as_ref()).await?;
         conn.sender = sender;
         conn.link = link;
         Ok(conn)
@@ -293,8 +292,11 @@ impl ConnectionPool {
     async fn connect(
         &self,
         addr: SocketAddr,
-        slot: Option<SharedSlot>,
+        slot: Option<&SharedSlot>,
     ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
+        // Weak: the slot holds this connection while it is idle, and a
+        // pool dropped by a reload must take its idle connections along.
+        let slot: Option<Weak<Mutex<Slot>>> = slot.map(Arc::downgrade);
         let stream =
             match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
                 .await
@@ -329,7 +331,7 @@ impl ConnectionPool {
                     if watched.release() {
                         // Dropping a lease frees its place (or hands it to
                         // the next waiter); the connection's own is inert now.
-                        drop(slot.map(Lease::new));
+                        drop(slot.and_then(|slot| slot.upgrade()).map(Lease::new));
                     }
                 }
             }
