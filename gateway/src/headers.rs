@@ -1,15 +1,13 @@
 //! Header rules: hop-by-hop removal (RFC 9110 §7.6.1) and the upgrade
 //! headers put back, forwarding headers (believed only from trusted
-//! proxies; `X-Real-IP` always the client's address, see
-//! [`crate::client_addr`]) and the request id.
+//! proxies; `X-Real-IP` always the client's address, which the caller
+//! works out: `client_addr.rs`) and the request id.
 
 use std::net::IpAddr;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use ipnet::IpNet;
-
-pub(crate) use crate::client_addr::{ClientAddr, client_addr};
 
 /// `X-Request-Id`.
 pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -173,8 +171,11 @@ pub(crate) fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
 pub(crate) struct Forwarded<'a> {
     /// The TCP peer.
     pub(crate) peer: &'a Peer,
-    /// The client, as the gateway believes it.
-    pub(crate) client: &'a ClientAddr,
+    /// The client's address as the gateway believes it (`X-Real-IP`).
+    pub(crate) client: &'a HeaderValue,
+    /// Whether the peer is a trusted proxy: its forwarding headers are
+    /// kept and appended to.
+    pub(crate) peer_trusted: bool,
     /// The client's host (`Host` or `:authority`).
     pub(crate) host: Option<&'a HeaderValue>,
     /// The prefix stripped, without trailing slash (`/users`), as a header
@@ -186,7 +187,7 @@ pub(crate) struct Forwarded<'a> {
 /// own forwarding headers (and `Forwarded`) are discarded first.
 /// `X-Real-IP` is always the client's address, whoever sent one.
 pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
-    if !f.client.peer_trusted {
+    if !f.peer_trusted {
         for name in [
             &X_FORWARDED_FOR,
             &X_FORWARDED_PROTO,
@@ -218,7 +219,7 @@ pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         HeaderValue::from_bytes(&xff).unwrap_or_else(|_| f.peer.value.clone())
     };
     headers.insert(&X_FORWARDED_FOR, xff);
-    headers.insert(&X_REAL_IP, f.client.value.clone());
+    headers.insert(&X_REAL_IP, f.client.clone());
     if !headers.contains_key(&X_FORWARDED_PROTO) {
         let proto = if f.peer.tls { "https" } else { "http" };
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
@@ -321,11 +322,10 @@ mod tests {
             HeaderValue::from_bytes(b" caf\xe9 ").expect("obs-text is valid"),
         );
         let peer = Peer::new(IpAddr::from([10, 0, 0, 1]));
-        let trusted = ["10.0.0.0/8".parse().expect("network")];
-        let client = client_addr(&h, &peer, &trusted);
         let forwarded = Forwarded {
             peer: &peer,
-            client: &client,
+            client: &peer.value,
+            peer_trusted: true,
             host: None,
             prefix: None,
         };
@@ -474,16 +474,16 @@ mod tests {
                     h.append(&X_FORWARDED_FOR, header_value(value));
                 }
                 let peer = Peer::new(peer);
-                let networks: Vec<IpNet> = if trusted { vec![IpNet::from(peer.ip)] } else { Vec::new() };
-                let client = client_addr(&h, &peer, &networks);
-                set_forwarding(&mut h, &Forwarded { peer: &peer, client: &client, host: None, prefix: None });
+                // Whoever the client is, X-Real-IP says what the gateway believes.
+                let client = HeaderValue::from_static("192.0.2.99");
+                set_forwarding(&mut h, &Forwarded { peer: &peer, client: &client, peer_trusted: trusted, host: None, prefix: None });
                 let mut want = if trusted { trimmed_entries(&earlier) } else { Vec::new() };
                 want.push(peer.value.as_bytes().to_vec());
                 let sent: Vec<&[u8]> = h.get_all(&X_FORWARDED_FOR).iter().map(HeaderValue::as_bytes).collect();
                 let joined = want.join(&b", "[..]);
                 prop_assert_eq!(sent, vec![joined.as_slice()]);
                 let real_ip = h.get(&X_REAL_IP).map(HeaderValue::as_bytes);
-                prop_assert_eq!(real_ip, Some(client.value.as_bytes()));
+                prop_assert_eq!(real_ip, Some(&b"192.0.2.99"[..]));
             }
         }
     }

@@ -7,7 +7,8 @@ use http::{HeaderValue, Request};
 use hyper::body::Incoming;
 
 use crate::access_log::Completion;
-use crate::headers::{self, ClientAddr, Peer};
+use crate::client_addr::{ClientAddr, client_addr};
+use crate::headers::{self, Peer};
 use crate::metrics;
 use crate::policies::RequestFacts;
 use crate::state::Active;
@@ -52,7 +53,7 @@ impl<'a> RequestCtx<'a> {
         let peer = &conn.peer;
         let started = Instant::now();
         let request_id = headers::request_id(req.headers());
-        let client = headers::client_addr(req.headers(), peer, &active.config.trusted_proxies);
+        let client = client_addr(req.headers(), peer, &active.config.trusted_proxies);
         let log = Completion::start(
             started,
             request_id.clone(),

@@ -54,7 +54,8 @@ pub(super) fn upstream_request(
         &mut headers,
         &Forwarded {
             peer: ctx.peer,
-            client: &ctx.client,
+            client: &ctx.client.value,
+            peer_trusted: ctx.client.peer_trusted,
             host: ctx.host.as_ref(),
             prefix: route.forwarded_prefix.as_ref(),
         },
