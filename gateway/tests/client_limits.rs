@@ -91,17 +91,7 @@ async fn open_client_connections_are_counted() {
 /// The `SETTINGS_MAX_CONCURRENT_STREAMS` a new HTTP/2 connection to `gw`
 /// is given (after one request, so the server's settings have arrived).
 async fn advertised_streams(gw: &TestGateway) -> usize {
-    let tcp = TcpStream::connect(gw.addr).await.unwrap();
-    let (mut h2, mut conn) = h2::client::handshake(tcp).await.unwrap();
-    let request = http::Request::get(format!("http://{}/users/me", gw.addr))
-        .body(())
-        .unwrap();
-    let (response, _) = h2.send_request(request, true).unwrap();
-    let response = tokio::select! {
-        response = response => response.unwrap(),
-        ended = &mut conn => panic!("connection ended: {ended:?}"),
-    };
-    assert_eq!(response.status(), 200);
+    let (_, conn) = h2_after_one_get(gw.addr, "/users/me").await;
     conn.max_concurrent_send_streams()
 }
 

@@ -307,17 +307,7 @@ async fn a_websocket_client_that_stops_reading_is_cut_off() {
 async fn http2_clients_are_not_offered_websockets() {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), "")).await;
-    let tcp = TcpStream::connect(gw.addr).await.unwrap();
-    let (mut h2, mut conn) = h2::client::handshake(tcp).await.unwrap();
-    let request = http::Request::get(format!("http://{}/users/me", gw.addr))
-        .body(())
-        .unwrap();
-    let (response, _) = h2.send_request(request, true).unwrap();
-    let response = tokio::select! {
-        response = response => response.unwrap(),
-        ended = &mut conn => panic!("connection ended: {ended:?}"),
-    };
-    assert_eq!(response.status(), 200);
+    let (h2, _conn) = h2_after_one_get(gw.addr, "/users/me").await;
     // No RFC 8441 extended CONNECT: HTTP/2 has no `Upgrade` either.
     assert!(!h2.is_extended_connect_protocol_enabled());
 }

@@ -475,3 +475,27 @@ where
     }
     value
 }
+
+/// An HTTP/2 (prior knowledge) connection to `addr` after one `GET path`
+/// answered `200` on it, so the server's settings have arrived: the
+/// handle and the connection, for what they tell of those settings.
+pub async fn h2_after_one_get(
+    addr: SocketAddr,
+    path: &str,
+) -> (
+    h2::client::SendRequest<Bytes>,
+    h2::client::Connection<TcpStream, Bytes>,
+) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, mut conn) = h2::client::handshake(tcp).await.unwrap();
+    let request = http::Request::get(format!("http://{addr}{path}"))
+        .body(())
+        .unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    let response = tokio::select! {
+        response = response => response.unwrap(),
+        ended = &mut conn => panic!("connection ended: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
+    (h2, conn)
+}
