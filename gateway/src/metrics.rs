@@ -43,6 +43,18 @@ pub(crate) const RETRIES: &str = "gateway_retries_total";
 pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "gateway_retry_budget_exhausted_total";
 /// `gateway_split_requests_total{route,upstream}`.
 pub(crate) const SPLIT_REQUESTS: &str = "gateway_split_requests_total";
+/// `gateway_client_connections_open` (gauge).
+pub(crate) const CLIENT_CONNECTIONS: &str = "gateway_client_connections_open";
+/// `gateway_client_connections_refused_total{reason}`.
+pub(crate) const CLIENT_REFUSED: &str = "gateway_client_connections_refused_total";
+/// `gateway_client_send_timeouts_total{kind}`.
+pub(crate) const CLIENT_SEND_TIMEOUTS: &str = "gateway_client_send_timeouts_total";
+/// `gateway_upgraded_connections_open` (gauge).
+pub(crate) const UPGRADED_OPEN: &str = "gateway_upgraded_connections_open";
+/// `gateway_upgraded_connections_total`.
+pub(crate) const UPGRADED_TOTAL: &str = "gateway_upgraded_connections_total";
+/// `gateway_upgraded_connections_closed_total{reason}`.
+pub(crate) const UPGRADED_CLOSED: &str = "gateway_upgraded_connections_closed_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -122,6 +134,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 SPLIT_REQUESTS,
                 "Requests of split routes, by route and the upstream chosen."
             );
+            describe_connections();
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);
@@ -138,6 +151,71 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
             Some(handle)
         })
         .as_ref()
+}
+
+/// Describe the client connection metrics and export them at zero.
+fn describe_connections() {
+    metrics::describe_gauge!(
+        CLIENT_CONNECTIONS,
+        "Client connections open (both listeners)."
+    );
+    metrics::describe_counter!(
+        CLIENT_REFUSED,
+        "Client connections closed at accept, by reason (per_client_limit: over limits.connections_per_client)."
+    );
+    metrics::describe_counter!(
+        CLIENT_SEND_TIMEOUTS,
+        "Clients that took no response bytes for timeouts.client_send, by kind (response: its upstream connection released; connection: its connection closed)."
+    );
+    metrics::describe_gauge!(UPGRADED_OPEN, "Upgraded (WebSocket) connections open.");
+    metrics::describe_counter!(
+        UPGRADED_TOTAL,
+        "Connections upgraded (101 Switching Protocols)."
+    );
+    metrics::describe_counter!(
+        UPGRADED_CLOSED,
+        "Upgraded connections closed, by reason (closed, idle_timeout, error, shutdown)."
+    );
+    metrics::gauge!(CLIENT_CONNECTIONS).set(0.0);
+    metrics::counter!(CLIENT_REFUSED, "reason" => "per_client_limit").increment(0);
+    for kind in ["response", "connection"] {
+        metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(0);
+    }
+    metrics::gauge!(UPGRADED_OPEN).set(0.0);
+    metrics::counter!(UPGRADED_TOTAL).increment(0);
+    for reason in ["closed", "idle_timeout", "error", "shutdown"] {
+        metrics::counter!(UPGRADED_CLOSED, "reason" => reason).increment(0);
+    }
+}
+
+/// Count a client that took no response bytes for `timeouts.client_send`:
+/// `response` (its upstream connection released) or `connection` (closed).
+pub(crate) fn client_send_timeout(kind: &'static str) {
+    metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(1);
+}
+
+/// Count a client connection closed at accept (`per_client_limit`).
+pub(crate) fn client_refused(reason: &'static str) {
+    metrics::counter!(CLIENT_REFUSED, "reason" => reason).increment(1);
+}
+
+/// The open client connections gauge (looked up once).
+pub(crate) fn client_connections() -> &'static metrics::Gauge {
+    static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| metrics::gauge!(CLIENT_CONNECTIONS))
+}
+
+/// Count a connection switched to another protocol (it is open now).
+pub(crate) fn upgrade_opened() {
+    metrics::counter!(UPGRADED_TOTAL).increment(1);
+    metrics::gauge!(UPGRADED_OPEN).increment(1.0);
+}
+
+/// Count an upgraded connection's end: `closed`, `idle_timeout`, `error`
+/// or `shutdown`.
+pub(crate) fn upgrade_closed(reason: &'static str) {
+    metrics::gauge!(UPGRADED_OPEN).decrement(1.0);
+    metrics::counter!(UPGRADED_CLOSED, "reason" => reason).increment(1);
 }
 
 /// The method as a bounded label value.

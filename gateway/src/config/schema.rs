@@ -68,6 +68,11 @@ pub(crate) struct LimitsSection {
     pub(crate) body: Option<SizeText>,
     /// Largest request head: request line plus headers (default 32 KiB).
     pub(crate) headers: Option<SizeText>,
+    /// Connections open at once from one client address (default 256;
+    /// trusted proxies exempt).
+    pub(crate) connections_per_client: Option<usize>,
+    /// Streams at once on one HTTP/2 client connection (default 128).
+    pub(crate) http2_max_concurrent_streams: Option<u32>,
 }
 
 /// `[timeouts]`.
@@ -84,6 +89,12 @@ pub(crate) struct TimeoutsSection {
     pub(crate) upstream_idle: Option<DurationText>,
     /// How long in-flight requests may finish after SIGTERM (default 20s).
     pub(crate) shutdown_grace: Option<DurationText>,
+    /// How long a client may take no response bytes before its response
+    /// (and the upstream connection) is given up (default 30s).
+    pub(crate) client_send: Option<DurationText>,
+    /// An upgraded connection (WebSocket) with no bytes either way for this
+    /// long is closed (default 60s).
+    pub(crate) upgrade_idle: Option<DurationText>,
 }
 
 /// `[log]`.

@@ -98,7 +98,7 @@ pub(crate) fn unparseable_request_bytes(status: StatusCode) -> Option<Vec<u8>> {
 
 /// A complete `Connection: close` HTTP/1.1 response carrying a problem
 /// with a fresh request id, for answers written straight to the socket.
-fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
+pub(crate) fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
     let problem = Problem::new(status, detail).with_request_id(
         crate::headers::new_request_id()
             .to_str()

@@ -10,7 +10,9 @@
 //! - [`retry`] and [`split`]: a route's retry budget and its split over
 //!   several upstreams;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
-//!   the limit) and how an exchange fails.
+//!   the limit) and how an exchange fails;
+//! - [`stall`]: an upstream connection whose response a client stopped
+//!   taking is given up after `timeouts.client_send`.
 //!
 //! [`UpstreamPool`] puts them together for one upstream.
 
@@ -24,6 +26,7 @@ mod resolve;
 mod retry;
 mod select;
 mod split;
+mod stall;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
