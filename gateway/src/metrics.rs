@@ -79,6 +79,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 ACME_ORDERS,
                 "ACME certificate orders, by result (success, failure)."
             );
+            crate::policies::describe();
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);

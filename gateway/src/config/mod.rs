@@ -18,6 +18,7 @@ mod limits;
 mod listen;
 mod log;
 mod overlay;
+pub(crate) mod policies;
 mod routes;
 mod schema;
 mod syntax;

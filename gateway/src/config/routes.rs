@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
+use super::policies::{self, PolicySettings};
 use super::schema::{HostPolicy, RouteSection};
 use super::timeouts::Timeouts;
 use super::units::serialize_millis;
@@ -28,6 +29,9 @@ pub(crate) struct RouteConfig {
     /// Response-head timeout.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) response_timeout: Duration,
+    /// The traffic policies switched on (`[routes.<policy>]` tables).
+    #[serde(flatten)]
+    pub(crate) policies: PolicySettings,
 }
 
 /// Validate `[[routes]]`: at least one, unique normalised prefixes, known
@@ -72,6 +76,7 @@ pub(super) fn validate(
                 &r.response_timeout,
                 timeouts.response,
             )?,
+            policies: policies::validate(c, &key, &r.prefix, r)?,
         });
     }
     if routes.is_empty() {

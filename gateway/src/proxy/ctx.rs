@@ -61,10 +61,18 @@ impl<'a> RequestCtx<'a> {
         }
     }
 
+    /// The client's address, the one place policies (rate limits) and
+    /// logs learn it from.
+    pub(super) fn client_ip(&self) -> std::net::IpAddr {
+        self.peer.ip
+    }
+
     /// What policies may read of the request.
     pub(super) fn facts(&self) -> RequestFacts<'_> {
         RequestFacts {
             host: self.host.as_ref(),
+            path: &self.log.path,
+            client_ip: self.client_ip(),
         }
     }
 }

@@ -7,14 +7,16 @@
 //!    the plain listener;
 //! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
 //! 3. **request policies** (`route.policies.on_request`, see
-//!    [`crate::policies`]): e.g. the declared body length;
+//!    [`crate::policies`]): e.g. the declared body length, a CORS
+//!    preflight answered, a rate limit, edge authentication;
 //! 4. [`upstream`]: the route's upstream pool;
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`);
 //! 6. [`forward::forward`]: endpoint choice, exchange, the one retry;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
-//!    [`response::response_policies`];
+//!    [`response::response_policies`] (on every response of the route,
+//!    the gateway's own refusals included);
 //! 9. [`response::log`]: request id echoed, access-log record attached
 //!    (written when the response body ends).
 //!
@@ -39,6 +41,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::headers::Peer;
+use crate::policies::{RequestHead, Verdict};
 use crate::routes::Route;
 use crate::state::Shared;
 use crate::upstreams::UpstreamPool;
@@ -81,14 +84,36 @@ async fn proxy(
         Routed::To(route) => route,
         Routed::AddSlash(location) => return Ok(errors::redirect(&location)),
     };
-    route.policies.on_request(&req, &ctx.facts())?;
+    let facts = route.policies.response_facts(&RequestHead::of(&req));
+    let response = match routed(ctx, route, req).await {
+        Ok(response) => response,
+        Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
+    };
+    Ok(response::response_policies(route, response, facts.as_ref()))
+}
+
+/// The phases of a routed request, from its request policies to the
+/// upstream's response.
+async fn routed(
+    ctx: &mut RequestCtx<'_>,
+    route: &Route,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Problem> {
+    match route
+        .policies
+        .on_request(&RequestHead::of(&req), &ctx.facts())
+        .await
+    {
+        Ok(()) => {}
+        Err(Verdict::Refuse(problem)) => return Err(problem),
+        Err(Verdict::Answer(status, headers)) => return Ok(errors::answer(status, headers)),
+    }
     let pool = upstream(ctx, route)?;
     let outbound = upstream_request::upstream_request(ctx, route, req);
     let (response, conn) = forward::forward(ctx, route, pool, outbound)
         .await
         .map_err(|failure| errors::map_error(failure, pool.name(), route.body_limit))?;
-    let response = response::upstream_response(response, pool, conn);
-    Ok(response::response_policies(route, response))
+    Ok(response::upstream_response(response, pool, conn))
 }
 
 /// Phase "upstream": the pool of the route's upstream (validation makes
