@@ -35,7 +35,13 @@ async fn a_client_over_its_burst_gets_a_429_problem_and_the_upstream_never_sees_
     assert!(h.contains_key("x-request-id"));
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["status"], 429);
-    assert!(body["detail"].as_str().unwrap().contains("too many requests"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many requests"),
+        "{body}"
+    );
     assert_eq!(body["instance"], "/users/me");
     assert_eq!(up.requests(), 3);
     let m = gw.metrics().await;
@@ -51,14 +57,27 @@ async fn the_limit_applies_only_under_its_paths() {
     let gw = TestGateway::start(&route_with(&up.url(), table)).await;
     let c = client();
     for _ in 0..5 {
-        assert_eq!(c.get(gw.url("/users/me")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            c.get(gw.url("/users/me")).send().await.unwrap().status(),
+            200
+        );
     }
     let login = gw.url("/users/auth/login");
     assert_eq!(c.post(&login).send().await.unwrap().status(), 200);
     assert_eq!(c.post(&login).send().await.unwrap().status(), 429);
     // Another path under the prefix shares the client's bucket.
-    assert_eq!(c.post(gw.url("/users/auth/refresh")).send().await.unwrap().status(), 429);
-    assert_eq!(c.get(gw.url("/users/me")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.post(gw.url("/users/auth/refresh"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        c.get(gw.url("/users/me")).send().await.unwrap().status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -71,8 +90,14 @@ async fn a_header_key_gives_each_value_its_own_bucket_and_clients_without_it_the
     assert_eq!(with("alpha").await.unwrap().status(), 200);
     assert_eq!(with("alpha").await.unwrap().status(), 429);
     assert_eq!(with("beta").await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 429);
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
 }
 
 #[tokio::test]
@@ -102,27 +127,48 @@ async fn a_reload_keeps_unchanged_buckets_and_applies_a_new_limit() {
     let one = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1";
     let gw = TestGateway::start_with(&route_with(&up.url(), one), |o| o.watch = true).await;
     let c = client();
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 200);
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 429);
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
 
     // Another setting of the route changes; the limit does not: the
     // client's bucket is still empty.
     let same = route_with(&up.url(), &format!("response_timeout = \"7s\"\n{one}"));
-    reload(&gw, &same, |c| c["routes"][0]["response_timeout"] == "7000ms").await;
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 429);
+    reload(&gw, &same, |c| {
+        c["routes"][0]["response_timeout"] == "7000ms"
+    })
+    .await;
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
 
     let five = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 5";
-    reload(&gw, &route_with(&up.url(), five), |c| shown(c, "rate_limit")["burst"] == 5).await;
+    reload(&gw, &route_with(&up.url(), five), |c| {
+        shown(c, "rate_limit")["burst"] == 5
+    })
+    .await;
     let config = gw.config_json().await;
     let shown = shown(&config, "rate_limit");
     assert_eq!(shown["requests"], 1);
     assert_eq!(shown["period"], "60000ms");
     assert_eq!(shown["key"], "client_ip");
-    assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
 
     reload(&gw, &route_with(&up.url(), ""), |c| shown_absent(c)).await;
     for _ in 0..8 {
-        assert_eq!(c.get(gw.url("/users/x")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            c.get(gw.url("/users/x")).send().await.unwrap().status(),
+            200
+        );
     }
 }
 

@@ -23,19 +23,26 @@ upstream = "users"
 }
 
 /// Replace the route table file (atomically, as editors do) and wait until
-/// `/config` satisfies `applied` (at most 10 s).
+/// `/config` satisfies `applied` (at most 10 s). The file is written again
+/// every second meanwhile: a gateway just started may not watch it yet.
 pub async fn reload(gw: &TestGateway, text: &str, applied: impl Fn(&serde_json::Value) -> bool) {
     let tmp = gw.config_path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, &gw.config_path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = serde_json::Value::Null;
+    let mut written: Option<Instant> = None;
     while Instant::now() < deadline {
-        if applied(&gw.config_json().await) {
+        if written.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, &gw.config_path).unwrap();
+            written = Some(Instant::now());
+        }
+        last = gw.config_json().await;
+        if applied(&last) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the reload was not applied:\n{text}");
+    panic!("the reload was not applied:\n{text}\n/config: {last}");
 }
 
 /// The first route's policy table `name` in `/config`.
