@@ -47,7 +47,10 @@ fn catalogue_page() -> Bytes {
     Bytes::from(out)
 }
 
-async fn answer(req: Request<Incoming>, bodies: Bodies) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(
+    req: Request<Incoming>,
+    bodies: Bodies,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() == Method::POST {
         let n = req
             .into_body()

@@ -163,7 +163,7 @@ async fn a_reload_keeps_unchanged_buckets_and_applies_a_new_limit() {
         200
     );
 
-    reload(&gw, &route_with(&up.url(), ""), |c| shown_absent(c)).await;
+    reload(&gw, &route_with(&up.url(), ""), shown_absent).await;
     for _ in 0..8 {
         assert_eq!(
             c.get(gw.url("/users/x")).send().await.unwrap().status(),
