@@ -221,6 +221,16 @@ key = "{key}"
 
     for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(tmp, "nginx", d), exist_ok=True)
+    # What both NGINX locations do to proxy (the gateway's routes do the same).
+    proxy = """      proxy_pass http://bench/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+"""
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
         f.write(f"""
 worker_processes {workers};
@@ -250,28 +260,12 @@ http {{
     client_max_body_size 1m;
     client_body_buffer_size 64k;  # keep 16 KiB bodies in memory, as the others do
     location /bench/ {{
-      proxy_pass http://bench/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Forwarded-Prefix /bench;
+{proxy}      proxy_set_header X-Forwarded-Prefix /bench;
       proxy_set_header X-Request-Id $request_id;
       add_header X-Request-Id $request_id;
     }}
     location /gz/ {{
-      proxy_pass http://bench/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Forwarded-Prefix /gz;
+{proxy}      proxy_set_header X-Forwarded-Prefix /gz;
       proxy_set_header X-Request-Id $request_id;
       add_header X-Request-Id $request_id;
       gzip on;

@@ -79,10 +79,7 @@ impl EdgeAuth {
 
 impl Policy for EdgeAuth {
     fn hooks(&self) -> Hooks {
-        Hooks {
-            request: true,
-            ..Hooks::default()
-        }
+        Hooks::REQUEST
     }
 
     async fn on_request(

@@ -25,10 +25,7 @@ impl DeclaredLength {
 
 impl Policy for DeclaredLength {
     fn hooks(&self) -> Hooks {
-        Hooks {
-            request: true,
-            ..Hooks::default()
-        }
+        Hooks::REQUEST
     }
 
     async fn on_request(

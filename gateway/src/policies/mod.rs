@@ -122,6 +122,15 @@ pub(crate) struct Hooks {
     pub(crate) response: bool,
 }
 
+impl Hooks {
+    /// Acts in the request phase only.
+    pub(crate) const REQUEST: Hooks = Hooks {
+        request: true,
+        upstream_request: false,
+        response: false,
+    };
+}
+
 /// A traffic policy. Each method is one phase; a policy implements the ones
 /// it names in [`Policy::hooks`].
 pub(crate) trait Policy {

@@ -188,10 +188,7 @@ impl RateLimit {
 
 impl Policy for RateLimit {
     fn hooks(&self) -> Hooks {
-        Hooks {
-            request: true,
-            ..Hooks::default()
-        }
+        Hooks::REQUEST
     }
 
     async fn on_request(
