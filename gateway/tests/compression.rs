@@ -332,3 +332,21 @@ async fn a_reload_switches_compression_on_with_its_settings() {
     assert_eq!(r.headers()["content-encoding"], "gzip");
     assert_eq!(decode("gzip", &r.bytes().await.unwrap()), payload(3000));
 }
+
+#[tokio::test]
+async fn the_gateways_own_small_problems_are_not_compressed() {
+    let tables = format!("{ON}[routes.rate_limit]\nrate = \"1/m\"\nburst = 1\n");
+    let (gw, _) = started(&tables).await;
+    let c = client();
+    let get = || {
+        c.get(gw.url("/users/gen?bytes=20000"))
+            .header("accept-encoding", "gzip")
+            .send()
+    };
+    assert_eq!(get().await.unwrap().headers()["content-encoding"], "gzip");
+    let r = get().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("content-encoding").is_none());
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 429);
+}

@@ -71,7 +71,13 @@ impl Compression {
 
     /// Whether the response may be compressed at all (whatever the client
     /// accepts).
-    fn eligible(&self, method: &Method, status: StatusCode, headers: &HeaderMap) -> bool {
+    fn eligible(
+        &self,
+        method: &Method,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body_len: Option<u64>,
+    ) -> bool {
         if method == Method::HEAD
             || status.is_informational()
             || matches!(
@@ -110,7 +116,8 @@ impl Compression {
         let declared = headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .or(body_len);
         declared.is_none_or(|n| n >= self.config.min_size)
     }
 
@@ -134,7 +141,12 @@ impl Policy for Compression {
     fn on_response(&self, response: &mut OutgoingResponse<'_>) {
         let head = &mut *response.head;
         if response.encoder.is_some()
-            || !self.eligible(&response.facts.method, head.status, &head.headers)
+            || !self.eligible(
+                &response.facts.method,
+                head.status,
+                &head.headers,
+                response.body_len,
+            )
         {
             return;
         }

@@ -107,6 +107,9 @@ pub(crate) struct OutgoingResponse<'a> {
     pub(crate) head: &'a mut http::response::Parts,
     /// What the request said.
     pub(crate) facts: &'a ResponseFacts,
+    /// The body's length when known without a `Content-Length` header (a
+    /// body the gateway produced itself, such as a problem).
+    pub(crate) body_len: Option<u64>,
     /// The body's encoder.
     pub(crate) encoder: Option<Encoder>,
 }
@@ -333,15 +336,18 @@ impl RoutePolicies {
     }
 
     /// Phase "response policies": the head adjusted, and the body's
-    /// encoder, if one was chosen.
+    /// encoder, if one was chosen (`body_len`: the body's exact length, if
+    /// known).
     pub(crate) fn on_response(
         &self,
         head: &mut http::response::Parts,
         facts: &ResponseFacts,
+        body_len: Option<u64>,
     ) -> Option<Encoder> {
         let mut response = OutgoingResponse {
             head,
             facts,
+            body_len,
             encoder: None,
         };
         for &i in &self.response {

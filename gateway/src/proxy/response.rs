@@ -42,7 +42,8 @@ pub(super) fn response_policies(
         return response;
     };
     let (mut parts, body) = response.into_parts();
-    let body = match route.policies.on_response(&mut parts, facts) {
+    let body_len = http_body::Body::size_hint(&body).exact();
+    let body = match route.policies.on_response(&mut parts, facts, body_len) {
         Some(encoder) => body.with_encoder(encoder),
         None => body,
     };
