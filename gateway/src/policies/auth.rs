@@ -17,7 +17,7 @@ use metrics::Counter;
 use crate::config::policies::auth::AuthConfig;
 
 use super::counters;
-use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict};
+use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict, under_any};
 
 /// One route's edge authentication.
 #[derive(Debug)]
@@ -68,12 +68,7 @@ impl EdgeAuth {
     }
 
     fn is_public(&self, method: &Method, path: &str) -> bool {
-        self.public_methods.contains(method)
-            || self
-                .config
-                .public_paths
-                .iter()
-                .any(|p| path.starts_with(p.as_str()))
+        self.public_methods.contains(method) || under_any(path, &self.config.public_paths)
     }
 }
 

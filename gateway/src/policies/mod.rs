@@ -357,6 +357,12 @@ impl RoutePolicies {
     }
 }
 
+/// Whether the client `path` lies under one of `prefixes` (a policy's
+/// `paths` / `public_paths`).
+pub(crate) fn under_any(path: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+}
+
 /// Append `token` to the `Vary` header unless it is listed already (or
 /// `Vary: *`).
 pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {

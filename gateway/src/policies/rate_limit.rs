@@ -32,7 +32,7 @@ use metrics::Counter;
 use crate::config::policies::rate_limit::{RateLimitConfig, RateLimitKey};
 
 use super::counters;
-use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict};
+use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict, under_any};
 
 /// `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers).
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -177,12 +177,7 @@ impl RateLimit {
     }
 
     fn applies_to(&self, path: &str) -> bool {
-        self.config.paths.is_empty()
-            || self
-                .config
-                .paths
-                .iter()
-                .any(|p| path.starts_with(p.as_str()))
+        self.config.paths.is_empty() || under_any(path, &self.config.paths)
     }
 }
 
