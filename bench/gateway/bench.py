@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Run wrk against the gateway, NGINX, HAProxy and the upstream directly.
 
+With --scenarios compression (or all) the gateway and NGINX also compress
+a 16 KiB JSON page with gzip at the same level (--gzip-level), and the CPU
+each spends per KiB compressed is reported (gzip minus identity, same path).
+
 With --scenarios tls (or all) the proxies also terminate TLS with the same
 ECDSA P-256 certificate, and the TLS scenarios run against them: keep-alive
 small GETs over TLS, a new TLS connection per request (full handshakes, wrk
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 CORES = os.cpu_count() or 1
 
@@ -44,6 +49,15 @@ TLS_SCENARIOS = [
     # Two `openssl s_time -reuse` clients: every connection resumes the first session.
     ("TLS resumed handshake per request, 2 clients", 2, "/bench/small", [], 2, "s_time"),
 ]
+
+
+# The gateway's route /gz/ and NGINX's location /gz/ compress with gzip at
+# --gzip-level; HAProxy (libslz, no levels) and the upstream do not take part.
+COMPRESSION_SCENARIOS = [
+    ("16 KiB JSON GET, gzip, 64 conns", 64, "/gz/json", ["-H", "Accept-Encoding: gzip"], 2, "gzip"),
+    ("16 KiB JSON GET, identity, 64 conns", 64, "/gz/json", [], 2, "gzip"),
+]
+GZIP_TARGETS = ("gateway", "baseline", "nginx")
 
 
 def s_time_count(out):
@@ -120,12 +134,16 @@ def parse_wrk(out):
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     errors = re.search(r"Socket errors: (.*)", out)
+    read = re.search(r"(\d+) requests in [\d.]+\w+, ([\d.]+)([KMG]?B) read", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(rps.group(1)) if rps else 0.0,
         "p50": dur(p50.group(1)) if p50 else float("nan"),
         "p99": dur(p99.group(1)) if p99 else float("nan"),
         "errors": (errors.group(1) if errors else "") + (f" non2xx={non2xx.group(1)}" if non2xx else ""),
+        # Bytes read per response (headers included), from wrk's total.
+        "bytes": (float(read.group(2)) * {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}[read.group(3)]
+                  / max(int(read.group(1)), 1)) if read else 0.0,
     }
 
 
@@ -139,8 +157,10 @@ def main():
     ap.add_argument("--pin", action="store_true",
                     help="pin the proxies and the upstream to CPU 0 and wrk to CPU 1 (taskset), so that "
                          "CPU cost is not hidden by spreading over both cores")
-    ap.add_argument("--scenarios", default="plain", choices=["plain", "tls", "all"],
-                    help="plain HTTP scenarios (default), the TLS ones, or both")
+    ap.add_argument("--scenarios", default="plain", choices=["plain", "tls", "compression", "all"],
+                    help="plain HTTP scenarios (default), the TLS ones, gzip (gateway vs NGINX), or all")
+    ap.add_argument("--gzip-level", type=int, default=6,
+                    help="gzip level for both the gateway and NGINX in the compression scenarios")
     ap.add_argument("--baseline", default="",
                     help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
                          "in the same interleaved rounds, for before/after comparisons")
@@ -156,7 +176,8 @@ def main():
     up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
     gw_tls, ngx_tls, hap_tls = (free_port() for _ in range(3))
     scenarios = (SCENARIOS if args.scenarios in ("plain", "all") else []) + \
-        (TLS_SCENARIOS if args.scenarios in ("tls", "all") else [])
+        (TLS_SCENARIOS if args.scenarios in ("tls", "all") else []) + \
+        (COMPRESSION_SCENARIOS if args.scenarios in ("compression", "all") else [])
     # One ECDSA P-256 certificate for every proxy.
     cert, key, combined = (os.path.join(tmp, n) for n in ("cert.pem", "key.pem", "combined.pem"))
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -170,6 +191,16 @@ def main():
         f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n'
                 'wrk.headers["Content-Type"] = "application/octet-stream"\n')
 
+    # Only with the compression scenarios: a baseline build from before
+    # route policies existed could not read the table otherwise.
+    gz_route = f"""[[routes]]
+prefix = "/gz/"
+upstream = "bench"
+[routes.compression]
+algorithms = ["gzip"]
+gzip_level = {args.gzip_level}
+min_size = 1
+""" if args.scenarios in ("compression", "all") else ""
     for name, public, admin in (("gateway", gw_port, gw_admin), ("baseline", base_port, base_admin)):
         with open(os.path.join(tmp, f"{name}.toml"), "w") as f:
             f.write(f"""
@@ -184,7 +215,7 @@ endpoints = ["http://127.0.0.1:{up_port}"]
 [[routes]]
 prefix = "/bench/"
 upstream = "bench"
-[tls]
+{gz_route}[tls]
 listen = "127.0.0.1:{gw_tls if name == 'gateway' else free_port()}"
 [[tls.certificates]]
 cert = "{cert}"
@@ -193,6 +224,16 @@ key = "{key}"
 
     for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(tmp, "nginx", d), exist_ok=True)
+    # What both NGINX locations do to proxy (the gateway's routes do the same).
+    proxy = """      proxy_pass http://bench/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+"""
     with open(os.path.join(tmp, "nginx.conf"), "w") as f:
         f.write(f"""
 worker_processes {workers};
@@ -222,17 +263,20 @@ http {{
     client_max_body_size 1m;
     client_body_buffer_size 64k;  # keep 16 KiB bodies in memory, as the others do
     location /bench/ {{
-      proxy_pass http://bench/;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Forwarded-Prefix /bench;
+{proxy}      proxy_set_header X-Forwarded-Prefix /bench;
       proxy_set_header X-Request-Id $request_id;
       add_header X-Request-Id $request_id;
+    }}
+    location /gz/ {{
+{proxy}      proxy_set_header X-Forwarded-Prefix /gz;
+      proxy_set_header X-Request-Id $request_id;
+      add_header X-Request-Id $request_id;
+      gzip on;
+      gzip_comp_level {args.gzip_level};
+      gzip_types application/json;
+      gzip_min_length 1;
+      gzip_proxied any;
+      gzip_vary on;
     }}
   }}
 }}
@@ -311,6 +355,8 @@ backend be
         if "haproxy" in targets:
             start("haproxy", ["haproxy", "-f", os.path.join(tmp, "haproxy.cfg")], hap_port)
         idle = {t: rss_kib(procs[t].pid) for t in targets if t in procs}
+        with urllib.request.urlopen(f"http://127.0.0.1:{up_port}/gz/json", timeout=5) as resp:
+            json_bytes = len(resp.read())
 
         for target, port in targets.items():  # warm-up
             subprocess.run(client_cpu + ["wrk", "-t2", "-c64", "-d1s", f"http://127.0.0.1:{port}/bench/small"],
@@ -320,7 +366,9 @@ backend be
             for scen, conns, path, extra, threads, kind in scenarios:
                 extra = [post_lua if a == "POST_LUA" else a for a in extra]
                 order = list(targets.items())
-                if kind != "http":
+                if kind == "gzip":
+                    order = [(t, p) for t, p in order if t in GZIP_TARGETS]
+                elif kind != "http":
                     order = [(t, tls_ports[t]) for t, _ in order if t in tls_ports]
                 if rnd % 2:
                     order.reverse()
@@ -404,6 +452,26 @@ backend be
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
                   + (f" {ratio('rps', 'baseline')} | {ratio('cpu', 'baseline')} |" if base_cols else ""))
+
+    if args.scenarios in ("compression", "all"):
+        gz_scen, id_scen = COMPRESSION_SCENARIOS[0][0], COMPRESSION_SCENARIOS[1][0]
+        kib = json_bytes / 1024
+        print()
+        print(f"gzip level {args.gzip_level} on a {json_bytes} B JSON page: the CPU one KiB of gzip costs is the "
+              f"proxy's CPU per request with gzip minus without, over {kib:.1f} KiB.")
+        print()
+        print("| target | CPU µs/req gzip | CPU µs/req identity | gzip CPU µs per KiB | bytes/response gzip | "
+              "bytes/response identity |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for target in GZIP_TARGETS:
+            gz, ident = results.get((gz_scen, target)), results.get((id_scen, target))
+            if not gz or not ident:
+                continue
+            med = {k: (statistics.median(r[k] for r in gz), statistics.median(r[k] for r in ident))
+                   for k in ("cpu", "bytes")}
+            per_kib = (med["cpu"][0] - med["cpu"][1]) / kib
+            print(f"| {target} | {med['cpu'][0]:.1f} | {med['cpu'][1]:.1f} | {per_kib:.2f} | "
+                  f"{med['bytes'][0]:.0f} | {med['bytes'][1]:.0f} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
 //!   field errors, `Patch<T>` and shared field rules with their schemas
 //!   ([`input`]) for request bodies;
 //! * `db`: database connection, migrations and database errors as problems;
-//! * `auth`: access-token verification against a JWKS and `AuthUser`;
+//! * `jwt`: access-token verification against a JWKS, without a web
+//!   framework (the gateway's edge authentication uses it);
+//! * `auth`: `jwt` plus the `AuthUser` extractor;
 //! * `testing`: a fresh database per test on SQLite and PostgreSQL.
 
 pub mod config;
@@ -24,7 +26,7 @@ pub mod telemetry;
 
 #[cfg(feature = "service")]
 pub mod api_docs;
-#[cfg(feature = "auth")]
+#[cfg(feature = "jwt")]
 pub mod auth;
 #[cfg(feature = "db")]
 pub mod db;

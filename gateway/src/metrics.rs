@@ -135,6 +135,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 "Requests of split routes, by route and the upstream chosen."
             );
             describe_connections();
+            crate::policies::describe();
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);

@@ -81,8 +81,9 @@ pub(crate) struct RouteTable {
 }
 
 impl RouteTable {
-    /// Build the table from a validated config.
-    pub(crate) fn new(config: &Config) -> Self {
+    /// Build the table from a validated config; `previous` (the table it
+    /// replaces) lends its policies' state to unchanged routes.
+    pub(crate) fn new(config: &Config, previous: Option<&RouteTable>) -> Self {
         let mut routes: Vec<Route> = config
             .routes
             .iter()
@@ -95,7 +96,13 @@ impl RouteTable {
                 body_limit: r.body_limit,
                 response_timeout: r.response_timeout,
                 forwarded_prefix: forwarded_prefix(r.strip_prefix, &r.prefix),
-                policies: RoutePolicies::for_route(r, config.upstreams.get(&r.upstream)),
+                policies: RoutePolicies::for_route(
+                    r,
+                    config.upstreams.get(&r.upstream),
+                    previous
+                        .and_then(|t| t.routes.iter().find(|p| *p.prefix == *r.prefix))
+                        .map(|p| &p.policies),
+                ),
             })
             .collect();
         routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
@@ -148,7 +155,7 @@ mod tests {
         "#;
         let config =
             Config::parse(Path::new("t.toml"), text, &Overrides::default()).expect("valid");
-        RouteTable::new(&config)
+        RouteTable::new(&config, None)
     }
 
     fn describe(t: &RouteTable, path: &str) -> String {
@@ -190,7 +197,7 @@ mod tests {
         "#;
         let config =
             Config::parse(Path::new("t.toml"), text, &Overrides::default()).expect("valid");
-        let t = RouteTable::new(&config);
+        let t = RouteTable::new(&config, None);
         assert_eq!(describe(&t, "/usersX"), "404");
         assert_eq!(describe(&t, "/"), "404");
         assert_eq!(describe(&t, "/products/1"), "404");

@@ -50,7 +50,7 @@ impl Active {
             upstreams.insert(name.clone(), pool);
         }
         Active {
-            table: RouteTable::new(&config),
+            table: RouteTable::new(&config, previous.map(|p| &p.table)),
             config: Arc::new(config),
             upstreams,
         }

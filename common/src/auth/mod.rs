@@ -11,9 +11,12 @@ mod verifier;
 pub use verifier::{MAX_AGE_CAP, TokenError, TokenVerifier, VerifierSettings};
 
 use std::str::FromStr;
+#[cfg(feature = "service")]
 use std::sync::Arc;
 
+#[cfg(feature = "service")]
 use axum::extract::{FromRef, FromRequestParts};
+use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -21,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::problem::Problem;
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "service", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including user administration.
@@ -123,7 +127,13 @@ impl AuthUser {
 
 /// The bearer token of a request, if it has one.
 pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, Problem> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+    bearer_token_in(&parts.headers)
+}
+
+/// The bearer token in `headers`, if there is one (what [`bearer_token`]
+/// reads, for callers holding only the headers, such as the gateway).
+pub fn bearer_token_in(headers: &HeaderMap) -> Result<Option<&str>, Problem> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
@@ -141,6 +151,7 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, Problem> {
     }
 }
 
+#[cfg(feature = "service")]
 impl<S> FromRequestParts<S> for AuthUser
 where
     Arc<TokenVerifier>: FromRef<S>,

@@ -19,6 +19,7 @@ mod limits;
 mod listen;
 mod log;
 mod overlay;
+pub(crate) mod policies;
 mod retry;
 mod routes;
 mod schema;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
+use super::policies::{self, PolicySettings};
 use super::retry::{RetryConfig, SplitTarget, unknown_upstream, validate_retry, validate_split};
 use super::schema::{HostPolicy, RouteSection};
 use super::timeouts::Timeouts;
@@ -34,6 +35,9 @@ pub(crate) struct RouteConfig {
     /// Response-head timeout.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) response_timeout: Duration,
+    /// The traffic policies switched on (`[routes.<policy>]` tables).
+    #[serde(flatten)]
+    pub(crate) policies: PolicySettings,
 }
 
 /// Validate `[[routes]]`: at least one, unique normalised prefixes, known
@@ -97,6 +101,7 @@ pub(super) fn validate(
                 &r.response_timeout,
                 timeouts.response,
             )?,
+            policies: policies::validate(c, &key, &r.prefix, r)?,
         });
     }
     if routes.is_empty() {

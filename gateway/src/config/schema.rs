@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::acme::AcmeSection;
 use super::endpoint::EndpointEntry;
 use super::health::{Balance, HealthCheckSection, OutlierSection};
+use super::policies::{auth, compression, cors, header_rules, rate_limit};
 use super::retry::{RetrySection, SplitSection};
 use super::tls::TlsSection;
 use super::units::{DurationText, SizeText};
@@ -158,6 +159,16 @@ pub(crate) struct RouteSection {
     pub(crate) body_limit: Option<SizeText>,
     /// Response timeout for this route (default `timeouts.response`).
     pub(crate) response_timeout: Option<DurationText>,
+    /// `[routes.rate_limit]`: token buckets per client.
+    pub(crate) rate_limit: Option<rate_limit::RateLimitSection>,
+    /// `[routes.cors]`: cross-origin requests from browsers.
+    pub(crate) cors: Option<cors::CorsSection>,
+    /// `[routes.compression]`: gzip, brotli, zstd responses.
+    pub(crate) compression: Option<compression::CompressionSection>,
+    /// `[routes.headers]`: header rules.
+    pub(crate) headers: Option<header_rules::HeaderRulesSection>,
+    /// `[routes.auth]`: access tokens verified at the edge.
+    pub(crate) auth: Option<auth::AuthSection>,
 }
 
 /// Which `Host` the upstream receives.

@@ -6,10 +6,9 @@
 //! streams; that is the request body's own doing.)
 
 use common::Problem;
-use http::{Request, header};
-use hyper::body::Incoming;
+use http::header;
 
-use super::{Hooks, Policy, RequestFacts};
+use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict};
 
 /// Refuses a declared length over the limit.
 #[derive(Debug)]
@@ -26,20 +25,21 @@ impl DeclaredLength {
 
 impl Policy for DeclaredLength {
     fn hooks(&self) -> Hooks {
-        Hooks {
-            request: true,
-            ..Hooks::default()
-        }
+        Hooks::REQUEST
     }
 
-    fn on_request(&self, req: &Request<Incoming>, _: &RequestFacts<'_>) -> Result<(), Problem> {
-        let declared = req
-            .headers()
+    async fn on_request(
+        &self,
+        head: &RequestHead<'_>,
+        _: &RequestFacts<'_>,
+    ) -> Result<(), Verdict> {
+        let declared = head
+            .headers
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         match declared {
-            Some(n) if n > self.limit => Err(Problem::payload_too_large(self.limit)),
+            Some(n) if n > self.limit => Err(Problem::payload_too_large(self.limit).into()),
             _ => Ok(()),
         }
     }

@@ -17,6 +17,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
 use crate::access_log::Completion;
+use crate::policies::Encoder;
 use crate::upstreams::{Connection, UpstreamPool};
 
 enum Source {
@@ -32,6 +33,9 @@ pub(crate) struct ResponseBody {
     /// been read to the end (dropped, and so closed, otherwise).
     connection: Option<(Arc<UpstreamPool>, Connection)>,
     ended: bool,
+    /// The route's compression, when it chose to encode this body (boxed:
+    /// most bodies have none).
+    encoder: Option<Box<Encoder>>,
 }
 
 impl Drop for ResponseBody {
@@ -55,6 +59,7 @@ impl ResponseBody {
             completion: None,
             connection: None,
             ended: false,
+            encoder: None,
         }
     }
 
@@ -78,7 +83,14 @@ impl ResponseBody {
             completion: None,
             connection: None,
             ended: false,
+            encoder: None,
         }
+    }
+
+    /// Send the body through `encoder` (compression).
+    pub(crate) fn with_encoder(mut self, encoder: Encoder) -> Self {
+        self.encoder = Some(Box::new(encoder));
+        self
     }
 
     /// Log and count the request when the body is done (or dropped).
@@ -106,14 +118,17 @@ impl Body for ResponseBody {
         if let Some((_, conn)) = &this.connection {
             conn.link().body_polled();
         }
-        let polled = match &mut this.source {
-            Source::Upstream(inner) => Pin::new(inner).poll_frame(cx),
-            Source::Fixed(bytes) => Poll::Ready(
-                bytes
-                    .take()
-                    .filter(|b| !b.is_empty())
-                    .map(|b| Ok(Frame::data(b))),
-            ),
+        let polled = match this.encoder.as_deref_mut() {
+            None => poll_source(&mut this.source, cx),
+            Some(encoder) => {
+                let source = &mut this.source;
+                let polled = encoder.poll_encoded(cx, |cx| poll_source(source, cx));
+                if encoder.is_finished() {
+                    // The upstream body was read to its end.
+                    this.ended = true;
+                }
+                polled
+            }
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -138,6 +153,9 @@ impl Body for ResponseBody {
     }
 
     fn is_end_stream(&self) -> bool {
+        if let Some(encoder) = &self.encoder {
+            return encoder.is_done();
+        }
         match &self.source {
             Source::Upstream(inner) => inner.is_end_stream(),
             Source::Fixed(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
@@ -145,11 +163,29 @@ impl Body for ResponseBody {
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.encoder.is_some() {
+            return SizeHint::default();
+        }
         match &self.source {
             Source::Upstream(inner) => inner.size_hint(),
             Source::Fixed(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
         }
+    }
+}
+
+fn poll_source(
+    source: &mut Source,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    match source {
+        Source::Upstream(inner) => Pin::new(inner).poll_frame(cx),
+        Source::Fixed(bytes) => Poll::Ready(
+            bytes
+                .take()
+                .filter(|b| !b.is_empty())
+                .map(|b| Ok(Frame::data(b))),
+        ),
     }
 }

@@ -74,10 +74,18 @@ impl<'a> RequestCtx<'a> {
         }
     }
 
+    /// The client's address (the right-most `X-Forwarded-For` entry
+    /// outside `trusted_proxies`, else the peer): what rate limits key on.
+    pub(super) fn client_ip(&self) -> std::net::IpAddr {
+        self.client.ip
+    }
+
     /// What policies may read of the request.
     pub(super) fn facts(&self) -> RequestFacts<'_> {
         RequestFacts {
             host: self.host.as_ref(),
+            path: &self.log.path,
+            client_ip: self.client_ip(),
         }
     }
 }

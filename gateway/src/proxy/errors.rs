@@ -64,6 +64,14 @@ pub(crate) fn render(
     response
 }
 
+/// A policy's own answer (a CORS preflight): `status`, `headers`, no body.
+pub(super) fn answer(status: StatusCode, headers: http::HeaderMap) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::fixed(Bytes::new()));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
 /// A `301` to `location` (with a tiny problem-free body, like nginx).
 pub(super) fn redirect(location: &str) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::fixed(Bytes::new()));

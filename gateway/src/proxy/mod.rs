@@ -7,7 +7,8 @@
 //!    the plain listener;
 //! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
 //! 3. **request policies** (`route.policies.on_request`, see
-//!    [`crate::policies`]): e.g. the declared body length;
+//!    [`crate::policies`]): e.g. the declared body length, a CORS
+//!    preflight answered, a rate limit, edge authentication;
 //! 4. [`upstream`]: the route's upstream pool (a split route's chosen one);
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`);
@@ -15,8 +16,9 @@
 //!    another endpoint within the route's budget;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
-//!    [`response::response_policies`]; or, for an upstream's `101`,
-//!    [`upgrade::switch`] (the two connections joined);
+//!    [`response::response_policies`] (on every response of the route,
+//!    the gateway's own refusals included); or, for an upstream's `101`,
+//!    [`upgrade::switch`] (the two connections joined, no response policy);
 //! 9. [`response::log`]: request id echoed, access-log record attached
 //!    (written when the response body ends).
 //!
@@ -43,6 +45,7 @@ use hyper::body::Incoming;
 
 use crate::client_limit::Admitted;
 use crate::headers::Peer;
+use crate::policies::{RequestHead, Verdict};
 use crate::routes::Route;
 use crate::state::Shared;
 use crate::stop::Drain;
@@ -100,7 +103,34 @@ async fn proxy(
         Routed::To(route) => route,
         Routed::AddSlash(location) => return Ok(errors::redirect(&location)),
     };
-    route.policies.on_request(&req, &ctx.facts())?;
+    let facts = route.policies.response_facts(&RequestHead::of(&req));
+    let response = match routed(ctx, route, req).await {
+        Ok(response) => response,
+        Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
+    };
+    if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        // The connection is no longer HTTP: nothing to add or encode.
+        return Ok(response);
+    }
+    Ok(response::response_policies(route, response, facts.as_ref()))
+}
+
+/// The phases of a routed request, from its request policies to the
+/// upstream's response.
+async fn routed(
+    ctx: &mut RequestCtx<'_>,
+    route: &Route,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Problem> {
+    match route
+        .policies
+        .on_request(&RequestHead::of(&req), &ctx.facts())
+        .await
+    {
+        Ok(()) => {}
+        Err(Verdict::Refuse(problem)) => return Err(problem),
+        Err(Verdict::Answer(status, headers)) => return Ok(errors::answer(status, headers)),
+    }
     let pool = upstream(ctx, route)?;
     let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req);
     let (response, conn) = forward::forward(ctx, route, pool, outbound)
@@ -110,8 +140,12 @@ async fn proxy(
     if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         return upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn);
     }
-    let response = response::upstream_response(response, pool, conn, timeouts.client_send);
-    Ok(response::response_policies(route, response))
+    Ok(response::upstream_response(
+        response,
+        pool,
+        conn,
+        timeouts.client_send,
+    ))
 }
 
 /// Phase "upstream": the pool of the route's upstream, or of the one its

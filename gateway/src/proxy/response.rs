@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 
 use crate::access_log::Completion;
 use crate::headers::{self, X_REQUEST_ID};
+use crate::policies::ResponseFacts;
 use crate::routes::Route;
 use crate::upstreams::{Connection, UpstreamPool};
 
@@ -33,17 +34,23 @@ pub(super) fn upstream_response(
     Response::from_parts(parts, body)
 }
 
-/// Phase "response policies": the route's policies adjust the head (the
-/// response is taken apart only when one of them acts on it).
+/// Phase "response policies": the route's policies adjust the head and
+/// may encode the body (the response is taken apart only when one of them
+/// acts on it, that is when the request's `facts` were kept).
 pub(super) fn response_policies(
     route: &Route,
     response: Response<ResponseBody>,
+    facts: Option<&ResponseFacts>,
 ) -> Response<ResponseBody> {
-    if !route.policies.act_on_response() {
+    let Some(facts) = facts else {
         return response;
-    }
+    };
     let (mut parts, body) = response.into_parts();
-    route.policies.on_response(&mut parts);
+    let body_len = http_body::Body::size_hint(&body).exact();
+    let body = match route.policies.on_response(&mut parts, facts, body_len) {
+        Some(encoder) => body.with_encoder(encoder),
+        None => body,
+    };
     Response::from_parts(parts, body)
 }
 

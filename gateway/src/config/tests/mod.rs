@@ -6,6 +6,7 @@ mod file;
 mod limits;
 mod listen;
 mod log;
+mod policies;
 mod properties;
 mod routes;
 mod timeouts;

@@ -1,0 +1,177 @@
+//! Rate limits over real TCP: `429` problem+json with `Retry-After` and
+//! the `RateLimit-Policy` / `RateLimit` fields, limits scoped to paths and
+//! keyed by header, bounded buckets, and reloads.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod policy_support;
+mod support;
+
+use policy_support::*;
+use support::*;
+
+/// A slow rate (a token per minute) so no test depends on timing.
+const STRICT: &str = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 3";
+
+#[tokio::test]
+async fn a_client_over_its_burst_gets_a_429_problem_and_the_upstream_never_sees_it() {
+    let up = Upstream::start("users").await;
+    let gw = TestGateway::start(&route_with(&up.url(), STRICT)).await;
+    let c = client();
+    for _ in 0..3 {
+        let r = c.get(gw.url("/users/me")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = c.get(gw.url("/users/me")).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let h = r.headers().clone();
+    assert_eq!(h["content-type"], "application/problem+json");
+    let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=61).contains(&retry), "{retry}");
+    assert_eq!(h["ratelimit-policy"], "\"users\";q=3;w=180");
+    assert_eq!(
+        h["ratelimit"].to_str().unwrap(),
+        format!("\"users\";r=0;t={retry}")
+    );
+    assert!(h.contains_key("x-request-id"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 429);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many requests"),
+        "{body}"
+    );
+    assert_eq!(body["instance"], "/users/me");
+    assert_eq!(up.requests(), 3);
+    let m = gw.metrics().await;
+    // Counters are per process, shared with the other tests of this file.
+    let limited = metric(&m, "gateway_rate_limited_total{route=\"/users/\"}").unwrap();
+    assert!(limited >= 1.0, "{m}");
+}
+
+#[tokio::test]
+async fn the_limit_applies_only_under_its_paths() {
+    let up = Upstream::start("users").await;
+    let table = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1\npaths = [\"/users/auth/\"]";
+    let gw = TestGateway::start(&route_with(&up.url(), table)).await;
+    let c = client();
+    for _ in 0..5 {
+        assert_eq!(
+            c.get(gw.url("/users/me")).send().await.unwrap().status(),
+            200
+        );
+    }
+    let login = gw.url("/users/auth/login");
+    assert_eq!(c.post(&login).send().await.unwrap().status(), 200);
+    assert_eq!(c.post(&login).send().await.unwrap().status(), 429);
+    // Another path under the prefix shares the client's bucket.
+    assert_eq!(
+        c.post(gw.url("/users/auth/refresh"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        c.get(gw.url("/users/me")).send().await.unwrap().status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_header_key_gives_each_value_its_own_bucket_and_clients_without_it_their_ip() {
+    let up = Upstream::start("users").await;
+    let table = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1\nkey = \"header:X-Api-Key\"";
+    let gw = TestGateway::start(&route_with(&up.url(), table)).await;
+    let c = client();
+    let with = |key: &'static str| c.get(gw.url("/users/x")).header("x-api-key", key).send();
+    assert_eq!(with("alpha").await.unwrap().status(), 200);
+    assert_eq!(with("alpha").await.unwrap().status(), 429);
+    assert_eq!(with("beta").await.unwrap().status(), 200);
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn more_active_clients_than_max_keys_start_their_buckets_over() {
+    let up = Upstream::start("users").await;
+    let table =
+        "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1\nkey = \"header:X-Api-Key\"\nmax_keys = 2";
+    let gw = TestGateway::start(&route_with(&up.url(), table)).await;
+    let c = client();
+    for i in 0..6 {
+        let r = c
+            .get(gw.url("/users/x"))
+            .header("x-api-key", format!("client-{i}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let m = gw.metrics().await;
+    let resets = metric(&m, "gateway_rate_limit_resets_total{route=\"/users/\"}").unwrap();
+    assert!(resets >= 1.0, "{m}");
+}
+
+#[tokio::test]
+async fn a_reload_keeps_unchanged_buckets_and_applies_a_new_limit() {
+    let up = Upstream::start("users").await;
+    let one = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1";
+    let gw = TestGateway::start_with(&route_with(&up.url(), one), |o| o.watch = true).await;
+    let c = client();
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
+
+    // Another setting of the route changes; the limit does not: the
+    // client's bucket is still empty.
+    let same = route_with(&up.url(), &format!("response_timeout = \"7s\"\n{one}"));
+    reload(&gw, &same, |c| {
+        c["routes"][0]["response_timeout"] == "7000ms"
+    })
+    .await;
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        429
+    );
+
+    let five = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 5";
+    reload(&gw, &route_with(&up.url(), five), |c| {
+        shown(c, "rate_limit")["burst"] == 5
+    })
+    .await;
+    let config = gw.config_json().await;
+    let shown = shown(&config, "rate_limit");
+    assert_eq!(shown["requests"], 1);
+    assert_eq!(shown["period"], "60000ms");
+    assert_eq!(shown["key"], "client_ip");
+    assert_eq!(
+        c.get(gw.url("/users/x")).send().await.unwrap().status(),
+        200
+    );
+
+    reload(&gw, &route_with(&up.url(), ""), shown_absent).await;
+    for _ in 0..8 {
+        assert_eq!(
+            c.get(gw.url("/users/x")).send().await.unwrap().status(),
+            200
+        );
+    }
+}
+
+fn shown_absent(config: &serde_json::Value) -> bool {
+    shown(config, "rate_limit").is_null()
+}
