@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::endpoint::MAX_WEIGHT;
 use super::error::{Checker, ConfigError};
-use super::upstreams::UpstreamConfig;
 
 /// `[routes.retry]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -104,7 +103,7 @@ pub(super) fn validate_retry(
 }
 
 /// The message for a route naming an upstream that is not declared.
-pub(super) fn unknown_upstream(name: &str, upstreams: &BTreeMap<String, UpstreamConfig>) -> String {
+pub(super) fn unknown_upstream<U>(name: &str, upstreams: &BTreeMap<String, U>) -> String {
     let known: Vec<&str> = upstreams.keys().map(String::as_str).collect();
     let known = if known.is_empty() {
         "none".to_string()
@@ -116,11 +115,11 @@ pub(super) fn unknown_upstream(name: &str, upstreams: &BTreeMap<String, Upstream
 
 /// Validate the route at `key`'s `split` (empty when the route names one
 /// `upstream`).
-pub(super) fn validate_split(
+pub(super) fn validate_split<U>(
     c: &Checker<'_>,
     key: &str,
     split: &[SplitSection],
-    upstreams: &BTreeMap<String, UpstreamConfig>,
+    upstreams: &BTreeMap<String, U>,
 ) -> Result<Vec<SplitTarget>, ConfigError> {
     let mut targets: Vec<SplitTarget> = Vec::new();
     for (i, s) in split.iter().enumerate() {

@@ -101,7 +101,18 @@ pub(super) fn validate(
                 &r.response_timeout,
                 timeouts.response,
             )?,
-            policies: policies::validate(c, &key, &r.prefix, r)?,
+            policies: policies::validate(
+                c,
+                &key,
+                &r.prefix,
+                policies::PolicySections {
+                    rate_limit: r.rate_limit.as_ref(),
+                    cors: r.cors.as_ref(),
+                    compression: r.compression.as_ref(),
+                    headers: r.headers.as_ref(),
+                    auth: r.auth.as_ref(),
+                },
+            )?,
         });
     }
     if routes.is_empty() {

@@ -21,6 +21,7 @@ mod checker;
 mod endpoint;
 mod failure;
 mod health;
+mod outlier;
 mod pool;
 mod resolve;
 mod retry;
@@ -41,13 +42,13 @@ use crate::metrics::EndpointGauge;
 pub(crate) use body::{BodyFault, BodyFaultCell, RequestBody};
 pub(crate) use endpoint::Endpoint;
 pub(crate) use failure::UpstreamFailure;
-pub(crate) use health::Observed;
+pub(crate) use outlier::Observed;
 pub(crate) use pool::{Connection, Outstanding};
 pub(crate) use retry::{RetryPolicy, RetryReason, is_idempotent};
 pub(crate) use select::Picked;
 pub(crate) use split::Split;
 
-use health::OutlierDetector;
+use outlier::OutlierDetector;
 use pool::ConnectionPool;
 use select::{Balancer, EndpointSet};
 

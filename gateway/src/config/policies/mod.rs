@@ -12,7 +12,6 @@ pub(crate) mod rate_limit;
 use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
-use super::schema::RouteSection;
 
 /// The validated policy settings of one route (absent: the policy is off).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,37 +33,41 @@ pub(crate) struct PolicySettings {
     pub(crate) auth: Option<auth::AuthConfig>,
 }
 
+/// A route's policy tables as written (borrowed from its `RouteSection`).
+pub(super) struct PolicySections<'a> {
+    pub(super) rate_limit: Option<&'a rate_limit::RateLimitSection>,
+    pub(super) cors: Option<&'a cors::CorsSection>,
+    pub(super) compression: Option<&'a compression::CompressionSection>,
+    pub(super) headers: Option<&'a header_rules::HeaderRulesSection>,
+    pub(super) auth: Option<&'a auth::AuthSection>,
+}
+
 /// Validate the policy tables of route `key` (`routes[i]`) with `prefix`.
 pub(super) fn validate(
     c: &Checker<'_>,
     key: &str,
     prefix: &str,
-    r: &RouteSection,
+    r: PolicySections<'_>,
 ) -> Result<PolicySettings, ConfigError> {
     Ok(PolicySettings {
         rate_limit: r
             .rate_limit
-            .as_ref()
             .map(|s| rate_limit::validate(c, &format!("{key}.rate_limit"), prefix, s))
             .transpose()?,
         cors: r
             .cors
-            .as_ref()
             .map(|s| cors::validate(c, &format!("{key}.cors"), s))
             .transpose()?,
         compression: r
             .compression
-            .as_ref()
             .map(|s| compression::validate(c, &format!("{key}.compression"), s))
             .transpose()?,
         headers: r
             .headers
-            .as_ref()
             .map(|s| header_rules::validate(c, &format!("{key}.headers"), s))
             .transpose()?,
         auth: r
             .auth
-            .as_ref()
             .map(|s| auth::validate(c, &format!("{key}.auth"), prefix, s))
             .transpose()?,
     })
