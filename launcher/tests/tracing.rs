@@ -150,7 +150,11 @@ async fn one_request_is_one_trace_from_gateway_to_service_to_database() {
         .find(|s| s.service == "gateway")
         .unwrap_or_else(|| panic!("a gateway span in {spans:#?}"));
     assert_eq!(gateway.name, "GET /products/");
-    assert_eq!(hex(&gateway.parent_span_id), CLIENT_SPAN, "the client's span is its parent");
+    assert_eq!(
+        hex(&gateway.parent_span_id),
+        CLIENT_SPAN,
+        "the client's span is its parent"
+    );
     assert_eq!(gateway.attribute("http.response.status_code"), Some("404"));
 
     let handler = in_trace
@@ -159,17 +163,25 @@ async fn one_request_is_one_trace_from_gateway_to_service_to_database() {
         .unwrap_or_else(|| panic!("a service span in {spans:#?}"));
     assert_eq!(handler.name, "GET /{id}");
     assert_eq!(handler.attribute("http.route"), Some("/{id}"));
-    assert_eq!(handler.parent_span_id, gateway.span_id, "the gateway's span is its parent");
+    assert_eq!(
+        handler.parent_span_id, gateway.span_id,
+        "the gateway's span is its parent"
+    );
 
     let query = in_trace
         .iter()
         .find(|s| s.name.starts_with("sea_orm."))
         .unwrap_or_else(|| panic!("a database span in {spans:#?}"));
-    assert_eq!(query.parent_span_id, handler.span_id, "the handler's span is its parent");
+    assert_eq!(
+        query.parent_span_id, handler.span_id,
+        "the handler's span is its parent"
+    );
     assert_eq!(query.attribute("db.system"), Some("sqlite"));
     assert_eq!(query.attribute("db.operation"), Some("SELECT"));
     assert!(
-        query.attribute("db.statement").is_some_and(|s| s.contains("products")),
+        query
+            .attribute("db.statement")
+            .is_some_and(|s| s.contains("products")),
         "{query:?}"
     );
 }
