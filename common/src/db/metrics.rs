@@ -47,7 +47,7 @@ pub fn instrument(db: &mut DatabaseConnection, registry: &Registry) {
 
 /// Which of [`OPERATIONS`] a statement is, by its first word.
 fn operation_index(sql: &str) -> usize {
-    let first = sql.trim_start().split_whitespace().next().unwrap_or("");
+    let first = sql.split_whitespace().next().unwrap_or("");
     OPERATIONS[..4]
         .iter()
         .position(|op| first.eq_ignore_ascii_case(op))
