@@ -35,10 +35,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full(REQUEST_DURATION.to_string()),
-                    &[
-                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                        10.0, 30.0,
-                    ],
+                    common::metrics::REQUEST_BUCKETS,
                 )
                 .ok()?
                 .build_recorder();
