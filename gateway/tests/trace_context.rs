@@ -89,7 +89,13 @@ async fn an_unusable_trace_export_endpoint_stops_start_up() {
     let mut options = gateway::LaunchOptions::new(&config);
     options.listen = Some("127.0.0.1:0".parse().unwrap());
     options.admin_listen = Some("127.0.0.1:0".parse().unwrap());
-    options.trace_export = Some(common::telemetry::otlp::Export::to("not a url", "gateway"));
-    let err = gateway::Gateway::bind(options).await.expect_err("refused");
-    assert!(err.to_string().contains("OTEL_EXPORTER_OTLP"), "{err}");
+    for endpoint in ["not a url", "https://collector:4318/v1/traces", "http://"] {
+        let mut options = options.clone();
+        options.trace_export = Some(common::telemetry::otlp::Export::to(endpoint, "gateway"));
+        let err = gateway::Gateway::bind(options).await.expect_err(endpoint);
+        assert!(
+            err.to_string().contains("OTEL_EXPORTER_OTLP"),
+            "{endpoint}: {err}"
+        );
+    }
 }

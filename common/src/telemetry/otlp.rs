@@ -20,6 +20,8 @@ pub struct Export {
     /// The full traces URL (`http://collector:4318/v1/traces`); `None`
     /// lets the exporter derive it from the `OTEL_*` variables.
     pub endpoint: Option<String>,
+    /// The endpoint as configured (the URL above, or the variable's value).
+    pub configured: String,
     /// `service.name` of the spans.
     pub service_name: String,
 }
@@ -28,8 +30,10 @@ impl Export {
     /// Export to the traces URL `endpoint` as `service_name` (tests, or a
     /// program that configures itself).
     pub fn to(endpoint: impl Into<String>, service_name: impl Into<String>) -> Export {
+        let endpoint = endpoint.into();
         Export {
-            endpoint: Some(endpoint.into()),
+            configured: endpoint.clone(),
+            endpoint: Some(endpoint),
             service_name: service_name.into(),
         }
     }
@@ -52,20 +56,43 @@ impl Export {
         if set("OTEL_TRACES_EXPORTER").is_some_and(|v| v.trim().eq_ignore_ascii_case("none")) {
             return None;
         }
-        set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"))?;
+        let configured = set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .or_else(|| set("OTEL_EXPORTER_OTLP_ENDPOINT"))?;
         Some(Export {
             endpoint: None,
+            configured: configured.trim().to_string(),
             service_name: set("OTEL_SERVICE_NAME")
                 .unwrap_or_else(|| default_service_name.to_string()),
         })
     }
 
-    /// A tracer provider exporting in batches from its own thread (no
-    /// runtime needed; the HTTP client is the blocking reqwest).
+    /// A tracer provider exporting in batches from its own thread, over
+    /// the exporter's built-in HTTP client (the blocking reqwest, with the
+    /// `service` feature).
     pub fn tracer_provider(&self) -> Result<SdkTracerProvider, ExportError> {
-        let mut builder = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary);
+        self.build(opentelemetry_otlp::SpanExporter::builder().with_http())
+    }
+
+    /// As [`Self::tracer_provider`], sending with `client`.
+    pub fn tracer_provider_with(
+        &self,
+        client: impl opentelemetry_http::HttpClient + 'static,
+    ) -> Result<SdkTracerProvider, ExportError> {
+        use opentelemetry_otlp::WithHttpConfig;
+        self.build(
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_http_client(client),
+        )
+    }
+
+    fn build(
+        &self,
+        builder: opentelemetry_otlp::SpanExporterBuilder<
+            opentelemetry_otlp::HttpExporterBuilderSet,
+        >,
+    ) -> Result<SdkTracerProvider, ExportError> {
+        let mut builder = builder.with_protocol(Protocol::HttpBinary);
         if let Some(endpoint) = &self.endpoint {
             builder = builder.with_endpoint(endpoint.clone());
         }

@@ -5,8 +5,13 @@
 //! OpenTelemetry SDK (no `tracing` layer on the request path): started
 //! when the request head arrives, child of the client's span when it sent
 //! a valid `traceparent`, ended when the access-log record is written.
-//! Batches leave from the SDK's own thread. Without configuration none of
-//! this exists ([`crate::state::Shared::tracer`] is `None`).
+//! Batches leave from the SDK's own thread through [`client`] (hyper, on
+//! the gateway's runtime). Without configuration none of this exists
+//! ([`crate::state::Shared::tracer`] is `None`).
+
+mod client;
+
+use std::time::Duration;
 
 use common::telemetry::otlp::{self, Export, ExportError};
 use common::traceparent::{self, TraceParent};
@@ -27,9 +32,11 @@ pub(crate) struct GatewayTracer {
 pub(crate) struct GatewaySpan(Span);
 
 impl GatewayTracer {
-    /// A tracer exporting as `export` says.
+    /// A tracer exporting as `export` says (call within the runtime the
+    /// exports are to run on).
     pub(crate) fn new(export: &Export) -> Result<GatewayTracer, ExportError> {
-        let provider = export.tracer_provider()?;
+        let provider = export
+            .tracer_provider_with(client::OtlpHttpClient::current(Duration::from_secs(10)))?;
         let tracer = provider.tracer("gateway");
         Ok(GatewayTracer { provider, tracer })
     }
