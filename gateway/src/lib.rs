@@ -275,12 +275,6 @@ fn trace_exporter(
     let Some(export) = export else {
         return Ok(None);
     };
-    if !export.configured.starts_with("http://") {
-        return Err(GatewayError::Tracing(format!(
-            "OTEL_EXPORTER_OTLP_ENDPOINT: `{}`: the gateway exports to an http:// collector only",
-            export.configured
-        )));
-    }
     let tracer = trace_export::GatewayTracer::new(&export)
         .map_err(|e| GatewayError::Tracing(e.to_string()))?;
     tracing::info!(service = %export.service_name, "exporting spans over OTLP");
