@@ -11,7 +11,8 @@
 # Settings (environment): TARGET_DIR (default $CARGO_TARGET_DIR or target),
 # PG_URL (admin URL of a PostgreSQL server; PostgreSQL rows are skipped when
 # unset), BACKENDS ("sqlite postgres"), SIZES ("1000 100000"; 1000000 works),
-# DURATION (10s), CONNECTIONS (32), THREADS (2), GATEWAY (true: add the "via
+# DURATION (10s), WARMUP (2s of the same load before each measured run,
+# discarded; 0 to skip), CONNECTIONS (32), THREADS (2), GATEWAY (true: add the "via
 # gateway" rows when the gateway binary is built). Prints a Markdown table
 # and the seed times; raw wrk output goes to bench/results/products-<time>/.
 # To compare two builds, point TARGET_DIR at each in turn (a directory with
@@ -27,6 +28,7 @@ seed_bin=$target/release/examples/bench_seed
 gateway_bin=$target/release/gateway
 sizes=${SIZES:-"1000 100000"}
 duration=${DURATION:-10s}
+warmup=${WARMUP:-2s}
 connections=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 products_port=18100
@@ -68,6 +70,9 @@ stop() { # pid
 # wrk's requests/s and the 50th/99th latency percentiles, as table cells.
 measure() { # name url
     local out=$results/$1.txt
+    # Warm-up: connection pools, the database's buffers and plans, the
+    # list-page cache; its figures are discarded.
+    [ "$warmup" != 0 ] && wrk -t"$threads" -c"$connections" -d"$warmup" "$2" > /dev/null
     wrk -t"$threads" -c"$connections" -d"$duration" --latency "$2" > "$out"
     local rps p50 p99 errors
     rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")

@@ -18,7 +18,7 @@ pub(crate) struct Completion {
     pub(crate) started: Instant,
     /// The request id.
     pub(crate) request_id: http::HeaderValue,
-    /// The client's address (the TCP peer).
+    /// The client's address (behind trusted proxies, from `X-Forwarded-For`).
     pub(crate) client_ip: IpAddr,
     /// The method, as a bounded label.
     pub(crate) method: &'static str,

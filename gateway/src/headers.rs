@@ -1,5 +1,7 @@
-//! Header rules: hop-by-hop removal (RFC 9110 §7.6.1), forwarding headers
-//! (believed only from trusted proxies) and the request id.
+//! Header rules: hop-by-hop removal (RFC 9110 §7.6.1) and the upgrade
+//! headers put back, forwarding headers (believed only from trusted
+//! proxies; `X-Real-IP` always the client's address, which the caller
+//! works out: `client_addr.rs`) and the request id.
 
 use std::net::IpAddr;
 
@@ -21,6 +23,32 @@ pub(crate) static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-fo
 pub(crate) static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// The value of `Upgrade` when `headers` ask to switch protocols (an
+/// `Upgrade` header and `upgrade` among the `Connection` options), read
+/// before [`strip_hop_by_hop`] removes both. `h2c` is never passed on: a
+/// tunnel speaking HTTP/2 to the upstream would carry requests the gateway
+/// never routed (h2c smuggling).
+pub(crate) fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let upgrade = headers.get(header::UPGRADE)?;
+    let asked = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .any(|option| option.trim_ascii().eq_ignore_ascii_case(b"upgrade"));
+    let h2c = upgrade
+        .as_bytes()
+        .split(|&b| b == b',')
+        .any(|p| p.trim_ascii().eq_ignore_ascii_case(b"h2c"));
+    (asked && !h2c && !upgrade.as_bytes().trim_ascii().is_empty()).then(|| upgrade.clone())
+}
+
+/// Put back the two headers that ask for (or agree to) switching to
+/// `protocol`, after [`strip_hop_by_hop`].
+pub(crate) fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, protocol);
+}
 
 /// Remove the hop-by-hop headers and every header the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -143,8 +171,11 @@ pub(crate) fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
 pub(crate) struct Forwarded<'a> {
     /// The TCP peer.
     pub(crate) peer: &'a Peer,
-    /// Whether the peer is a trusted proxy (under the active table).
-    pub(crate) trusted: bool,
+    /// The client's address as the gateway believes it (`X-Real-IP`).
+    pub(crate) client: &'a HeaderValue,
+    /// Whether the peer is a trusted proxy: its forwarding headers are
+    /// kept and appended to.
+    pub(crate) peer_trusted: bool,
     /// The client's host (`Host` or `:authority`).
     pub(crate) host: Option<&'a HeaderValue>,
     /// The prefix stripped, without trailing slash (`/users`), as a header
@@ -154,8 +185,9 @@ pub(crate) struct Forwarded<'a> {
 
 /// Set `X-Forwarded-*`, `X-Real-IP`; from an untrusted peer, the client's
 /// own forwarding headers (and `Forwarded`) are discarded first.
+/// `X-Real-IP` is always the client's address, whoever sent one.
 pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
-    if !f.trusted {
+    if !f.peer_trusted {
         for name in [
             &X_FORWARDED_FOR,
             &X_FORWARDED_PROTO,
@@ -187,9 +219,7 @@ pub(crate) fn set_forwarding(headers: &mut HeaderMap, f: &Forwarded<'_>) {
         HeaderValue::from_bytes(&xff).unwrap_or_else(|_| f.peer.value.clone())
     };
     headers.insert(&X_FORWARDED_FOR, xff);
-    if !headers.contains_key(&X_REAL_IP) {
-        headers.insert(&X_REAL_IP, f.peer.value.clone());
-    }
+    headers.insert(&X_REAL_IP, f.client.clone());
     if !headers.contains_key(&X_FORWARDED_PROTO) {
         let proto = if f.peer.tls { "https" } else { "http" };
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
@@ -294,7 +324,8 @@ mod tests {
         let peer = Peer::new(IpAddr::from([10, 0, 0, 1]));
         let forwarded = Forwarded {
             peer: &peer,
-            trusted: true,
+            client: &peer.value,
+            peer_trusted: true,
             host: None,
             prefix: None,
         };
@@ -443,14 +474,16 @@ mod tests {
                     h.append(&X_FORWARDED_FOR, header_value(value));
                 }
                 let peer = Peer::new(peer);
-                set_forwarding(&mut h, &Forwarded { peer: &peer, trusted, host: None, prefix: None });
+                // Whoever the client is, X-Real-IP says what the gateway believes.
+                let client = HeaderValue::from_static("192.0.2.99");
+                set_forwarding(&mut h, &Forwarded { peer: &peer, client: &client, peer_trusted: trusted, host: None, prefix: None });
                 let mut want = if trusted { trimmed_entries(&earlier) } else { Vec::new() };
                 want.push(peer.value.as_bytes().to_vec());
                 let sent: Vec<&[u8]> = h.get_all(&X_FORWARDED_FOR).iter().map(HeaderValue::as_bytes).collect();
                 let joined = want.join(&b", "[..]);
                 prop_assert_eq!(sent, vec![joined.as_slice()]);
                 let real_ip = h.get(&X_REAL_IP).map(HeaderValue::as_bytes);
-                prop_assert_eq!(real_ip, Some(peer.value.as_bytes()));
+                prop_assert_eq!(real_ip, Some(&b"192.0.2.99"[..]));
             }
         }
     }

@@ -18,6 +18,8 @@ mod acme;
 mod admin;
 mod certificates;
 pub mod cli;
+mod client_addr;
+mod client_limit;
 mod config;
 mod error;
 mod headers;

@@ -25,6 +25,37 @@ pub(crate) const TLS_RELOADS: &str = "gateway_tls_reloads_total";
 /// `gateway_acme_orders_total{result}`.
 pub(crate) const ACME_ORDERS: &str = "gateway_acme_orders_total";
 
+/// `gateway_upstream_endpoint_healthy{upstream,endpoint}` (gauge, 1 or 0;
+/// rendered from state, see [`render_endpoint_gauges`]).
+pub(crate) const ENDPOINT_HEALTHY: &str = "gateway_upstream_endpoint_healthy";
+/// `gateway_upstream_endpoint_requests_total{upstream,endpoint}`.
+pub(crate) const ENDPOINT_REQUESTS: &str = "gateway_upstream_endpoint_requests_total";
+/// `gateway_upstream_endpoint_outstanding{upstream,endpoint}` (gauge;
+/// rendered from state).
+pub(crate) const ENDPOINT_OUTSTANDING: &str = "gateway_upstream_endpoint_outstanding";
+/// `gateway_upstream_health_checks_total{upstream,result}`.
+pub(crate) const HEALTH_CHECKS: &str = "gateway_upstream_health_checks_total";
+/// `gateway_upstream_ejections_total{upstream}`.
+pub(crate) const EJECTIONS: &str = "gateway_upstream_ejections_total";
+/// `gateway_retries_total{route,reason}`.
+pub(crate) const RETRIES: &str = "gateway_retries_total";
+/// `gateway_retry_budget_exhausted_total{route}`.
+pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "gateway_retry_budget_exhausted_total";
+/// `gateway_split_requests_total{route,upstream}`.
+pub(crate) const SPLIT_REQUESTS: &str = "gateway_split_requests_total";
+/// `gateway_client_connections_open` (gauge).
+pub(crate) const CLIENT_CONNECTIONS: &str = "gateway_client_connections_open";
+/// `gateway_client_connections_refused_total{reason}`.
+pub(crate) const CLIENT_REFUSED: &str = "gateway_client_connections_refused_total";
+/// `gateway_client_send_timeouts_total{kind}`.
+pub(crate) const CLIENT_SEND_TIMEOUTS: &str = "gateway_client_send_timeouts_total";
+/// `gateway_upgraded_connections_open` (gauge).
+pub(crate) const UPGRADED_OPEN: &str = "gateway_upgraded_connections_open";
+/// `gateway_upgraded_connections_total`.
+pub(crate) const UPGRADED_TOTAL: &str = "gateway_upgraded_connections_total";
+/// `gateway_upgraded_connections_closed_total{reason}`.
+pub(crate) const UPGRADED_CLOSED: &str = "gateway_upgraded_connections_closed_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
@@ -76,6 +107,31 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 ACME_ORDERS,
                 "ACME certificate orders, by result (success, failure)."
             );
+            metrics::describe_counter!(
+                ENDPOINT_REQUESTS,
+                "Attempts sent to each upstream endpoint (retries included), by upstream and endpoint."
+            );
+            metrics::describe_counter!(
+                HEALTH_CHECKS,
+                "Active health checks, by upstream and result (pass, fail)."
+            );
+            metrics::describe_counter!(
+                EJECTIONS,
+                "Endpoints ejected by passive outlier detection, by upstream."
+            );
+            metrics::describe_counter!(
+                RETRIES,
+                "Requests sent again to another endpoint, by route and reason (connect, status)."
+            );
+            metrics::describe_counter!(
+                RETRY_BUDGET_EXHAUSTED,
+                "Retries refused because the route's retry budget was spent, by route."
+            );
+            metrics::describe_counter!(
+                SPLIT_REQUESTS,
+                "Requests of split routes, by route and the upstream chosen."
+            );
+            describe_connections();
             metrics::gauge!(IN_FLIGHT).set(0.0);
             metrics::counter!(CONFIG_RELOADS, "result" => "success").increment(0);
             metrics::counter!(CONFIG_RELOADS, "result" => "failure").increment(0);
@@ -94,6 +150,71 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Describe the client connection metrics and export them at zero.
+fn describe_connections() {
+    metrics::describe_gauge!(
+        CLIENT_CONNECTIONS,
+        "Client connections open (both listeners)."
+    );
+    metrics::describe_counter!(
+        CLIENT_REFUSED,
+        "Client connections closed at accept, by reason (per_client_limit: over limits.connections_per_client)."
+    );
+    metrics::describe_counter!(
+        CLIENT_SEND_TIMEOUTS,
+        "Clients that took no response bytes for timeouts.client_send, by kind (response: its upstream connection released; connection: its connection closed)."
+    );
+    metrics::describe_gauge!(UPGRADED_OPEN, "Upgraded (WebSocket) connections open.");
+    metrics::describe_counter!(
+        UPGRADED_TOTAL,
+        "Connections upgraded (101 Switching Protocols)."
+    );
+    metrics::describe_counter!(
+        UPGRADED_CLOSED,
+        "Upgraded connections closed, by reason (closed, idle_timeout, error, shutdown)."
+    );
+    metrics::gauge!(CLIENT_CONNECTIONS).set(0.0);
+    metrics::counter!(CLIENT_REFUSED, "reason" => "per_client_limit").increment(0);
+    for kind in ["response", "connection"] {
+        metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(0);
+    }
+    metrics::gauge!(UPGRADED_OPEN).set(0.0);
+    metrics::counter!(UPGRADED_TOTAL).increment(0);
+    for reason in ["closed", "idle_timeout", "error", "shutdown"] {
+        metrics::counter!(UPGRADED_CLOSED, "reason" => reason).increment(0);
+    }
+}
+
+/// Count a client that took no response bytes for `timeouts.client_send`:
+/// `response` (its upstream connection released) or `connection` (closed).
+pub(crate) fn client_send_timeout(kind: &'static str) {
+    metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(1);
+}
+
+/// Count a client connection closed at accept (`per_client_limit`).
+pub(crate) fn client_refused(reason: &'static str) {
+    metrics::counter!(CLIENT_REFUSED, "reason" => reason).increment(1);
+}
+
+/// The open client connections gauge (looked up once).
+pub(crate) fn client_connections() -> &'static metrics::Gauge {
+    static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| metrics::gauge!(CLIENT_CONNECTIONS))
+}
+
+/// Count a connection switched to another protocol (it is open now).
+pub(crate) fn upgrade_opened() {
+    metrics::counter!(UPGRADED_TOTAL).increment(1);
+    metrics::gauge!(UPGRADED_OPEN).increment(1.0);
+}
+
+/// Count an upgraded connection's end: `closed`, `idle_timeout`, `error`
+/// or `shutdown`.
+pub(crate) fn upgrade_closed(reason: &'static str) {
+    metrics::gauge!(UPGRADED_OPEN).decrement(1.0);
+    metrics::counter!(UPGRADED_CLOSED, "reason" => reason).increment(1);
+}
+
 pub(crate) use common::metrics::method_label;
 
 /// Count a failed upstream exchange.
@@ -109,6 +230,56 @@ pub(crate) fn upstream_errors_known(upstream: &str, kinds: impl IntoIterator<Ite
     for kind in kinds {
         metrics::counter!(UPSTREAM_ERRORS, "upstream" => upstream.to_string(), "kind" => kind)
             .increment(0);
+    }
+}
+
+/// One endpoint as the endpoint gauges show it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndpointGauge {
+    /// Its address (the `endpoint` label).
+    pub(crate) addr: std::net::SocketAddr,
+    /// Whether requests may go to it.
+    pub(crate) healthy: bool,
+    /// Requests in progress there.
+    pub(crate) outstanding: u32,
+}
+
+/// Append `gateway_upstream_endpoint_healthy` and
+/// `gateway_upstream_endpoint_outstanding` for the endpoints of now to a
+/// rendered exposition. They are written from the upstreams' state at each
+/// scrape rather than kept in the recorder, so an address that went away
+/// (scaled down, removed by a reload) leaves no stale series behind: a
+/// stale `0` would keep an "endpoint down" alert firing.
+/// `upstreams`: each upstream's name and endpoints.
+pub(crate) fn render_endpoint_gauges(out: &mut String, upstreams: &[(&str, Vec<EndpointGauge>)]) {
+    use std::fmt::Write as _;
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for (name, help, value) in [
+        (
+            ENDPOINT_HEALTHY,
+            "Whether requests may go to an upstream endpoint (1) or not (0: failed its active checks, or ejected).",
+            (|healthy: bool, _: u32| u32::from(healthy)) as fn(bool, u32) -> u32,
+        ),
+        (
+            ENDPOINT_OUTSTANDING,
+            "Requests in progress at each endpoint, as power of two choices sees them (0 under round robin).",
+            |_: bool, outstanding: u32| outstanding,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (upstream, endpoints) in upstreams {
+            for e in endpoints {
+                let _ = writeln!(
+                    out,
+                    "{name}{{upstream=\"{upstream}\",endpoint=\"{}\"}} {}",
+                    e.addr,
+                    value(e.healthy, e.outstanding)
+                );
+            }
+        }
+        out.push('\n');
     }
 }
 

@@ -9,6 +9,7 @@ use http::HeaderValue;
 
 use crate::config::Config;
 use crate::policies::RoutePolicies;
+use crate::upstreams::{RetryPolicy, Split};
 
 /// The `X-Forwarded-Prefix` value of a route: its prefix without the
 /// trailing slash, when the prefix is stripped and is not `/`.
@@ -25,8 +26,12 @@ fn forwarded_prefix(strip: bool, prefix: &str) -> Option<HeaderValue> {
 pub(crate) struct Route {
     /// Prefix with trailing slash (`/users/`); also the metrics label.
     pub(crate) prefix: Arc<str>,
-    /// Upstream name.
+    /// Upstream name (a split route's first).
     pub(crate) upstream: Arc<str>,
+    /// The upstreams sharing the route's requests, when it splits them.
+    pub(crate) split: Option<Split>,
+    /// Retries on another endpoint, unless switched off.
+    pub(crate) retry: Option<RetryPolicy>,
     /// Strip the prefix before forwarding.
     pub(crate) strip_prefix: bool,
     /// Body limit in bytes.
@@ -84,6 +89,8 @@ impl RouteTable {
             .map(|r| Route {
                 prefix: Arc::from(r.prefix.as_str()),
                 upstream: Arc::from(r.upstream.as_str()),
+                split: Split::new(&r.prefix, &r.split),
+                retry: RetryPolicy::new(&r.prefix, &r.retry),
                 strip_prefix: r.strip_prefix,
                 body_limit: r.body_limit,
                 response_timeout: r.response_timeout,

@@ -32,14 +32,16 @@ impl Active {
     pub(crate) fn build(config: Config, previous: Option<&Active>) -> Active {
         let mut upstreams = HashMap::new();
         for (name, upstream) in &config.upstreams {
-            let reused = previous
-                .filter(|p| p.config.workers == config.workers)
-                .and_then(|p| p.upstreams.get(name))
+            let before = previous.and_then(|p| p.upstreams.get(name));
+            let reused = before
                 .filter(|pool| pool.config == *upstream)
+                .filter(|_| previous.is_some_and(|p| p.config.workers == config.workers))
                 .cloned();
             let pool = reused.unwrap_or_else(|| {
-                let pool = UpstreamPool::new(upstream.clone(), config.workers);
-                pool.spawn_resolver();
+                // Endpoints that stay keep their health.
+                let pool =
+                    UpstreamPool::new(upstream.clone(), config.workers, before.map(|p| &**p));
+                pool.spawn_tasks();
                 pool
             });
             crate::metrics::upstream_errors_known(

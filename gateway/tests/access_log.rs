@@ -93,4 +93,28 @@ async fn each_request_writes_one_json_line_with_every_field() {
     let started = missing[0]["trace_id"].as_str().unwrap();
     assert_eq!(started.len(), 32);
     assert!(started.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    // Behind a trusted proxy the line shows the client it forwarded for.
+    let behind = TestGateway::start(&one_route(
+        &users.url(),
+        "trusted_proxies = [\"127.0.0.0/8\"]",
+    ))
+    .await;
+    let resp = client()
+        .get(behind.url("/users/me"))
+        .header("x-request-id", "log-forwarded")
+        .header("x-forwarded-for", "6.6.6.6, 203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    let _ = resp.bytes().await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let forwarded: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["request_id"] == "log-forwarded")
+        .collect();
+    assert_eq!(forwarded.len(), 1, "{text}");
+    assert_eq!(forwarded[0]["client_ip"], "203.0.113.7");
 }

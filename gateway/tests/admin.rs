@@ -78,12 +78,13 @@ upstream = "dead"
 }
 
 /// Every kind of `gateway_upstream_errors_total`.
-const UPSTREAM_ERROR_KINDS: [&str; 5] = [
+const UPSTREAM_ERROR_KINDS: [&str; 6] = [
     "connect",
     "connect_timeout",
     "response_timeout",
     "protocol",
     "no_endpoint",
+    "no_healthy_endpoint",
 ];
 
 #[tokio::test]

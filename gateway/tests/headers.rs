@@ -104,13 +104,13 @@ async fn trusted_proxy_forwarding_headers_are_kept_and_appended_to() {
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(
         &users.url(),
-        "trusted_proxies = [\"127.0.0.0/8\"]",
+        "trusted_proxies = [\"127.0.0.0/8\", \"10.0.0.0/8\"]",
     ))
     .await;
     let resp = client()
         .get(gw.url("/users/me"))
         .header("x-forwarded-for", "203.0.113.7, 10.1.1.1")
-        .header("x-real-ip", "203.0.113.7")
+        .header("x-real-ip", "6.6.6.6")
         .header("x-forwarded-proto", "https")
         .header("x-forwarded-host", "shop.example")
         .header("forwarded", "for=203.0.113.7")

@@ -1,6 +1,8 @@
-//! The admin endpoints: `/healthz`, `/readyz` (503 while draining),
+//! The admin endpoints: `/healthz`, `/readyz` (503 while draining; the
+//! upstreams' healthy endpoints),
 //! `/metrics` (Prometheus text) and `/config` (the active configuration).
 
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
@@ -21,23 +23,26 @@ pub(super) fn route(shared: &Shared, req: &Request<Incoming>) -> Response<Respon
     }
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n", "text/plain; charset=utf-8"),
-        "/readyz" => {
-            if shared.draining.load(Ordering::Relaxed) {
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "draining\n",
-                    "text/plain; charset=utf-8",
-                )
-            } else {
-                text(StatusCode::OK, "ready\n", "text/plain; charset=utf-8")
-            }
-        }
+        "/readyz" => readyz(shared),
         "/metrics" => match crate::metrics::install() {
-            Some(handle) => text(
-                StatusCode::OK,
-                handle.render(),
-                "text/plain; version=0.0.4; charset=utf-8",
-            ),
+            Some(handle) => {
+                let mut body = handle.render();
+                // Endpoint health is read now (ejections end on their own),
+                // for the endpoints there are now.
+                let active = shared.active.load();
+                let mut upstreams: Vec<(&str, Vec<_>)> = active
+                    .upstreams
+                    .values()
+                    .map(|pool| (pool.name(), pool.health().endpoints))
+                    .collect();
+                upstreams.sort_by_key(|(name, _)| *name);
+                crate::metrics::render_endpoint_gauges(&mut body, &upstreams);
+                text(
+                    StatusCode::OK,
+                    body,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )
+            }
             None => problem(Problem::unavailable(
                 "another metrics recorder is installed in this process",
             )),
@@ -61,6 +66,35 @@ pub(super) fn route(shared: &Shared, req: &Request<Incoming>) -> Response<Respon
             "no admin endpoint `{other}` (try /healthz, /readyz, /metrics, /config)"
         ))),
     }
+}
+
+/// `/readyz`: `503 draining` once shutdown has begun, else `200 ready`,
+/// with one line per upstream saying how many of its endpoints are
+/// healthy. An upstream without a healthy endpoint does not make the
+/// gateway unready: it still answers (its routes with `503`), and taking
+/// every replica out of a load balancer because one service is down would
+/// take the other services down with it.
+fn readyz(shared: &Shared) -> Response<ResponseBody> {
+    let draining = shared.draining.load(Ordering::Relaxed);
+    let mut body = String::from(if draining { "draining\n" } else { "ready\n" });
+    let active = shared.active.load();
+    let mut names: Vec<&String> = active.upstreams.keys().collect();
+    names.sort();
+    for name in names {
+        let report = active.upstreams[name].health();
+        let _ = writeln!(
+            body,
+            "upstream {name}: {}/{} endpoints healthy",
+            report.healthy(),
+            report.endpoints.len()
+        );
+    }
+    let status = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    text(status, body, "text/plain; charset=utf-8")
 }
 
 fn text(

@@ -1,5 +1,6 @@
 //! Upstream endpoint URLs: `http://host[:port]`, without path, query or
-//! credentials, as written in `endpoints` or in `<NAME>_UPSTREAM`.
+//! credentials, as written in `endpoints` or in `<NAME>_UPSTREAM`, each
+//! with its balancing weight.
 
 use std::fmt;
 
@@ -12,10 +13,17 @@ pub(crate) struct EndpointUrl {
     pub(crate) host: String,
     /// Port (80 when the URL has none).
     pub(crate) port: u16,
+    /// Share of the upstream's requests relative to the other endpoints
+    /// (every address a host name resolves to gets it).
+    pub(crate) weight: u32,
 }
 
+/// The largest endpoint or split weight: keeps the precomputed weighted
+/// round-robin schedules small.
+pub(crate) const MAX_WEIGHT: u32 = 1000;
+
 impl EndpointUrl {
-    /// Parse `http://host[:port][/]`.
+    /// Parse `http://host[:port][/]` (weight 1).
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
         let uri: http::Uri = url
@@ -54,6 +62,7 @@ impl EndpointUrl {
         Ok(EndpointUrl {
             host,
             port: authority.port_u16().unwrap_or(80),
+            weight: 1,
         })
     }
 
@@ -85,4 +94,48 @@ pub(super) fn parse_endpoint_list(list: &str) -> Result<Vec<EndpointUrl>, String
         return Err("no endpoint URL given".to_string());
     }
     Ok(endpoints)
+}
+
+/// One entry of `endpoints` as written: a URL, or a table with a weight.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(
+    untagged,
+    expecting = "expected an endpoint URL (\"http://host:port\") or a table { url = \"http://host:port\", weight = 1 }"
+)]
+pub(crate) enum EndpointEntry {
+    /// `"http://host:port"`, weight 1.
+    Url(String),
+    /// `{ url = "http://host:port", weight = 3 }`.
+    Weighted(WeightedEndpoint),
+}
+
+/// `{ url, weight }`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WeightedEndpoint {
+    /// The endpoint URL.
+    url: String,
+    /// Its weight (default 1).
+    weight: Option<u32>,
+}
+
+impl EndpointEntry {
+    /// The validated endpoint, or the problem with it.
+    pub(super) fn parse(&self) -> Result<EndpointUrl, String> {
+        match self {
+            EndpointEntry::Url(url) => EndpointUrl::parse(url),
+            EndpointEntry::Weighted(w) => {
+                let mut endpoint = EndpointUrl::parse(&w.url)?;
+                let weight = w.weight.unwrap_or(1);
+                if !(1..=MAX_WEIGHT).contains(&weight) {
+                    return Err(format!(
+                        "weight {weight} of `{}` must be between 1 and {MAX_WEIGHT}",
+                        w.url
+                    ));
+                }
+                endpoint.weight = weight;
+                Ok(endpoint)
+            }
+        }
+    }
 }

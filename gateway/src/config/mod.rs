@@ -14,10 +14,12 @@
 mod acme;
 mod endpoint;
 mod error;
+mod health;
 mod limits;
 mod listen;
 mod log;
 mod overlay;
+mod retry;
 mod routes;
 mod schema;
 mod syntax;
@@ -40,8 +42,11 @@ use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
+pub(crate) use health::{Balance, HealthCheck, Outlier};
+pub(crate) use limits::ClientLimits;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
+pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;
@@ -68,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) body_limit: u64,
     /// Largest request head in bytes.
     pub(crate) header_limit: u64,
+    /// What one client may hold open (connections, HTTP/2 streams).
+    pub(crate) client_limits: ClientLimits,
     /// Timeouts.
     pub(crate) timeouts: Timeouts,
     /// Networks whose forwarding headers are believed.
@@ -155,6 +162,7 @@ impl Config {
             workers: listen.workers,
             body_limit: limits.body,
             header_limit: limits.headers,
+            client_limits: limits.clients,
             timeouts,
             trusted_proxies,
             log_format: log.format,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
+use super::retry::{RetryConfig, SplitTarget, unknown_upstream, validate_retry, validate_split};
 use super::schema::{HostPolicy, RouteSection};
 use super::timeouts::Timeouts;
 use super::units::serialize_millis;
@@ -17,8 +18,13 @@ use super::upstreams::UpstreamConfig;
 pub(crate) struct RouteConfig {
     /// Prefix, starting and ending with `/`.
     pub(crate) prefix: String,
-    /// Upstream name.
+    /// Upstream name (with `split`, the first one's).
     pub(crate) upstream: String,
+    /// Upstreams sharing the requests by weight; empty for one `upstream`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) split: Vec<SplitTarget>,
+    /// Retries on another endpoint.
+    pub(crate) retry: RetryConfig,
     /// Whether the prefix is stripped.
     pub(crate) strip_prefix: bool,
     /// Host policy.
@@ -49,21 +55,40 @@ pub(super) fn validate(
                 format!("duplicate prefix `{}` (also routes[{j}])", r.prefix),
             ));
         }
-        if !upstreams.contains_key(&r.upstream) {
-            let known: Vec<&str> = upstreams.keys().map(String::as_str).collect();
-            let known = if known.is_empty() {
-                "none".to_string()
-            } else {
-                known.join(", ")
-            };
+        let split = validate_split(c, &key, &r.split, upstreams)?;
+        let upstream = match (r.upstream.is_empty(), split.first()) {
+            (true, None) => {
+                return Err(c.err(
+                    format!("{key}.upstream"),
+                    "required (or `split` over several upstreams)",
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(c.err(
+                    format!("{key}.split"),
+                    "give either `upstream` or `split`, not both",
+                ));
+            }
+            (true, Some(first)) => first.upstream.clone(),
+            (false, None) => r.upstream.clone(),
+        };
+        if !upstreams.contains_key(&upstream) {
             return Err(c.err(
                 format!("{key}.upstream"),
-                format!("unknown upstream `{}` (defined: {known})", r.upstream),
+                unknown_upstream(&upstream, upstreams),
+            ));
+        }
+        if !split.is_empty() && r.host == Some(HostPolicy::Upstream) {
+            return Err(c.err(
+                format!("{key}.host"),
+                "`upstream` cannot be used with `split` (the upstreams' hosts differ); use `client`",
             ));
         }
         routes.push(RouteConfig {
             prefix: r.prefix.clone(),
-            upstream: r.upstream.clone(),
+            upstream,
+            split,
+            retry: validate_retry(c, &key, r.retry.as_ref())?,
             strip_prefix: r.strip_prefix.unwrap_or(true),
             host: r.host.unwrap_or_default(),
             body_limit: c.size(&format!("{key}.body_limit"), &r.body_limit, body_limit)?,

@@ -9,6 +9,9 @@ use common::config::LogFormat;
 use serde::{Deserialize, Serialize};
 
 use super::acme::AcmeSection;
+use super::endpoint::EndpointEntry;
+use super::health::{Balance, HealthCheckSection, OutlierSection};
+use super::retry::{RetrySection, SplitSection};
 use super::tls::TlsSection;
 use super::units::{DurationText, SizeText};
 
@@ -65,6 +68,11 @@ pub(crate) struct LimitsSection {
     pub(crate) body: Option<SizeText>,
     /// Largest request head: request line plus headers (default 32 KiB).
     pub(crate) headers: Option<SizeText>,
+    /// Connections open at once from one client address (default 256;
+    /// trusted proxies exempt).
+    pub(crate) connections_per_client: Option<usize>,
+    /// Streams at once on one HTTP/2 client connection (default 128).
+    pub(crate) http2_max_concurrent_streams: Option<u32>,
 }
 
 /// `[timeouts]`.
@@ -81,6 +89,12 @@ pub(crate) struct TimeoutsSection {
     pub(crate) upstream_idle: Option<DurationText>,
     /// How long in-flight requests may finish after SIGTERM (default 20s).
     pub(crate) shutdown_grace: Option<DurationText>,
+    /// How long a client may take no response bytes before its response
+    /// (and the upstream connection) is given up (default 30s).
+    pub(crate) client_send: Option<DurationText>,
+    /// An upgraded connection (WebSocket) with no bytes either way for this
+    /// long is closed (default 60s).
+    pub(crate) upgrade_idle: Option<DurationText>,
 }
 
 /// `[log]`.
@@ -99,15 +113,22 @@ pub(crate) struct LogSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpstreamSection {
-    /// Endpoint URLs (`http://host:port`); env `<NAME>_UPSTREAM` overrides.
+    /// Endpoint URLs (`http://host:port`, or `{ url, weight }`); env
+    /// `<NAME>_UPSTREAM` overrides.
     #[serde(default)]
-    pub(crate) endpoints: Vec<String>,
+    pub(crate) endpoints: Vec<EndpointEntry>,
     /// How often host names are re-resolved (default 5s).
     pub(crate) resolve_interval: Option<DurationText>,
     /// Connect timeout for this upstream (default `timeouts.connect`).
     pub(crate) connect_timeout: Option<DurationText>,
-    /// How long an endpoint that failed to connect is skipped (default 5s).
+    /// Replaced by `outlier`: refused with a message saying so.
     pub(crate) failure_cooldown: Option<DurationText>,
+    /// `p2c` (default) or `round_robin`.
+    pub(crate) balance: Option<Balance>,
+    /// `[upstreams.<name>.health_check]`: active HTTP checks.
+    pub(crate) health_check: Option<HealthCheckSection>,
+    /// `[upstreams.<name>.outlier]`: passive outlier detection.
+    pub(crate) outlier: Option<OutlierSection>,
     /// Idle keep-alive connections kept per endpoint (default 256).
     pub(crate) max_idle_per_endpoint: Option<usize>,
     /// Connections open at once per endpoint and worker (default 128);
@@ -121,8 +142,14 @@ pub(crate) struct UpstreamSection {
 pub(crate) struct RouteSection {
     /// Path prefix, starting and ending with `/` (`/users/`).
     pub(crate) prefix: String,
-    /// Upstream name (a key of `[upstreams]`).
+    /// Upstream name (a key of `[upstreams]`); required unless `split`.
+    #[serde(default)]
     pub(crate) upstream: String,
+    /// Upstreams sharing the route's requests by weight (canary), instead of `upstream`.
+    #[serde(default)]
+    pub(crate) split: Vec<SplitSection>,
+    /// `[routes.retry]`: retries on another endpoint.
+    pub(crate) retry: Option<RetrySection>,
     /// Strip the prefix before forwarding (default true).
     pub(crate) strip_prefix: Option<bool>,
     /// `client` (keep the client's Host, default) or `upstream` (the endpoint URL's authority).

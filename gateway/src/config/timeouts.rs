@@ -1,4 +1,6 @@
-//! `[timeouts]`: how long clients and upstreams may take.
+//! `[timeouts]`: how long clients and upstreams may take: to send a
+//! request head, to connect, to answer, to take a response
+//! (`client_send`), and how long an upgraded connection may stay silent.
 
 use std::time::Duration;
 
@@ -26,6 +28,13 @@ pub(crate) struct Timeouts {
     /// Drain period on shutdown.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) shutdown_grace: Duration,
+    /// Longest a client may take no response bytes (its response is given
+    /// up, the upstream connection released).
+    #[serde(serialize_with = "serialize_millis")]
+    pub(crate) client_send: Duration,
+    /// Longest an upgraded connection may carry no bytes either way.
+    #[serde(serialize_with = "serialize_millis")]
+    pub(crate) upgrade_idle: Duration,
 }
 
 /// Validate `[timeouts]`: the ones a request waits on must not be zero.
@@ -48,11 +57,23 @@ pub(super) fn validate(c: &Checker<'_>, t: &TimeoutsSection) -> Result<Timeouts,
             &t.shutdown_grace,
             Duration::from_secs(20),
         )?,
+        client_send: c.duration(
+            "timeouts.client_send",
+            &t.client_send,
+            Duration::from_secs(30),
+        )?,
+        upgrade_idle: c.duration(
+            "timeouts.upgrade_idle",
+            &t.upgrade_idle,
+            Duration::from_secs(60),
+        )?,
     };
     for (key, d) in [
         ("timeouts.header_read", timeouts.header_read),
         ("timeouts.connect", timeouts.connect),
         ("timeouts.response", timeouts.response),
+        ("timeouts.client_send", timeouts.client_send),
+        ("timeouts.upgrade_idle", timeouts.upgrade_idle),
     ] {
         if d.is_zero() {
             return Err(c.err(key, "must be greater than zero"));

@@ -1,6 +1,6 @@
 //! `[upstreams.<name>]`: the named upstream services, their endpoints
-//! (env `<NAME>_UPSTREAM`, or the launcher's override) and their pool and
-//! health settings.
+//! (env `<NAME>_UPSTREAM`, or the launcher's override), their pool
+//! settings, and how endpoints are chosen and checked ([`super::health`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::endpoint::{EndpointUrl, parse_endpoint_list};
 use super::error::{Checker, ConfigError};
+use super::health::{Balance, HealthCheck, Outlier, validate_health_check, validate_outlier};
 use super::overlay::{Env, Overrides, upstream_env_var};
 use super::schema::UpstreamSection;
 use super::timeouts::Timeouts;
@@ -27,9 +28,12 @@ pub(crate) struct UpstreamConfig {
     /// Connect timeout.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) connect_timeout: Duration,
-    /// Skip period after a connect failure.
-    #[serde(serialize_with = "serialize_millis")]
-    pub(crate) failure_cooldown: Duration,
+    /// How the endpoint for a request is chosen.
+    pub(crate) balance: Balance,
+    /// Active HTTP checks, when configured.
+    pub(crate) health_check: Option<HealthCheck>,
+    /// Passive outlier detection.
+    pub(crate) outlier: Outlier,
     /// Idle keep-alive connections per endpoint.
     pub(crate) max_idle_per_endpoint: usize,
     /// Open connections per endpoint and worker thread.
@@ -85,8 +89,10 @@ fn validate_one(
     }
     let mut endpoints = Vec::new();
     for (i, url) in u.endpoints.iter().enumerate() {
-        endpoints
-            .push(EndpointUrl::parse(url).map_err(|p| c.err(format!("{key}.endpoints[{i}]"), p))?);
+        endpoints.push(
+            url.parse()
+                .map_err(|p| c.err(format!("{key}.endpoints[{i}]"), p))?,
+        );
     }
     let var = upstream_env_var(name);
     let from_env = env.get(&var).map(|v| (var.clone(), v));
@@ -102,6 +108,12 @@ fn validate_one(
         return Err(c.err(
             format!("{key}.endpoints"),
             format!("at least one endpoint URL is required (or set {var})"),
+        ));
+    }
+    if u.failure_cooldown.is_some() {
+        return Err(c.err(
+            format!("{key}.failure_cooldown"),
+            "replaced by [upstreams.<name>.outlier] (consecutive_connect_failures, base_ejection)",
         ));
     }
     let max_connections = u.max_connections_per_endpoint.unwrap_or(128);
@@ -124,11 +136,9 @@ fn validate_one(
             &u.connect_timeout,
             timeouts.connect,
         )?,
-        failure_cooldown: c.duration(
-            &format!("{key}.failure_cooldown"),
-            &u.failure_cooldown,
-            Duration::from_secs(5),
-        )?,
+        balance: u.balance.unwrap_or_default(),
+        health_check: validate_health_check(c, &key, u.health_check.as_ref())?,
+        outlier: validate_outlier(c, &key, u.outlier.as_ref())?,
         max_idle_per_endpoint: u.max_idle_per_endpoint.unwrap_or(256),
         max_connections_per_endpoint: max_connections,
         idle_timeout: timeouts.upstream_idle,

@@ -5,18 +5,26 @@
 //! (status line, `content-length: 0`, nothing else) is replaced by a
 //! problem+json one, like every other refusal. The socket is a TCP stream,
 //! or a TLS stream over one (`listen/tls.rs`).
+//!
+//! A client that takes no bytes for `timeouts.client_send` while the
+//! gateway has some to write (its receive window stays full) fails the
+//! write, and hyper closes the connection: with it go every response on
+//! it and their upstream connections. The timer exists only once a write
+//! had to wait; a write that goes through costs nothing more.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::StatusCode;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 use crate::proxy::{request_timeout_bytes, unparseable_request_bytes};
 
@@ -55,12 +63,26 @@ pub(super) struct ClientIo<S: FinalWrite = TcpStream> {
     /// of it has been written.
     substitute: Vec<u8>,
     substituted: usize,
+    /// `timeouts.client_send`.
+    send_timeout: Duration,
+    /// Runs out `send_timeout` after a write first had to wait; made on
+    /// the first wait, re-armed on later ones.
+    stall: Option<Pin<Box<Sleep>>>,
+    /// A write is waiting (the timer is armed).
+    waiting: bool,
 }
 
 impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// `stream` with `first` (already read) in front; `http1` when it
     /// speaks HTTP/1.
-    pub(super) fn new(stream: S, first: Vec<u8>, http1: bool, state: Arc<ConnState>) -> Self {
+    /// The client must take bytes within `send_timeout` whenever some wait.
+    pub(super) fn new(
+        stream: S,
+        first: Vec<u8>,
+        http1: bool,
+        state: Arc<ConnState>,
+        send_timeout: Duration,
+    ) -> Self {
         ClientIo {
             http1,
             first,
@@ -69,7 +91,53 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             state,
             substitute: Vec::new(),
             substituted: 0,
+            send_timeout,
+            stall: None,
+            waiting: false,
         }
+    }
+
+    /// [`Self::poll_substitute`], within the send timeout while it waits.
+    fn poll_substitute_within(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.poll_substitute(cx) {
+            Poll::Pending => self.within_send_timeout(cx, Poll::Pending),
+            // Nothing (more) to substitute says nothing of the client.
+            ready => ready,
+        }
+    }
+
+    /// `polled` (a write, flush or shutdown), failed with `TimedOut` once
+    /// writes have waited for `send_timeout`.
+    fn within_send_timeout<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.waiting = false;
+            return polled;
+        }
+        let deadline = Instant::now() + self.send_timeout;
+        let stall = match &mut self.stall {
+            Some(stall) => {
+                if !self.waiting {
+                    stall.as_mut().reset(deadline);
+                }
+                stall
+            }
+            None => self
+                .stall
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.waiting = true;
+        if stall.as_mut().poll(cx).is_ready() {
+            crate::metrics::client_send_timeout("connection");
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no bytes within timeouts.client_send",
+            )));
+        }
+        Poll::Pending
     }
 
     /// Write what is left of the substitute response; ready when none is.
@@ -177,11 +245,12 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        std::task::ready!(this.poll_substitute(cx))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         if let Some(replacement) = automatic_response(this.http1, buf) {
             return this.poll_replace(cx, buf, replacement);
         }
-        Pin::new(&mut this.io).poll_write(cx, buf)
+        let written = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.within_send_timeout(cx, written)
     }
 
     fn poll_write_vectored(
@@ -190,7 +259,7 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        std::task::ready!(this.poll_substitute(cx))?;
+        std::task::ready!(this.poll_substitute_within(cx))?;
         // hyper writes its own response head as one buffer, after whatever
         // responses were still queued: send those first (hyper calls again
         // with the rest), then the replacement.
@@ -204,9 +273,11 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
             if bufs.len() == 1 {
                 return this.poll_replace(cx, last, replacement);
             }
-            return Pin::new(&mut this.io).poll_write_vectored(cx, &bufs[..bufs.len() - 1]);
+            let written = Pin::new(&mut this.io).poll_write_vectored(cx, &bufs[..bufs.len() - 1]);
+            return this.within_send_timeout(cx, written);
         }
-        Pin::new(&mut this.io).poll_write_vectored(cx, bufs)
+        let written = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.within_send_timeout(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -214,13 +285,17 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        std::task::ready!(self.poll_substitute(cx))?;
-        Pin::new(&mut self.io).poll_flush(cx)
+        let this = &mut *self;
+        std::task::ready!(this.poll_substitute_within(cx))?;
+        let flushed = Pin::new(&mut this.io).poll_flush(cx);
+        this.within_send_timeout(cx, flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        std::task::ready!(self.poll_substitute(cx))?;
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let this = &mut *self;
+        std::task::ready!(this.poll_substitute_within(cx))?;
+        let shut = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.within_send_timeout(cx, shut)
     }
 }
 

@@ -46,12 +46,14 @@ pub(super) enum Opening {
 }
 
 /// Read the first bytes of `stream` (for at most `timeout`, and only until
-/// `stop` flips) and say which protocol it speaks.
+/// `stop` flips) and say which protocol it speaks; the client must then
+/// take response bytes within `client_send`.
 pub(super) async fn open(
     mut stream: TcpStream,
     timeout: Duration,
     state: Arc<ConnState>,
     mut stop: Stop,
+    client_send: Duration,
 ) -> Opening {
     let mut first = Vec::with_capacity(FIRST_READ);
     let read = async {
@@ -80,7 +82,7 @@ pub(super) async fn open(
         }
     }
     let is_h2 = first.starts_with(H2_PREFACE);
-    let io = ClientIo::new(stream, first, !is_h2, state);
+    let io = ClientIo::new(stream, first, !is_h2, state, client_send);
     if is_h2 {
         Opening::Http2(io)
     } else {

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::client_limit::ClientConnections;
 use crate::error::GatewayError;
 use crate::state::Shared;
 use crate::stop::Stop;
@@ -43,6 +44,7 @@ pub(crate) async fn serve(
     workers: usize,
 ) {
     let mut done = Vec::new();
+    let clients = Arc::new(ClientConnections::default());
     for index in 0..workers.max(1) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         done.push(rx);
@@ -68,6 +70,7 @@ pub(crate) async fn serve(
             shared: Arc::clone(&shared),
             stop: stop.clone(),
             grace,
+            clients: Arc::clone(&clients),
         };
         let spawned = std::thread::Builder::new()
             .name(format!("gateway-worker-{index}"))

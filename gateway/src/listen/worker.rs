@@ -1,10 +1,20 @@
 //! One worker thread of the public listener: its own single-threaded event
 //! loop accepting from the shared socket, and every connection it accepts
-//! served on it to the end (HTTP/1.1 with keep-alive, pipelining and
-//! half-close, or HTTP/2 prior knowledge), with the graceful drain on
-//! shutdown.
+//! served on it to the end (HTTP/1.1 with keep-alive, pipelining,
+//! half-close and upgrades, or HTTP/2 prior knowledge), with the graceful
+//! drain on shutdown: each connection is told to finish (hyper's graceful
+//! shutdown), and the worker waits for its connections and the upgraded
+//! ones made on it ([`Drain`]) for at most the grace period.
+//!
+//! At accept a connection takes its place under
+//! `limits.connections_per_client` (refused with `429` beyond it). The
+//! connection settings (`timeouts.header_read`, `timeouts.client_send`,
+//! `limits.http2_max_concurrent_streams`) are those of the configuration
+//! active when the connection is accepted: a reload applies them to new
+//! connections.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,12 +22,14 @@ use std::time::Duration;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::headers::Peer;
+use crate::client_limit::{Admitted, ClientConnections};
+use crate::config::Config;
+use crate::headers::{self, Peer};
+use crate::proxy::ClientConn;
 use crate::state::Shared;
-use crate::stop::Stop;
+use crate::stop::{Drain, DrainGuard, Stop};
 
 use super::client_io::{ClientIo, ConnState};
 use super::first_read::{self, Opening};
@@ -35,6 +47,8 @@ pub(super) struct Worker {
     pub(super) stop: Stop,
     /// How long the drain may take.
     pub(super) grace: Duration,
+    /// Connections open per client address, shared by every worker.
+    pub(super) clients: Arc<ClientConnections>,
 }
 
 /// How client connections are served, per protocol.
@@ -43,11 +57,14 @@ struct Builders {
     http2: http2::Builder<TokioExecutor>,
     /// The wait for a request head (and for a new connection's first bytes).
     header_read: Duration,
+    /// The longest a client socket may take no bytes.
+    client_send: Duration,
+    /// The configuration these were built from.
+    config: Arc<Config>,
 }
 
-/// The connection builders for client connections.
-fn builders(shared: &Shared) -> Builders {
-    let config = shared.active.load().config.clone();
+/// The connection builders for client connections under `config`.
+fn connection_builders(config: &Arc<Config>) -> Builders {
     // hyper answers a bare 431 past its buffer; below it (twice the limit)
     // the proxy answers 431 with a problem body.
     let buffer = usize::try_from(config.header_limit.saturating_mul(2))
@@ -65,11 +82,14 @@ fn builders(shared: &Shared) -> Builders {
         // Pings find dead HTTP/2 clients; idle HTTP/1 connections end at the
         // header-read timeout (hyper starts it when waiting for the next head).
         .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(20));
+        .keep_alive_timeout(Duration::from_secs(20))
+        .max_concurrent_streams(config.client_limits.http2_max_concurrent_streams);
     Builders {
         http1: h1,
         http2: h2,
         header_read: config.timeouts.header_read,
+        client_send: config.timeouts.client_send,
+        config: Arc::clone(config),
     }
 }
 
@@ -81,8 +101,8 @@ impl Worker {
         listener: TcpListener,
         tls: Option<(TcpListener, TlsListener)>,
     ) {
-        let builders = Arc::new(builders(&self.shared));
-        let graceful = GracefulShutdown::new();
+        let mut builders = Arc::new(connection_builders(&self.shared.active.load().config));
+        let drain = Drain::new();
         loop {
             let (accepted, over_tls) = tokio::select! {
                 accepted = listener.accept() => (accepted, None),
@@ -100,23 +120,53 @@ impl Worker {
                     continue;
                 }
             };
+            let Some(admitted) = self.admit(&mut builders, &stream, peer, over_tls.is_some())
+            else {
+                continue;
+            };
             let _ = stream.set_nodelay(true);
-            self.serve_connection(&builders, over_tls, graceful.watcher(), stream, peer);
+            let guard = drain.guard();
+            self.serve_connection(&builders, over_tls, guard, admitted, stream, peer);
         }
         drop(listener);
         drop(tls);
         tracing::debug!(
-            connections = graceful.count(),
+            connections = drain.open(),
             worker = self.index,
             "draining connections"
         );
         let grace = self.grace;
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, drain.drained()).await.is_err() {
             tracing::warn!(?grace, "grace period over; closing remaining connections");
         }
+    }
+
+    /// Take the connection's place under `limits.connections_per_client`
+    /// (trusted proxies exempt), with the builders of the active
+    /// configuration; `None` (and the connection answered `429` and
+    /// closed, or just closed on the HTTPS listener) when over it.
+    fn admit(
+        &self,
+        builders: &mut Arc<Builders>,
+        stream: &TcpStream,
+        peer: SocketAddr,
+        over_tls: bool,
+    ) -> Option<Admitted> {
+        let active = self.shared.active.load();
+        if !Arc::ptr_eq(&active.config, &builders.config) {
+            *builders = Arc::new(connection_builders(&active.config));
+        }
+        let ip = peer.ip().to_canonical();
+        let exempt = headers::is_trusted(ip, &active.config.trusted_proxies);
+        let limit = active.config.client_limits.connections_per_client;
+        let admitted = self.clients.admit(ip, limit, exempt);
+        if admitted.is_none() {
+            tracing::debug!(%peer, limit, "too many connections from one client; refused");
+            if !over_tls {
+                super::client_io::write_final(stream, &too_many_connections(limit));
+            }
+        }
+        admitted
     }
 
     /// Serve one connection on this worker to its end: on the plain
@@ -126,7 +176,8 @@ impl Worker {
         &self,
         builders: &Arc<Builders>,
         tls: Option<&TlsListener>,
-        watcher: Watcher,
+        guard: DrainGuard,
+        admitted: Admitted,
         stream: TcpStream,
         peer: SocketAddr,
     ) {
@@ -135,36 +186,45 @@ impl Worker {
         let stop = self.stop.clone();
         let worker = self.index;
         let tls = tls.cloned();
+        let drain = guard.drain().clone();
         tokio::spawn(async move {
+            let _guard = guard;
             let state = Arc::new(ConnState::default());
             let conn = {
                 let state = Arc::clone(&state);
+                let stop = stop.clone();
                 move |client| Conn {
                     shared,
-                    worker,
-                    client,
+                    client: Arc::new(ClientConn {
+                        peer: client,
+                        worker,
+                        drain,
+                        admitted,
+                    }),
                     peer,
                     state,
+                    stop,
                 }
             };
+            let send = builders.client_send;
             if let Some(tls) = tls {
                 let Some(stream) = tls.handshake(stream, stop).await else {
                     return;
                 };
                 let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                let io = ClientIo::new(stream, Vec::new(), !http2, state);
+                let io = ClientIo::new(stream, Vec::new(), !http2, state, send);
                 let conn = conn(Peer::over_tls(peer.ip()));
-                conn.serve(&builders, watcher, io, http2).await;
+                conn.serve(&builders, io, http2).await;
                 return;
             }
-            let opening = first_read::open(stream, builders.header_read, state, stop).await;
+            let opening = first_read::open(stream, builders.header_read, state, stop, send).await;
             let (io, http2) = match opening {
                 Opening::Http1(io) => (io, false),
                 Opening::Http2(io) => (io, true),
                 Opening::Closed | Opening::TimedOut => return,
             };
             let conn = conn(Peer::new(peer.ip()));
-            conn.serve(&builders, watcher, io, http2).await;
+            conn.serve(&builders, io, http2).await;
         });
     }
 }
@@ -172,40 +232,47 @@ impl Worker {
 /// One accepted connection, past its first read or handshake.
 struct Conn {
     shared: Arc<Shared>,
-    worker: usize,
-    client: Peer,
+    client: Arc<ClientConn>,
     peer: SocketAddr,
     state: Arc<ConnState>,
+    stop: Stop,
 }
 
 impl Conn {
     /// Serve `io` with hyper's HTTP/2 or HTTP/1.1 server to its end, every
     /// request through [`crate::proxy::handle`].
-    async fn serve<I>(self, builders: &Builders, watcher: Watcher, io: I, http2: bool)
+    async fn serve<I>(self, builders: &Builders, io: I, http2: bool)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let Conn {
             shared,
-            worker,
             client,
             peer,
             state,
+            stop,
         } = self;
         let counter = Arc::clone(&state);
-        let client = Arc::new(client);
         let service = service_fn(move |req| {
             counter.served.fetch_add(1, Ordering::Relaxed);
-            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), worker, req)
+            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
         });
         if http2 {
-            let conn = watcher.watch(builders.http2.serve_connection(io, service));
-            drive(conn, &state, peer).await;
+            let conn = builders.http2.serve_connection(io, service);
+            drive(conn, |c| c.graceful_shutdown(), stop, &state, peer).await;
         } else {
-            let conn = watcher.watch(builders.http1.serve_connection(io, service));
-            drive(conn, &state, peer).await;
+            let conn = builders.http1.serve_connection(io, service).with_upgrades();
+            drive(conn, |c| c.graceful_shutdown(), stop, &state, peer).await;
         }
     }
+}
+
+/// The raw `429` for a client over `limits.connections_per_client`.
+fn too_many_connections(limit: usize) -> Vec<u8> {
+    crate::proxy::raw_problem(
+        http::StatusCode::TOO_MANY_REQUESTS,
+        &format!("too many connections from this address (at most {limit})"),
+    )
 }
 
 /// The next connection on the HTTPS listener, with its handshake settings;
@@ -222,16 +289,29 @@ async fn accept_tls(
     }
 }
 
-/// Serve a connection to its end. hyper closes a connection whose request
-/// head is too slow without a response; the socket answers `408` when it is
-/// dropped, which happens at the end of this function, after the flag is set.
-async fn drive(
-    conn: impl Future<Output = Result<(), hyper::Error>>,
+/// Serve a connection to its end; on `stop`, ask it to finish
+/// (`graceful_shutdown`: no new requests, the ones in flight complete).
+/// hyper closes a connection whose request head is too slow without a
+/// response; the socket answers `408` when it is dropped, which happens at
+/// the end of this function, after the flag is set.
+async fn drive<C>(
+    conn: C,
+    graceful_shutdown: impl FnOnce(Pin<&mut C>),
+    mut stop: Stop,
     state: &ConnState,
     peer: SocketAddr,
-) {
+) where
+    C: Future<Output = Result<(), hyper::Error>>,
+{
     let mut conn = std::pin::pin!(conn);
-    if let Err(e) = conn.as_mut().await {
+    let ended = tokio::select! {
+        ended = conn.as_mut() => ended,
+        () = stop.stopped() => {
+            graceful_shutdown(conn.as_mut());
+            conn.as_mut().await
+        }
+    };
+    if let Err(e) = ended {
         if e.is_timeout() {
             state.answer_timeout.store(true, Ordering::Relaxed);
         }

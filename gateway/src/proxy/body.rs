@@ -1,10 +1,16 @@
 //! The response body sent to the client: the upstream's, streamed (its
 //! connection handed back to the pool once read to the end), or the
 //! gateway's own; counted, with the access-log record written when it ends.
+//!
+//! While it streams, every poll leaves a mark on the upstream connection
+//! (`upstreams/stall.rs`): a client that stops taking bytes stops the
+//! polls, and the connection's watch gives the upstream connection up
+//! after `timeouts.client_send`.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -31,6 +37,7 @@ pub(crate) struct ResponseBody {
 impl Drop for ResponseBody {
     fn drop(&mut self) {
         if let Some((pool, conn)) = self.connection.take() {
+            conn.link().body_done();
             let finished = self.ended
                 || matches!(&self.source, Source::Upstream(inner) if inner.is_end_stream());
             if finished {
@@ -51,8 +58,15 @@ impl ResponseBody {
         }
     }
 
-    /// Hand `conn` back to `pool` when this body has been read to the end.
-    pub(crate) fn with_connection(mut self, pool: Arc<UpstreamPool>, conn: Connection) -> Self {
+    /// Hand `conn` back to `pool` when this body has been read to the end;
+    /// give it up if the client takes no bytes for `client_send`.
+    pub(crate) fn with_connection(
+        mut self,
+        pool: Arc<UpstreamPool>,
+        conn: Connection,
+        client_send: Duration,
+    ) -> Self {
+        conn.link().body_started(client_send);
         self.connection = Some((pool, conn));
         self
     }
@@ -89,6 +103,9 @@ impl Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
+        if let Some((_, conn)) = &this.connection {
+            conn.link().body_polled();
+        }
         let polled = match &mut this.source {
             Source::Upstream(inner) => Pin::new(inner).poll_frame(cx),
             Source::Fixed(bytes) => Poll::Ready(
@@ -103,6 +120,9 @@ impl Body for ResponseBody {
                 if let Some(data) = frame.data_ref() {
                     let n = data.len();
                     this.count(n);
+                    if let Some((_, conn)) = &this.connection {
+                        conn.link().body_handed();
+                    }
                 }
             }
             Poll::Ready(None) => this.ended = true,

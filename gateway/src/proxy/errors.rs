@@ -15,8 +15,12 @@ use common::Problem;
 pub(super) fn map_error(failure: UpstreamFailure, upstream: &str, body_limit: u64) -> Problem {
     match failure {
         UpstreamFailure::NoEndpoint => Problem::new(
-            StatusCode::BAD_GATEWAY,
-            format!("upstream `{upstream}` has no reachable address"),
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream `{upstream}` has no known address"),
+        ),
+        UpstreamFailure::NoHealthyEndpoint => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("upstream `{upstream}` has no healthy endpoint"),
         ),
         UpstreamFailure::Connect => Problem::new(
             StatusCode::BAD_GATEWAY,
@@ -94,7 +98,7 @@ pub(crate) fn unparseable_request_bytes(status: StatusCode) -> Option<Vec<u8>> {
 
 /// A complete `Connection: close` HTTP/1.1 response carrying a problem
 /// with a fresh request id, for answers written straight to the socket.
-fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
+pub(crate) fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
     let problem = Problem::new(status, detail).with_request_id(
         crate::headers::new_request_id()
             .to_str()
@@ -111,4 +115,24 @@ fn raw_problem(status: StatusCode, detail: &str) -> Vec<u8> {
     .into_bytes();
     out.extend_from_slice(&body);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upstream_without_a_usable_endpoint_is_unavailable() {
+        for failure in [
+            UpstreamFailure::NoEndpoint,
+            UpstreamFailure::NoHealthyEndpoint,
+        ] {
+            let (status, _, _) = map_error(failure, "users", 1).into_parts();
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{failure:?}");
+        }
+        let (status, _, _) = map_error(UpstreamFailure::Connect, "users", 1).into_parts();
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        let (status, _, _) = map_error(UpstreamFailure::ConnectTimeout, "users", 1).into_parts();
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    }
 }

@@ -1,21 +1,31 @@
-//! Phase "forward": pick an endpoint of the route's upstream, send the
-//! request on a pooled connection of this worker, within the route's
-//! response timeout, and retry at most once when allowed.
+//! Phase "forward": pick a healthy endpoint of the route's upstream, send
+//! the request on a pooled connection of this worker within the route's
+//! response timeout, and retry on another endpoint when the route allows.
 //!
-//! A request that was never written (the connection could not be opened,
-//! or the pooled one turned out to be closed) is sent again, whatever its
-//! method, to the next endpoint; one written on a *reused* connection that
-//! then broke is sent again only when idempotent and without a body.
-//! Nothing that failed on a fresh connection is retried.
+//! - On one endpoint: a pooled connection found closed is replaced by a
+//!   fresh one; a request written on a *reused* connection that then broke
+//!   is sent once more on a fresh connection, only when idempotent and
+//!   without a body (the keep-alive race; SPEC §3).
+//! - On another endpoint (the route's `retry`, within its budget): a
+//!   request that was never sent (the endpoint refused or did not accept
+//!   the connection), whatever its method; an idempotent request without a
+//!   body whose answer's status is in `retry.on_status`. Nothing whose
+//!   body was sent, nothing that timed out waiting for its answer.
+//!
+//! Every outcome feeds passive outlier detection.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::{Method, Response};
+use http::Response;
 use hyper::body::Incoming;
 
 use crate::metrics;
 use crate::routes::Route;
-use crate::upstreams::{Connection, Endpoint, UpstreamFailure, UpstreamPool};
+use crate::upstreams::{
+    Connection, Endpoint, Observed, Picked, RetryPolicy, RetryReason, UpstreamFailure,
+    UpstreamPool, is_idempotent,
+};
 
 use super::ctx::RequestCtx;
 use super::upstream_request::Outbound;
@@ -23,94 +33,175 @@ use super::upstream_request::Outbound;
 /// What the upstream answered, and the connection its body arrives on.
 pub(super) type Exchanged = (Response<Incoming>, Connection);
 
-/// Send `out` to an endpoint of `pool`; the failure of the last attempt
-/// otherwise.
+/// A failed attempt, and whether the request (or part of it) was sent.
+type Failed = (UpstreamFailure, bool);
+
+/// Send `out` to a healthy endpoint of `pool`; the failure of the last
+/// attempt otherwise.
 pub(super) async fn forward(
     ctx: &mut RequestCtx<'_>,
     route: &Route,
     pool: &UpstreamPool,
     mut out: Outbound,
 ) -> Result<Exchanged, UpstreamFailure> {
-    let mut last: Option<Arc<Endpoint>> = None;
-    let mut retried = false;
+    let retry = route.retry.as_ref();
+    if let Some(policy) = retry {
+        policy.record_request();
+    }
+    let mut tried: Vec<SocketAddr> = Vec::new();
+    let mut endpoint = match pool.pick(&tried) {
+        Picked::Endpoint(ep) => ep,
+        other => return Err(unavailable(pool, &other)),
+    };
     loop {
-        let Some(endpoint) = pool.pick(last.as_deref()) else {
-            metrics::upstream_error(pool.name(), UpstreamFailure::NoEndpoint.kind());
-            return Err(UpstreamFailure::NoEndpoint);
-        };
         ctx.log.upstream = Some(endpoint.addr);
-        let attempt = exchange(ctx.worker, pool, &endpoint, &mut out, !retried);
+        endpoint.count_request();
+        let outstanding = pool.outstanding(&endpoint);
+        let attempt = exchange(ctx.worker, pool, &endpoint, &mut out);
         let result = tokio::time::timeout(route.response_timeout, attempt)
             .await
-            .unwrap_or(Err((UpstreamFailure::ResponseTimeout, false)));
-        let (failure, may_retry) = match result {
-            Ok(exchanged) => {
-                pool.mark_ok(&endpoint);
-                return Ok(exchanged);
+            .unwrap_or(Err((UpstreamFailure::ResponseTimeout, true)));
+        match result {
+            Ok((response, mut conn)) => {
+                let status = response.status();
+                pool.observe(
+                    &endpoint,
+                    if status.is_server_error() {
+                        Observed::ServerError
+                    } else {
+                        Observed::Success
+                    },
+                );
+                let again = retry
+                    .filter(|p| p.retries_status(status, &out.method, out.replayable_body))
+                    .and_then(|p| {
+                        tried.push(endpoint.addr);
+                        another(pool, p, &tried, RetryReason::Status)
+                    });
+                match again {
+                    Some(next) => {
+                        tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, status = status.as_u16(), "retrying on another endpoint");
+                        if http_body::Body::is_end_stream(response.body()) {
+                            pool.checkin(conn);
+                        }
+                        endpoint = next;
+                    }
+                    None => {
+                        conn.track(outstanding);
+                        return Ok((response, conn));
+                    }
+                }
             }
-            Err(failed) => failed,
-        };
-        if !failure.is_upstream_fault() {
-            return Err(failure);
+            Err((failure, sent)) => {
+                if !failure.is_upstream_fault() {
+                    return Err(failure);
+                }
+                metrics::upstream_error(pool.name(), failure.kind());
+                pool.observe(
+                    &endpoint,
+                    if failure.is_connect() {
+                        Observed::ConnectFailure
+                    } else {
+                        Observed::ServerError
+                    },
+                );
+                tried.push(endpoint.addr);
+                let again = retry
+                    .filter(|_| !sent)
+                    .and_then(|p| another(pool, p, &tried, RetryReason::Connect));
+                match again {
+                    Some(next) => endpoint = next,
+                    None => {
+                        tracing::warn!(upstream = pool.name(), endpoint = %endpoint.addr, kind = failure.kind(), "upstream request failed");
+                        return Err(failure);
+                    }
+                }
+            }
         }
-        metrics::upstream_error(pool.name(), failure.kind());
-        if failure.is_connect() {
-            pool.mark_failed(&endpoint);
-        }
-        if !may_retry || retried {
-            tracing::warn!(upstream = pool.name(), endpoint = %endpoint.addr, kind = failure.kind(), "upstream request failed");
-            return Err(failure);
-        }
-        retried = true;
-        last = Some(endpoint);
     }
 }
 
+/// The endpoint to retry on: one not tried yet, while the request has
+/// retries left and the route's budget allows one.
+fn another(
+    pool: &UpstreamPool,
+    policy: &RetryPolicy,
+    tried: &[SocketAddr],
+    reason: RetryReason,
+) -> Option<Arc<Endpoint>> {
+    // `tried` holds the first attempt and every retry.
+    if tried.len() > policy.attempts() as usize {
+        return None;
+    }
+    let Picked::Endpoint(next) = pool.pick(tried) else {
+        return None;
+    };
+    policy.try_retry(reason).then_some(next)
+}
+
+/// Why no endpoint could be picked, counted.
+fn unavailable(pool: &UpstreamPool, picked: &Picked) -> UpstreamFailure {
+    let failure = match picked {
+        Picked::Empty => UpstreamFailure::NoEndpoint,
+        _ => UpstreamFailure::NoHealthyEndpoint,
+    };
+    metrics::upstream_error(pool.name(), failure.kind());
+    failure
+}
+
 /// One attempt on one endpoint: a pooled or new connection, then the
-/// exchange. A failure says whether the request may be tried again: when it
-/// was never sent (connect failure, connection found closed), always; when
-/// a reused connection broke under it, only if idempotent without a body.
+/// exchange (once more on a fresh connection when a pooled one turns out
+/// closed under it, as the module says).
 async fn exchange(
     worker: usize,
     pool: &UpstreamPool,
     endpoint: &Endpoint,
     out: &mut Outbound,
-    keep_copy: bool,
-) -> Result<Exchanged, (UpstreamFailure, bool)> {
-    let (mut conn, mut reused) = pool
+) -> Result<Exchanged, Failed> {
+    let (mut conn, reused) = pool
         .acquire(worker, endpoint.addr)
         .await
-        .map_err(|f| (f, true))?;
+        .map_err(|f| (f, false))?;
+    let mut fresh = !reused;
     if conn.ready().await.is_err() {
         // Closed while idle: nothing was sent on it.
-        reused = false;
-        conn = pool
-            .reconnect(endpoint.addr, conn)
-            .await
-            .map_err(|f| (f, true))?;
-        conn.ready()
-            .await
-            .map_err(|_| (UpstreamFailure::Protocol, true))?;
+        conn = reconnect(pool, endpoint, conn).await?;
+        fresh = true;
     }
-    let request = out.request(keep_copy && out.replayable_body);
-    match conn.try_send_request(request).await {
-        Ok(response) => Ok((response, conn)),
-        Err(mut e) => {
-            tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = %e.error(), "upstream exchange failed");
-            if let Some(request) = e.take_message() {
-                // Never written: the request goes out again unchanged.
-                out.restore(request);
-                return Err((UpstreamFailure::Protocol, true));
+    loop {
+        let request = out.request(out.replayable_body);
+        match conn.try_send_request(request).await {
+            Ok(response) => return Ok((response, conn)),
+            Err(mut e) => {
+                tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = %e.error(), "upstream exchange failed");
+                if let Some(request) = e.take_message() {
+                    // Never written: it may go out again unchanged.
+                    out.restore(request);
+                    if fresh {
+                        return Err((UpstreamFailure::Protocol, false));
+                    }
+                } else if fresh || !(out.replayable_body && is_idempotent(&out.method)) {
+                    return Err((UpstreamFailure::exchange(out.fault.get()), true));
+                }
+                conn = reconnect(pool, endpoint, conn).await?;
+                fresh = true;
             }
-            let may_retry = reused && out.replayable_body && is_idempotent(&out.method);
-            Err((UpstreamFailure::exchange(out.fault.get()), may_retry))
         }
     }
 }
 
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
+/// A fresh connection to `endpoint` in place of `conn`, ready for a request.
+async fn reconnect(
+    pool: &UpstreamPool,
+    endpoint: &Endpoint,
+    conn: Connection,
+) -> Result<Connection, Failed> {
+    let mut conn = pool
+        .reconnect(endpoint.addr, conn)
+        .await
+        .map_err(|f| (f, false))?;
+    conn.ready()
+        .await
+        .map_err(|_| (UpstreamFailure::Protocol, false))?;
+    Ok(conn)
 }

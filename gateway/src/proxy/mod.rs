@@ -8,14 +8,16 @@
 //! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
 //! 3. **request policies** (`route.policies.on_request`, see
 //!    [`crate::policies`]): e.g. the declared body length;
-//! 4. [`upstream`]: the route's upstream pool;
+//! 4. [`upstream`]: the route's upstream pool (a split route's chosen one);
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`, and the
 //!    `traceparent` of [`crate::trace_context`]);
-//! 6. [`forward::forward`]: endpoint choice, exchange, the one retry;
+//! 6. [`forward::forward`]: endpoint choice, exchange, retries on
+//!    another endpoint within the route's budget;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
-//!    [`response::response_policies`];
+//!    [`response::response_policies`]; or, for an upstream's `101`,
+//!    [`upgrade::switch`] (the two connections joined);
 //! 9. [`response::log`]: request id echoed, access-log record attached
 //!    (written when the response body ends).
 //!
@@ -30,6 +32,7 @@ mod errors;
 mod forward;
 mod response;
 mod route;
+mod upgrade;
 mod upstream_request;
 
 use std::convert::Infallible;
@@ -39,35 +42,51 @@ use common::Problem;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use crate::client_limit::Admitted;
 use crate::headers::Peer;
 use crate::routes::Route;
 use crate::state::Shared;
+use crate::stop::Drain;
 use crate::trace_context::RequestTrace;
 use crate::upstreams::UpstreamPool;
 
 pub(crate) use body::ResponseBody;
-pub(crate) use errors::{render, request_timeout_bytes, unparseable_request_bytes};
+pub(crate) use errors::{raw_problem, render, request_timeout_bytes, unparseable_request_bytes};
 
 use ctx::RequestCtx;
 use route::Routed;
 
-/// Serve one client request from `peer` (the client connection's address)
-/// on worker thread `worker`.
+/// What the requests of one client connection share.
+#[derive(Debug)]
+pub(crate) struct ClientConn {
+    /// The connection's peer address.
+    pub(crate) peer: Peer,
+    /// The worker thread serving it: the upstream connections its requests use.
+    pub(crate) worker: usize,
+    /// What the worker waits for on shutdown: an upgraded connection
+    /// outlives the request that made it and is counted here.
+    pub(crate) drain: Drain,
+    /// The connection's place under `limits.connections_per_client`, held
+    /// as long as the connection (or a tunnel made on it) is open.
+    #[allow(dead_code, reason = "held for its Drop: the place is given back then")]
+    pub(crate) admitted: Admitted,
+}
+
+/// Serve one client request arrived on `conn`.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
-    peer: Arc<Peer>,
-    worker: usize,
+    conn: Arc<ClientConn>,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let active = shared.active.load_full();
-    let mut ctx = RequestCtx::new(&active, &peer, worker, &req);
+    let mut ctx = RequestCtx::new(&active, &conn, &req);
     ctx.tls = shared.tls.as_deref();
     ctx.log.trace = RequestTrace::start(req.headers(), shared.tracer.as_deref());
     let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
     };
-    edge::hsts(&mut response, active.config.tls.as_ref(), peer.tls);
+    edge::hsts(&mut response, active.config.tls.as_ref(), conn.peer.tls);
     Ok(response::log(response, &ctx.request_id, ctx.log))
 }
 
@@ -86,20 +105,25 @@ async fn proxy(
     };
     route.policies.on_request(&req, &ctx.facts())?;
     let pool = upstream(ctx, route)?;
-    let outbound = upstream_request::upstream_request(ctx, route, req);
+    let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req);
     let (response, conn) = forward::forward(ctx, route, pool, outbound)
         .await
         .map_err(|failure| errors::map_error(failure, pool.name(), route.body_limit))?;
-    let response = response::upstream_response(response, pool, conn);
+    let timeouts = &ctx.active.config.timeouts;
+    if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        return upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn);
+    }
+    let response = response::upstream_response(response, pool, conn, timeouts.client_send);
     Ok(response::response_policies(route, response))
 }
 
-/// Phase "upstream": the pool of the route's upstream (validation makes
-/// sure it exists).
+/// Phase "upstream": the pool of the route's upstream, or of the one its
+/// split chose (validation makes sure it exists).
 fn upstream<'a>(ctx: &RequestCtx<'a>, route: &Route) -> Result<&'a Arc<UpstreamPool>, Problem> {
     let active = ctx.active;
-    active
-        .upstreams
-        .get(&*route.upstream)
-        .ok_or_else(Problem::internal)
+    let name = match &route.split {
+        Some(split) => split.pick(),
+        None => &route.upstream,
+    };
+    active.upstreams.get(name).ok_or_else(Problem::internal)
 }

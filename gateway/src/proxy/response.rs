@@ -5,6 +5,7 @@
 //! so that it is written when the body ends).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderValue, Response, Version};
 use hyper::body::Incoming;
@@ -16,16 +17,19 @@ use crate::upstreams::{Connection, UpstreamPool};
 
 use super::body::ResponseBody;
 
-/// Phase "upstream response": the upstream's response for the client.
+/// Phase "upstream response": the upstream's response for the client, who
+/// must take its bytes within `client_send` (else the upstream connection
+/// is given up).
 pub(super) fn upstream_response(
     response: Response<Incoming>,
     pool: &Arc<UpstreamPool>,
     conn: Connection,
+    client_send: Duration,
 ) -> Response<ResponseBody> {
     let (mut parts, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
-    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn);
+    let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn, client_send);
     Response::from_parts(parts, body)
 }
 

@@ -1,7 +1,8 @@
 //! Phase "upstream request": the client's request rewritten for the
 //! upstream. Hop-by-hop headers go (`Connection` and every header it
 //! names, `Keep-Alive`, `Proxy-Connection`, `TE`, `Transfer-Encoding`,
-//! `Upgrade`, `Trailer`), and `Expect` (the gateway answers it); the
+//! `Upgrade`, `Trailer`; an upgrade request gets its `Upgrade` and
+//! `Connection: upgrade` back, see [`super::upgrade`]), and `Expect` (the gateway answers it); the
 //! forwarding headers are set; the route's policies adjust the headers
 //! (the `Host` policy sets exactly one `Host`); `X-Request-Id` and
 //! `traceparent` are set; the
@@ -18,6 +19,7 @@ use crate::routes::Route;
 use crate::upstreams::{BodyFaultCell, RequestBody};
 
 use super::ctx::RequestCtx;
+use super::upgrade::{self, Upgrade};
 
 /// The request as it will be sent, minus the endpoint.
 pub(super) struct Outbound {
@@ -31,25 +33,30 @@ pub(super) struct Outbound {
     pub(super) replayable_body: bool,
 }
 
-/// Rewrite `req` for the upstream of `route`.
+/// Rewrite `req` for the upstream of `route`; the upgrade it asks for, if
+/// any, is taken out of it.
 pub(super) fn upstream_request(
     ctx: &RequestCtx<'_>,
     route: &Route,
     req: Request<Incoming>,
-) -> Outbound {
-    let (parts, body) = req.into_parts();
+) -> (Outbound, Option<Upgrade>) {
+    let (mut parts, body) = req.into_parts();
+    let upgrade = upgrade::requested(&mut parts);
     let mut headers = parts.headers;
     headers::strip_hop_by_hop(&mut headers);
+    if let Some(upgrade) = &upgrade {
+        headers::set_upgrade(&mut headers, upgrade.protocol().clone());
+    }
     // The gateway answers `Expect` itself (hyper sends 100 Continue when the
     // body is first read).
     headers.remove(header::EXPECT);
     headers.remove(header::HOST);
-    let trusted = headers::is_trusted(ctx.peer.ip, &ctx.active.config.trusted_proxies);
     headers::set_forwarding(
         &mut headers,
         &Forwarded {
             peer: ctx.peer,
-            trusted,
+            client: &ctx.client.value,
+            peer_trusted: ctx.client.peer_trusted,
             host: ctx.host.as_ref(),
             prefix: route.forwarded_prefix.as_ref(),
         },
@@ -71,14 +78,15 @@ pub(super) fn upstream_request(
         .unwrap_or_else(|_| Uri::from_static("/"));
     let replayable_body = http_body::Body::is_end_stream(&body);
     let fault = Arc::new(BodyFaultCell::default());
-    Outbound {
+    let outbound = Outbound {
         method: parts.method,
         uri,
         headers,
         body: Some(RequestBody::new(body, route.body_limit, Arc::clone(&fault))),
         fault,
         replayable_body,
-    }
+    };
+    (outbound, upgrade)
 }
 
 impl Outbound {

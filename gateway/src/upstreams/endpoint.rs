@@ -3,7 +3,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::health::Health;
+use metrics::Counter;
+
+use crate::metrics::ENDPOINT_REQUESTS;
+
+use super::health::EndpointState;
 
 /// One resolved address of an upstream.
 #[derive(Debug)]
@@ -12,17 +16,42 @@ pub(crate) struct Endpoint {
     pub(crate) addr: SocketAddr,
     /// The configured `host:port` this address was resolved from.
     pub(super) configured_authority: String,
-    /// Its passive health mark.
-    pub(super) health: Health,
+    /// Its balancing weight (its configured endpoint's).
+    pub(super) weight: u32,
+    /// Its health and load, shared with the same address in the pools of
+    /// earlier and later route tables.
+    pub(super) state: Arc<EndpointState>,
+    /// `gateway_upstream_endpoint_requests_total` of this address.
+    requests: Counter,
 }
 
 impl Endpoint {
-    /// A new endpoint, healthy.
-    pub(super) fn new(addr: SocketAddr, configured_authority: String) -> Arc<Self> {
+    /// An endpoint for `addr`, with the state of the same address in
+    /// `known` when there is one (else healthy and idle).
+    pub(super) fn new(
+        upstream: &str,
+        addr: SocketAddr,
+        configured_authority: String,
+        weight: u32,
+        known: &[Arc<Endpoint>],
+    ) -> Arc<Self> {
+        let state = known
+            .iter()
+            .find(|ep| ep.addr == addr)
+            .map_or_else(Arc::default, |ep| Arc::clone(&ep.state));
+        let requests = metrics::counter!(ENDPOINT_REQUESTS, "upstream" => upstream.to_string(), "endpoint" => addr.to_string());
+        requests.increment(0);
         Arc::new(Endpoint {
             addr,
             configured_authority,
-            health: Health::default(),
+            weight: weight.max(1),
+            state,
+            requests,
         })
+    }
+
+    /// Count an attempt sent to this endpoint (one atomic addition).
+    pub(crate) fn count_request(&self) {
+        self.requests.increment(1);
     }
 }

@@ -8,6 +8,8 @@ use super::body::BodyFault;
 pub(crate) enum UpstreamFailure {
     /// No endpoint is known (the name did not resolve).
     NoEndpoint,
+    /// Every endpoint is out: active checks failed (or it is ejected).
+    NoHealthyEndpoint,
     /// The TCP connection was refused or unreachable.
     Connect,
     /// The TCP connection did not open within the connect timeout.
@@ -23,12 +25,13 @@ pub(crate) enum UpstreamFailure {
 impl UpstreamFailure {
     /// The failures counted in `gateway_upstream_errors_total`, each
     /// exported at zero for every configured upstream.
-    pub(crate) const COUNTED: [UpstreamFailure; 5] = [
+    pub(crate) const COUNTED: [UpstreamFailure; 6] = [
         UpstreamFailure::Connect,
         UpstreamFailure::ConnectTimeout,
         UpstreamFailure::ResponseTimeout,
         UpstreamFailure::Protocol,
         UpstreamFailure::NoEndpoint,
+        UpstreamFailure::NoHealthyEndpoint,
     ];
 
     /// A failed exchange on an open connection, given what the request body reported.
@@ -44,6 +47,7 @@ impl UpstreamFailure {
     pub(crate) fn kind(self) -> &'static str {
         match self {
             UpstreamFailure::NoEndpoint => "no_endpoint",
+            UpstreamFailure::NoHealthyEndpoint => "no_healthy_endpoint",
             UpstreamFailure::Connect => "connect",
             UpstreamFailure::ConnectTimeout => "connect_timeout",
             UpstreamFailure::ResponseTimeout => "response_timeout",
@@ -58,8 +62,8 @@ impl UpstreamFailure {
         !matches!(self, UpstreamFailure::ClientBody(_))
     }
 
-    /// Whether the endpoint could not be reached at all (passive health
-    /// marks it failed).
+    /// Whether the endpoint could not be reached at all: nothing was sent,
+    /// and passive detection counts a connect failure.
     pub(crate) fn is_connect(self) -> bool {
         matches!(
             self,

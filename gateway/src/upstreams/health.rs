@@ -1,57 +1,317 @@
-//! Passive health: an endpoint that refused or timed out a connection is
-//! skipped for the upstream's `failure_cooldown`; a successful exchange
-//! clears the mark. There is no active probing.
+//! The health of one endpoint address: what active checks last concluded,
+//! whether passive outlier detection ejected it (and until when), and its
+//! outstanding requests. Every field is an atomic read on the request path;
+//! the state is shared by the pools of successive route tables, so a
+//! reload keeps it for the addresses that stay.
+//!
+//! An endpoint is healthy when active checks (if any) say it is up and it
+//! is not ejected. Ejection ([`OutlierDetector`]) follows a run of connect
+//! failures or of 5xx answers; the n-th ejection in a row lasts n times
+//! `base_ejection` (at most `max_ejection`). An endpoint is never ejected
+//! when it is the last healthy one, nor beyond `max_ejected_percent`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-/// The failure mark of one endpoint.
-#[derive(Debug, Default)]
-pub(crate) struct Health {
-    /// When it last failed to connect (ms since the clock's epoch; 0 = never).
-    failed_at_ms: AtomicU64,
+use crate::config::Outlier;
+
+use super::endpoint::Endpoint;
+
+/// Milliseconds since the process's first call: one clock for every pool,
+/// so marks survive the pool that wrote them. Never 0 (0 means "never").
+pub(super) fn now_ms() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
-/// How long a failed endpoint is skipped, and the clock marks are read on.
+/// The health and load of one endpoint address.
 #[derive(Debug)]
-pub(super) struct Cooldown {
-    epoch: Instant,
-    cooldown_ms: u64,
+pub(crate) struct EndpointState {
+    /// Requests sent and not yet answered to the end (power of two choices).
+    pub(super) outstanding: AtomicU32,
+    /// What active checks concluded (true without active checks).
+    active_up: AtomicBool,
+    /// Checks in a row that disagree with `active_up`.
+    active_streak: AtomicU32,
+    /// Ejected until this time (ms on [`now_ms`]; 0: not ejected).
+    ejected_until_ms: AtomicU64,
+    /// Ejections in a row (the next one lasts one more `base_ejection`).
+    ejections: AtomicU32,
+    /// Connect failures in a row.
+    connect_failures: AtomicU32,
+    /// 5xx answers or broken exchanges in a row.
+    failures_5xx: AtomicU32,
 }
 
-impl Cooldown {
-    pub(super) fn new(cooldown: Duration) -> Self {
-        Cooldown {
-            epoch: Instant::now(),
-            cooldown_ms: u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX),
+impl Default for EndpointState {
+    fn default() -> Self {
+        EndpointState {
+            outstanding: AtomicU32::new(0),
+            active_up: AtomicBool::new(true),
+            active_streak: AtomicU32::new(0),
+            ejected_until_ms: AtomicU64::new(0),
+            ejections: AtomicU32::new(0),
+            connect_failures: AtomicU32::new(0),
+            failures_5xx: AtomicU32::new(0),
+        }
+    }
+}
+
+impl EndpointState {
+    /// Whether requests may go to this endpoint at `now_ms`.
+    pub(super) fn is_healthy(&self, now_ms: u64) -> bool {
+        self.active_up.load(Ordering::Relaxed) && !self.is_ejected(now_ms)
+    }
+
+    /// Whether passive detection has it out at `now_ms`.
+    pub(super) fn is_ejected(&self, now_ms: u64) -> bool {
+        now_ms < self.ejected_until_ms.load(Ordering::Relaxed)
+    }
+
+    /// Record one active check; returns the new verdict when it changed.
+    pub(super) fn record_check(&self, passed: bool, healthy: u32, unhealthy: u32) -> Option<bool> {
+        let up = self.active_up.load(Ordering::Relaxed);
+        if passed == up {
+            self.active_streak.store(0, Ordering::Relaxed);
+            return None;
+        }
+        let streak = self.active_streak.fetch_add(1, Ordering::Relaxed) + 1;
+        let needed = if up { unhealthy } else { healthy };
+        if streak < needed {
+            return None;
+        }
+        self.active_streak.store(0, Ordering::Relaxed);
+        self.active_up.store(passed, Ordering::Relaxed);
+        Some(passed)
+    }
+}
+
+/// What an exchange with an endpoint showed, for passive detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Observed {
+    /// An answer below 500.
+    Success,
+    /// The connection could not be opened (refused, unreachable, timed out).
+    ConnectFailure,
+    /// A 5xx answer, a broken exchange or a response timeout.
+    ServerError,
+}
+
+/// Passive outlier detection of one upstream.
+#[derive(Debug)]
+pub(super) struct OutlierDetector {
+    /// `None` when nothing ejects.
+    config: Option<Outlier>,
+}
+
+impl OutlierDetector {
+    pub(super) fn new(config: &Outlier) -> Self {
+        OutlierDetector {
+            config: config.is_on().then(|| config.clone()),
         }
     }
 
-    /// Now, in ms since the epoch; never 0 (0 means "never failed").
-    pub(super) fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1)
+    /// Record what an exchange with `ep` showed; `true` when a run just
+    /// reached its threshold (then [`eject`](Self::eject) decides). Does
+    /// nothing when detection is off.
+    pub(super) fn record(&self, ep: &Endpoint, seen: Observed) -> bool {
+        let Some(config) = &self.config else {
+            return false;
+        };
+        let st = &ep.state;
+        let (counter, threshold) = match seen {
+            Observed::Success => {
+                // Read first: the usual case writes nothing.
+                if st.connect_failures.load(Ordering::Relaxed) != 0 {
+                    st.connect_failures.store(0, Ordering::Relaxed);
+                }
+                if st.failures_5xx.load(Ordering::Relaxed) != 0 {
+                    st.failures_5xx.store(0, Ordering::Relaxed);
+                }
+                self.forgive(st, config);
+                return false;
+            }
+            Observed::ConnectFailure => (&st.connect_failures, config.consecutive_connect_failures),
+            Observed::ServerError => {
+                st.connect_failures.store(0, Ordering::Relaxed);
+                (&st.failures_5xx, config.consecutive_5xx)
+            }
+        };
+        threshold > 0 && counter.fetch_add(1, Ordering::Relaxed) + 1 >= threshold
     }
 
-    /// Whether `health` has not failed within the cooldown, at `now_ms`.
-    pub(super) fn is_healthy(&self, health: &Health, now_ms: u64) -> bool {
-        let failed = health.failed_at_ms.load(Ordering::Relaxed);
-        failed == 0 || now_ms.saturating_sub(failed) >= self.cooldown_ms
+    /// Eject `ep` unless it is out already or the limits forbid it (judged
+    /// against `all`, the upstream's endpoints); whether it was ejected.
+    pub(super) fn eject(&self, ep: &Endpoint, all: &[Arc<Endpoint>]) -> bool {
+        let Some(config) = &self.config else {
+            return false;
+        };
+        let st = &ep.state;
+        let now = now_ms();
+        if st.is_ejected(now) || !may_eject(ep, all, config, now) {
+            return false;
+        }
+        st.connect_failures.store(0, Ordering::Relaxed);
+        st.failures_5xx.store(0, Ordering::Relaxed);
+        let n = st
+            .ejections
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        let length = ejection_length(config, n);
+        st.ejected_until_ms.store(
+            now.saturating_add(u64::try_from(length.as_millis()).unwrap_or(u64::MAX)),
+            Ordering::Relaxed,
+        );
+        true
     }
 
-    /// Skip the endpoint for the cooldown.
-    pub(super) fn mark_failed(&self, health: &Health) {
-        health.failed_at_ms.store(self.now_ms(), Ordering::Relaxed);
+    /// After an endpoint has served as long as its last ejection lasted,
+    /// its next ejection starts again from `base_ejection`.
+    fn forgive(&self, st: &EndpointState, config: &Outlier) {
+        let n = st.ejections.load(Ordering::Relaxed);
+        if n == 0 {
+            return;
+        }
+        let until = st.ejected_until_ms.load(Ordering::Relaxed);
+        let length = u64::try_from(ejection_length(config, n).as_millis()).unwrap_or(u64::MAX);
+        if now_ms() >= until.saturating_add(length) {
+            st.ejections.store(0, Ordering::Relaxed);
+        }
     }
 }
 
-impl Health {
-    /// A successful exchange clears the failure mark (read first: the
-    /// usual case, a healthy endpoint, then writes nothing).
-    pub(super) fn mark_ok(&self) {
-        if self.failed_at_ms.load(Ordering::Relaxed) != 0 {
-            self.failed_at_ms.store(0, Ordering::Relaxed);
+/// How long the `n`-th ejection in a row lasts.
+fn ejection_length(config: &Outlier, n: u32) -> Duration {
+    config
+        .base_ejection
+        .saturating_mul(n.max(1))
+        .min(config.max_ejection)
+}
+
+/// Whether `ep` may be ejected now: another endpoint stays healthy, and
+/// the ejected ones stay within the percentage (one may always be).
+fn may_eject(ep: &Endpoint, all: &[Arc<Endpoint>], config: &Outlier, now: u64) -> bool {
+    let others_healthy = all
+        .iter()
+        .filter(|o| o.addr != ep.addr)
+        .any(|o| o.state.is_healthy(now));
+    if !others_healthy {
+        return false;
+    }
+    let ejected = all.iter().filter(|o| o.state.is_ejected(now)).count();
+    ejected == 0 || (ejected + 1) * 100 <= all.len() * config.max_ejected_percent as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_checks_flip_only_after_their_threshold() {
+        let st = EndpointState::default();
+        assert_eq!(st.record_check(false, 2, 3), None);
+        assert_eq!(st.record_check(false, 2, 3), None);
+        assert_eq!(st.record_check(false, 2, 3), Some(false));
+        assert!(!st.is_healthy(now_ms()));
+        assert_eq!(st.record_check(true, 2, 3), None);
+        // A failure in between starts the run again.
+        assert_eq!(st.record_check(false, 2, 3), None);
+        assert_eq!(st.record_check(true, 2, 3), None);
+        assert_eq!(st.record_check(true, 2, 3), Some(true));
+        assert!(st.is_healthy(now_ms()));
+    }
+
+    fn endpoints(n: u16) -> Vec<Arc<Endpoint>> {
+        (1..=n)
+            .map(|port| {
+                Endpoint::new(
+                    "t",
+                    std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                    format!("127.0.0.1:{port}"),
+                    1,
+                    &[],
+                )
+            })
+            .collect()
+    }
+
+    fn detector(percent: u32) -> OutlierDetector {
+        OutlierDetector::new(&Outlier {
+            consecutive_connect_failures: 2,
+            consecutive_5xx: 3,
+            base_ejection: Duration::from_secs(60),
+            max_ejection: Duration::from_secs(600),
+            max_ejected_percent: percent,
+        })
+    }
+
+    #[test]
+    fn a_run_of_failures_reaches_its_threshold_and_a_success_resets_it() {
+        let d = detector(50);
+        let all = endpoints(2);
+        assert!(!d.record(&all[0], Observed::ConnectFailure));
+        assert!(!d.record(&all[0], Observed::Success));
+        assert!(!d.record(&all[0], Observed::ConnectFailure));
+        assert!(d.record(&all[0], Observed::ConnectFailure));
+        assert!(!d.record(&all[1], Observed::ServerError));
+        assert!(!d.record(&all[1], Observed::ServerError));
+        assert!(d.record(&all[1], Observed::ServerError));
+    }
+
+    #[test]
+    fn the_last_healthy_endpoint_is_never_ejected() {
+        let d = detector(100);
+        let all = endpoints(2);
+        assert!(d.eject(&all[0], &all));
+        assert!(!all[0].state.is_healthy(now_ms()));
+        assert!(!d.eject(&all[1], &all));
+        assert!(all[1].state.is_healthy(now_ms()));
+    }
+
+    #[test]
+    fn ejections_stay_within_the_percentage_but_one_always_may() {
+        let all = endpoints(4);
+        let d = detector(50);
+        assert!(d.eject(&all[0], &all));
+        assert!(d.eject(&all[1], &all));
+        assert!(!d.eject(&all[2], &all));
+        let all = endpoints(4);
+        let d = detector(0);
+        assert!(d.eject(&all[0], &all));
+        assert!(!d.eject(&all[1], &all));
+    }
+
+    #[test]
+    fn detection_switched_off_records_nothing() {
+        let d = OutlierDetector::new(&Outlier {
+            consecutive_connect_failures: 0,
+            consecutive_5xx: 0,
+            base_ejection: Duration::from_secs(5),
+            max_ejection: Duration::from_secs(5),
+            max_ejected_percent: 50,
+        });
+        let all = endpoints(2);
+        for _ in 0..10 {
+            assert!(!d.record(&all[0], Observed::ConnectFailure));
         }
+        assert!(!d.eject(&all[0], &all));
+    }
+
+    #[test]
+    fn ejections_grow_and_stop_at_the_maximum() {
+        let config = Outlier {
+            consecutive_connect_failures: 1,
+            consecutive_5xx: 1,
+            base_ejection: Duration::from_secs(5),
+            max_ejection: Duration::from_secs(12),
+            max_ejected_percent: 50,
+        };
+        assert_eq!(ejection_length(&config, 1), Duration::from_secs(5));
+        assert_eq!(ejection_length(&config, 2), Duration::from_secs(10));
+        assert_eq!(ejection_length(&config, 3), Duration::from_secs(12));
     }
 }

@@ -2,40 +2,54 @@
 //! of `pingora-load-balancing` (narrow parts, apart from forwarding):
 //!
 //! - [`resolve`]: endpoint URLs -> addresses, again every `resolve_interval`;
-//! - [`select`]: which endpoint takes the next request (round robin);
-//! - [`health`]: passive health (an endpoint that failed to connect is
-//!   skipped for `failure_cooldown`);
+//! - [`select`]: which endpoint takes the next request (power of two
+//!   choices or weighted round robin, healthy endpoints only);
+//! - [`health`]: each address's health and load, and passive outlier
+//!   detection; [`checker`]: active HTTP health checks;
 //! - [`pool`]: the per-worker keep-alive connection pool;
+//! - [`retry`] and [`split`]: a route's retry budget and its split over
+//!   several upstreams;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
-//!   the limit) and how an exchange fails.
+//!   the limit) and how an exchange fails;
+//! - [`stall`]: an upstream connection whose response a client stopped
+//!   taking is given up after `timeouts.client_send`.
 //!
-//! [`UpstreamPool`] puts them together for one upstream. Active health
-//! checks or another balancing strategy would be a new part beside these.
+//! [`UpstreamPool`] puts them together for one upstream.
 
 mod body;
+mod checker;
 mod endpoint;
 mod failure;
 mod health;
 mod pool;
 mod resolve;
+mod retry;
 mod select;
+mod split;
+mod stall;
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use crate::config::UpstreamConfig;
+use crate::metrics::EndpointGauge;
 
 pub(crate) use body::{BodyFault, BodyFaultCell, RequestBody};
 pub(crate) use endpoint::Endpoint;
 pub(crate) use failure::UpstreamFailure;
-pub(crate) use pool::Connection;
+pub(crate) use health::Observed;
+pub(crate) use pool::{Connection, Outstanding};
+pub(crate) use retry::{RetryPolicy, RetryReason, is_idempotent};
+pub(crate) use select::Picked;
+pub(crate) use split::Split;
 
-use health::Cooldown;
+use health::OutlierDetector;
 use pool::ConnectionPool;
-use select::RoundRobin;
+use select::{Balancer, EndpointSet};
 
 /// One upstream: its resolved endpoints, their health, the choice among
 /// them, and the connection pool to them.
@@ -43,21 +57,44 @@ use select::RoundRobin;
 pub(crate) struct UpstreamPool {
     /// The configuration this pool was built from.
     pub(crate) config: UpstreamConfig,
-    endpoints: ArcSwap<Vec<Arc<Endpoint>>>,
-    selection: RoundRobin,
-    cooldown: Cooldown,
+    endpoints: ArcSwap<EndpointSet>,
+    balancer: Balancer,
+    outlier: OutlierDetector,
     connections: ConnectionPool,
 }
 
+/// How one upstream's endpoints fare, for `/readyz` and the health gauge.
+#[derive(Debug)]
+pub(crate) struct HealthReport {
+    /// Each endpoint's address, whether requests may go to it, and its
+    /// outstanding requests.
+    pub(crate) endpoints: Vec<EndpointGauge>,
+}
+
+impl HealthReport {
+    /// Endpoints requests may go to.
+    pub(crate) fn healthy(&self) -> usize {
+        self.endpoints.iter().filter(|e| e.healthy).count()
+    }
+}
+
 impl UpstreamPool {
-    /// A pool with the endpoints known without a lookup (IP literals);
+    /// A pool with the endpoints known without a lookup (IP literals, and
+    /// the addresses `previous` had for host names, with their health);
     /// host names resolve with [`resolve`](Self::resolve) and in the
-    /// background once [`spawn_resolver`](Self::spawn_resolver) runs.
-    pub(crate) fn new(config: UpstreamConfig, workers: usize) -> Arc<Self> {
+    /// background once [`spawn_tasks`](Self::spawn_tasks) runs.
+    pub(crate) fn new(
+        config: UpstreamConfig,
+        workers: usize,
+        previous: Option<&UpstreamPool>,
+    ) -> Arc<Self> {
+        let known = previous.map(UpstreamPool::endpoints).unwrap_or_default();
         Arc::new(UpstreamPool {
-            endpoints: ArcSwap::from_pointee(resolve::literal_endpoints(&config)),
-            selection: RoundRobin::default(),
-            cooldown: Cooldown::new(config.failure_cooldown),
+            endpoints: ArcSwap::from_pointee(EndpointSet::new(resolve::initial_endpoints(
+                &config, &known,
+            ))),
+            balancer: Balancer::new(config.balance),
+            outlier: OutlierDetector::new(&config.outlier),
             connections: ConnectionPool::new(&config, workers),
             config,
         })
@@ -68,24 +105,51 @@ impl UpstreamPool {
         &self.config.name
     }
 
-    /// The endpoint for the next request, avoiding `avoid` (the one a retry
-    /// just failed on) while another is available.
-    pub(crate) fn pick(&self, avoid: Option<&Endpoint>) -> Option<Arc<Endpoint>> {
-        let endpoints = self.endpoints.load();
-        let now = self.cooldown.now_ms();
-        self.selection.pick(&endpoints, avoid, |ep| {
-            self.cooldown.is_healthy(&ep.health, now)
-        })
+    /// The current endpoints.
+    fn endpoints(&self) -> Vec<Arc<Endpoint>> {
+        self.endpoints.load().list.clone()
     }
 
-    /// Skip `ep` for the failure cooldown.
-    pub(crate) fn mark_failed(&self, ep: &Endpoint) {
-        self.cooldown.mark_failed(&ep.health);
+    /// The endpoint for the next request, among the healthy ones that are
+    /// not in `tried`.
+    pub(crate) fn pick(&self, tried: &[SocketAddr]) -> Picked {
+        self.balancer
+            .pick(&self.endpoints.load(), tried, health::now_ms())
     }
 
-    /// A successful exchange clears `ep`'s failure mark.
-    pub(crate) fn mark_ok(&self, ep: &Endpoint) {
-        ep.health.mark_ok();
+    /// Count a request on its way to `ep` (when the balancer compares
+    /// outstanding requests); the count drops with the returned guard.
+    pub(crate) fn outstanding(&self, ep: &Arc<Endpoint>) -> Option<Outstanding> {
+        self.balancer
+            .counts_outstanding()
+            .then(|| Outstanding::new(Arc::clone(&ep.state)))
+    }
+
+    /// Record what an exchange with `ep` showed (passive outlier detection).
+    pub(crate) fn observe(&self, ep: &Endpoint, seen: Observed) {
+        if self.outlier.record(ep, seen) && self.outlier.eject(ep, &self.endpoints.load().list) {
+            metrics::counter!(crate::metrics::EJECTIONS, "upstream" => self.name().to_string())
+                .increment(1);
+            tracing::warn!(upstream = self.name(), endpoint = %ep.addr, "endpoint ejected by outlier detection");
+        }
+    }
+
+    /// Which endpoints requests may go to now.
+    pub(crate) fn health(&self) -> HealthReport {
+        let now = health::now_ms();
+        HealthReport {
+            endpoints: self
+                .endpoints
+                .load()
+                .list
+                .iter()
+                .map(|ep| EndpointGauge {
+                    addr: ep.addr,
+                    healthy: ep.state.is_healthy(now),
+                    outstanding: ep.state.outstanding.load(Ordering::Relaxed),
+                })
+                .collect(),
+        }
     }
 
     /// A connection to `addr` from worker `worker`'s pool for one exchange,
@@ -117,14 +181,16 @@ impl UpstreamPool {
     /// Resolve every endpoint URL now; a name that fails to resolve keeps
     /// its previous addresses.
     pub(crate) async fn resolve(&self) {
-        let current = self.endpoints.load_full();
+        let current = self.endpoints();
         if let Some(next) = resolve::resolve(&self.config, &current).await {
-            self.endpoints.store(Arc::new(next));
+            self.endpoints.store(Arc::new(EndpointSet::new(next)));
         }
     }
 
-    /// Re-resolve host names every `resolve_interval` while the pool is alive.
-    pub(crate) fn spawn_resolver(self: &Arc<Self>) {
+    /// Start the background work while the pool is alive: re-resolving host
+    /// names every `resolve_interval`, and active health checks.
+    pub(crate) fn spawn_tasks(self: &Arc<Self>) {
+        checker::spawn(self);
         if !resolve::has_names(&self.config) {
             return;
         }

@@ -10,7 +10,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
@@ -21,14 +22,21 @@ use crate::config::UpstreamConfig;
 
 use super::body::RequestBody;
 use super::failure::UpstreamFailure;
+use super::health::EndpointState;
+use super::stall::{self, Link};
 
 type Sender = SendRequest<RequestBody>;
+
+/// How often a connection's watch looks at it before a response body
+/// says what the client-send timeout is (then a quarter of it).
+const STALL_TICK: Duration = Duration::from_secs(1);
 
 /// The connections of one worker to one endpoint address.
 #[derive(Debug)]
 struct Slot {
-    /// Connections waiting for a request, the most recently used last.
-    idle: Vec<(Sender, Instant)>,
+    /// Connections waiting for a request (their leases inert), the most
+    /// recently used last.
+    idle: Vec<(Connection, Instant)>,
     /// Connections open or being opened (idle ones included).
     open: usize,
     /// Most connections open at once.
@@ -68,7 +76,7 @@ impl Lease {
     }
 
     /// Keep the count without this lease (it moved elsewhere).
-    fn disarm(mut self) {
+    fn disarm(&mut self) {
         self.slot = None;
     }
 }
@@ -83,11 +91,29 @@ impl Drop for Lease {
             match waiter.send(Handoff::Open(Lease::new(Arc::clone(&slot)))) {
                 Ok(()) => return,
                 // That request gave up waiting: try the next one.
-                Err(Handoff::Open(lease)) => lease.disarm(),
-                Err(Handoff::Connection(conn)) => conn.lease.disarm(),
+                Err(Handoff::Open(mut lease)) => lease.disarm(),
+                Err(Handoff::Connection(mut conn)) => conn.lease.disarm(),
             }
         }
         state.open = state.open.saturating_sub(1);
+    }
+}
+
+/// One request counted as outstanding at an endpoint until dropped (the
+/// load power of two choices compares).
+#[derive(Debug)]
+pub(crate) struct Outstanding(Arc<EndpointState>);
+
+impl Outstanding {
+    pub(super) fn new(state: Arc<EndpointState>) -> Self {
+        state.outstanding.fetch_add(1, Ordering::Relaxed);
+        Outstanding(state)
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        self.0.outstanding.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -97,12 +123,37 @@ impl Drop for Lease {
 pub(crate) struct Connection {
     sender: Sender,
     lease: Lease,
+    /// The request on it, counted at its endpoint until its response ends.
+    outstanding: Option<Outstanding>,
+    /// What the response body on it tells its watch (`stall.rs`).
+    link: Arc<Link>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Its watch gave it up and freed its place already.
+        if self.link.released() {
+            self.lease.disarm();
+        }
+    }
 }
 
 impl Connection {
+    /// The marks the response body on this connection leaves for its
+    /// watch (slow clients).
+    pub(crate) fn link(&self) -> &Link {
+        &self.link
+    }
+
     /// Whether the connection is closed.
     fn is_closed(&self) -> bool {
         self.sender.is_closed()
+    }
+
+    /// Count the request on this connection as outstanding until the
+    /// connection is handed back or dropped.
+    pub(crate) fn track(&mut self, outstanding: Option<Outstanding>) {
+        self.outstanding = outstanding;
     }
 
     /// Wait until the connection can take a request.
@@ -182,10 +233,11 @@ impl ConnectionPool {
         let slot = self.slot(worker, addr);
         let waiting = {
             let mut state = lock(&slot);
-            while let Some((sender, since)) = state.idle.pop() {
-                if !sender.is_closed() && since.elapsed() < self.idle_timeout {
-                    let lease = Lease::new(Arc::clone(&slot));
-                    return Ok((Connection { sender, lease }, true));
+            while let Some((mut conn, since)) = state.idle.pop() {
+                if !conn.is_closed() && since.elapsed() < self.idle_timeout {
+                    conn.lease = Lease::new(Arc::clone(&slot));
+                    conn.outstanding = None;
+                    return Ok((conn, true));
                 }
                 state.open = state.open.saturating_sub(1);
             }
@@ -207,8 +259,16 @@ impl ConnectionPool {
                 Err(_) => return Err(UpstreamFailure::Protocol),
             },
         };
-        let sender = self.connect(addr).await?;
-        Ok((Connection { sender, lease }, false))
+        let (sender, link) = self.connect(addr, lease.slot.as_ref()).await?;
+        Ok((
+            Connection {
+                sender,
+                lease,
+                outstanding: None,
+                link,
+            },
+            false,
+        ))
     }
 
     /// Replace a connection found closed by a new one to `addr`, keeping
@@ -216,17 +276,19 @@ impl ConnectionPool {
     pub(super) async fn reconnect(
         &self,
         addr: SocketAddr,
-        conn: Connection,
+        mut conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
-        let Connection { sender, lease } = conn;
-        drop(sender);
-        let sender = self.connect(addr).await?;
-        Ok(Connection { sender, lease })
+        let (sender, link) = self.connect(addr, conn.lease.slot.as_ref()).await?;
+        conn.sender = sender;
+        conn.link = link;
+        Ok(conn)
     }
 
     /// Hand a connection back after its response body ended: to the oldest
     /// waiting request, else to the idle list.
-    pub(super) fn checkin(&self, conn: Connection) {
+    pub(super) fn checkin(&self, mut conn: Connection) {
+        // Its request is over, wherever the connection goes next.
+        conn.outstanding = None;
         if conn.is_closed() {
             return;
         }
@@ -234,12 +296,11 @@ impl ConnectionPool {
             return;
         };
         let mut state = lock(&slot);
-        let mut conn = conn;
         while let Some(waiter) = state.waiters.pop_front() {
             match waiter.send(Handoff::Connection(conn)) {
                 Ok(()) => return,
                 Err(Handoff::Connection(back)) => conn = back,
-                Err(Handoff::Open(lease)) => {
+                Err(Handoff::Open(mut lease)) => {
                     // Never sent here; keep the count as it is.
                     lease.disarm();
                     return;
@@ -247,17 +308,26 @@ impl ConnectionPool {
             }
         }
         // The count stays with the slot: idle connections are open ones.
-        let Connection { sender, lease } = conn;
-        lease.disarm();
+        conn.lease.disarm();
         if state.idle.len() < self.max_idle {
-            state.idle.push((sender, Instant::now()));
+            state.idle.push((conn, Instant::now()));
         } else {
             state.open = state.open.saturating_sub(1);
         }
     }
 
-    /// Open a new connection to `addr` (TCP_NODELAY, connect timeout).
-    async fn connect(&self, addr: SocketAddr) -> Result<Sender, UpstreamFailure> {
+    /// Open a new connection to `addr` (TCP_NODELAY, connect timeout),
+    /// counted in `slot`: its task drives it (upgrades included) and
+    /// gives it up, freeing its place in `slot`, when a client stops
+    /// taking its response (`stall.rs`).
+    async fn connect(
+        &self,
+        addr: SocketAddr,
+        slot: Option<&SharedSlot>,
+    ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
+        // Weak: the slot holds this connection while it is idle, and a
+        // pool dropped by a reload must take its idle connections along.
+        let slot: Option<Weak<Mutex<Slot>>> = slot.map(Arc::downgrade);
         let stream =
             match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
                 .await
@@ -278,11 +348,25 @@ impl ConnectionPool {
             .await
             .map_err(|_| UpstreamFailure::Protocol)?;
         let name = self.name.clone();
+        let link = Arc::new(Link::default());
+        let watched = Arc::clone(&link);
         tokio::spawn(async move {
-            if let Err(e) = driver.await {
-                tracing::debug!(upstream = %name, error = %e, "upstream connection ended with an error");
+            match stall::guard(driver.with_upgrades(), &watched, STALL_TICK).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(upstream = %name, error = %e, "upstream connection ended with an error");
+                }
+                Err(stall::Stalled) => {
+                    crate::metrics::client_send_timeout("response");
+                    tracing::info!(upstream = %name, endpoint = %addr, "client stopped reading; upstream connection released");
+                    if watched.release() {
+                        // Dropping a lease frees its place (or hands it to
+                        // the next waiter); the connection's own is inert now.
+                        drop(slot.and_then(|slot| slot.upgrade()).map(Lease::new));
+                    }
+                }
             }
         });
-        Ok(conn)
+        Ok((conn, link))
     }
 }

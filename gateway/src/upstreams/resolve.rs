@@ -9,18 +9,37 @@ use crate::config::UpstreamConfig;
 
 use super::endpoint::Endpoint;
 
-/// The endpoints known without a lookup: the IP literals.
-pub(super) fn literal_endpoints(config: &UpstreamConfig) -> Vec<Arc<Endpoint>> {
-    config
-        .endpoints
-        .iter()
-        .filter_map(|e| {
-            e.host
-                .parse::<IpAddr>()
-                .ok()
-                .map(|ip| Endpoint::new(SocketAddr::new(ip, e.port), e.authority()))
-        })
-        .collect()
+/// The endpoints known without a lookup: the IP literals, and the
+/// addresses `known` (an earlier pool's endpoints) has for each host name.
+/// Each keeps the health of its address in `known`.
+pub(super) fn initial_endpoints(
+    config: &UpstreamConfig,
+    known: &[Arc<Endpoint>],
+) -> Vec<Arc<Endpoint>> {
+    let mut out: Vec<Arc<Endpoint>> = Vec::new();
+    for url in &config.endpoints {
+        let authority = url.authority();
+        let addrs: Vec<SocketAddr> = match url.host.parse::<IpAddr>() {
+            Ok(ip) => vec![SocketAddr::new(ip, url.port)],
+            Err(_) => known
+                .iter()
+                .filter(|ep| ep.configured_authority == authority)
+                .map(|ep| ep.addr)
+                .collect(),
+        };
+        for addr in addrs {
+            if !out.iter().any(|ep| ep.addr == addr) {
+                out.push(Endpoint::new(
+                    &config.name,
+                    addr,
+                    authority.clone(),
+                    url.weight,
+                    known,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Whether any endpoint uses a host name (and so needs re-resolving).
@@ -33,7 +52,7 @@ pub(super) fn has_names(config: &UpstreamConfig) -> bool {
 
 /// Resolve every endpoint URL now. Returns the new list when the addresses
 /// changed, `None` when they did not. Endpoints whose address is unchanged
-/// are kept (with their health mark).
+/// are kept (with their health).
 pub(super) async fn resolve(
     config: &UpstreamConfig,
     current: &[Arc<Endpoint>],
@@ -61,7 +80,13 @@ pub(super) async fn resolve(
             }
             match current.iter().find(|ep| ep.addr == addr) {
                 Some(ep) => next.push(Arc::clone(ep)),
-                None => next.push(Endpoint::new(addr, configured.clone())),
+                None => next.push(Endpoint::new(
+                    &config.name,
+                    addr,
+                    configured.clone(),
+                    url.weight,
+                    current,
+                )),
             }
         }
     }

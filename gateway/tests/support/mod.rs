@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod scripted;
 pub mod tls;
 
 use bytes::Bytes;
@@ -457,4 +458,45 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
+}
+
+/// Run `probe` until `done` accepts its value (every 50 ms, at most 100
+/// times: 5 s plus the probes' own time); the last value either way.
+pub async fn poll_until<T, Fut>(mut probe: impl FnMut() -> Fut, done: impl Fn(&T) -> bool) -> T
+where
+    Fut: std::future::Future<Output = T>,
+{
+    let mut value = probe().await;
+    for _ in 0..100 {
+        if done(&value) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        value = probe().await;
+    }
+    value
+}
+
+/// An HTTP/2 (prior knowledge) connection to `addr` after one `GET path`
+/// answered `200` on it, so the server's settings have arrived: the
+/// handle and the connection, for what they tell of those settings.
+pub async fn h2_after_one_get(
+    addr: SocketAddr,
+    path: &str,
+) -> (
+    h2::client::SendRequest<Bytes>,
+    h2::client::Connection<TcpStream, Bytes>,
+) {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut h2, mut conn) = h2::client::handshake(tcp).await.unwrap();
+    let request = http::Request::get(format!("http://{addr}{path}"))
+        .body(())
+        .unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    let response = tokio::select! {
+        response = response => response.unwrap(),
+        ended = &mut conn => panic!("connection ended: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
+    (h2, conn)
 }

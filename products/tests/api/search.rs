@@ -32,6 +32,18 @@ common::backend_tests! {
         assert_eq!(app.get_json("/?q=kettle").await["total"], 3);
     }
 
+    async fn word_search_pages_keep_the_total_past_the_last_page(db) {
+        let app = kettles(db).await;
+        let second = app.get_json("/?q=kettle&per_page=2&page=2").await;
+        assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!((second["total"].as_u64(), &second["total_is_exact"]), (Some(3), &true.into()));
+        let beyond = app.get_json("/?q=kettle&per_page=2&page=5").await;
+        assert_eq!(beyond["items"].as_array().map(Vec::len), Some(0));
+        assert_eq!((beyond["total"].as_u64(), &beyond["total_is_exact"]), (Some(3), &true.into()));
+        let nothing = app.get_json("/?q=zebra").await;
+        assert_eq!((nothing["total"].as_u64(), nothing["items"].as_array().map(Vec::len)), (Some(0), Some(0)));
+    }
+
     async fn words_are_stemmed(db) {
         let app = kettles(db).await;
         assert_eq!(titles(&app, "q=kettles").await.len(), 3);

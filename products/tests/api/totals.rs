@@ -37,6 +37,12 @@ common::backend_tests! {
         let in_stock = app.get_json("/?in_stock=true").await;
         assert_eq!(in_stock["total_is_exact"], false);
         assert_eq!(in_stock["total"].as_u64(), Some(products::catalogue::list::counts::EXACT_UP_TO));
+        let sturdy = app.get_json("/?q=sturdy&per_page=2").await;
+        assert_eq!(
+            (sturdy["total"].as_u64(), &sturdy["total_is_exact"]),
+            (Some(SIZE), &true.into()),
+            "a word search's page counts all its matches exactly"
+        );
         let narrow = app.get_json("/?category=Category%203&max_price=100").await;
         assert_eq!(narrow["total_is_exact"], true);
         let facets = app.get_json("/?facets=category").await;

@@ -43,3 +43,40 @@ fn a_head_limit_outside_1kib_to_1mib_is_refused() {
         );
     }
 }
+
+#[test]
+fn clients_may_hold_256_connections_and_128_http2_streams_by_default() {
+    let limits = accepted(GOOD).client_limits;
+    assert_eq!(limits.connections_per_client, 256);
+    assert_eq!(limits.http2_max_concurrent_streams, 128);
+}
+
+#[test]
+fn client_caps_are_read() {
+    let limits = accepted(&format!(
+        "[limits]\nconnections_per_client = 8\nhttp2_max_concurrent_streams = 16\n{GOOD}"
+    ))
+    .client_limits;
+    assert_eq!(limits.connections_per_client, 8);
+    assert_eq!(limits.http2_max_concurrent_streams, 16);
+}
+
+#[test]
+fn client_caps_out_of_range_are_refused() {
+    for value in ["0", "1000001"] {
+        assert_refused(
+            &format!("[limits]\nconnections_per_client = {value}\n{GOOD}"),
+            "FILE: limits.connections_per_client: must be between 1 and 1000000",
+        );
+    }
+    for value in ["0", "10001"] {
+        assert_refused(
+            &format!("[limits]\nhttp2_max_concurrent_streams = {value}\n{GOOD}"),
+            "FILE: limits.http2_max_concurrent_streams: must be between 1 and 10000",
+        );
+    }
+    assert_refused(
+        &format!("[limits]\nconnections_per_client = -1\n{GOOD}"),
+        "FILE: line 2, column 26: invalid value: integer `-1`, expected usize (in [limits])",
+    );
+}

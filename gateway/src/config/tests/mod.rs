@@ -1,6 +1,7 @@
 //! `Config::parse` by section: what each accepts, its defaults, and each
 //! refusal's message (`file: key: problem`).
 
+mod balancing;
 mod file;
 mod limits;
 mod listen;

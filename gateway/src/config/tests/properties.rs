@@ -33,9 +33,21 @@ access = true
 endpoints = ["http://users:8000", "http://[::1]:8001"]
 resolve_interval = "5s"
 connect_timeout = "1s"
-failure_cooldown = "5s"
 max_idle_per_endpoint = 16
 max_connections_per_endpoint = 8
+balance = "round_robin"
+[upstreams.users.health_check]
+path = "/health"
+interval = "2s"
+timeout = "500ms"
+healthy_threshold = 1
+unhealthy_threshold = 2
+[upstreams.users.outlier]
+consecutive_connect_failures = 2
+consecutive_5xx = 4
+base_ejection = "1s"
+max_ejection = "1m"
+max_ejected_percent = 30
 [[routes]]
 prefix = "/users/"
 upstream = "users"
@@ -43,6 +55,11 @@ strip_prefix = true
 host = "upstream"
 body_limit = "2MiB"
 response_timeout = "10s"
+[routes.retry]
+attempts = 2
+on_status = [502, 503]
+budget_percent = 10
+budget_min_per_second = 1
 "#;
 
 /// Pieces of route tables, valid and not, for token soup and insertions.

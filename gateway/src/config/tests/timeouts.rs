@@ -12,6 +12,18 @@ fn defaults() {
     assert_eq!(t.response, Duration::from_secs(30));
     assert_eq!(t.upstream_idle, Duration::from_secs(60));
     assert_eq!(t.shutdown_grace, Duration::from_secs(20));
+    assert_eq!(t.client_send, Duration::from_secs(30));
+    assert_eq!(t.upgrade_idle, Duration::from_secs(60));
+}
+
+#[test]
+fn client_and_upgrade_timeouts_are_read() {
+    let t = accepted(&format!(
+        "[timeouts]\nclient_send = \"500ms\"\nupgrade_idle = \"1h\"\n{GOOD}"
+    ))
+    .timeouts;
+    assert_eq!(t.client_send, Duration::from_millis(500));
+    assert_eq!(t.upgrade_idle, Duration::from_secs(3600));
 }
 
 #[test]
@@ -49,7 +61,13 @@ fn a_duration_of_another_type_is_refused_saying_what_a_duration_is() {
 
 #[test]
 fn waits_a_request_depends_on_must_not_be_zero() {
-    for key in ["header_read", "connect", "response"] {
+    for key in [
+        "header_read",
+        "connect",
+        "response",
+        "client_send",
+        "upgrade_idle",
+    ] {
         assert_refused(
             &format!("[timeouts]\n{key} = 0\n{GOOD}"),
             &format!("FILE: timeouts.{key}: must be greater than zero"),

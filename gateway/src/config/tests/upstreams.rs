@@ -16,7 +16,13 @@ fn defaults_follow_the_timeouts() {
     assert_eq!(users.connect_timeout, Duration::from_secs(3));
     assert_eq!(users.idle_timeout, Duration::from_secs(7));
     assert_eq!(users.resolve_interval, Duration::from_secs(5));
-    assert_eq!(users.failure_cooldown, Duration::from_secs(5));
+    assert_eq!(users.balance, crate::config::Balance::P2c);
+    assert_eq!(users.health_check, None);
+    assert_eq!(users.outlier.consecutive_connect_failures, 3);
+    assert_eq!(users.outlier.consecutive_5xx, 5);
+    assert_eq!(users.outlier.base_ejection, Duration::from_secs(5));
+    assert_eq!(users.outlier.max_ejection, Duration::from_secs(300));
+    assert_eq!(users.outlier.max_ejected_percent, 50);
     assert_eq!(users.max_idle_per_endpoint, 256);
     assert_eq!(users.max_connections_per_endpoint, 128);
 }

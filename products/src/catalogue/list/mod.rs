@@ -2,7 +2,9 @@
 //!
 //! A listing is at most four statements: the total ([`counts`]), the page,
 //! the facets when asked ([`facets`]), and, when `q`'s words match
-//! nothing, the total again for the substring fallback ([`search`]). With
+//! nothing, the total again for the substring fallback ([`search`]). A
+//! word search finds its matches once: the page statement counts them too
+//! ([`Listing::words_page`]). With
 //! facets they run in one read-only transaction (`REPEATABLE READ` on
 //! PostgreSQL, one snapshot on SQLite), so total, page and facets agree.
 
@@ -20,9 +22,11 @@ use axum::response::Response;
 use common::Problem;
 use common::extract::Query;
 use http::HeaderMap;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IsolationLevel, Order, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    FromQueryResult, IsolationLevel, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -36,6 +40,9 @@ use super::entity::{self, Column, Entity};
 use super::product::Product;
 use crate::page_cache::PageCache;
 
+/// The column [`Listing::words_page`] adds for the number of all matches.
+const MATCHES_IN_ALL: &str = "matches_in_all";
+
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductPage {
@@ -43,9 +50,9 @@ pub struct ProductPage {
     pub items: Vec<Product>,
     /// How many products match in all: exact when `total_is_exact` is
     /// true; otherwise a lower bound (more than `total` match). Exact
-    /// without a filter, with only `category` or only `brand`, and whenever
-    /// at most 10,000 products (or the end of the requested page, if
-    /// further) match.
+    /// without a filter, with only `category` or only `brand`, for a page
+    /// of word-search (`q`) results, and whenever at most 10,000 products
+    /// (or the end of the requested page, if further) match.
     pub total: u64,
     /// Whether `total` is the exact number of matching products.
     pub total_is_exact: bool,
@@ -142,6 +149,44 @@ impl Listing {
         Ok((None, total))
     }
 
+    /// A word search's page and its exact total in one statement: each row
+    /// carries the number of all matches (`count(*) OVER ()`, computed
+    /// before `LIMIT`), so the index and the rows are read once rather than
+    /// once to count and once to rank. `None` when `q` cannot be matched as
+    /// words or the page is empty (no word matches, or a page past the
+    /// end): the caller then counts as usual and may fall back to
+    /// substrings.
+    async fn words_page(
+        &self,
+        db: &impl ConnectionTrait,
+    ) -> Result<Option<(Vec<entity::Model>, Total)>, sea_orm::DbErr> {
+        let backend = db.get_database_backend();
+        match &self.q {
+            Some(q) if search::words_possible(q, backend) => {}
+            _ => return Ok(None),
+        }
+        let statement = self
+            .ordered(backend, Some(Matching::Words))
+            .expr_as(Expr::cust("count(*) OVER ()"), MATCHES_IN_ALL)
+            .offset(self.offset())
+            .limit(self.per_page)
+            .build(backend);
+        let rows = db.query_all_raw(statement).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let count = first.try_get::<i64>("", MATCHES_IN_ALL)?;
+        let models = rows
+            .iter()
+            .map(|row| entity::Model::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = Total {
+            count: u64::try_from(count).unwrap_or(0),
+            exact: true,
+        };
+        Ok(Some((models, total)))
+    }
+
     fn only_one_filter(&self) -> bool {
         self.q.is_none()
             && self.min_price.is_none()
@@ -172,16 +217,22 @@ impl Listing {
 
     async fn run_on(&self, db: &impl ConnectionTrait) -> Result<ProductPage, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        let (matching, total) = self.total(db).await?;
-        let offset = self.offset();
-        let rows: Vec<entity::Model> = if offset >= total.count {
-            Vec::new()
-        } else {
-            self.ordered(backend, matching)
-                .offset(offset)
-                .limit(self.per_page)
-                .all(db)
-                .await?
+        let (matching, total, rows) = match self.words_page(db).await? {
+            Some((rows, total)) => (Some(Matching::Words), total, rows),
+            None => {
+                let (matching, total) = self.total(db).await?;
+                let offset = self.offset();
+                let rows: Vec<entity::Model> = if offset >= total.count {
+                    Vec::new()
+                } else {
+                    self.ordered(backend, matching)
+                        .offset(offset)
+                        .limit(self.per_page)
+                        .all(db)
+                        .await?
+                };
+                (matching, total, rows)
+            }
         };
         let facets = if !self.facets.any() {
             None

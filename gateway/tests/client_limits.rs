@@ -1,0 +1,168 @@
+//! What one client may hold open: connections per address
+//! (`limits.connections_per_client`, trusted proxies exempt) and streams
+//! per HTTP/2 connection (`limits.http2_max_concurrent_streams`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use support::*;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// A `GET /users/me` on a new connection; the raw answer.
+async fn get_on_new_connection(gw: &TestGateway) -> String {
+    raw(
+        gw.addr,
+        b"GET /users/me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_client_over_its_connection_limit_is_refused_with_429() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[limits]\nconnections_per_client = 2",
+    ))
+    .await;
+    let first = TcpStream::connect(gw.addr).await.unwrap();
+    let _second = TcpStream::connect(gw.addr).await.unwrap();
+    let refused = get_on_new_connection(&gw).await;
+    assert_eq!(statuses(&refused), [429], "{refused}");
+    assert!(refused.contains("application/problem+json"), "{refused}");
+    assert!(
+        raw_body(&refused).contains("too many connections from this address (at most 2)"),
+        "{refused}"
+    );
+    let series = "gateway_client_connections_refused_total{reason=\"per_client_limit\"}";
+    assert!(metric(&gw.metrics().await, series).unwrap() >= 1.0);
+
+    // A closed connection gives its place back.
+    drop(first);
+    let answer = poll_until(
+        || get_on_new_connection(&gw),
+        |answer| statuses(answer) == [200],
+    )
+    .await;
+    assert_eq!(statuses(&answer), [200], "{answer}");
+}
+
+#[tokio::test]
+async fn trusted_proxies_are_not_limited() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(
+        &users.url(),
+        "trusted_proxies = [\"127.0.0.1\"]\n[limits]\nconnections_per_client = 1",
+    ))
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(gw.addr).await.unwrap());
+    }
+    for stream in &mut held {
+        stream
+            .write_all(b"GET /users/me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    for stream in &mut held {
+        let answer = read_all(stream, Duration::from_secs(5)).await;
+        assert_eq!(statuses(&answer), [200], "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn open_client_connections_are_counted() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let _held = TcpStream::connect(gw.addr).await.unwrap();
+    let open = poll_until(
+        || async { metric(&gw.metrics().await, "gateway_client_connections_open") },
+        |open| open.is_some_and(|n| n >= 1.0),
+    )
+    .await;
+    assert!(open.is_some_and(|n| n >= 1.0), "{open:?}");
+}
+
+/// The `SETTINGS_MAX_CONCURRENT_STREAMS` a new HTTP/2 connection to `gw`
+/// is given (after one request, so the server's settings have arrived).
+async fn advertised_streams(gw: &TestGateway) -> usize {
+    let (_, conn) = h2_after_one_get(gw.addr, "/users/me").await;
+    conn.max_concurrent_send_streams()
+}
+
+#[tokio::test]
+async fn http2_streams_per_connection_are_capped_as_configured_and_reloaded() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start_with(&one_route(&users.url(), ""), |o| o.watch = true).await;
+    assert_eq!(advertised_streams(&gw).await, 128, "the default");
+    std::fs::write(
+        &gw.config_path,
+        one_route(&users.url(), "[limits]\nhttp2_max_concurrent_streams = 3"),
+    )
+    .unwrap();
+    let advertised = poll_until(|| advertised_streams(&gw), |n| *n == 3).await;
+    assert_eq!(advertised, 3, "new connections get the reloaded limit");
+    assert_eq!(
+        gw.config_json().await["client_limits"]["http2_max_concurrent_streams"],
+        3
+    );
+}
+
+#[tokio::test]
+async fn the_connection_limit_is_reloaded() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start_with(&one_route(&users.url(), ""), |o| o.watch = true).await;
+    assert_eq!(
+        gw.config_json().await["client_limits"]["connections_per_client"],
+        256
+    );
+    std::fs::write(
+        &gw.config_path,
+        one_route(&users.url(), "[limits]\nconnections_per_client = 1"),
+    )
+    .unwrap();
+    let _held = TcpStream::connect(gw.addr).await.unwrap();
+    let answer = poll_until(
+        || get_on_new_connection(&gw),
+        |answer| statuses(answer) == [429],
+    )
+    .await;
+    assert_eq!(statuses(&answer), [429], "{answer}");
+}
+
+#[tokio::test]
+async fn the_limit_counts_both_listeners_and_the_https_one_closes_without_an_answer() {
+    use support::tls::*;
+    let users = Upstream::start("users").await;
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let pair = write_pair(
+        dir.path(),
+        "localhost",
+        &ca.issue(&["localhost"], 30).unwrap(),
+    );
+    let extra = format!(
+        "[limits]\nconnections_per_client = 1\n{}",
+        tls_section(&[pair], "")
+    );
+    let gw = TestGateway::start(&one_route(&users.url(), &extra)).await;
+    let https = gw.tls.expect("https listener");
+    let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
+
+    let plain = TcpStream::connect(gw.addr).await.unwrap();
+    let refused = https_get(https, &config, "localhost", "/users/me").await;
+    assert!(refused.is_err(), "{:?}", refused.map(|f| f.status));
+
+    drop(plain);
+    let served = poll_until(
+        || https_get(https, &config, "localhost", "/users/me"),
+        Result::is_ok,
+    )
+    .await;
+    assert_eq!(served.map(|f| f.status), Ok(200));
+}
