@@ -66,10 +66,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full(REQUEST_DURATION.to_string()),
-                    &[
-                        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                        10.0, 30.0,
-                    ],
+                    common::metrics::REQUEST_BUCKETS,
                 )
                 .ok()?
                 .build_recorder();
@@ -219,21 +216,7 @@ pub(crate) fn upgrade_closed(reason: &'static str) {
     metrics::counter!(UPGRADED_CLOSED, "reason" => reason).increment(1);
 }
 
-/// The method as a bounded label value.
-pub(crate) fn method_label(method: &http::Method) -> &'static str {
-    match *method {
-        http::Method::GET => "GET",
-        http::Method::HEAD => "HEAD",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::PATCH => "PATCH",
-        http::Method::DELETE => "DELETE",
-        http::Method::OPTIONS => "OPTIONS",
-        http::Method::TRACE => "TRACE",
-        http::Method::CONNECT => "CONNECT",
-        _ => "OTHER",
-    }
-}
+pub(crate) use common::metrics::method_label;
 
 /// Count a failed upstream exchange.
 pub(crate) fn upstream_error(upstream: &str, kind: &'static str) {

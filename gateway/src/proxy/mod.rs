@@ -11,7 +11,8 @@
 //!    preflight answered, a rate limit, edge authentication;
 //! 4. [`upstream`]: the route's upstream pool (a split route's chosen one);
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
-//!    the route's upstream-request policies, e.g. `Host`);
+//!    the route's upstream-request policies, e.g. `Host`, and the
+//!    `traceparent` of [`crate::trace_context`]);
 //! 6. [`forward::forward`]: endpoint choice, exchange, retries on
 //!    another endpoint within the route's budget;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
@@ -49,6 +50,7 @@ use crate::policies::{RequestHead, Verdict};
 use crate::routes::Route;
 use crate::state::Shared;
 use crate::stop::Drain;
+use crate::trace_context::RequestTrace;
 use crate::upstreams::UpstreamPool;
 
 pub(crate) use body::ResponseBody;
@@ -82,6 +84,7 @@ pub(crate) async fn handle(
     let active = shared.active.load_full();
     let mut ctx = RequestCtx::new(&active, &conn, &req);
     ctx.tls = shared.tls.as_deref();
+    ctx.log.trace = RequestTrace::start(req.headers(), shared.tracer.as_deref());
     let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
