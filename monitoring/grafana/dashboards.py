@@ -83,6 +83,12 @@ class Board:
         }
 
 
+def rate(metric: str, sel: str, by: str = "", fn: str = "rate") -> str:
+    """`sum [by (labels)] (fn(metric{sel}[$__rate_interval]))`."""
+    agg = f"sum by ({by}) " if by else "sum"
+    return f"{agg}({fn}({metric}{{{sel}}}[{RATE}]))"
+
+
 def ratio_5xx(metric: str, job: str, by: str) -> str:
     """5xx share per `by`; 0 (not "no data") while nothing failed."""
     sel = f'{{job="{job}"}}'
@@ -99,10 +105,11 @@ def quantiles(metric: str, job: str, by: str, extra: str = "") -> list[tuple[str
 
 def http_rows(b: Board, job: str) -> None:
     """The HTTP and database panels users and products share (same metric names)."""
+    sel = f'job="{job}"'
     b.row("HTTP")
-    b.panel("Requests by route", [(f'sum by (route) (rate(http_requests_total{{job="{job}"}}[{RATE}]))', "{{route}}")],
+    b.panel("Requests by route", [(rate("http_requests_total", sel, "route"), "{{route}}")],
             "reqps", description="Answered requests per second by axum route template.")
-    b.panel("Requests by status", [(f'sum by (status) (rate(http_requests_total{{job="{job}"}}[{RATE}]))', "{{status}}")],
+    b.panel("Requests by status", [(rate("http_requests_total", sel, "status"), "{{status}}")],
             "reqps")
     b.panel("Latency by route", quantiles("http_request_duration_seconds", job, "route"), "s",
             description="Request head to response head, percentiles per route template.")
@@ -120,49 +127,48 @@ def http_rows(b: Board, job: str) -> None:
             "percentunit")
     b.panel("Query duration by operation", quantiles("db_query_duration_seconds", job, "operation"), "s")
     b.panel("Queries by operation and outcome",
-            [(f'sum by (operation, outcome) (rate(db_query_duration_seconds_count{{job="{job}"}}[{RATE}]))',
-              "{{operation}} {{outcome}}")], "ops")
+            [(rate("db_query_duration_seconds_count", sel, "operation, outcome"), "{{operation}} {{outcome}}")], "ops")
     b.panel("Replicas up", [(f'sum(up{{job="{job}"}})', "up"), (f'count(up{{job="{job}"}})', "scraped")],
             kind="stat", width=6)
 
 
 def gateway() -> Board:
     b = Board("shop-gateway", "Shop / Gateway", "Traffic, errors, latency, upstream health, reloads and TLS of the gateway.")
-    g = '{job="gateway"}'
+    g = 'job="gateway"'
     b.row("Traffic")
-    b.panel("Requests by route", [(f"sum by (route) (rate(gateway_requests_total{g}[{RATE}]))", "{{route}}")], "reqps",
+    b.panel("Requests by route", [(rate("gateway_requests_total", g, "route"), "{{route}}")], "reqps",
             description='Per route prefix of gateway.toml; "-" is a request no route matched.')
-    b.panel("Requests by status", [(f"sum by (status) (rate(gateway_requests_total{g}[{RATE}]))", "{{status}}")], "reqps")
-    b.panel("In flight", [(f"sum by (instance) (gateway_requests_in_flight{g})", "{{instance}}")], width=8)
+    b.panel("Requests by status", [(rate("gateway_requests_total", g, "status"), "{{status}}")], "reqps")
+    b.panel("In flight", [(f"sum by (instance) (gateway_requests_in_flight{{{g}}})", "{{instance}}")], width=8)
     b.panel("Gateways up", [('sum(up{job="gateway"})', "up"), ('count(up{job="gateway"})', "scraped")],
             kind="stat", width=4)
     b.row("Errors")
     b.panel("5xx ratio by route", [(ratio_5xx("gateway_requests_total", "gateway", "route"), "{{route}}")],
             "percentunit", description="Share of answers that were 5xx (alert GatewayHighErrorRatio above 5%).")
-    b.panel("Upstream errors", [(f"sum by (upstream, kind) (rate(gateway_upstream_errors_total{g}[{RATE}]))",
+    b.panel("Upstream errors", [(rate("gateway_upstream_errors_total", g, "upstream, kind"),
                                  "{{upstream}} {{kind}}")], "ops",
             description="Failed exchanges with an upstream: no endpoint, connect, timeouts, protocol, client body.")
     b.row("Latency")
     b.panel("Latency by route", quantiles("gateway_request_duration_seconds", "gateway", "route"), "s", width=24,
             description="Request head to the end of the response body (alert GatewayHighLatencyP99 above 1s).")
     b.row("Upstream health")
-    b.panel("Endpoint health", [(f"max by (upstream, endpoint) (gateway_upstream_endpoint_healthy{g})",
+    b.panel("Endpoint health", [(f"max by (upstream, endpoint) (gateway_upstream_endpoint_healthy{{{g}}})",
                                  "{{upstream}} {{endpoint}}")],
             kind="state-timeline", mappings=[{"type": "value", "options": {
                 "0": {"text": "unhealthy", "color": "red"}, "1": {"text": "healthy", "color": "green"}}}],
             description="1 while the gateway sends traffic to the endpoint (alert GatewayUpstreamEndpointDown).")
     b.panel("Healthy endpoints per upstream",
-            [(f"sum by (upstream) (gateway_upstream_endpoint_healthy{g})", "{{upstream}}")],
+            [(f"sum by (upstream) (gateway_upstream_endpoint_healthy{{{g}}})", "{{upstream}}")],
             description="0 means the upstream's routes fail (alert GatewayNoHealthyEndpoint).")
     b.row("Reloads and TLS")
-    b.panel("Route table reloads", [(f"sum by (result) (increase(gateway_config_reloads_total{g}[{RATE}]))",
+    b.panel("Route table reloads", [(rate("gateway_config_reloads_total", g, "result", "increase"),
                                      "{{result}}")], width=8)
-    b.panel("Certificate reloads", [(f"sum by (result) (increase(gateway_tls_reloads_total{g}[{RATE}]))",
+    b.panel("Certificate reloads", [(rate("gateway_tls_reloads_total", g, "result", "increase"),
                                      "{{result}}")], width=8)
-    b.panel("Certificate expiry", [(f"min by (name) (gateway_tls_certificate_expiry_seconds{g} - time())",
+    b.panel("Certificate expiry", [(f"min by (name) (gateway_tls_certificate_expiry_seconds{{{g}}} - time())",
                                     "{{name}}")], "s", kind="stat", width=8,
             description="Time left on each served certificate (alerts below 14 and 3 days). Only with HTTPS on.")
-    b.panel("TLS handshakes", [(f"sum by (result) (rate(gateway_tls_handshakes_total{g}[{RATE}]))", "{{result}}")],
+    b.panel("TLS handshakes", [(rate("gateway_tls_handshakes_total", g, "result"), "{{result}}")],
             "ops", width=24, description="refused: over tls.max_handshakes. Only with HTTPS on.")
     return b
 
@@ -171,17 +177,17 @@ def users() -> Board:
     b = Board("shop-users", "Shop / Users", "Logins, throttling, tokens, Argon2, HTTP and database of the users service.")
     u = 'job="users"'
     b.row("Logins and registrations")
-    b.panel("Logins by outcome", [(f"sum by (outcome) (rate(users_logins_total{{{u}}}[{RATE}]))", "{{outcome}}")],
+    b.panel("Logins by outcome", [(rate("users_logins_total", u, "outcome"), "{{outcome}}")],
             "ops", description="ok, bad_credentials, throttled (lockout or per-address limit), deactivated.")
     b.panel("Throttling", [
-        (f'sum(rate(users_logins_total{{{u},outcome="throttled"}}[{RATE}]))', "logins throttled"),
-        (f'sum(rate(users_registrations_total{{{u},outcome="throttled"}}[{RATE}]))', "registrations throttled"),
+        (rate("users_logins_total", u + ',outcome="throttled"'), "logins throttled"),
+        (rate("users_registrations_total", u + ',outcome="throttled"'), "registrations throttled"),
     ], "ops", description="Alert UsersLoginThrottleStorm above 0.5 throttled logins per second.")
     b.panel("Registrations by outcome",
-            [(f"sum by (outcome) (rate(users_registrations_total{{{u}}}[{RATE}]))", "{{outcome}}")], "ops")
+            [(rate("users_registrations_total", u, "outcome"), "{{outcome}}")], "ops")
     b.panel("Refresh tokens", [
-        (f"sum(rate(users_refresh_rotations_total{{{u}}}[{RATE}]))", "rotations"),
-        (f"sum(rate(users_refresh_reuse_detections_total{{{u}}}[{RATE}]))", "reuse detections"),
+        (rate("users_refresh_rotations_total", u), "rotations"),
+        (rate("users_refresh_reuse_detections_total", u), "reuse detections"),
     ], "ops", description="A reuse detection revokes the token's login session (alert UsersRefreshTokenReuse).")
     b.row("Argon2")
     b.panel("Argon2 queue wait", quantiles("users_argon2_queue_wait_seconds", "users", "operation"), "s",
@@ -195,11 +201,11 @@ def products() -> Board:
     b = Board("shop-products", "Shop / Products", "Catalogue writes, stock, HTTP and database of the products service.")
     p = 'job="products"'
     b.row("Catalogue and stock")
-    b.panel("Catalogue changes", [(f"sum by (change) (rate(products_changes_total{{{p}}}[{RATE}]))", "{{change}}")],
+    b.panel("Catalogue changes", [(rate("products_changes_total", p, "change"), "{{change}}")],
             "ops", width=8)
-    b.panel("Stock changes", [(f"sum by (direction) (rate(products_stock_changes_total{{{p}}}[{RATE}]))",
+    b.panel("Stock changes", [(rate("products_stock_changes_total", p, "direction"),
                                "{{direction}}")], "ops", width=8)
-    b.panel("Stock conflicts (409)", [(f"sum by (reason) (rate(products_stock_conflicts_total{{{p}}}[{RATE}]))",
+    b.panel("Stock conflicts (409)", [(rate("products_stock_conflicts_total", p, "reason"),
                                        "{{reason}}")], "ops", width=8,
             description="Stock changes refused: not enough stock, or above the maximum.")
     http_rows(b, "products")
