@@ -31,6 +31,15 @@ def test_everything_is_off_by_default(default_release):
     for kind in OPERATOR_KINDS:
         assert default_release.of_kind(kind) == [], kind
     assert _dashboards(default_release) == []
+    assert "Monitoring:" not in default_release.notes
+    assert "Users and products metrics: port 9464 (/metrics)" in default_release.notes
+
+
+def test_the_notes_say_what_monitoring_rendered(render_with):
+    notes = render_with(ALL_ON).notes
+    assert "ServiceMonitors and a PodMonitor (jobs gateway, users, products)" in notes
+    assert "PrometheusRule shop-monitoring" in notes
+    assert 'dashboard ConfigMaps labelled grafana_dashboard="1"' in notes
 
 
 def test_services_listen_for_metrics_on_a_named_port_of_pod_and_service(default_release):
