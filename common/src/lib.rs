@@ -3,8 +3,9 @@
 //! Only what at least two crates use lives here. Without features it holds
 //! what every binary needs, the gateway included: RFC 9457 problem details
 //! ([`problem`]), layered configuration ([`config`]), tracing setup
-//! ([`telemetry`]), the shutdown signal ([`shutdown`]) and request-id
-//! validation ([`service::is_valid_request_id`]). The features add what only
+//! ([`telemetry`]), the shutdown signal ([`shutdown`]), request-id
+//! validation ([`service::is_valid_request_id`]), Prometheus metrics
+//! ([`metrics`]) and the W3C `traceparent` ([`traceparent`]). The features add what only
 //! the axum services share:
 //!
 //! * `service`: service settings and layers ([`service`]), strict extractors,
@@ -17,10 +18,12 @@
 
 pub mod config;
 pub mod host;
+pub mod metrics;
 pub mod problem;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod traceparent;
 
 #[cfg(feature = "service")]
 pub mod api_docs;

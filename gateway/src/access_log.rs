@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::metrics::{IN_FLIGHT, REQUEST_DURATION, REQUESTS_TOTAL};
+use crate::trace_context::RequestTrace;
 
 /// What is known about a request by the time its response starts.
 #[derive(Debug)]
@@ -35,6 +36,8 @@ pub(crate) struct Completion {
     pub(crate) aborted: bool,
     /// Write the access-log line.
     pub(crate) log: bool,
+    /// The request's trace (its id is logged; its span ends here).
+    pub(crate) trace: RequestTrace,
 }
 
 impl Completion {
@@ -59,6 +62,7 @@ impl Completion {
             bytes: 0,
             aborted: false,
             log,
+            trace: RequestTrace::default(),
         }
     }
 }
@@ -68,13 +72,17 @@ impl Drop for Completion {
         let elapsed = self.started.elapsed();
         in_flight().decrement(1.0);
         record(&self.route, self.method, self.status, elapsed.as_secs_f64());
+        self.trace
+            .finish(self.method, &self.route, &self.path, self.status);
         if self.log {
+            let trace_id = self.trace.trace_id();
             let upstream = self
                 .upstream
                 .map_or_else(|| "-".to_string(), |a| a.to_string());
             tracing::info!(
                 target: "gateway::access",
                 request_id = self.request_id.to_str().unwrap_or_default(),
+                trace_id = trace_id.as_ref().map_or("-", |id| id.as_str()),
                 client_ip = %self.client_ip,
                 method = self.method,
                 path = %self.path,
@@ -122,39 +130,11 @@ fn record(route: &Arc<str>, method: &'static str, status: u16, seconds: f64) {
             .entry((Arc::clone(route), method, status))
             .or_insert_with(|| {
                 (
-                    metrics::counter!(REQUESTS_TOTAL, "route" => Arc::clone(route), "method" => method, "status" => status_label(status)),
+                    metrics::counter!(REQUESTS_TOTAL, "route" => Arc::clone(route), "method" => method, "status" => common::metrics::status_label(status)),
                     metrics::histogram!(REQUEST_DURATION, "route" => Arc::clone(route)),
                 )
             });
         counter.increment(1);
         histogram.record(seconds);
     });
-}
-
-/// The status as a label value, without allocating for the usual ones.
-fn status_label(status: u16) -> metrics::SharedString {
-    let fixed = match status {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        301 => "301",
-        302 => "302",
-        304 => "304",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        408 => "408",
-        409 => "409",
-        413 => "413",
-        422 => "422",
-        429 => "429",
-        431 => "431",
-        500 => "500",
-        502 => "502",
-        503 => "503",
-        504 => "504",
-        other => return metrics::SharedString::from(other.to_string()),
-    };
-    metrics::SharedString::const_str(fixed)
 }

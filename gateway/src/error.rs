@@ -31,6 +31,9 @@ pub enum GatewayError {
     /// The TLS configuration cannot be built.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+    /// Span export is configured but cannot be set up.
+    #[error("{0}")]
+    Tracing(String),
 }
 
 fn describe(e: &std::io::Error) -> String {

@@ -32,6 +32,8 @@ mod routes;
 mod state;
 mod stop;
 mod tls;
+mod trace_context;
+mod trace_export;
 mod upstreams;
 
 use std::future::Future;
@@ -66,6 +68,9 @@ pub struct LaunchOptions {
     pub use_process_env: bool,
     /// Watch the config file for changes (hot reload). Tests may turn it off.
     pub watch: bool,
+    /// Export the gateway's spans here; when `None`, the `OTEL_*`
+    /// variables decide (only with `use_process_env`).
+    pub trace_export: Option<common::telemetry::otlp::Export>,
 }
 
 impl LaunchOptions {
@@ -79,6 +84,7 @@ impl LaunchOptions {
             tls: None,
             use_process_env: false,
             watch: true,
+            trace_export: None,
         }
     }
 
@@ -154,12 +160,14 @@ impl Gateway {
         for pool in active.upstreams.values() {
             pool.resolve().await;
         }
+        let tracer = trace_exporter(&opts)?;
         let shared = Arc::new(Shared {
             active: ArcSwap::from_pointee(active),
             config_path: opts.config_path.clone(),
             overrides,
             draining: AtomicBool::new(false),
             tls: tls_state,
+            tracer,
         });
         Ok(Gateway {
             shared,
@@ -246,9 +254,31 @@ impl Gateway {
         admin_stop_tx.stop();
         let _ = reloader.await;
         let _ = admin.await;
+        if let Some(tracer) = self.shared.tracer.clone() {
+            // Sends the last spans; blocking, so off the async workers.
+            let _ = tokio::task::spawn_blocking(move || tracer.shutdown()).await;
+        }
         tracing::info!("gateway stopped");
         Ok(())
     }
+}
+
+/// The span exporter the options (or the `OTEL_*` variables) ask for.
+fn trace_exporter(
+    opts: &LaunchOptions,
+) -> Result<Option<Arc<trace_export::GatewayTracer>>, GatewayError> {
+    let export = opts.trace_export.clone().or_else(|| {
+        opts.use_process_env
+            .then(|| common::telemetry::otlp::Export::from_env("gateway"))
+            .flatten()
+    });
+    let Some(export) = export else {
+        return Ok(None);
+    };
+    let tracer = trace_export::GatewayTracer::new(&export)
+        .map_err(|e| GatewayError::Tracing(e.to_string()))?;
+    tracing::info!(service = %export.service_name, "exporting spans over OTLP");
+    Ok(Some(Arc::new(tracer)))
 }
 
 /// Validate a route table file (what `gateway check` does), reading the

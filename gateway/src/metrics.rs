@@ -97,21 +97,7 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// The method as a bounded label value.
-pub(crate) fn method_label(method: &http::Method) -> &'static str {
-    match *method {
-        http::Method::GET => "GET",
-        http::Method::HEAD => "HEAD",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::PATCH => "PATCH",
-        http::Method::DELETE => "DELETE",
-        http::Method::OPTIONS => "OPTIONS",
-        http::Method::TRACE => "TRACE",
-        http::Method::CONNECT => "CONNECT",
-        _ => "OTHER",
-    }
-}
+pub(crate) use common::metrics::method_label;
 
 /// Count a failed upstream exchange.
 pub(crate) fn upstream_error(upstream: &str, kind: &'static str) {

@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use crate::config::{Config, Overrides};
 use crate::routes::RouteTable;
 use crate::tls::TlsState;
+use crate::trace_export::GatewayTracer;
 use crate::upstreams::{UpstreamFailure, UpstreamPool};
 
 /// One configuration, ready to serve. In-flight requests keep the one they
@@ -68,4 +69,6 @@ pub(crate) struct Shared {
     pub(crate) draining: AtomicBool,
     /// Certificates and ACME answers, when the HTTPS listener is on.
     pub(crate) tls: Option<Arc<TlsState>>,
+    /// Span export, when configured.
+    pub(crate) tracer: Option<Arc<GatewayTracer>>,
 }

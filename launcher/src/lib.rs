@@ -41,6 +41,14 @@ pub struct SystemOptions {
     pub watch_routes: bool,
     /// An HTTPS listener for the gateway with its certificate pair.
     pub gateway_tls: Option<gateway::TlsOverride>,
+    /// The users service's metrics listener (`METRICS_LISTEN_ADDR`).
+    pub users_metrics_listen: SocketAddr,
+    /// The products service's metrics listener (`METRICS_LISTEN_ADDR`).
+    pub products_metrics_listen: SocketAddr,
+    /// Where the gateway exports its spans (an OTLP/HTTP traces URL), over
+    /// the `OTEL_*` variables; the services export through the process's
+    /// tracing subscriber ([`common::telemetry::init_with_export`]).
+    pub gateway_trace_export: Option<common::telemetry::otlp::Export>,
 }
 
 impl SystemOptions {
@@ -60,6 +68,9 @@ impl SystemOptions {
             use_process_env: false,
             watch_routes: false,
             gateway_tls: None,
+            users_metrics_listen: loopback,
+            products_metrics_listen: loopback,
+            gateway_trace_export: None,
         }
     }
 }
@@ -84,6 +95,10 @@ pub struct System {
     pub users_addr: SocketAddr,
     /// The products service, directly.
     pub products_addr: SocketAddr,
+    /// The users service's metrics listener.
+    pub users_metrics_addr: SocketAddr,
+    /// The products service's metrics listener.
+    pub products_metrics_addr: SocketAddr,
     /// The public listener had to fall back from the first candidate; why.
     pub fell_back: Option<String>,
     stop: watch::Sender<bool>,
@@ -109,6 +124,10 @@ impl System {
 
         let mut users_settings = vec![
             ("LISTEN_ADDR".to_string(), loopback.to_string()),
+            (
+                "METRICS_LISTEN_ADDR".to_string(),
+                options.users_metrics_listen.to_string(),
+            ),
             ("DATA_DIR".to_string(), data_dir.clone()),
             (
                 "DATABASE_URL".to_string(),
@@ -125,9 +144,14 @@ impl System {
             .await
             .context("starting the users service")?;
         let users_addr = users_app.local_addr();
+        let users_metrics_addr = users_app.metrics_addr();
 
         let mut products_settings = vec![
             ("LISTEN_ADDR".to_string(), loopback.to_string()),
+            (
+                "METRICS_LISTEN_ADDR".to_string(),
+                options.products_metrics_listen.to_string(),
+            ),
             ("DATA_DIR".to_string(), data_dir.clone()),
             (
                 "DATABASE_URL".to_string(),
@@ -149,6 +173,7 @@ impl System {
             .await
             .context("starting the products service")?;
         let products_addr = products_app.local_addr();
+        let products_metrics_addr = products_app.metrics_addr();
 
         let (gateway, fell_back) = bind_gateway(&options, users_addr, products_addr).await?;
         let gateway_addr = gateway.local_addr();
@@ -180,6 +205,8 @@ impl System {
             https_addr,
             users_addr,
             products_addr,
+            users_metrics_addr,
+            products_metrics_addr,
             fell_back,
             stop,
             tasks,
@@ -244,6 +271,7 @@ async fn bind_gateway(
             tls: options.gateway_tls.clone(),
             use_process_env: false,
             watch: options.watch_routes,
+            trace_export: options.gateway_trace_export.clone(),
         };
         match gateway::Gateway::bind(launch).await {
             Ok(g) => return Ok((g, fell_back)),

@@ -20,6 +20,10 @@ pub struct LocalOptions {
     pub listen: Vec<SocketAddr>,
     /// Admin listener.
     pub admin: SocketAddr,
+    /// The users service's metrics listener.
+    pub users_metrics: SocketAddr,
+    /// The products service's metrics listener.
+    pub products_metrics: SocketAddr,
     /// Route table file.
     pub routes: PathBuf,
     /// Also serve HTTPS on this port, with a `localhost` certificate from a
@@ -36,6 +40,9 @@ pub async fn run(options: LocalOptions) -> anyhow::Result<()> {
     system_options.gateway_config = options.routes.clone();
     system_options.gateway_listen = options.listen.clone();
     system_options.admin_listen = options.admin;
+    system_options.users_metrics_listen = options.users_metrics;
+    system_options.products_metrics_listen = options.products_metrics;
+    system_options.gateway_trace_export = common::telemetry::otlp::Export::from_env("gateway");
     system_options.use_process_env = true;
     system_options.watch_routes = true;
     let local_ca = match options.https_port {
@@ -94,9 +101,18 @@ fn print_banner(system: &System, password: Option<&str>, local_ca: Option<&std::
             https.port()
         );
     }
+    println!("  metrics (Prometheus):");
     println!(
-        "    gateway admin:      http://{}/metrics",
+        "    gateway:            http://{}/metrics",
         system.admin_addr
+    );
+    println!(
+        "    users:              http://{}/metrics",
+        system.users_metrics_addr
+    );
+    println!(
+        "    products:           http://{}/metrics",
+        system.products_metrics_addr
     );
     if let Some(ca) = local_ca {
         print_trust_help(ca);

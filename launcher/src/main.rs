@@ -19,6 +19,12 @@ struct Cli {
     /// Gateway admin port (health, metrics), loopback only.
     #[arg(long, default_value_t = 9000, env = "SHOP_ADMIN_PORT")]
     admin_port: u16,
+    /// The users service's metrics port, loopback only.
+    #[arg(long, default_value_t = 9001, env = "SHOP_USERS_METRICS_PORT")]
+    users_metrics_port: u16,
+    /// The products service's metrics port, loopback only.
+    #[arg(long, default_value_t = 9002, env = "SHOP_PRODUCTS_METRICS_PORT")]
+    products_metrics_port: u16,
     /// The gateway route table.
     #[arg(long, default_value = "gateway/gateway.toml", env = "GATEWAY_CONFIG")]
     routes: PathBuf,
@@ -34,7 +40,13 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    common::telemetry::init(common::config::LogFormat::Pretty, "warn,launcher=info");
+    // Span export (when OTEL_EXPORTER_OTLP_ENDPOINT is set) covers both
+    // services: one process, one subscriber, one service name.
+    let _telemetry = common::telemetry::init_service(
+        common::config::LogFormat::Pretty,
+        "warn,launcher=info",
+        "shop",
+    )?;
     let mut listen = vec![SocketAddr::from(([0, 0, 0, 0], cli.port))];
     if cli.port == 80 {
         listen.push(SocketAddr::from(([0, 0, 0, 0], 8080)));
@@ -43,6 +55,8 @@ async fn main() -> anyhow::Result<()> {
         data_dir: cli.data_dir,
         listen,
         admin: SocketAddr::from(([127, 0, 0, 1], cli.admin_port)),
+        users_metrics: SocketAddr::from(([127, 0, 0, 1], cli.users_metrics_port)),
+        products_metrics: SocketAddr::from(([127, 0, 0, 1], cli.products_metrics_port)),
         routes: cli.routes,
         https_port: cli.https.then_some(cli.https_port),
     })

@@ -59,7 +59,11 @@ pub fn main() -> ExitCode {
 pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            common::telemetry::init(config.base.log_format, &config.base.rust_log);
+            let _telemetry = common::telemetry::init_service(
+                config.base.log_format,
+                &config.base.rust_log,
+                "products",
+            )?;
             let app = Application::build(config).await?;
             app.run(common::shutdown::signal()).await?;
             Ok(())

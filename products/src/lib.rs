@@ -12,6 +12,7 @@ pub mod cli;
 mod config;
 pub mod demo;
 pub mod domain;
+pub mod metrics;
 pub mod migration;
 mod openapi;
 pub mod page_cache;

@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use common::auth::{TokenVerifier, VerifierSettings};
-use common::service::{BaseConfig, apply_layers, serve};
+use common::metrics::http::{self, HttpMetrics};
+use common::metrics::listener::MetricsListener;
+use common::service::{BaseConfig, apply_layers, serve_with_metrics};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::metrics::ProductsMetrics;
 use crate::migration::Migrator;
 use crate::page_cache::PageCache;
 use crate::state::AppState;
@@ -19,6 +22,7 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    metrics: MetricsListener,
     base: BaseConfig,
 }
 
@@ -33,9 +37,12 @@ impl std::fmt::Debug for Application {
 impl Application {
     /// Connect to the database and migrate it, load the demo catalogue when
     /// `SEED_DEMO_CATALOGUE` is set and the catalogue is empty, and bind
-    /// `LISTEN_ADDR` (port 0 picks a free port).
+    /// `LISTEN_ADDR` and `METRICS_LISTEN_ADDR` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let db = common::db::connect_and_migrate::<Migrator>(&config.base.db("products")).await?;
+        let registry = http::service_registry();
+        let mut db =
+            common::db::connect_and_migrate::<Migrator>(&config.base.db("products")).await?;
+        common::db::metrics::instrument(&mut db, &registry);
         if config.seed_demo_catalogue {
             let added = crate::demo::seed_if_empty(&db).await?;
             if added > 0 {
@@ -54,6 +61,7 @@ impl Application {
             db,
             verifier: Arc::new(verifier),
             page_cache: Arc::new(PageCache::new(config.list_cache_entries)),
+            metrics: ProductsMetrics::new(&registry),
         };
         let listener = TcpListener::bind(config.base.listen_addr)
             .await
@@ -64,9 +72,19 @@ impl Application {
                 )
             })?;
         let router = apply_layers(crate::routes::router(state), &config.base);
+        let router = http::track(router, HttpMetrics::new(&registry));
+        let metrics = MetricsListener::bind(config.base.metrics_listen_addr, registry)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "METRICS_LISTEN_ADDR: cannot listen on {}: {e}",
+                    config.base.metrics_listen_addr
+                )
+            })?;
         Ok(Application {
             listener,
             router,
+            metrics,
             base: config.base,
         })
     }
@@ -76,16 +94,24 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.base.listen_addr)
     }
 
+    /// The address of the metrics listener (`GET /metrics`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.base.metrics_listen_addr)
+    }
+
     /// Serve until `shutdown` resolves, then let in-flight requests finish
     /// for at most `SHUTDOWN_GRACE`.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.local_addr(), "products service listening");
-        serve(
+        tracing::info!(addr = %self.local_addr(), metrics = %self.metrics_addr(), "products service listening");
+        serve_with_metrics(
             self.listener,
             self.router,
+            self.metrics,
             shutdown,
             self.base.shutdown_grace,
         )

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use common::auth::TokenVerifier;
 use sea_orm::DatabaseConnection;
 
+use crate::metrics::ProductsMetrics;
 use crate::page_cache::PageCache;
 
 /// Shared application state.
@@ -17,6 +18,14 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Recent list pages, by catalogue version.
     pub page_cache: Arc<PageCache>,
+    /// Catalogue writes and stock changes.
+    pub metrics: ProductsMetrics,
+}
+
+impl FromRef<AppState> for ProductsMetrics {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<PageCache> {

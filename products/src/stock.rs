@@ -27,6 +27,7 @@ use crate::catalogue::read::written;
 use crate::catalogue::store;
 use crate::catalogue::write::WRITERS;
 use crate::domain::WholeNumber;
+use crate::metrics::{ProductsMetrics, StockConflict};
 use crate::state::AppState;
 
 /// Routes of this module: `/{id}/stock`.
@@ -104,6 +105,7 @@ impl StockChange {
     ))]
 pub async fn change_stock(
     State(db): State<DatabaseConnection>,
+    State(metrics): State<ProductsMetrics>,
     auth: AuthUser,
     Path(id): Path<String>,
     Json(body): Json<StockChangeRequest>,
@@ -123,14 +125,17 @@ pub async fn change_stock(
     match store::update_returning(&db, update).await? {
         Some(model) => {
             tracing::info!(id, delta = change.delta(), stock = model.stock_qty, by = %auth.0.sub, "stock changed");
+            metrics.stock_changed(change.delta());
             Ok(written(StatusCode::OK, model))
         }
         None => {
             // Nothing was written; say why.
             let current = store::find(&db, id).await?;
             let (problem, limit) = if change.delta() < 0 {
+                metrics.stock_conflict(StockConflict::Insufficient);
                 ("not enough stock", "below zero".to_string())
             } else {
+                metrics.stock_conflict(StockConflict::OverMaximum);
                 (
                     "too much stock",
                     format!("above the maximum of {STOCK_MAX}"),

@@ -49,7 +49,11 @@ pub async fn main() -> anyhow::Result<()> {
     let config = Config::load(&Sources::from_env(CONFIG_FILE_VAR))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            common::telemetry::init(config.base.log_format, &config.base.rust_log);
+            let _telemetry = common::telemetry::init_service(
+                config.base.log_format,
+                &config.base.rust_log,
+                "users",
+            )?;
             let app = Application::build(config).await?;
             app.run(common::shutdown::signal()).await?;
         }

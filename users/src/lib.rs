@@ -17,6 +17,7 @@ mod entity;
 mod jwks;
 mod keys;
 mod me;
+mod metrics;
 mod migration;
 mod openapi;
 mod passwords;

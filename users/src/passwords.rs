@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Context;
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -19,6 +20,7 @@ use tokio::sync::Semaphore;
 use crate::config::Config;
 use crate::domain::Password;
 use crate::entity::user::HashedPassword;
+use crate::metrics::Argon2Op;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub struct PasswordHashing {
     /// A hash of a random password, verified against when the email is
     /// unknown so both failed-login paths do the same work.
     dummy_hash: Arc<str>,
+    /// Queue wait and work time, when the service exports metrics.
+    metrics: Option<crate::metrics::Argon2Metrics>,
 }
 
 impl std::fmt::Debug for PasswordHashing {
@@ -106,7 +110,14 @@ impl PasswordHashing {
             running: Arc::default(),
             memory,
             dummy_hash: dummy_hash.into(),
+            metrics: None,
         })
+    }
+
+    /// Record queue waits and work times in `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Argon2Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The PHC string of `password`.
@@ -114,8 +125,10 @@ impl PasswordHashing {
         let params = self.params.clone();
         let memory = self.memory.clone();
         let bytes = password.expose().as_bytes().to_vec();
-        self.blocking(move || hash_with(&params, &bytes, &memory).map(HashedPassword::new))
-            .await?
+        self.blocking(Argon2Op::Hash, move || {
+            hash_with(&params, &bytes, &memory).map(HashedPassword::new)
+        })
+        .await?
     }
 
     /// Whether `password` matches `stored` (a PHC string). With `None`
@@ -126,7 +139,9 @@ impl PasswordHashing {
         let bytes = password.as_bytes().to_vec();
         let memory = self.memory.clone();
         let matches = self
-            .blocking(move || verify_with(&hash, &bytes, &memory))
+            .blocking(Argon2Op::Verify, move || {
+                verify_with(&hash, &bytes, &memory)
+            })
             .await?;
         Ok(known && matches)
     }
@@ -148,8 +163,10 @@ impl PasswordHashing {
     /// counted against the bound until then.
     async fn blocking<T: Send + 'static>(
         &self,
+        op: Argon2Op,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
+        let queued = Instant::now();
         let permit = self
             .permits
             .clone()
@@ -157,12 +174,21 @@ impl PasswordHashing {
             .await
             .map_err(|e| HashError::Failed(e.to_string()))?;
         let running = self.running.clone();
+        let metrics = self.metrics.clone();
+        if let Some(m) = &metrics {
+            m.waited(op, queued.elapsed().as_secs_f64());
+        }
         tokio::task::spawn_blocking(move || {
             // Declared after the permit, so dropped before it: the gauge
             // falls before another hash may start.
             let _permit = permit;
             let _running = running.enter();
-            work()
+            let started = Instant::now();
+            let result = work();
+            if let Some(m) = metrics {
+                m.worked(op, started.elapsed().as_secs_f64());
+            }
+            result
         })
         .await
         .map_err(|e| HashError::Failed(e.to_string()))

@@ -35,7 +35,7 @@ impl std::fmt::Debug for IssuedRefreshToken {
 }
 
 /// Why a refresh token was not accepted.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshRefusal {
     /// Unknown, expired or malformed.
     Invalid,

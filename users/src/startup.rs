@@ -7,10 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use common::auth::{TokenVerifier, VerifierSettings};
+use common::metrics::http::{self, HttpMetrics};
+use common::metrics::listener::MetricsListener;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::keys::{TokenIssuer, load_key_ring};
+use crate::metrics::UsersMetrics;
 use crate::migration::Migrator;
 use crate::passwords::PasswordHashing;
 use crate::refresh_tokens::{self, RefreshTtl};
@@ -21,20 +24,25 @@ use crate::throttle::{Throttle, ThrottleSettings};
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    metrics: MetricsListener,
     db: sea_orm::DatabaseConnection,
     config: Config,
 }
 
 impl Application {
     /// Connect and migrate the database, load or create the signing keys,
-    /// ensure the configured admin and bind `LISTEN_ADDR` (port 0 picks a
-    /// free port; see [`Self::local_addr`]).
+    /// ensure the configured admin and bind `LISTEN_ADDR` and
+    /// `METRICS_LISTEN_ADDR` (port 0 picks a free port; see
+    /// [`Self::local_addr`], [`Self::metrics_addr`]).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let registry = common::metrics::http::service_registry();
+        let metrics = UsersMetrics::new(&registry);
         let keys = load_key_ring(&config)?;
-        let hashing = PasswordHashing::from_config(&config)?;
-        let db = common::db::connect_and_migrate::<Migrator>(&config.base.db("users"))
+        let hashing = PasswordHashing::from_config(&config)?.with_metrics(metrics.argon2());
+        let mut db = common::db::connect_and_migrate::<Migrator>(&config.base.db("users"))
             .await
             .context("users database")?;
+        common::db::metrics::instrument(&mut db, &registry);
         crate::admin_bootstrap::ensure_configured_admin(&db, &config, &hashing).await?;
 
         let verifier = TokenVerifier::local(
@@ -68,16 +76,27 @@ impl Application {
                 token: config.refresh_token_ttl,
                 family: config.refresh_family_lifetime,
             },
+            metrics,
         };
         let router = common::service::apply_layers(crate::routes::router(state), &config.base);
+        let router = http::track(router, HttpMetrics::new(&registry));
         let listener = TcpListener::bind(config.base.listen_addr)
             .await
             .with_context(|| {
                 format!("LISTEN_ADDR: cannot listen on {}", config.base.listen_addr)
             })?;
+        let metrics = MetricsListener::bind(config.base.metrics_listen_addr, registry)
+            .await
+            .with_context(|| {
+                format!(
+                    "METRICS_LISTEN_ADDR: cannot listen on {}",
+                    config.base.metrics_listen_addr
+                )
+            })?;
         Ok(Application {
             listener,
             router,
+            metrics,
             db,
             config,
         })
@@ -90,17 +109,25 @@ impl Application {
             .unwrap_or(self.config.base.listen_addr)
     }
 
+    /// The address of the metrics listener (`GET /metrics`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics
+            .local_addr()
+            .unwrap_or(self.config.base.metrics_listen_addr)
+    }
+
     /// Serve until `shutdown` resolves, then let in-flight requests finish
     /// for at most `SHUTDOWN_GRACE`.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tracing::info!(addr = %self.local_addr(), "users service listening");
+        tracing::info!(addr = %self.local_addr(), metrics = %self.metrics_addr(), "users service listening");
         let purge = refresh_tokens::spawn_purge(self.db, self.config.refresh_token_purge_interval);
-        let served = common::service::serve(
+        let served = common::service::serve_with_metrics(
             self.listener,
             self.router,
+            self.metrics,
             shutdown,
             self.config.base.shutdown_grace,
         )

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::client_ip::TrustedProxies;
 use crate::keys::{KeyRing, TokenIssuer};
+use crate::metrics::UsersMetrics;
 use crate::passwords::PasswordHashing;
 use crate::refresh_tokens::RefreshTtl;
 use crate::throttle::Throttle;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Lifetimes of a refresh token and of its family.
     pub refresh_ttl: RefreshTtl,
+    /// Sign-ins, registrations, refresh rotations.
+    pub metrics: UsersMetrics,
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {

@@ -3,6 +3,7 @@
 
 mod errors;
 mod like;
+pub mod metrics;
 mod migrate;
 
 pub use errors::UniqueKey;

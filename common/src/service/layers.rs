@@ -1,16 +1,19 @@
 //! The layers every service wraps its routes in: request id in and out,
 //! every error rendered as problem+json with that id, one access-log line
-//! per request, the body limit, the handler timeout, and the rest of an
-//! unread body drained so an early answer arrives ([`super::drain`]).
+//! per request (inside the request's trace span, see
+//! [`crate::telemetry::request_span`]), the body limit, the handler
+//! timeout, and the rest of an unread body drained so an early answer
+//! arrives ([`super::drain`]).
 
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use tracing::Instrument;
 
 use super::settings::BaseConfig;
 use super::{X_REQUEST_ID, is_valid_request_id};
@@ -34,7 +37,7 @@ pub fn apply_layers(router: Router, config: &BaseConfig) -> Router {
 }
 
 /// Request id in and out, every error as problem+json with that id, one
-/// access-log line per request.
+/// access-log line per request, all in the request's trace span.
 pub async fn request_context(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = req
@@ -54,9 +57,18 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
         req.uri().path()
     );
 
-    let response = next.run(req).await;
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let span = crate::telemetry::request_span(
+        req.headers(),
+        &method,
+        route.as_ref().map(MatchedPath::as_str),
+    );
+
+    let response = next.run(req).instrument(span.clone()).await;
     let mut response = render_problem(response, &id, &instance);
     response.headers_mut().insert(X_REQUEST_ID, header_value);
+    crate::telemetry::record_status(&span, response.status().as_u16());
+    let _in_span = span.enter();
     tracing::info!(
         request_id = %id,
         method = %method,

@@ -19,7 +19,7 @@ pub use layers::{apply_layers, request_context};
 #[cfg(feature = "service")]
 pub use placeholder_secrets::refuse_placeholder_secrets;
 #[cfg(feature = "service")]
-pub use serve::serve;
+pub use serve::{serve, serve_with_metrics};
 #[cfg(feature = "service")]
 pub use settings::{AppEnv, BaseConfig};
 

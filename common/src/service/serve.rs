@@ -40,3 +40,26 @@ pub async fn serve(
         }
     }
 }
+
+/// [`serve`], with the metrics listener running alongside until the
+/// service has finished draining (so the drain itself can be scraped).
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    router: Router,
+    metrics: crate::metrics::listener::MetricsListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = tokio::spawn(metrics.serve(async move {
+        let _ = stopped.await;
+    }));
+    let served = serve(listener, router, shutdown, grace).await;
+    let _ = stop.send(());
+    match metrics.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics listener failed"),
+        Err(e) => tracing::warn!(error = %e, "metrics listener stopped abnormally"),
+        Ok(Ok(())) => {}
+    }
+    served
+}

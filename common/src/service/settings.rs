@@ -26,6 +26,13 @@ pub struct BaseConfig {
     /// `LISTEN_ADDR`: where the service listens (default `0.0.0.0:8000`).
     #[serde(default = "default_listen")]
     pub listen_addr: SocketAddr,
+    /// `METRICS_LISTEN_ADDR`: the Prometheus `/metrics` listener, apart
+    /// from the API so the gateway never routes to it (default
+    /// `127.0.0.1:9464`: loopback, like the gateway's admin port, because
+    /// metrics tell traffic and sign-in failure rates; deployments open it
+    /// to their network on purpose).
+    #[serde(default = "default_metrics_listen")]
+    pub metrics_listen_addr: SocketAddr,
     /// `APP_ENV`: `development` (default) or `production`.
     #[serde(default)]
     pub app_env: AppEnv,
@@ -66,6 +73,9 @@ pub struct BaseConfig {
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([0, 0, 0, 0], 8000))
+}
+fn default_metrics_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9464))
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
@@ -124,6 +134,7 @@ mod config_tests {
     fn base_config_defaults() {
         let c: BaseConfig = load(&Sources::only(Vec::<(String, String)>::new())).expect("defaults");
         assert_eq!(c.listen_addr.port(), 8000);
+        assert_eq!(c.metrics_listen_addr.to_string(), "127.0.0.1:9464");
         assert_eq!(c.app_env, AppEnv::Development);
         assert_eq!(c.body_limit, 1024 * 1024);
         #[cfg(feature = "db")]
@@ -134,6 +145,7 @@ mod config_tests {
     fn each_invalid_base_setting_names_its_variable() {
         for (var, value) in [
             ("LISTEN_ADDR", "nowhere"),
+            ("METRICS_LISTEN_ADDR", "9464"),
             ("APP_ENV", "staging"),
             ("DATABASE_MAX_CONNECTIONS", "many"),
             ("DATABASE_CONNECT_TIMEOUT", "soon"),

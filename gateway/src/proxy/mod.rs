@@ -10,7 +10,8 @@
 //!    [`crate::policies`]): e.g. the declared body length;
 //! 4. [`upstream`]: the route's upstream pool;
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
-//!    the route's upstream-request policies, e.g. `Host`);
+//!    the route's upstream-request policies, e.g. `Host`, and the
+//!    `traceparent` of [`crate::trace_context`]);
 //! 6. [`forward::forward`]: endpoint choice, exchange, the one retry;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
@@ -41,6 +42,7 @@ use hyper::body::Incoming;
 use crate::headers::Peer;
 use crate::routes::Route;
 use crate::state::Shared;
+use crate::trace_context::RequestTrace;
 use crate::upstreams::UpstreamPool;
 
 pub(crate) use body::ResponseBody;
@@ -60,6 +62,7 @@ pub(crate) async fn handle(
     let active = shared.active.load_full();
     let mut ctx = RequestCtx::new(&active, &peer, worker, &req);
     ctx.tls = shared.tls.as_deref();
+    ctx.log.trace = RequestTrace::start(req.headers(), shared.tracer.as_deref());
     let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),

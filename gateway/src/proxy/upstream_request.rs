@@ -3,7 +3,8 @@
 //! names, `Keep-Alive`, `Proxy-Connection`, `TE`, `Transfer-Encoding`,
 //! `Upgrade`, `Trailer`), and `Expect` (the gateway answers it); the
 //! forwarding headers are set; the route's policies adjust the headers
-//! (the `Host` policy sets exactly one `Host`); `X-Request-Id` is set; the
+//! (the `Host` policy sets exactly one `Host`); `X-Request-Id` and
+//! `traceparent` are set; the
 //! path is rewritten (prefix stripped, query kept byte for byte).
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub(super) fn upstream_request(
         .policies
         .on_upstream_request(&mut headers, &ctx.facts());
     headers.insert(&X_REQUEST_ID, ctx.request_id.clone());
+    ctx.log.trace.upstream_headers(&mut headers);
 
     let upstream_path = route.upstream_path(&ctx.log.path);
     let path_and_query = match parts.uri.query() {

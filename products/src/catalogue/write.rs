@@ -19,6 +19,7 @@ use super::input::{CreateProduct, ProductChanges, UpdateProduct};
 use super::product::{Product, now};
 use super::read::written;
 use super::store;
+use crate::metrics::{Change, ProductsMetrics};
 
 /// Roles that may change the catalogue.
 pub const WRITERS: &[Role] = &[Role::Staff, Role::Admin];
@@ -38,6 +39,7 @@ pub const WRITERS: &[Role] = &[Role::Staff, Role::Admin];
     ))]
 pub async fn create_product(
     State(db): State<DatabaseConnection>,
+    State(metrics): State<ProductsMetrics>,
     auth: AuthUser,
     prefix: ForwardedPrefix,
     Json(body): Json<CreateProduct>,
@@ -64,6 +66,7 @@ pub async fn create_product(
     .await
     .map_err(|e| store::slug_conflict(e, new.slug.as_str()))?;
     tracing::info!(id = model.id, slug = %model.slug, by = %auth.0.sub, "product created");
+    metrics.changed(Change::Created);
     let location = prefix.link(&format!("/{}", model.id));
     let mut response = written(StatusCode::CREATED, model);
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -90,6 +93,7 @@ pub async fn create_product(
     ))]
 pub async fn update_product(
     State(db): State<DatabaseConnection>,
+    State(metrics): State<ProductsMetrics>,
     auth: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -121,6 +125,7 @@ pub async fn update_product(
     match updated {
         Some(model) => {
             tracing::info!(id, by = %auth.0.sub, "product updated");
+            metrics.changed(Change::Updated);
             Ok(written(StatusCode::OK, model))
         }
         None if condition.is_conditional() => Err(stale()),
@@ -173,6 +178,7 @@ fn apply(
     ))]
 pub async fn delete_product(
     State(db): State<DatabaseConnection>,
+    State(metrics): State<ProductsMetrics>,
     auth: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -197,6 +203,7 @@ pub async fn delete_product(
         });
     }
     tracing::info!(id, by = %auth.0.sub, "product deleted");
+    metrics.changed(Change::Deleted);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -13,6 +13,8 @@ pub const AUDIENCE: &str = "shop";
 /// A running products service and a way to call it.
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener's base URL.
+    pub metrics_address: String,
     pub client: reqwest::Client,
     /// The key the JWKS fixture publishes and [`TestApp::token`] signs with.
     pub signer: SigningKey,
@@ -42,6 +44,7 @@ pub async fn spawn_app_on(
     let mut settings: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url.clone()),
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("METRICS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
         ("JWKS_URL".into(), jwks.url.clone()),
         ("RUST_LOG".into(), "warn".into()),
     ];
@@ -51,9 +54,11 @@ pub async fn spawn_app_on(
         .await
         .expect("the app builds");
     let address = format!("http://{}", app.local_addr());
+    let metrics_address = format!("http://{}", app.metrics_addr());
     tokio::spawn(app.run(std::future::pending()));
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         signer,
         jwks,
@@ -62,6 +67,18 @@ pub async fn spawn_app_on(
 }
 
 impl TestApp {
+    /// The metrics listener's `/metrics` text (must answer 200).
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.metrics_address))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("text")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -14,6 +14,7 @@ mod facets;
 mod health;
 mod list;
 mod list_cache;
+mod metrics;
 mod migrations;
 mod placeholders;
 mod read;

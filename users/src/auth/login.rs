@@ -14,8 +14,10 @@ use crate::accounts;
 use crate::client_ip::ClientIp;
 use crate::current_user::deactivated;
 use crate::domain::Email;
+use crate::metrics::LoginOutcome;
 use crate::refresh_tokens;
 use crate::state::AppState;
+use crate::throttle::ThrottleError;
 
 /// JSON login (`Debug` in `redaction`).
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -142,21 +144,29 @@ pub async fn login(
     credentials: Credentials,
 ) -> Result<impl IntoResponse, Problem> {
     let Credentials { email, password } = credentials;
+    let metrics = &state.metrics;
     state
         .throttle
         .reserve_password_attempt(email.as_str(), ip)
         .await
-        .map_err(|e| e.into_problem("too many failed sign-in attempts; try again later"))?;
+        .map_err(|e| {
+            if matches!(e, ThrottleError::Refused(_)) {
+                metrics.login(LoginOutcome::Throttled);
+            }
+            e.into_problem("too many failed sign-in attempts; try again later")
+        })?;
     let account = accounts::find_by_email(&state.db, &email).await?;
     let stored = account.as_ref().map(|a| a.password_hash.as_str());
     // The attempt is already counted as a failure; only a right password
     // gives it back.
-    if !state.hashing.verify(&password, stored).await? {
+    let verified = state.hashing.verify(&password, stored).await?;
+    let Some(account) = account.filter(|_| verified) else {
+        metrics.login(LoginOutcome::BadCredentials);
         return Err(wrong_credentials());
-    }
-    let account = account.ok_or_else(wrong_credentials)?;
+    };
     state.throttle.password_accepted(email.as_str(), ip).await?;
     if !account.is_active {
+        metrics.login(LoginOutcome::Deactivated);
         return Err(deactivated());
     }
     let access = state
@@ -168,5 +178,6 @@ pub async fn login(
         })?;
     let refresh =
         refresh_tokens::issue(&state.db, account.id, Uuid::now_v7(), state.refresh_ttl).await?;
+    metrics.login(LoginOutcome::Ok);
     Ok(super::token_response(access, refresh))
 }

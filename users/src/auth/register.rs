@@ -15,7 +15,9 @@ use serde::Deserialize;
 use crate::accounts::{self, NewAccount};
 use crate::client_ip::ClientIp;
 use crate::domain::{Email, Password, PersonName};
+use crate::metrics::RegistrationOutcome;
 use crate::state::AppState;
+use crate::throttle::ThrottleError;
 use crate::user_view::UserView;
 
 /// A registration. There is no `role`: every new account is a customer,
@@ -78,14 +80,17 @@ pub async fn register(
 
     // Every valid attempt counts, a taken email too: each costs a lookup
     // and an Argon2 hash, and a 409 tells whether an email has an account.
-    state
-        .throttle
-        .reserve_registration(ip)
-        .await
-        .map_err(|e| e.into_problem("too many registrations; try again later"))?;
+    let metrics = &state.metrics;
+    state.throttle.reserve_registration(ip).await.map_err(|e| {
+        if matches!(e, ThrottleError::Refused(_)) {
+            metrics.registration(RegistrationOutcome::Throttled);
+        }
+        e.into_problem("too many registrations; try again later")
+    })?;
     // Checked before hashing so a taken email costs no Argon2 work; the
     // unique index still decides races.
     if accounts::find_by_email(&state.db, &email).await?.is_some() {
+        metrics.registration(RegistrationOutcome::EmailTaken);
         return Err(Problem::conflict(
             "an account with this email already exists",
         ));
@@ -102,6 +107,7 @@ pub async fn register(
         },
     )
     .await?;
+    metrics.registration(RegistrationOutcome::Created);
     let location = prefix.link(&format!("/{}", row.id));
     Ok((
         StatusCode::CREATED,

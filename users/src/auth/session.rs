@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::TokenPair;
 use crate::accounts;
 use crate::current_user::deactivated;
-use crate::refresh_tokens;
+use crate::refresh_tokens::{self, RefreshRefusal};
 use crate::state::AppState;
 
 /// A refresh token presented for rotation or logout (`Debug` in `redaction`).
@@ -43,7 +43,7 @@ pub async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> Result<impl IntoResponse, Problem> {
-    let invalid = || Problem::from(refresh_tokens::RefreshRefusal::Invalid);
+    let invalid = || Problem::from(RefreshRefusal::Invalid);
     let row = refresh_tokens::find(&state.db, &body.refresh_token)
         .await?
         .ok_or_else(invalid)?;
@@ -54,8 +54,19 @@ pub async fn refresh(
     if !account.is_active {
         return Err(deactivated());
     }
-    refresh_tokens::check_live(&state.db, &row).await??;
-    let next = refresh_tokens::rotate(&state.db, &row, state.refresh_ttl).await??;
+    let reused = |refusal: RefreshRefusal| {
+        if refusal == RefreshRefusal::Reused {
+            state.metrics.refresh_reused();
+        }
+        Problem::from(refusal)
+    };
+    refresh_tokens::check_live(&state.db, &row)
+        .await?
+        .map_err(reused)?;
+    let next = refresh_tokens::rotate(&state.db, &row, state.refresh_ttl)
+        .await?
+        .map_err(reused)?;
+    state.metrics.refresh_rotated();
     let access = state
         .issuer
         .issue(account.id, &account.email, accounts::role_of(&account))

@@ -8,6 +8,7 @@ use crate::helpers::*;
 fn replica_config(db: &common::testing::TestDb, data_dir: &std::path::Path, key: &str) -> Config {
     let pairs: Vec<(String, String)> = vec![
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("METRICS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
         ("DATABASE_URL".into(), db.url.clone()),
         ("DATA_DIR".into(), data_dir.display().to_string()),
         ("JWT_SIGNING_KEY".into(), key.to_string()),

@@ -18,6 +18,8 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A running service.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The metrics listener.
+    pub metrics_addr: SocketAddr,
     pub client: Client,
     /// The key the service signs with (so tests can forge tokens with it).
     pub signing_key: SigningKey,
@@ -35,6 +37,7 @@ pub async fn spawn_app_with(db: &TestDb, extra: &[(&str, &str)]) -> TestApp {
     let signing_key = SigningKey::generate().expect("key");
     let mut settings: Vec<(String, String)> = vec![
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("METRICS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
         ("DATABASE_URL".into(), db.url.clone()),
         ("DATABASE_MAX_CONNECTIONS".into(), "5".into()),
         ("DATA_DIR".into(), data_dir.path().display().to_string()),
@@ -51,9 +54,11 @@ pub async fn spawn_app_with(db: &TestDb, extra: &[(&str, &str)]) -> TestApp {
     let config = Config::load(&Sources::only(settings)).expect("test configuration");
     let app = Application::build(config).await.expect("app builds");
     let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
     tokio::spawn(app.run(std::future::pending()));
     TestApp {
         addr,
+        metrics_addr,
         client: Client::new(),
         signing_key,
         _data_dir: data_dir,
@@ -61,6 +66,18 @@ pub async fn spawn_app_with(db: &TestDb, extra: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// The metrics listener's `/metrics` text (must answer 200).
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("http://{}/metrics", self.metrics_addr))
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(r.status(), 200);
+        r.text().await.expect("text")
+    }
+
     /// `http://127.0.0.1:port{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)

@@ -13,6 +13,7 @@ mod jwks;
 mod login;
 mod logout;
 mod me;
+mod metrics;
 mod password;
 mod placeholders;
 mod refresh;

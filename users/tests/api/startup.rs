@@ -17,6 +17,7 @@ fn config(pairs: Vec<(String, String)>) -> Config {
 fn base(db: &TestDb, data_dir: &std::path::Path) -> Vec<(String, String)> {
     vec![
         ("LISTEN_ADDR".into(), "127.0.0.1:0".into()),
+        ("METRICS_LISTEN_ADDR".into(), "127.0.0.1:0".into()),
         ("DATABASE_URL".into(), db.url.clone()),
         ("DATA_DIR".into(), data_dir.display().to_string()),
         ("PASSWORD_HASH_MEMORY_KIB".into(), "64".into()),
