@@ -14,6 +14,7 @@ noisy neighbour hurts every target alike. Loopback only; bounded in time.
 """
 
 import argparse
+import http.server
 import os
 import re
 import resource
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 CORES = os.cpu_count() or 1
@@ -51,6 +53,39 @@ def s_time_count(out):
     is printed in whole seconds, so the caller times the process)."""
     m = re.search(r"(\d+) connections in [\d.]+ real seconds", out)
     return int(m.group(1)) if m else 0
+
+
+class OtlpSink:
+    """An OTLP/HTTP receiver that accepts every export (200, empty
+    protobuf answer) and counts them; in a thread of this script."""
+
+    def __init__(self):
+        sink = self
+        self.exports = 0
+        self.bytes = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                self.rfile.read(length)
+                sink.exports += 1
+                sink.bytes += length
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
 
 
 def free_port():
@@ -141,6 +176,9 @@ def main():
                          "CPU cost is not hidden by spreading over both cores")
     ap.add_argument("--scenarios", default="plain", choices=["plain", "tls", "all"],
                     help="plain HTTP scenarios (default), the TLS ones, or both")
+    ap.add_argument("--traced", action="store_true",
+                    help="also run the gateway as target 'traced': the same binary exporting a span per "
+                         "request over OTLP/HTTP to a sink in this script (tracing cost: compare with 'gateway')")
     ap.add_argument("--baseline", default="",
                     help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
                          "in the same interleaved rounds, for before/after comparisons")
@@ -154,6 +192,8 @@ def main():
     workers = 1 if args.pin else CORES
     procs = {}
     up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
+    trc_port, trc_admin = free_port(), free_port()
+    sink = OtlpSink() if args.traced else None
     gw_tls, ngx_tls, hap_tls = (free_port() for _ in range(3))
     scenarios = (SCENARIOS if args.scenarios in ("plain", "all") else []) + \
         (TLS_SCENARIOS if args.scenarios in ("tls", "all") else [])
@@ -170,7 +210,8 @@ def main():
         f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n'
                 'wrk.headers["Content-Type"] = "application/octet-stream"\n')
 
-    for name, public, admin in (("gateway", gw_port, gw_admin), ("baseline", base_port, base_admin)):
+    for name, public, admin in (("gateway", gw_port, gw_admin), ("baseline", base_port, base_admin),
+                                ("traced", trc_port, trc_admin)):
         with open(os.path.join(tmp, f"{name}.toml"), "w") as f:
             f.write(f"""
 [listen]
@@ -289,6 +330,7 @@ backend be
     targets = {
         "gateway": gw_port,
         **({"baseline": base_port} if args.baseline else {}),
+        **({"traced": trc_port} if args.traced else {}),
         "nginx": ngx_port,
         "haproxy": hap_port,
         "direct": up_port,
@@ -306,6 +348,10 @@ backend be
         if "baseline" in targets:
             env = dict(os.environ, RUST_LOG="warn")
             start("baseline", [args.baseline, "run", "--config", os.path.join(tmp, "baseline.toml")], base_port, env)
+        if "traced" in targets:
+            env = dict(os.environ, RUST_LOG="warn", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sink.port}",
+                       OTEL_SERVICE_NAME="gateway-bench")
+            start("traced", [args.gateway, "run", "--config", os.path.join(tmp, "traced.toml")], trc_port, env)
         if "nginx" in targets:
             start("nginx", ["nginx", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], ngx_port)
         if "haproxy" in targets:
@@ -370,14 +416,19 @@ backend be
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
         shutil.rmtree(tmp, ignore_errors=True)
+        if sink:
+            sink.stop()
 
     print()
     print(f"Median of {args.rounds} interleaved rounds, {args.duration} s each; "
           f"{'proxy and upstream pinned to CPU 0, wrk to CPU 1 (one worker per proxy)' if args.pin else f'{CORES} cores shared by wrk, proxy and upstream'}. RSS: proxy process tree, sampled mid-run; "
           "CPU: proxy user+system time per request (direct: not measured).")
     print("Idle RSS (MiB): " + ", ".join(f"{t} {v / 1024:.1f}" for t, v in idle.items()))
+    if sink:
+        print(f"OTLP sink (target traced): {sink.exports} exports, {sink.bytes / 1e6:.1f} MB received")
     print()
-    base_cols = " req/s vs baseline | CPU vs baseline |" if "baseline" in targets else ""
+    ref = "baseline" if "baseline" in targets else ("gateway" if "traced" in targets else None)
+    base_cols = f" req/s vs {ref} | CPU vs {ref} |" if ref else ""
     print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |" + base_cols)
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if base_cols else ""))
     for scen, *_ in scenarios:
@@ -403,7 +454,8 @@ backend be
             print(f"| {scen} | {target} | {m['rps']:.0f} | {ms(m['p50'])} | {ms(m['p99'])} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
-                  + (f" {ratio('rps', 'baseline')} | {ratio('cpu', 'baseline')} |" if base_cols else ""))
+                  + ((f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if target in ("baseline", "traced")
+                      else " - | - |") if base_cols else ""))
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ async fn each_request_writes_one_json_line_with_every_field() {
     let resp = client()
         .get(gw.url("/users/big?bytes=1234"))
         .header("x-request-id", "log-me")
+        .header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
         .send()
         .await
         .unwrap();
@@ -76,6 +80,7 @@ async fn each_request_writes_one_json_line_with_every_field() {
     assert_eq!(line["status"], 200);
     assert_eq!(line["bytes"], 1234);
     assert!(line["duration_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     let missing: Vec<_> = lines
         .iter()
         .filter(|l| l["request_id"] == "log-404")
@@ -84,4 +89,8 @@ async fn each_request_writes_one_json_line_with_every_field() {
     assert_eq!(missing[0]["status"], 404);
     assert_eq!(missing[0]["route"], "-");
     assert_eq!(missing[0]["upstream"], "-");
+    // No traceparent: the gateway started a trace, and logged its id.
+    let started = missing[0]["trace_id"].as_str().unwrap();
+    assert_eq!(started.len(), 32);
+    assert!(started.bytes().all(|b| b.is_ascii_hexdigit()));
 }

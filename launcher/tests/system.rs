@@ -71,3 +71,47 @@ common::backend_tests! {
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn every_component_serves_its_own_metrics() {
+    let app = spawn_system(common::testing::TestDb::sqlite()).await;
+    let res = app.client.get(app.url("/products/")).send().await.expect("request");
+    assert_eq!(res.status(), 200);
+    let system = &app.system;
+    for (addr, own, foreign) in [
+        (system.admin_addr, "gateway_requests_total", "users_logins_total"),
+        (system.users_metrics_addr, "users_logins_total", "products_changes_total"),
+        (system.products_metrics_addr, "products_changes_total", "gateway_requests_total"),
+    ] {
+        let res = app
+            .client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(res.status(), 200, "{addr}");
+        let text = res.text().await.expect("text");
+        assert!(text.contains(own), "{own} at {addr}:\n{text}");
+        assert!(!text.contains(foreign), "{foreign} at {addr}");
+    }
+    let products = app
+        .client
+        .get(format!("http://{}/metrics", system.products_metrics_addr))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        common::testing::metric_value(
+            &products,
+            "http_requests_total{route=\"/\",method=\"GET\",status=\"200\"}"
+        ),
+        Some(1.0),
+        "{products}"
+    );
+    // The gateway never routes to a metrics listener.
+    let res = app.client.get(app.url("/products/metrics")).send().await.expect("request");
+    assert_eq!(res.status(), 404);
+}
