@@ -23,7 +23,8 @@ def is_operator_object(obj: dict[str, Any]) -> bool:
 
 
 def _dropped(rendered: Any, dumped: Any, path: str = "") -> list[str]:
-    """Paths present in the rendered object but not in the model's dump."""
+    """Paths present in the rendered object but not in the model's dump
+    (also used for the dashboards, grafana_schema.py)."""
     if isinstance(rendered, dict):
         if not isinstance(dumped, dict):
             return [path or "/"]

@@ -194,3 +194,35 @@ def test_the_operator_schemas_refuse_a_misspelt_or_mistyped_field(render_with):
     bad_rule = {k: v for k, v in copy.deepcopy(rule).items() if k != "_template"}
     bad_rule["spec"]["groups"][0]["rules"][0]["severity"] = "critical"
     assert "unknown fields" in prometheus_operator.problem(bad_rule)
+
+
+def test_every_dashboard_fits_grafanas_dashboard_schema():
+    import grafana_schema
+
+    shipped = sorted(DASHBOARDS_DIR.glob("*.json"))
+    assert len(shipped) == 3
+    for path in shipped:
+        board = json.loads(path.read_text())
+        assert grafana_schema.problems(board) == [], path.name
+        assert board["uid"] == f"shop-{path.stem}"
+        assert [v["name"] for v in board["templating"]["list"]] == ["datasource"]
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids)), path.name
+        for panel in board["panels"]:
+            grid = panel["gridPos"]
+            assert grid["x"] + grid["w"] <= 24, (path.name, panel["title"])
+            for target in panel.get("targets", []):
+                assert target["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+
+
+def test_the_dashboard_schema_check_finds_a_misspelt_field_and_a_foreign_option():
+    import copy
+
+    import grafana_schema
+
+    board = json.loads((DASHBOARDS_DIR / "gateway.json").read_text())
+    bad = copy.deepcopy(board)
+    bad["panels"][1]["gridPoss"] = bad["panels"][1]["gridPos"]
+    stat = next(i for i, p in enumerate(bad["panels"]) if p["type"] == "stat")
+    bad["panels"][stat]["options"]["legend"] = {"showLegend": True}
+    assert grafana_schema.problems(bad) == ["/panels/1/gridPoss", f"/panels/{stat}/options/legend"]

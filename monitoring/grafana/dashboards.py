@@ -20,6 +20,12 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "dashboards"
 DS = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "$__rate_interval"
+# Options by panel type, as Grafana's schema defines them (helm/tests checks
+# each dashboard round-trips through grafana-foundation-sdk's models).
+GRAPH_OPTIONS = {"legend": {"displayMode": "table", "placement": "bottom", "showLegend": True},
+                 "tooltip": {"mode": "multi", "sort": "desc"}}
+STAT_OPTIONS = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                "colorMode": "value", "graphMode": "none", "textMode": "auto"}
 
 
 class Board:
@@ -52,8 +58,7 @@ class Board:
             "datasource": DS,
             "gridPos": {"h": 8, "w": width, "x": self.x, "y": self.y},
             "fieldConfig": {"defaults": defaults, "overrides": []},
-            "options": {"legend": {"displayMode": "table", "placement": "bottom", "showLegend": True},
-                        "tooltip": {"mode": "multi", "sort": "desc"}},
+            "options": STAT_OPTIONS if kind == "stat" else GRAPH_OPTIONS,
             "targets": [{"refId": chr(ord("A") + i), "datasource": DS, "expr": expr, "legendFormat": legend}
                         for i, (expr, legend) in enumerate(targets)],
         })
