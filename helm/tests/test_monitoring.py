@@ -63,6 +63,19 @@ def test_the_metrics_port_is_configurable(render_with):
     rel = render_with({"monitoring": {"servicesMetricsPort": 9100, "serviceMonitors": {"enabled": True}}})
     assert rel.config_env("products")["METRICS_LISTEN_ADDR"] == "0.0.0.0:9100"
     assert _port(rel.get("Service", f"{RELEASE}-products")["spec"]["ports"], "metrics")["port"] == 9100
+    pod = rel.deployment("products")["spec"]["template"]["metadata"]["annotations"]
+    assert pod["prometheus.io/port"] == "9100"
+
+
+def test_service_pods_carry_scrape_annotations_unless_switched_off(default_release, render_with):
+    for component in ("users", "products"):
+        pod = default_release.deployment(component)["spec"]["template"]["metadata"]["annotations"]
+        assert (pod["prometheus.io/scrape"], pod["prometheus.io/port"], pod["prometheus.io/path"]) == (
+            "true", "9464", "/metrics")
+    off = render_with({"monitoring": {"podAnnotations": False}})
+    for component in ("users", "products"):
+        pod = off.deployment(component)["spec"]["template"]["metadata"]["annotations"]
+        assert not any(key.startswith("prometheus.io/") for key in pod), component
 
 
 def test_metrics_listen_addr_is_refused_in_a_service_config(render_with):
