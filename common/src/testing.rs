@@ -149,6 +149,15 @@ macro_rules! backend_tests {
     };
 }
 
+/// The value of one series (`name{label="value",...}` exactly as
+/// rendered) in a Prometheus text exposition; `None` when absent.
+pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,13 +186,4 @@ mod tests {
         );
         assert_eq!(with_database("postgres://h", "t"), "postgres://h/t");
     }
-}
-
-/// The value of one series (`name{label="value",...}` exactly as
-/// rendered) in a Prometheus text exposition; `None` when absent.
-pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
-    exposition.lines().find_map(|line| {
-        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-        value.trim().parse().ok()
-    })
 }

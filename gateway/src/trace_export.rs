@@ -8,13 +8,10 @@
 //! Batches leave from the SDK's own thread. Without configuration none of
 //! this exists ([`crate::state::Shared::tracer`] is `None`).
 
-use common::telemetry::otlp::{Export, ExportError};
+use common::telemetry::otlp::{self, Export, ExportError};
 use common::traceparent::{self, TraceParent};
-use opentelemetry::trace::{
-    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
-    TraceState, Tracer as _, TracerProvider as _,
-};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, Span};
 
 /// The gateway's tracer and the provider that exports its spans.
@@ -41,16 +38,7 @@ impl GatewayTracer {
     /// `traceparent` for the upstream: same trace, this span as parent,
     /// the sampler's decision as the flag.
     pub(crate) fn start(&self, incoming: Option<TraceParent>) -> (GatewaySpan, TraceParent) {
-        let parent = match incoming {
-            Some(tp) => Context::new().with_remote_span_context(SpanContext::new(
-                TraceId::from_bytes(tp.trace_id.0),
-                SpanId::from_bytes(tp.parent_id.0),
-                TraceFlags::new(tp.flags),
-                true,
-                TraceState::NONE,
-            )),
-            None => Context::new(),
-        };
+        let parent = otlp::remote_parent(incoming);
         let span = self
             .tracer
             .span_builder("request")

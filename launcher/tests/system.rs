@@ -75,13 +75,30 @@ common::backend_tests! {
 #[tokio::test]
 async fn every_component_serves_its_own_metrics() {
     let app = spawn_system(common::testing::TestDb::sqlite()).await;
-    let res = app.client.get(app.url("/products/")).send().await.expect("request");
+    let res = app
+        .client
+        .get(app.url("/products/"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), 200);
     let system = &app.system;
     for (addr, own, foreign) in [
-        (system.admin_addr, "gateway_requests_total", "users_logins_total"),
-        (system.users_metrics_addr, "users_logins_total", "products_changes_total"),
-        (system.products_metrics_addr, "products_changes_total", "gateway_requests_total"),
+        (
+            system.admin_addr,
+            "gateway_requests_total",
+            "users_logins_total",
+        ),
+        (
+            system.users_metrics_addr,
+            "users_logins_total",
+            "products_changes_total",
+        ),
+        (
+            system.products_metrics_addr,
+            "products_changes_total",
+            "gateway_requests_total",
+        ),
     ] {
         let res = app
             .client
@@ -112,6 +129,11 @@ async fn every_component_serves_its_own_metrics() {
         "{products}"
     );
     // The gateway never routes to a metrics listener.
-    let res = app.client.get(app.url("/products/metrics")).send().await.expect("request");
+    let res = app
+        .client
+        .get(app.url("/products/metrics"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(res.status(), 404);
 }

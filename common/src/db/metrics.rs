@@ -47,7 +47,7 @@ pub fn instrument(db: &mut DatabaseConnection, registry: &Registry) {
 
 /// Which of [`OPERATIONS`] a statement is, by its first word.
 fn operation_index(sql: &str) -> usize {
-    let first = sql.trim_start().split_whitespace().next().unwrap_or("");
+    let first = sql.split_whitespace().next().unwrap_or("");
     OPERATIONS[..4]
         .iter()
         .position(|op| first.eq_ignore_ascii_case(op))
@@ -81,27 +81,9 @@ fn export_pool(db: &DatabaseConnection, registry: &Registry) {
     let idle = registry.gauge(POOL_IDLE, vec![]);
     let max = registry.gauge(POOL_MAX, vec![]);
     // The pool handles are cheap clones of the same pool.
-    let sample: Box<dyn Fn() -> (u32, usize, u32) + Send + Sync> = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool().clone();
-            Box::new(move || {
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            })
-        }
-        DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool().clone();
-            Box::new(move || {
-                (
-                    pool.size(),
-                    pool.num_idle(),
-                    pool.options().get_max_connections(),
-                )
-            })
-        }
+    let sample = match db.get_database_backend() {
+        DbBackend::Postgres => pool_sampler(db.get_postgres_connection_pool().clone()),
+        DbBackend::Sqlite => pool_sampler(db.get_sqlite_connection_pool().clone()),
         _ => return,
     };
     let update = move || {
@@ -115,6 +97,19 @@ fn export_pool(db: &DatabaseConnection, registry: &Registry) {
     };
     update();
     registry.on_scrape(update);
+}
+
+/// Reads (open, idle, limit) of `pool`.
+fn pool_sampler<DB: sea_orm::sqlx::Database>(
+    pool: sea_orm::sqlx::Pool<DB>,
+) -> Box<dyn Fn() -> (u32, usize, u32) + Send + Sync> {
+    Box::new(move || {
+        (
+            pool.size(),
+            pool.num_idle(),
+            pool.options().get_max_connections(),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //! `OTEL_TRACES_SAMPLER(_ARG)`, `OTEL_RESOURCE_ATTRIBUTES`,
 //! `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS`/`TIMEOUT`/`COMPRESSION`, `OTEL_BSP_*`.
 
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -75,6 +77,21 @@ impl Export {
             .with_batch_exporter(exporter)
             .with_resource(resource)
             .build())
+    }
+}
+
+/// The parent context of a span continuing the caller's trace (`incoming`,
+/// a remote span), or an empty one (the span starts a trace).
+pub fn remote_parent(incoming: Option<crate::traceparent::TraceParent>) -> Context {
+    match incoming {
+        Some(tp) => Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_bytes(tp.trace_id.0),
+            SpanId::from_bytes(tp.parent_id.0),
+            TraceFlags::new(tp.flags),
+            true,
+            TraceState::NONE,
+        )),
+        None => Context::new(),
     }
 }
 

@@ -43,10 +43,7 @@ pub fn record_status(span: &Span, status: u16) {
 
 mod otel {
     use http::Method;
-    use opentelemetry::Context;
-    use opentelemetry::trace::{
-        SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
-    };
+    use opentelemetry::trace::{Status, TraceContextExt, TraceId};
     use tracing::Span;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -63,16 +60,7 @@ mod otel {
         let route = route.unwrap_or("unmatched");
         span.record("otel.name", format!("{method} {route}"));
         span.record("otel.kind", "server");
-        let parent = match incoming {
-            Some(tp) => Context::new().with_remote_span_context(SpanContext::new(
-                TraceId::from_bytes(tp.trace_id.0),
-                SpanId::from_bytes(tp.parent_id.0),
-                TraceFlags::new(tp.flags),
-                true,
-                TraceState::NONE,
-            )),
-            None => Context::new(),
-        };
+        let parent = crate::telemetry::otlp::remote_parent(incoming);
         span.set_parent(parent).ok()?;
         span.set_attribute("http.request.method", method.as_str().to_string());
         span.set_attribute("http.route", route.to_string());
