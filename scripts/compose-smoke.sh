@@ -7,9 +7,12 @@
 # afterwards) and always finishes with `down -v`. At the end, on the same
 # stack, scripts/compose-faults.py runs the fault test under write load
 # (SMOKE_FAULTS=0 skips it; FAULTS_REPORT=file keeps its figures as JSON).
+# SMOKE_BUILD=0 reuses the shop-*:local images already built (a rerun).
 # Last, the gateway is recreated (same image, no build) with
 # docker-compose.https.yml and certificate files from a throwaway CA: HTTPS
-# on 443 and the 308 redirect of plain HTTP.
+# on 443 and the 308 redirect of plain HTTP. With three products replicas
+# up, the monitoring profile's Prometheus must scrape all of them, the
+# gateway and users (every target up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +31,8 @@ fail() { log "FAIL: $*"; exit 1; }
 
 # --- base images: pull, or build local stand-ins when there is no registry --
 need_base=0
-for img in rust:1.95-slim-bookworm debian:bookworm-slim postgres:15-bookworm; do
+prom_image=$(sed -n 's/^ *image: *\(prom\/prometheus:[^ ]*\) *$/\1/p' docker-compose.yml | head -1)
+for img in rust:1.95-slim-bookworm debian:bookworm-slim postgres:15-bookworm "$prom_image"; do
   docker image inspect "$img" >/dev/null 2>&1 || docker pull -q "$img" >/dev/null 2>&1 || need_base=1
 done
 if [ "$need_base" = 1 ]; then
@@ -52,8 +56,9 @@ cleanup() {
     log "logs of the failed run:"
     compose logs --no-color --tail=60 2>&1 | tail -200 || true
   fi
-  # With the HTTPS file too, so that its volumes go as well.
-  compose -f docker-compose.yml -f docker-compose.https.yml down -v --remove-orphans >/dev/null 2>&1 || true
+  # With the HTTPS file and the monitoring profile too, so that their
+  # containers and volumes go as well.
+  compose --profile monitoring -f docker-compose.yml -f docker-compose.https.yml down -v --remove-orphans >/dev/null 2>&1 || true
   restore_env
   [ -z "${tls_dir:-}" ] || rm -rf "$tls_dir"
   log "finished with status $status in $(( $(date +%s) - started_at ))s"
@@ -80,10 +85,14 @@ docker rmi -f "$(cat /tmp/smoke-context.iid 2>/dev/null)" >/dev/null 2>&1 || tru
 log "the build context holds no env file and no backup"
 
 # --- build and start ----------------------------------------------------------
-log "building images"
-build_started=$(date +%s)
-compose build
-log "images built in $(( $(date +%s) - build_started ))s:"
+if [ "${SMOKE_BUILD:-1}" = 1 ]; then
+  log "building images"
+  build_started=$(date +%s)
+  compose build
+  log "images built in $(( $(date +%s) - build_started ))s:"
+else
+  log "SMOKE_BUILD=0: using the images already tagged:"
+fi
 docker image ls --format '  {{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "shop-(gateway|users|products)" || true
 
 log "starting"
@@ -167,6 +176,50 @@ for attempt in $(seq 1 30); do
 done
 [ "$reached" -ge 2 ] || fail "requests reached only $reached products replica(s)"
 log "requests reached $reached of 3 products replicas"
+
+# --- monitoring profile: Prometheus finds every replica by DNS -----------------
+# Only Prometheus (Grafana has no offline stand-in; its dashboards are proven
+# through Prometheus by scripts/monitoring-proof.sh). Queried with promtool
+# inside its container: nothing of it is published.
+monitoring_started=$(date +%s)
+compose --profile monitoring up -d --no-deps prometheus >/dev/null 2>&1
+prom_container=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=prometheus")
+[ -n "$prom_container" ] || fail "the monitoring profile started no prometheus container"
+prom_query() { docker exec "$prom_container" promtool query instant -o json http://localhost:9090 "$1" 2>/dev/null; }
+up_by_job='import json, sys
+series = json.load(sys.stdin)
+parts = []
+for job in ("gateway", "users", "products"):
+    values = [float(s["value"][1]) for s in series if s["metric"]["job"] == job]
+    parts.append("%s %d/%d" % (job, sum(values), len(values)))
+print(" ".join(parts))'
+scalar='import json, sys; print(int(float(json.load(sys.stdin)[0]["value"][1])))'
+targets=""
+deadline=$(( $(date +%s) + 90 ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  # "job up/found" per job: "gateway 1/1 users 1/1 products 3/3" when all are up.
+  targets=$(prom_query 'up{job=~"gateway|users|products"}' | python3 -c "$up_by_job" 2>/dev/null || true)
+  [ "$targets" = "gateway 1/1 users 1/1 products 3/3" ] && break
+  sleep 2
+done
+[ "$targets" = "gateway 1/1 users 1/1 products 3/3" ] || {
+  prom_query 'up' >&2 || true
+  fail "Prometheus targets up/found by job: '$targets', expected gateway 1/1 users 1/1 products 3/3"
+}
+docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=com.docker.compose.service=prometheus" \
+  --format '{{.Ports}}' | grep -q -- '->' && fail "prometheus publishes a port"
+# The mounted rule files: valid for the container's promtool, all loaded,
+# evaluated without failure, and ShopTargetDown silent.
+docker exec "$prom_container" sh -c 'promtool check rules /etc/prometheus/rules/*.yml' >/dev/null \
+  || fail "promtool in the prometheus container refuses the rule files"
+shipped_rules=$(cat monitoring/prometheus/rules/*.yml | grep -Ec '^ *- (alert|record):')
+loaded_rules=$(prom_query 'sum(prometheus_rule_group_rules)' | python3 -c "$scalar" 2>/dev/null || echo 0)
+[ "$loaded_rules" = "$shipped_rules" ] || fail "Prometheus loaded $loaded_rules rules, the repository has $shipped_rules"
+[ "$(prom_query 'sum(prometheus_rule_evaluation_failures_total)' | python3 -c "$scalar" 2>/dev/null)" = 0 ] \
+  || fail "rule evaluations failed in Prometheus"
+[ "$(prom_query 'ALERTS{alertstate="firing", alertname="ShopTargetDown"}')" = "[]" ] \
+  || fail "ShopTargetDown fires while every target is up"
+log "monitoring profile: Prometheus scrapes the gateway, users and 3 products replicas, all up; $loaded_rules rules loaded and evaluated; publishes nothing (took $(( $(date +%s) - monitoring_started ))s)"
 
 # --- one replica down: the others keep serving ------------------------------
 victim=$(products_containers | head -1)

@@ -9,6 +9,12 @@
 #   postgres:15-bookworm      the above + PostgreSQL 15 + an entrypoint honouring
 #                             the official image's POSTGRES_* variables and
 #                             /docker-entrypoint-initdb.d
+#   prom/prometheus:<tag of docker-compose.yml>
+#                             the base + Debian's `prometheus` package: the
+#                             binary as entrypoint, promtool beside it, user
+#                             nobody and /prometheus as in the official image
+#                             (the compose monitoring profile; there is no
+#                             Debian package of Grafana, so no stand-in)
 #
 # Needs root, debootstrap (installed if missing) and the Debian mirror.
 # Images that already exist are kept unless FORCE=1.
@@ -19,6 +25,8 @@ SUITE=bookworm
 RUST_TAG="${RUST_IMAGE:-rust:1.95-slim-bookworm}"
 DEBIAN_TAG="debian:bookworm-slim"
 PG_TAG="postgres:15-bookworm"
+# The tag the compose file uses, so that the two never disagree.
+PROM_TAG="${PROMETHEUS_IMAGE:-$(sed -n 's/^ *image: *\(prom\/prometheus:[^ ]*\) *$/\1/p' "$(dirname "$0")/../docker-compose.yml" | head -1)}"
 WORK="${WORK_DIR:-/var/tmp/shop-base-images}"
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -123,4 +131,27 @@ if ! have_image "$PG_TAG"; then
   rm -rf "$dir"
 fi
 
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^(debian|rust|postgres):" >&2
+if [ -n "$PROM_TAG" ] && ! have_image "$PROM_TAG"; then
+  dir="$(clone_base prometheus)"
+  # No service start inside the chroot.
+  printf '#!/bin/sh\nexit 101\n' > "$dir/usr/sbin/policy-rc.d" && chmod 755 "$dir/usr/sbin/policy-rc.d"
+  chroot_apt "$dir" prometheus
+  rm -f "$dir/usr/sbin/policy-rc.d"
+  # The official image's layout: binaries in /bin, data in /prometheus
+  # owned by nobody, the default configuration in /etc/prometheus.
+  ln -sf /usr/bin/prometheus "$dir/usr/local/bin/prometheus"
+  ln -sf /usr/bin/promtool "$dir/usr/local/bin/promtool"
+  mkdir -p "$dir/prometheus"
+  chroot "$dir" chown -R nobody:nogroup /prometheus
+  import_dir "$dir" "$PROM_TAG" \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'USER nobody' \
+    --change 'WORKDIR /prometheus' \
+    --change 'VOLUME /prometheus' \
+    --change 'EXPOSE 9090' \
+    --change 'ENTRYPOINT ["/usr/bin/prometheus"]' \
+    --change 'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+  rm -rf "$dir"
+fi
+
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "^(debian|rust|postgres|prom/prometheus):" >&2

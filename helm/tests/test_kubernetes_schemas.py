@@ -1,7 +1,8 @@
 """Every rendered manifest is a valid Kubernetes object, checked offline
 against the bundled schemas of kubernetes-validate in strict mode (unknown
 fields are errors), for the newest Kubernetes it knows and the oldest the
-chart supports (Chart.yaml kubeVersion)."""
+chart supports (Chart.yaml kubeVersion). Prometheus Operator objects are
+checked against the operator's CRD schemas (prometheus_operator.py)."""
 
 import functools
 
@@ -9,6 +10,7 @@ import kubernetes_validate
 import kubernetes_validate.utils as kv_utils
 import pytest
 
+import prometheus_operator
 from conftest import manifest
 
 OLDEST_SUPPORTED = "1.25.0"
@@ -20,6 +22,8 @@ kv_utils.schema_contents = functools.lru_cache(maxsize=None)(kv_utils.schema_con
 
 def _problem(obj, version):
     """None when valid, else where and what."""
+    if prometheus_operator.is_operator_object(obj):
+        return prometheus_operator.problem(obj)
     try:
         kubernetes_validate.validate(obj, version, strict=True)
     except kubernetes_validate.ValidationError as e:

@@ -7,7 +7,7 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- define "shop.service.configData" -}}
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
-{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
+{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
 {{- if eq .component "users" -}}
 {{- $reserved = append $reserved "TRUSTED_PROXIES" -}}
 {{- if $values.adminEmail -}}
@@ -20,6 +20,7 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{ include "shop.commonEnv" $root }}
 SHUTDOWN_GRACE: {{ printf "%ds" (int $root.Values.common.shutdownGraceSeconds) | quote }}
 LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $values.port) | quote }}
+METRICS_LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $root.Values.monitoring.servicesMetricsPort) | quote }}
 DATA_DIR: "/var/lib/shop/data"
 JWT_ISSUER: {{ $root.Values.auth.issuer | quote }}
 JWT_AUDIENCE: {{ $root.Values.auth.audience | quote }}
@@ -40,7 +41,7 @@ SEED_DEMO_CATALOGUE: "true"
 
 {{- define "shop.service.secretData" -}}
 {{- $values := index .root.Values .component -}}
-{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "DATA_DIR" -}}
+{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" -}}
 {{- include "shop.envMap" (dict "values" $values.secretEnv "path" (printf "%s.secretEnv" .component) "reserved" $reserved "secret" true) }}
 {{- end -}}
 
