@@ -196,6 +196,9 @@ def main():
                     help="plain HTTP scenarios (default), the TLS ones, gzip (gateway vs NGINX), or all")
     ap.add_argument("--gzip-level", type=int, default=6,
                     help="gzip level for both the gateway and NGINX in the compression scenarios")
+    ap.add_argument("--edge", action="store_true",
+                    help="also run the gateway as target 'edge': the same binary with the policies of "
+                         "gateway/examples/edge.toml on its /bench/ route (policy cost: compare with 'gateway')")
     ap.add_argument("--traced", action="store_true",
                     help="also run the gateway as target 'traced': the same binary exporting a span per "
                          "request over OTLP/HTTP to a sink in this script (tracing cost: compare with 'gateway')")
@@ -213,6 +216,7 @@ def main():
     procs = {}
     up_port, gw_port, gw_admin, ngx_port, hap_port, base_port, base_admin = (free_port() for _ in range(7))
     trc_port, trc_admin = free_port(), free_port()
+    edge_port, edge_admin = free_port(), free_port()
     sink = OtlpSink() if args.traced else None
     gw_tls, ngx_tls, hap_tls = (free_port() for _ in range(3))
     scenarios = (SCENARIOS if args.scenarios in ("plain", "all") else []) + \
@@ -241,8 +245,41 @@ algorithms = ["gzip"]
 gzip_level = {args.gzip_level}
 min_size = 1
 """ if args.scenarios in ("compression", "all") else ""
+    # gateway/examples/edge.toml's policies on the /bench/ route: P2C,
+    # active checks, outlier detection, the retry budget, a rate limit
+    # per client IP too high to refuse anything (its bucket is still
+    # consulted on every request), CORS, compression (the small responses
+    # are under min_size; the 64 KiB ones are not compressible types) and a
+    # response header rule. wrk sends an Origin so CORS does its work.
+    edge_policies = """balance = "p2c"
+[upstreams.bench.health_check]
+path = "/health"
+interval = "5s"
+timeout = "1s"
+[upstreams.bench.outlier]
+consecutive_connect_failures = 3
+consecutive_5xx = 5
+"""
+    edge_route = """[routes.retry]
+attempts = 1
+on_status = [502, 503, 504]
+[routes.rate_limit]
+rate = "1000000/s"
+burst = 1000000
+key = "client_ip"
+[routes.cors]
+allow_origins = ["https://shop.example"]
+allow_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+allow_headers = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-Id"]
+expose_headers = ["ETag", "Location", "X-Request-Id"]
+max_age = "10m"
+[routes.compression]
+algorithms = ["zstd", "br", "gzip"]
+[routes.headers]
+response_set = { "X-Content-Type-Options" = "nosniff" }
+"""
     for name, public, admin in (("gateway", gw_port, gw_admin), ("baseline", base_port, base_admin),
-                                ("traced", trc_port, trc_admin)):
+                                ("traced", trc_port, trc_admin), ("edge", edge_port, edge_admin)):
         with open(os.path.join(tmp, f"{name}.toml"), "w") as f:
             f.write(f"""
 [listen]
@@ -253,10 +290,10 @@ access = false
 level = "warn"
 [upstreams.bench]
 endpoints = ["http://127.0.0.1:{up_port}"]
-[[routes]]
+{edge_policies if name == "edge" else ""}[[routes]]
 prefix = "/bench/"
 upstream = "bench"
-{gz_route}[tls]
+{edge_route if name == "edge" else ""}{gz_route}[tls]
 listen = "127.0.0.1:{gw_tls if name == 'gateway' else free_port()}"
 [[tls.certificates]]
 cert = "{cert}"
@@ -375,6 +412,7 @@ backend be
         "gateway": gw_port,
         **({"baseline": base_port} if args.baseline else {}),
         **({"traced": trc_port} if args.traced else {}),
+        **({"edge": edge_port} if args.edge else {}),
         "nginx": ngx_port,
         "haproxy": hap_port,
         "direct": up_port,
@@ -396,6 +434,9 @@ backend be
             env = dict(os.environ, RUST_LOG="warn", OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{sink.port}",
                        OTEL_SERVICE_NAME="gateway-bench")
             start("traced", [args.gateway, "run", "--config", os.path.join(tmp, "traced.toml")], trc_port, env)
+        if "edge" in targets:
+            env = dict(os.environ, RUST_LOG="warn")
+            start("edge", [args.gateway, "run", "--config", os.path.join(tmp, "edge.toml")], edge_port, env)
         if "nginx" in targets:
             start("nginx", ["nginx", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")], ngx_port)
         if "haproxy" in targets:
@@ -426,6 +467,7 @@ backend be
                         scheme = "https" if kind == "https" else "http"
                         cmds = [client_cpu + ["wrk", f"-t{threads}", f"-c{conns}", f"-d{args.duration}s",
                                               "--latency", "--timeout", "5s", *extra,
+                                              *(["-H", "Origin: https://shop.example"] if target == "edge" else []),
                                               f"{scheme}://127.0.0.1:{port}{path}"]]
                     pid = procs[target].pid if target in procs else None
                     before = cpu_ticks(pid) if pid else 0
@@ -475,7 +517,8 @@ backend be
     if sink:
         print(f"OTLP sink (target traced): {sink.exports} exports, {sink.bytes / 1e6:.1f} MB received")
     print()
-    ref = "baseline" if "baseline" in targets else ("gateway" if "traced" in targets else None)
+    ref = "baseline" if "baseline" in targets else (
+        "gateway" if "traced" in targets or "edge" in targets else None)
     base_cols = f" req/s vs {ref} | CPU vs {ref} |" if ref else ""
     print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | req/s vs haproxy | p99 vs nginx | p99 vs haproxy |" + base_cols)
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if base_cols else ""))
@@ -502,7 +545,7 @@ backend be
             print(f"| {scen} | {target} | {m['rps']:.0f} | {ms(m['p50'])} | {ms(m['p99'])} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
-                  + ((f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if target in ("baseline", "traced")
+                  + ((f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if target in ("baseline", "traced", "edge")
                       else " - | - |") if base_cols else ""))
 
     if args.scenarios in ("compression", "all"):

@@ -41,6 +41,32 @@ fn check_accepts_a_valid_file_with_exit_0() {
     );
 }
 
+/// The shipped edge example (every traffic policy on) is valid once its
+/// upstreams come from the environment, and only then.
+#[test]
+fn the_edge_example_passes_check_with_its_upstream_variables() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/edge.toml");
+    let out = gateway_bin()
+        .arg("check")
+        .arg(path)
+        .env("USERS_UPSTREAM", "http://users:8000")
+        .env("PRODUCTS_UPSTREAM", "http://products:8000")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let without = gateway_bin().arg("check").arg(path).output().unwrap();
+    assert_eq!(without.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&without.stderr);
+    assert!(
+        err.contains("upstreams.") && err.contains("endpoints"),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_refuses_an_invalid_file_or_environment_with_exit_1_and_the_message() {
     let dir = tempfile::tempdir().unwrap();
