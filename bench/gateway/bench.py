@@ -545,7 +545,7 @@ backend be
             print(f"| {scen} | {target} | {m['rps']:.0f} | {ms(m['p50'])} | {ms(m['p99'])} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', 'nginx')} | {ratio('rps', 'haproxy')} | "
                   f"{ratio('p99', 'nginx')} | {ratio('p99', 'haproxy')} |"
-                  + ((f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if target in ("baseline", "traced", "edge")
+                  + ((f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if target != ref and target in ("gateway", "baseline", "traced", "edge")
                       else " - | - |") if base_cols else ""))
 
     if args.scenarios in ("compression", "all"):
