@@ -45,6 +45,8 @@ pub(crate) const RETRY_BUDGET_EXHAUSTED: &str = "gateway_retry_budget_exhausted_
 pub(crate) const SPLIT_REQUESTS: &str = "gateway_split_requests_total";
 /// `gateway_client_connections_open` (gauge).
 pub(crate) const CLIENT_CONNECTIONS: &str = "gateway_client_connections_open";
+/// `gateway_client_connections_idle` (gauge).
+pub(crate) const CLIENT_IDLE: &str = "gateway_client_connections_idle";
 /// `gateway_client_connections_refused_total{reason}`.
 pub(crate) const CLIENT_REFUSED: &str = "gateway_client_connections_refused_total";
 /// `gateway_client_send_timeouts_total{kind}`.
@@ -157,6 +159,10 @@ fn describe_connections() {
         CLIENT_CONNECTIONS,
         "Client connections open (both listeners)."
     );
+    metrics::describe_gauge!(
+        CLIENT_IDLE,
+        "HTTP/1 keep-alive client connections idle between requests (parked: no HTTP state, no buffers)."
+    );
     metrics::describe_counter!(
         CLIENT_REFUSED,
         "Client connections closed at accept, by reason (per_client_limit: over limits.connections_per_client)."
@@ -175,6 +181,7 @@ fn describe_connections() {
         "Upgraded connections closed, by reason (closed, idle_timeout, error, shutdown)."
     );
     metrics::gauge!(CLIENT_CONNECTIONS).set(0.0);
+    metrics::gauge!(CLIENT_IDLE).set(0.0);
     metrics::counter!(CLIENT_REFUSED, "reason" => "per_client_limit").increment(0);
     for kind in ["response", "connection"] {
         metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(0);
@@ -201,6 +208,12 @@ pub(crate) fn client_refused(reason: &'static str) {
 pub(crate) fn client_connections() -> &'static metrics::Gauge {
     static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
     GAUGE.get_or_init(|| metrics::gauge!(CLIENT_CONNECTIONS))
+}
+
+/// The idle (parked) client connections gauge (looked up once).
+pub(crate) fn client_idle() -> &'static metrics::Gauge {
+    static GAUGE: OnceLock<metrics::Gauge> = OnceLock::new();
+    GAUGE.get_or_init(|| metrics::gauge!(CLIENT_IDLE))
 }
 
 /// Count a connection switched to another protocol (it is open now).

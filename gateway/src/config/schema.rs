@@ -96,6 +96,9 @@ pub(crate) struct TimeoutsSection {
     /// An upgraded connection (WebSocket) with no bytes either way for this
     /// long is closed (default 60s).
     pub(crate) upgrade_idle: Option<DurationText>,
+    /// An HTTP/1 keep-alive client connection waiting this long for its
+    /// next request is closed (default 60s).
+    pub(crate) client_idle: Option<DurationText>,
 }
 
 /// `[log]`.

@@ -1,6 +1,7 @@
 //! `[timeouts]`: how long clients and upstreams may take: to send a
 //! request head, to connect, to answer, to take a response
-//! (`client_send`), and how long an upgraded connection may stay silent.
+//! (`client_send`), how long an upgraded connection may stay silent and
+//! how long an idle keep-alive client connection is kept (`client_idle`).
 
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ pub(crate) struct Timeouts {
     /// Longest an upgraded connection may carry no bytes either way.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) upgrade_idle: Duration,
+    /// Longest an HTTP/1 keep-alive client connection may wait, idle,
+    /// for its next request.
+    #[serde(serialize_with = "serialize_millis")]
+    pub(crate) client_idle: Duration,
 }
 
 /// Validate `[timeouts]`: the ones a request waits on must not be zero.
@@ -67,6 +72,11 @@ pub(super) fn validate(c: &Checker<'_>, t: &TimeoutsSection) -> Result<Timeouts,
             &t.upgrade_idle,
             Duration::from_secs(60),
         )?,
+        client_idle: c.duration(
+            "timeouts.client_idle",
+            &t.client_idle,
+            Duration::from_secs(60),
+        )?,
     };
     for (key, d) in [
         ("timeouts.header_read", timeouts.header_read),
@@ -74,6 +84,7 @@ pub(super) fn validate(c: &Checker<'_>, t: &TimeoutsSection) -> Result<Timeouts,
         ("timeouts.response", timeouts.response),
         ("timeouts.client_send", timeouts.client_send),
         ("timeouts.upgrade_idle", timeouts.upgrade_idle),
+        ("timeouts.client_idle", timeouts.client_idle),
     ] {
         if d.is_zero() {
             return Err(c.err(key, "must be greater than zero"));

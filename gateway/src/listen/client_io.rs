@@ -15,7 +15,7 @@
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -28,30 +28,77 @@ use tokio::time::{Instant, Sleep};
 
 use crate::proxy::{request_timeout_bytes, unparseable_request_bytes};
 
-/// What the connection's task and its socket share.
+/// What the connection's task, its requests and its socket share. The
+/// connection lives on one worker thread; the atomics are only there
+/// because tasks must be `Send`.
 #[derive(Debug, Default)]
 pub(super) struct ConnState {
     /// Requests handed to the proxy so far.
     pub(super) served: AtomicU64,
     /// Answer `408` when the socket is dropped (the head timed out).
     pub(super) answer_timeout: AtomicBool,
+    /// Requests whose response hyper has not finished with.
+    pub(super) in_flight: AtomicU32,
+    /// A `101` was answered: the socket now belongs to the tunnel.
+    pub(super) upgraded: AtomicBool,
+    /// Bytes reached hyper since the last response ended: a request head
+    /// is on its way (hyper times it), the connection is not idle.
+    pub(super) idle_bytes: AtomicBool,
+    /// Set by the socket when hyper waits for a next request that has
+    /// not started ([`ClientIo`]'s read): the connection can be parked.
+    pub(super) idle: AtomicBool,
+    /// hyper is being stopped to park the connection: its shutdown must
+    /// leave the socket open.
+    pub(super) parking: AtomicBool,
 }
 
-/// A client socket a last response (the `408`) can be written to as it
-/// is dropped, without waiting.
-pub(super) trait FinalWrite {
-    /// Write `bytes` if the socket takes them now, then close the write side.
+impl ConnState {
+    /// A request was handed to the proxy.
+    pub(super) fn request_started(&self) {
+        self.served.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.idle_bytes.store(false, Ordering::Relaxed);
+    }
+
+    /// hyper is done with a response (its body was dropped).
+    pub(super) fn response_finished(&self) {
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A request was served since `served` was `turn_start`, nothing is in
+    /// flight and no next request has started: what hyper reads now would
+    /// be the first byte of a new request.
+    fn between_requests(&self, turn_start: u64) -> bool {
+        self.served.load(Ordering::Relaxed) > turn_start
+            && self.in_flight.load(Ordering::Relaxed) == 0
+            && !self.upgraded.load(Ordering::Relaxed)
+    }
+}
+
+/// The client socket under [`ClientIo`]: a TCP stream or a TLS stream over
+/// one.
+pub(super) trait ClientSocket {
+    /// Write `bytes` if the socket takes them now, then close the write
+    /// side (the last response, e.g. the `408`, as the socket is dropped).
     fn write_final(&mut self, bytes: &[u8]);
+
+    /// Ready when the peer has sent something (bytes or the end), for a
+    /// parked connection.
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
-impl FinalWrite for TcpStream {
+impl ClientSocket for TcpStream {
     fn write_final(&mut self, bytes: &[u8]) {
         write_final(self, bytes);
+    }
+
+    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        TcpStream::poll_read_ready(self, cx)
     }
 }
 
 /// The client socket with its first bytes put back in front.
-pub(super) struct ClientIo<S: FinalWrite = TcpStream> {
+pub(super) struct ClientIo<S: ClientSocket = TcpStream> {
     /// HTTP/1.1 (the `408` and the replacement of hyper's bare responses
     /// apply); HTTP/2 otherwise.
     http1: bool,
@@ -70,9 +117,15 @@ pub(super) struct ClientIo<S: FinalWrite = TcpStream> {
     stall: Option<Pin<Box<Sleep>>>,
     /// A write is waiting (the timer is armed).
     waiting: bool,
+    /// Tell the connection when it is idle between requests (HTTP/1.1
+    /// served with parking, `listen/keep_alive.rs`).
+    park: bool,
+    /// [`ConnState::served`] when the current hyper connection started:
+    /// only one that has served a request is idle between requests.
+    turn_start: u64,
 }
 
-impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
+impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     /// `stream` with `first` (already read) in front; `http1` when it
     /// speaks HTTP/1.
     /// The client must take bytes within `send_timeout` whenever some wait.
@@ -94,7 +147,38 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             send_timeout,
             stall: None,
             waiting: false,
+            park: false,
+            turn_start: 0,
         }
+    }
+
+    /// A new hyper connection starts on this socket.
+    pub(super) fn begin_turn(&mut self) {
+        self.turn_start = self.state.served.load(Ordering::Relaxed);
+    }
+
+    /// Report idleness between requests to the connection ([`ConnState::idle`]).
+    pub(super) fn with_parking(mut self) -> Self {
+        self.park = self.http1;
+        self
+    }
+
+    /// Put `bytes` (read by hyper but not yet parsed) back in front of the
+    /// socket's own.
+    pub(super) fn push_front(&mut self, bytes: &[u8]) {
+        let mut first = Vec::with_capacity(bytes.len() + self.first.len() - self.consumed);
+        first.extend_from_slice(bytes);
+        first.extend_from_slice(&self.first[self.consumed..]);
+        self.first = first;
+        self.consumed = 0;
+    }
+
+    /// Ready when the client has sent something, or closed.
+    pub(super) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.consumed < self.first.len() {
+            return Poll::Ready(Ok(()));
+        }
+        self.io.inner().poll_read_ready(cx)
     }
 
     /// [`Self::poll_substitute`], within the send timeout while it waits.
@@ -196,7 +280,7 @@ fn automatic_response(http1: bool, bytes: &[u8]) -> Option<Vec<u8>> {
     unparseable_request_bytes(StatusCode::from_u16(status).ok()?)
 }
 
-impl<S: FinalWrite> Drop for ClientIo<S> {
+impl<S: ClientSocket> Drop for ClientIo<S> {
     fn drop(&mut self) {
         // Only a connection still waiting for its first request gets a 408;
         // an idle keep-alive connection is simply closed.
@@ -215,7 +299,7 @@ pub(super) fn write_final(stream: &TcpStream, bytes: &[u8]) {
     let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
 }
 
-impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Read for ClientIo<S> {
+impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> Read for ClientIo<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -232,13 +316,31 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Read for ClientIo<S> {
                 this.first = Vec::new();
                 this.consumed = 0;
             }
+            if this.park && this.state.between_requests(this.turn_start) {
+                this.state.idle_bytes.store(true, Ordering::Relaxed);
+            }
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.io).poll_read(cx, buf)
+        let read = Pin::new(&mut this.io).poll_read(cx, buf);
+        if this.park && this.state.between_requests(this.turn_start) {
+            match read {
+                // Nothing has come since the last response, and nothing is
+                // left to send: hyper holds no request and no response, so
+                // the connection can give up hyper's buffers until the
+                // client speaks again (`listen/keep_alive.rs`).
+                Poll::Pending => {
+                    if !this.waiting && !this.state.idle_bytes.load(Ordering::Relaxed) {
+                        this.state.idle.store(true, Ordering::Relaxed);
+                    }
+                }
+                Poll::Ready(_) => this.state.idle_bytes.store(true, Ordering::Relaxed),
+            }
+        }
+        read
     }
 }
 
-impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
+impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -293,6 +395,10 @@ impl<S: FinalWrite + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.state.parking.load(Ordering::Relaxed) {
+            // hyper is stopped to park the connection, not to close it.
+            return Poll::Ready(Ok(()));
+        }
         std::task::ready!(this.poll_substitute_within(cx))?;
         let shut = Pin::new(&mut this.io).poll_shutdown(cx);
         this.within_send_timeout(cx, shut)

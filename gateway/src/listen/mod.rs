@@ -14,6 +14,7 @@
 
 mod client_io;
 mod first_read;
+mod keep_alive;
 mod tls;
 mod worker;
 

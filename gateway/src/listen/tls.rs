@@ -9,7 +9,7 @@
 //! client says its protocol in the handshake. The decrypted stream is then
 //! wrapped like a plain socket (`client_io.rs`), so a request head that is
 //! too slow gets its `408` and hyper's bare refusals their problem body,
-//! written through TLS ([`FinalWrite`] below).
+//! written through TLS ([`ClientSocket`] below).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use tokio_rustls::server::TlsStream;
 use crate::stop::Stop;
 use crate::tls::TlsState;
 
-use super::client_io::FinalWrite;
+use super::client_io::ClientSocket;
 
 /// What every worker's HTTPS accept loop shares.
 #[derive(Clone)]
@@ -84,7 +84,7 @@ impl TlsListener {
     }
 }
 
-impl FinalWrite for TlsStream<TcpStream> {
+impl ClientSocket for TlsStream<TcpStream> {
     /// Encrypt `bytes` and a close_notify, send what the socket takes now.
     fn write_final(&mut self, bytes: &[u8]) {
         let (tcp, conn) = self.get_mut();
@@ -100,6 +100,15 @@ impl FinalWrite for TlsStream<TcpStream> {
             }
         }
         let _ = socket2::SockRef::from(&*tcp).shutdown(std::net::Shutdown::Write);
+    }
+
+    /// The TCP socket's readiness: a parked connection's last read found
+    /// no decrypted bytes and an empty socket, so anything new arrives there.
+    fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.get_ref().0.poll_read_ready(cx)
     }
 }
 

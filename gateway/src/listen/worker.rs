@@ -13,6 +13,7 @@
 //! active when the connection is accepted: a reload applies them to new
 //! connections.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::client_limit::{Admitted, ClientConnections};
@@ -31,8 +33,9 @@ use crate::proxy::ClientConn;
 use crate::state::Shared;
 use crate::stop::{Drain, DrainGuard, Stop};
 
-use super::client_io::{ClientIo, ConnState};
+use super::client_io::{ClientIo, ClientSocket, ConnState};
 use super::first_read::{self, Opening};
+use super::keep_alive::{self, Tracked};
 use super::tls::TlsListener;
 
 /// What a worker thread hands to everything it runs: the values the
@@ -59,6 +62,8 @@ struct Builders {
     header_read: Duration,
     /// The longest a client socket may take no bytes.
     client_send: Duration,
+    /// How long an idle HTTP/1 keep-alive connection is kept.
+    client_idle: Duration,
     /// The configuration these were built from.
     config: Arc<Config>,
 }
@@ -89,6 +94,7 @@ fn connection_builders(config: &Arc<Config>) -> Builders {
         http2: h2,
         header_read: config.timeouts.header_read,
         client_send: config.timeouts.client_send,
+        client_idle: config.timeouts.client_idle,
         config: Arc::clone(config),
     }
 }
@@ -241,9 +247,9 @@ struct Conn {
 impl Conn {
     /// Serve `io` with hyper's HTTP/2 or HTTP/1.1 server to its end, every
     /// request through [`crate::proxy::handle`].
-    async fn serve<I>(self, builders: &Builders, io: I, http2: bool)
+    async fn serve<S>(self, builders: &Builders, io: ClientIo<S>, http2: bool)
     where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let Conn {
             shared,
@@ -254,15 +260,33 @@ impl Conn {
         } = self;
         let counter = Arc::clone(&state);
         let service = service_fn(move |req| {
-            counter.served.fetch_add(1, Ordering::Relaxed);
-            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req)
+            counter.request_started();
+            let state = Arc::clone(&counter);
+            let response = crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req);
+            async move {
+                let Ok(response) = response.await;
+                if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                    state.upgraded.store(true, Ordering::Relaxed);
+                }
+                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
+            }
         });
         if http2 {
             let conn = builders.http2.serve_connection(io, service);
             drive(conn, |c| c.graceful_shutdown(), stop, &state, peer).await;
         } else {
-            let conn = builders.http1.serve_connection(io, service).with_upgrades();
-            drive(conn, |c| c.graceful_shutdown(), stop, &state, peer).await;
+            let io = io.with_parking();
+            let ended = |result| report(result, &state, peer);
+            keep_alive::serve_http1(
+                &builders.http1,
+                io,
+                service,
+                &state,
+                builders.client_idle,
+                stop,
+                ended,
+            )
+            .await;
         }
     }
 }
@@ -311,6 +335,12 @@ async fn drive<C>(
             conn.as_mut().await
         }
     };
+    report(ended, state, peer);
+}
+
+/// Note how a connection ended: a request head that timed out is answered
+/// `408` as the socket is dropped ([`super::client_io`]).
+fn report(ended: Result<(), hyper::Error>, state: &ConnState, peer: SocketAddr) {
     if let Err(e) = ended {
         if e.is_timeout() {
             state.answer_timeout.store(true, Ordering::Relaxed);

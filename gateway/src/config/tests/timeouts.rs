@@ -14,14 +14,16 @@ fn defaults() {
     assert_eq!(t.shutdown_grace, Duration::from_secs(20));
     assert_eq!(t.client_send, Duration::from_secs(30));
     assert_eq!(t.upgrade_idle, Duration::from_secs(60));
+    assert_eq!(t.client_idle, Duration::from_secs(60));
 }
 
 #[test]
 fn client_and_upgrade_timeouts_are_read() {
     let t = accepted(&format!(
-        "[timeouts]\nclient_send = \"500ms\"\nupgrade_idle = \"1h\"\n{GOOD}"
+        "[timeouts]\nclient_send = \"500ms\"\nupgrade_idle = \"1h\"\nclient_idle = \"75s\"\n{GOOD}"
     ))
     .timeouts;
+    assert_eq!(t.client_idle, Duration::from_secs(75));
     assert_eq!(t.client_send, Duration::from_millis(500));
     assert_eq!(t.upgrade_idle, Duration::from_secs(3600));
 }
@@ -67,10 +69,19 @@ fn waits_a_request_depends_on_must_not_be_zero() {
         "response",
         "client_send",
         "upgrade_idle",
+        "client_idle",
     ] {
         assert_refused(
             &format!("[timeouts]\n{key} = 0\n{GOOD}"),
             &format!("FILE: timeouts.{key}: must be greater than zero"),
         );
     }
+}
+
+#[test]
+fn a_client_idle_that_is_not_a_duration_is_refused() {
+    assert_refused(
+        &format!("[timeouts]\nclient_idle = \"soon\"\n{GOOD}"),
+        "FILE: timeouts.client_idle: `soon` is not a duration",
+    );
 }

@@ -1,0 +1,204 @@
+//! HTTP/1.1 keep-alive without hyper's buffers while idle.
+//!
+//! hyper gives each HTTP/1 connection an 8 KiB read buffer and an 8 KiB
+//! write buffer for its whole life, plus its dispatcher state: about
+//! 18 KiB per connection, idle or not. Most connections a gateway holds
+//! in front of browsers are idle keep-alive connections, so an idle one
+//! gives all of that back and waits as a bare socket instead ("parked"):
+//!
+//! 1. [`ClientIo`] tells when hyper asks for the first byte of a next
+//!    request while nothing is in flight, nothing is left to send and no
+//!    byte has come since the last response ([`ConnState::idle`]);
+//! 2. the hyper connection is then stopped (`graceful_shutdown`, which
+//!    closes an idle hyper connection at once, leaving the socket open) and
+//!    taken apart: bytes hyper had read but not parsed (a pipelined
+//!    request) go back in front of the socket and a new hyper connection
+//!    serves them at once;
+//! 3. otherwise the socket waits for the client's next bytes (a new hyper
+//!    connection then serves them, with its own `timeouts.header_read`),
+//!    for `timeouts.client_idle` (then it is closed, like NGINX's
+//!    `keepalive_timeout`), or for the shutdown signal (closed at once).
+//!
+//! The hyper connection lives in a box for its turn only, so a parked
+//! connection's task holds the socket, its timer and a few shared
+//! pointers.
+
+use std::convert::Infallible;
+use std::future::poll_fn;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::HttpService;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::proxy::ResponseBody;
+use crate::stop::Stop;
+
+use super::client_io::{ClientIo, ClientSocket, ConnState};
+
+/// A response body that tells the connection when hyper is done with it
+/// (dropped after its last frame, or when the exchange is given up).
+pub(super) struct Tracked {
+    body: ResponseBody,
+    state: Arc<ConnState>,
+}
+
+impl Tracked {
+    /// `body`, counted in flight on `state` until dropped.
+    pub(super) fn new(body: ResponseBody, state: Arc<ConnState>) -> Self {
+        Tracked { body, state }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.state.response_finished();
+    }
+}
+
+impl Body for Tracked {
+    type Data = Bytes;
+    type Error = <ResponseBody as Body>::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// How one hyper connection's turn ended.
+enum Turn {
+    /// The connection is over (closed by either side, or failed).
+    Ended(Result<(), hyper::Error>),
+    /// Idle between requests: park it.
+    Idle,
+    /// The gateway is stopping.
+    Stop,
+}
+
+/// Serve an HTTP/1.1 client connection to its end, parking it whenever it
+/// is idle between requests (module docs). `ended` reports how each
+/// hyper connection ended.
+#[allow(clippy::too_many_arguments, reason = "one call site, all distinct")]
+pub(super) async fn serve_http1<S, Svc>(
+    builder: &http1::Builder,
+    mut io: ClientIo<S>,
+    service: Svc,
+    state: &ConnState,
+    idle_timeout: Duration,
+    mut stop: Stop,
+    ended: impl Fn(Result<(), hyper::Error>),
+) where
+    S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Clone + Unpin,
+{
+    loop {
+        io.begin_turn();
+        let mut conn = Box::new(
+            builder
+                .serve_connection(io, service.clone())
+                .with_upgrades(),
+        );
+        let turn = {
+            let mut stopped = pin!(stop.stopped());
+            poll_fn(|cx| {
+                if let Poll::Ready(result) = Pin::new(&mut *conn).poll(cx) {
+                    return Poll::Ready(Turn::Ended(result));
+                }
+                if state.idle.swap(false, Ordering::Relaxed) {
+                    return Poll::Ready(Turn::Idle);
+                }
+                if stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Turn::Stop);
+                }
+                Poll::Pending
+            })
+            .await
+        };
+        match turn {
+            Turn::Ended(result) => return ended(result),
+            Turn::Stop => {
+                // In-flight requests finish; an idle connection closes.
+                Pin::new(&mut *conn).graceful_shutdown();
+                return ended((&mut *conn).await);
+            }
+            Turn::Idle => {}
+        }
+        state.parking.store(true, Ordering::Relaxed);
+        Pin::new(&mut *conn).graceful_shutdown();
+        let result = (&mut *conn).await;
+        state.parking.store(false, Ordering::Relaxed);
+        if result.is_err() {
+            return ended(result);
+        }
+        // `None` only after an upgrade, which a parked connection never had.
+        let Some(parts) = conn.into_parts() else {
+            return;
+        };
+        let http1::Parts {
+            io: socket,
+            read_buf,
+            ..
+        } = parts;
+        io = socket;
+        if !read_buf.is_empty() {
+            // A request arrived with the previous one: serve it now.
+            io.push_front(&read_buf);
+            continue;
+        }
+        if !park(&io, idle_timeout, &mut stop).await {
+            // Closed without a response, as an idle keep-alive connection is.
+            return;
+        }
+    }
+}
+
+/// Wait, without hyper, for the client's next bytes (`true`), for at most
+/// `idle_timeout` or until the gateway stops (`false`: close).
+/// Counted in `gateway_client_connections_idle` meanwhile.
+async fn park<S: ClientSocket + AsyncRead + AsyncWrite + Unpin>(
+    io: &ClientIo<S>,
+    idle_timeout: Duration,
+    stop: &mut Stop,
+) -> bool {
+    let _counted = Parked::new();
+    tokio::select! {
+        ready = poll_fn(|cx| io.poll_read_ready(cx)) => ready.is_ok(),
+        () = tokio::time::sleep(idle_timeout) => false,
+        () = stop.stopped() => false,
+    }
+}
+
+/// One parked connection in `gateway_client_connections_idle`, for as
+/// long as it lives (also when its task is dropped).
+struct Parked;
+
+impl Parked {
+    fn new() -> Self {
+        crate::metrics::client_idle().increment(1.0);
+        Parked
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        crate::metrics::client_idle().decrement(1.0);
+    }
+}
