@@ -138,7 +138,7 @@ def select_targets(args, ports):
 
 def main():
     args = parse_args()
-    nofile = raise_nofile()
+    nofile = args.nofile = raise_nofile()
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
     # Pinned, each proxy gets one core: one worker (the gateway sizes its
     # workers from its CPU affinity by itself).
@@ -242,11 +242,13 @@ def main():
             print(f"OTLP sink (target traced): {sink.exports} exports, {sink.bytes / 1e6:.1f} MB received")
         print()
         report.main_table(scenarios, targets, results)
+        report.errors_list(scenarios, results)
         report.log_pair_table(scenarios, targets, results)
     if "compression" in args.sets:
         report.gzip_table(args.gzip_level, json_bytes, COMPRESSION_SCENARIOS, GZIP_TARGETS, results)
     if idle_results:
-        report.idle_table(idle_results, layout, args.idle_hold, nofile)
+        report.idle_table(idle_results, "proxy and upstream pinned to CPU 0, the client to CPU 1, one worker per "
+                          "proxy" if args.pin else f"{CORES} cores shared", args.idle_hold, nofile)
 
 
 def count_lines(path):
@@ -315,6 +317,27 @@ def run_idle(args, fleet, tmp, workers, cert, key, combined, up_port, gateway_co
     if only:
         wanted = [t for t in wanted if t in only]
     biggest = max(args.idle_conns, args.idle_h2_conns)
+
+    def start(target, name, port, h2_port, other):
+        """Start `target` for the scenario; returns its h2c port."""
+        if target in ("gateway", "baseline"):
+            binary = args.baseline if target == "baseline" else args.gateway
+            path = gateway_config(name, binary, port, free_port(), other, idle_conns=biggest)
+            start_gateway(name, binary, port, path)
+            return port
+        if target == "nginx":
+            prefix = os.path.join(tmp, name)
+            conf = configs.nginx_conf(prefix, workers=workers, port=port, tls_port=other, up_port=up_port,
+                                      cert=cert, key=key, gzip_level=args.gzip_level,
+                                      idle_conns=biggest, h2_port=h2_port, nofile=args.nofile)
+            fleet.start(name, ["nginx", "-p", prefix, "-c", conf], port)
+            return h2_port
+        cfg = os.path.join(tmp, f"{name}.cfg")
+        configs.haproxy_cfg(cfg, workers=workers, port=port, tls_port=other, combined=combined,
+                            up_port=up_port, idle_conns=biggest, h2_port=h2_port, nofile=args.nofile)
+        fleet.start(name, ["haproxy", "-f", cfg], port)
+        return h2_port
+
     old_cpus = idle.pin_self({1} if args.pin else None)
     results = []
     try:
@@ -324,23 +347,13 @@ def run_idle(args, fleet, tmp, workers, cert, key, combined, up_port, gateway_co
             h2 = proto == "h2c"
             for target in wanted:
                 name = f"idle-{target}"
-                port, h2_port, other = free_port(), free_port(), free_port()
-                if target in ("gateway", "baseline"):
-                    binary = args.baseline if target == "baseline" else args.gateway
-                    path = gateway_config(name, binary, port, free_port(), other, idle_conns=biggest)
-                    start_gateway(name, binary, port, path)
-                    h2_port = port
-                elif target == "nginx":
-                    prefix = os.path.join(tmp, name)
-                    conf = configs.nginx_conf(prefix, workers=workers, port=port, tls_port=other, up_port=up_port,
-                                              cert=cert, key=key, gzip_level=args.gzip_level,
-                                              idle_conns=biggest, h2_port=h2_port)
-                    fleet.start(name, ["nginx", "-p", prefix, "-c", conf], port)
-                else:
-                    cfg = os.path.join(tmp, f"{name}.cfg")
-                    configs.haproxy_cfg(cfg, workers=workers, port=port, tls_port=other, combined=combined,
-                                        up_port=up_port, idle_conns=biggest, h2_port=h2_port)
-                    fleet.start(name, ["haproxy", "-f", cfg], port)
+                port = free_port()
+                try:
+                    h2_port = start(target, name, port, free_port(), free_port())
+                except RuntimeError as e:  # its log is printed already; the others still run
+                    print(f"idle | {target:8} | {proto:8} | did not start: {e}", flush=True)
+                    fleet.stop(name)
+                    continue
                 try:
                     results.append(idle.measure(target, lambda: fleet.pid(name), h2_port if h2 else port, n,
                                                 "/bench/small", rss_kib, h2=h2, sources=args.idle_sources,

@@ -120,7 +120,7 @@ NGINX_LOG_FORMAT = """  log_format bench escape=json '{"time":"$time_iso8601","r
 
 
 def nginx_conf(prefix, *, workers, port, tls_port, up_port, cert, key, gzip_level, access_log=None,
-               idle_conns=0, h2_port=None):
+               idle_conns=0, h2_port=None, nofile=65536):
     """Write `prefix`/nginx.conf (NGINX runs with `-p prefix`). `access_log`:
     a file for the buffered JSON-ish access log (off otherwise). With
     `idle_conns`: enough connections and file descriptors, a long keep-alive
@@ -137,7 +137,7 @@ def nginx_conf(prefix, *, workers, port, tls_port, up_port, cert, key, gzip_leve
     with open(path, "w") as f:
         f.write(f"""
 worker_processes {workers};
-worker_rlimit_nofile {conns * 2};
+worker_rlimit_nofile {min(conns * 2, nofile)};
 user root;
 daemon off;
 master_process on;
@@ -183,11 +183,15 @@ http {{
     return path
 
 
-def haproxy_cfg(path, *, workers, port, tls_port, combined, up_port, idle_conns=0, h2_port=None):
-    """Write an HAProxy configuration. With `idle_conns`: maxconn above it
-    (HAProxy sizes its fd limit from maxconn), long client and keep-alive
-    timeouts, and an h2c listener (`proto h2`) on `h2_port`."""
-    maxconn = max(8000, idle_conns + 1000)
+def haproxy_cfg(path, *, workers, port, tls_port, combined, up_port, idle_conns=0, h2_port=None, nofile=65536):
+    """Write an HAProxy configuration. With `idle_conns`: maxconn above it,
+    long client and keep-alive timeouts, and an h2c listener (`proto h2`) on
+    `h2_port`. HAProxy wants two descriptors per connection (client and
+    server side) and by default refuses to start when it cannot raise its
+    limit to that; idle connections hold one each, so above `nofile` it
+    gets `no strict-limits` (a warning instead, and it runs with `nofile`)."""
+    maxconn = max(8000, idle_conns + 100)
+    ulimit = "  no strict-limits\n" if 2 * maxconn + 1000 > nofile else ""
     timeout = "120s" if idle_conns else "30s"
     keep_alive = "120s" if idle_conns else "75s"
     h2 = f"  bind 127.0.0.1:{h2_port} proto h2\n" if h2_port else ""
@@ -196,7 +200,7 @@ def haproxy_cfg(path, *, workers, port, tls_port, combined, up_port, idle_conns=
 global
   nbthread {workers}
   maxconn {maxconn}
-  log stdout format raw local0 emerg
+{ulimit}  log stdout format raw local0 emerg
 defaults
   mode http
   timeout connect 2s

@@ -58,6 +58,18 @@ def main_table(scenarios, targets, results):
                   f"{ratio('rps', hap)} | {ratio('p99', ngx)} | {ratio('p99', hap)} |" + extra)
 
 
+def errors_list(scenarios, results):
+    """Runs where wrk saw socket errors or non-2xx answers (their req/s
+    count refusals and failures as requests)."""
+    bad = [(scen, target, r["errors"]) for scen, *_ in scenarios for (s, target), runs in results.items()
+           if s == scen for r in runs if r.get("errors", "").strip()]
+    if bad:
+        print()
+        print("Runs with errors (wrk counts them as requests):")
+        for scen, target, text in bad:
+            print(f"* {scen} / {target}: {text.strip()}")
+
+
 def log_pair_table(scenarios, targets, results):
     """The access-log pair side by side: the gateway against NGINX with both
     logs off and both on, and what the log costs each per request."""
