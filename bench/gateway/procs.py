@@ -96,30 +96,30 @@ def tree_pids(pid):
     return pids
 
 
-def rss_kib(pid):
+def tree_sum(pid, name, value):
+    """The sum over pid and its descendants of `value(text)` of /proc/PID/`name`
+    (a process that exits meanwhile counts nothing)."""
     total = 0
     for p in tree_pids(pid):
         try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
+            with open(f"/proc/{p}/{name}") as f:
+                total += value(f.read())
+        except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def rss_kib(pid):
+    """VmRSS of pid and its descendants, in KiB."""
+    return tree_sum(pid, "status", lambda text: int(text.split("VmRSS:", 1)[1].split()[0]) if "VmRSS:" in text else 0)
 
 
 def cpu_ticks(pid):
     """utime + stime of pid and its descendants, in clock ticks."""
-    total = 0
-    for p in tree_pids(pid):
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    def ticks(text):
+        fields = text.rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    return tree_sum(pid, "stat", ticks)
 
 
 def parse_wrk(out):
