@@ -177,13 +177,21 @@ def open_idle(port, n, path, *, h2=False, sources=1, window=256, timeout=60.0):
 
     while (started < n or active) and time.monotonic() < deadline:
         while started < n and active < window:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            except OSError as e:  # out of file descriptors: no point in trying the rest
+                failures[f"socket: {errno.errorcode.get(e.errno, e.errno)}"] += n - started
+                n = started
+                break
             s.setblocking(False)
-            if sources > 1:
-                s.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-                s.bind((f"127.0.0.{1 + started % sources}", 0))
             started += 1
-            err = s.connect_ex(("127.0.0.1", port))
+            try:
+                if sources > 1:
+                    s.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                    s.bind((f"127.0.0.{started % sources + 1}", 0))
+                err = s.connect_ex(("127.0.0.1", port))
+            except OSError as e:
+                err = e.errno
             conn = Conn(s, request, h2)
             if err not in (0, errno.EINPROGRESS):
                 failures[f"connect: {errno.errorcode.get(err, err)}"] += 1
