@@ -103,7 +103,10 @@ async fn a_head_split_across_a_pause_is_served_within_the_header_timeout() {
     stream.write_all(GET).await.unwrap();
     one_response(&mut stream).await;
     wait_idle(&gw, 1.0).await;
-    stream.write_all(b"GET /users/me HTTP/1.1\r\nHo").await.unwrap();
+    stream
+        .write_all(b"GET /users/me HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
     wait_idle(&gw, 0.0).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     stream.write_all(b"st: t\r\n\r\n").await.unwrap();
@@ -183,7 +186,11 @@ async fn a_slow_head_after_a_pause_is_cut_at_the_header_timeout() {
 #[tokio::test]
 async fn the_client_idle_timeout_is_shown_and_documented() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "[timeouts]\nclient_idle = \"75s\"")).await;
+    let gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[timeouts]\nclient_idle = \"75s\"",
+    ))
+    .await;
     assert_eq!(gw.config_json().await["timeouts"]["client_idle"], "75000ms");
     let docs = include_str!("../../docs/CONFIGURATION-GATEWAY.md");
     assert!(docs.contains("| `client_idle` |"));
@@ -235,4 +242,28 @@ async fn a_tls_connection_is_parked_and_served_again() {
         wait_idle(&gw, 1.0).await;
     }
     assert_eq!(users.requests(), 2);
+}
+
+#[tokio::test]
+async fn the_unread_body_of_a_request_answered_early_is_never_taken_for_a_request() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "[limits]\nbody = \"1KiB\"")).await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    // A first request, so that the connection has been idle once.
+    stream.write_all(GET).await.unwrap();
+    one_response(&mut stream).await;
+    stream
+        .write_all(b"POST /users/echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2048\r\n\r\n")
+        .await
+        .unwrap();
+    let resp = one_response(&mut stream).await;
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The body the gateway refused to read carries a request of its own.
+    let mut body = b"GET /users/smuggled HTTP/1.1\r\nHost: t\r\n\r\n".to_vec();
+    body.resize(2048, b'x');
+    let _ = stream.write_all(&body).await;
+    let rest = read_all(&mut stream, Duration::from_secs(2)).await;
+    assert!(statuses(&rest).is_empty(), "{rest}");
+    assert_eq!(users.requests(), 1);
 }

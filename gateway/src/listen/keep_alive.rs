@@ -84,13 +84,13 @@ impl Body for Tracked {
 }
 
 /// How one hyper connection's turn ended.
-enum Turn {
-    /// The connection is over (closed by either side, or failed).
+enum Turn<S: ClientSocket> {
+    /// The connection is over (closed by either side, failed, or stopped).
     Ended(Result<(), hyper::Error>),
-    /// Idle between requests: park it.
-    Idle,
-    /// The gateway is stopping.
-    Stop,
+    /// Idle between requests, nothing unread: park the socket.
+    Idle(ClientIo<S>),
+    /// hyper had read (not parsed) the start of a next request: serve it.
+    Pipelined(ClientIo<S>),
 }
 
 /// Serve an HTTP/1.1 client connection to its end, parking it whenever it
@@ -110,64 +110,83 @@ pub(super) async fn serve_http1<S, Svc>(
     Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Clone + Unpin,
 {
     loop {
-        io.begin_turn();
-        let mut conn = Box::new(
-            builder
-                .serve_connection(io, service.clone())
-                .with_upgrades(),
-        );
-        let turn = {
-            let mut stopped = pin!(stop.stopped());
-            poll_fn(|cx| {
-                if let Poll::Ready(result) = Pin::new(&mut *conn).poll(cx) {
-                    return Poll::Ready(Turn::Ended(result));
-                }
-                if state.idle.swap(false, Ordering::Relaxed) {
-                    return Poll::Ready(Turn::Idle);
-                }
-                if stopped.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Turn::Stop);
-                }
-                Poll::Pending
-            })
-            .await
-        };
-        match turn {
+        // Boxed: the turn's state is freed when the connection parks.
+        match Box::pin(turn(builder, io, service.clone(), state, &mut stop)).await {
             Turn::Ended(result) => return ended(result),
-            Turn::Stop => {
-                // In-flight requests finish; an idle connection closes.
-                Pin::new(&mut *conn).graceful_shutdown();
-                return ended((&mut *conn).await);
+            Turn::Pipelined(next) => io = next,
+            Turn::Idle(parked) => {
+                io = parked;
+                if !park(&io, idle_timeout, &mut stop).await {
+                    // Closed without a response, as an idle keep-alive
+                    // connection is.
+                    return;
+                }
             }
-            Turn::Idle => {}
-        }
-        state.parking.store(true, Ordering::Relaxed);
-        Pin::new(&mut *conn).graceful_shutdown();
-        let result = (&mut *conn).await;
-        state.parking.store(false, Ordering::Relaxed);
-        if result.is_err() {
-            return ended(result);
-        }
-        // `None` only after an upgrade, which a parked connection never had.
-        let Some(parts) = conn.into_parts() else {
-            return;
-        };
-        let http1::Parts {
-            io: socket,
-            read_buf,
-            ..
-        } = parts;
-        io = socket;
-        if !read_buf.is_empty() {
-            // A request arrived with the previous one: serve it now.
-            io.push_front(&read_buf);
-            continue;
-        }
-        if !park(&io, idle_timeout, &mut stop).await {
-            // Closed without a response, as an idle keep-alive connection is.
-            return;
         }
     }
+}
+
+/// Serve `io` with one hyper connection until it ends or is idle.
+async fn turn<S, Svc>(
+    builder: &http1::Builder,
+    mut io: ClientIo<S>,
+    service: Svc,
+    state: &ConnState,
+    stop: &mut Stop,
+) -> Turn<S>
+where
+    S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Unpin,
+{
+    io.begin_turn();
+    let mut conn = builder.serve_connection(io, service).with_upgrades();
+    let idle = {
+        let mut stopped = pin!(stop.stopped());
+        poll_fn(|cx| {
+            if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            if state.idle.swap(false, Ordering::Relaxed) {
+                return Poll::Ready(None);
+            }
+            if stopped.as_mut().poll(cx).is_ready() {
+                // In-flight requests finish; an idle connection closes.
+                Pin::new(&mut conn).graceful_shutdown();
+                if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {
+                    return Poll::Ready(Some(result));
+                }
+            }
+            Poll::Pending
+        })
+        .await
+    };
+    if let Some(result) = idle {
+        return Turn::Ended(result);
+    }
+    // An idle hyper connection closes at once when told to shut down
+    // (its socket left open: `parking`). One that does not was busy after
+    // all (e.g. still reading the body of a request answered early): it
+    // finishes that exchange and closes for real, never parked, so bytes
+    // it left unread can never be taken for a next request.
+    state.parking.store(true, Ordering::Relaxed);
+    Pin::new(&mut conn).graceful_shutdown();
+    let closed = poll_fn(|cx| Poll::Ready(Pin::new(&mut conn).poll(cx))).await;
+    state.parking.store(false, Ordering::Relaxed);
+    match closed {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(e)) => return Turn::Ended(Err(e)),
+        Poll::Pending => return Turn::Ended((&mut conn).await),
+    }
+    // `None` only after an upgrade, which an idle connection never had.
+    let Some(parts) = conn.into_parts() else {
+        return Turn::Ended(Ok(()));
+    };
+    let mut io = parts.io;
+    if parts.read_buf.is_empty() {
+        return Turn::Idle(io);
+    }
+    io.push_front(&parts.read_buf);
+    Turn::Pipelined(io)
 }
 
 /// Wait, without hyper, for the client's next bytes (`true`), for at most

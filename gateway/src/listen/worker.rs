@@ -213,17 +213,32 @@ impl Worker {
                 }
             };
             let send = builders.client_send;
+            // The task lives as long as the connection, and an idle one
+            // should cost little (`keep_alive.rs`): what only some
+            // connections need, or only for a while (TLS state, HTTP/2
+            // state, the first read), lives in boxes of its own instead of
+            // enlarging every connection's task.
             if let Some(tls) = tls {
-                let Some(stream) = tls.handshake(stream, stop).await else {
-                    return;
-                };
-                let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                let io = ClientIo::new(stream, Vec::new(), !http2, state, send);
-                let conn = conn(Peer::over_tls(peer.ip()));
-                conn.serve(&builders, io, http2).await;
+                Box::pin(async move {
+                    let Some(stream) = tls.handshake(stream, stop).await else {
+                        return;
+                    };
+                    let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let io = ClientIo::new(stream, Vec::new(), !http2, state, send);
+                    let conn = conn(Peer::over_tls(peer.ip()));
+                    conn.serve(&builders, io, http2).await;
+                })
+                .await;
                 return;
             }
-            let opening = first_read::open(stream, builders.header_read, state, stop, send).await;
+            let opening = Box::pin(first_read::open(
+                stream,
+                builders.header_read,
+                state,
+                stop,
+                send,
+            ))
+            .await;
             let (io, http2) = match opening {
                 Opening::Http1(io) => (io, false),
                 Opening::Http2(io) => (io, true),
@@ -273,7 +288,7 @@ impl Conn {
         });
         if http2 {
             let conn = builders.http2.serve_connection(io, service);
-            drive(conn, |c| c.graceful_shutdown(), stop, &state, peer).await;
+            Box::pin(drive(conn, |c| c.graceful_shutdown(), stop, &state, peer)).await;
         } else {
             let io = io.with_parking();
             let ended = |result| report(result, &state, peer);
