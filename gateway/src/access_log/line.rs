@@ -182,6 +182,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::time::Duration;
 
@@ -310,7 +311,10 @@ mod tests {
         let mut out = Vec::new();
         format(&mut out, &line);
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains(&format!("\"path\":{}", serde_json::to_string(nasty).unwrap())));
+        assert!(text.contains(&format!(
+            "\"path\":{}",
+            serde_json::to_string(nasty).unwrap()
+        )));
         assert!(text.contains("\"upstream\":\"-\""));
         assert!(text.contains("\"duration_ms\":1.0,\"aborted\":true"));
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -201,7 +201,9 @@ impl Inner {
     fn hand_off(&self, full: Vec<u8>) {
         match self.queue.try_send(Msg::Full(full)) {
             Ok(()) => {}
-            Err(TrySendError::Full(Msg::Full(buf)) | TrySendError::Disconnected(Msg::Full(buf))) => {
+            Err(
+                TrySendError::Full(Msg::Full(buf)) | TrySendError::Disconnected(Msg::Full(buf)),
+            ) => {
                 self.count_dropped(lines(&buf));
                 self.recycle(buf);
             }
@@ -338,6 +340,7 @@ impl Write for Stdout {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::sync::Condvar;
 
@@ -390,7 +393,8 @@ mod tests {
     #[test]
     fn partial_buffers_are_written_every_flush_interval() {
         let out = Output::open();
-        let sink = Sink::start(Box::new(out.clone()), 64 * 1024, Duration::from_millis(50)).unwrap();
+        let sink =
+            Sink::start(Box::new(out.clone()), 64 * 1024, Duration::from_millis(50)).unwrap();
         for n in 0..3 {
             sink.write(line(n));
         }
@@ -405,7 +409,8 @@ mod tests {
     #[test]
     fn stop_writes_every_line_of_every_thread_even_ended_ones() {
         let out = Output::open();
-        let sink = Arc::new(Sink::start(Box::new(out.clone()), 4096, Duration::from_secs(60)).unwrap());
+        let sink =
+            Arc::new(Sink::start(Box::new(out.clone()), 4096, Duration::from_secs(60)).unwrap());
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let sink = Arc::clone(&sink);

@@ -109,10 +109,7 @@ fn access_file(c: &Checker<'_>, path: &str) -> Result<PathBuf, ConfigError> {
     let key = "log.access_file";
     let path = PathBuf::from(path);
     if !path.is_absolute() {
-        return Err(c.err(
-            key,
-            format!("`{}` is not an absolute path", path.display()),
-        ));
+        return Err(c.err(key, format!("`{}` is not an absolute path", path.display())));
     }
     // Opened now so that a missing directory or a permission problem is
     // refused here (and by `gateway check`), not found at the first request.

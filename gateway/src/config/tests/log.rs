@@ -50,7 +50,10 @@ fn the_access_log_goes_to_stdout_with_nginx_buffering_by_default() {
     let config = accepted(GOOD);
     assert_eq!(config.access_output.file, None);
     assert_eq!(config.access_output.buffer, 64 * 1024);
-    assert_eq!(config.access_output.flush, std::time::Duration::from_secs(1));
+    assert_eq!(
+        config.access_output.flush,
+        std::time::Duration::from_secs(1)
+    );
 }
 
 #[test]
@@ -67,7 +70,10 @@ fn the_access_log_file_buffer_and_flush_are_read() {
         config.access_output.flush,
         std::time::Duration::from_millis(250)
     );
-    assert!(file.exists(), "created at load, so a bad path is refused then");
+    assert!(
+        file.exists(),
+        "created at load, so a bad path is refused then"
+    );
 }
 
 #[test]
