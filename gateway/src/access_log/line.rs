@@ -42,38 +42,81 @@ pub(crate) struct Line<'a> {
 pub(crate) fn format(out: &mut Vec<u8>, line: &Line<'_>) {
     out.extend_from_slice(b"{\"timestamp\":\"");
     timestamp(out, line.time);
-    out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"request_id\":");
-    string(out, line.request_id);
-    out.extend_from_slice(b",\"trace_id\":");
-    string(out, line.trace_id);
-    // Addresses print as digits, dots, colons and brackets: nothing to escape.
-    out.extend_from_slice(b",\"client_ip\":\"");
-    let _ = write!(out, "{}", line.client_ip);
-    out.extend_from_slice(b"\",\"method\":");
-    string(out, line.method);
-    out.extend_from_slice(b",\"path\":");
-    string(out, line.path);
-    out.extend_from_slice(b",\"route\":");
-    string(out, line.route);
-    out.extend_from_slice(b",\"upstream\":\"");
-    match line.upstream {
-        Some(addr) => {
-            let _ = write!(out, "{addr}");
-        }
-        None => out.push(b'-'),
+    out.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\"");
+    strings(
+        out,
+        &[("request_id", line.request_id), ("trace_id", line.trace_id)],
+    );
+    key(out, "client_ip");
+    address(out, &line.client_ip);
+    strings(
+        out,
+        &[
+            ("method", line.method),
+            ("path", line.path),
+            ("route", line.route),
+        ],
+    );
+    key(out, "upstream");
+    match &line.upstream {
+        Some(addr) => address(out, addr),
+        None => out.extend_from_slice(b"\"-\""),
     }
-    out.extend_from_slice(b"\",\"status\":");
+    key(out, "status");
     out.extend_from_slice(itoa::Buffer::new().format(line.status).as_bytes());
-    out.extend_from_slice(b",\"bytes\":");
+    key(out, "bytes");
     out.extend_from_slice(itoa::Buffer::new().format(line.bytes).as_bytes());
-    out.extend_from_slice(b",\"duration_ms\":");
+    key(out, "duration_ms");
     number(out, line.duration_ms);
-    out.extend_from_slice(if line.aborted {
-        b",\"aborted\":true"
-    } else {
-        b",\"aborted\":false"
-    });
+    key(out, "aborted");
+    out.extend_from_slice(if line.aborted { b"true" } else { b"false" });
     out.extend_from_slice(b",\"target\":\"gateway::access\"}\n");
+}
+
+/// The same line as a tracing event, for the pretty format without a file
+/// (`target` and `message` as above; the subscriber adds the time).
+pub(crate) fn trace(line: &Line<'_>) {
+    let upstream = line
+        .upstream
+        .map_or_else(|| "-".to_string(), |a| a.to_string());
+    tracing::info!(
+        target: "gateway::access",
+        request_id = line.request_id,
+        trace_id = line.trace_id,
+        client_ip = %line.client_ip,
+        method = line.method,
+        path = %line.path,
+        route = %line.route,
+        upstream = %upstream,
+        status = line.status,
+        bytes = line.bytes,
+        duration_ms = line.duration_ms,
+        aborted = line.aborted,
+        "request"
+    );
+}
+
+/// `,"name":` (the names are plain ASCII: nothing to escape).
+fn key(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// `,"name":"value"` for each pair.
+fn strings(out: &mut Vec<u8>, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        key(out, name);
+        string(out, value);
+    }
+}
+
+/// An address as a JSON string: digits, dots, colons, brackets and `%`,
+/// nothing to escape.
+fn address(out: &mut Vec<u8>, addr: &dyn std::fmt::Display) {
+    out.push(b'"');
+    let _ = write!(out, "{addr}");
+    out.push(b'"');
 }
 
 /// A float as serde_json writes it (ryu's shortest form; `null` when not
@@ -242,26 +285,7 @@ mod tests {
             .with_target(true)
             .with_writer(move || writer.clone())
             .finish();
-        let upstream = line
-            .upstream
-            .map_or_else(|| "-".to_string(), |a| a.to_string());
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(
-                target: "gateway::access",
-                request_id = line.request_id,
-                trace_id = line.trace_id,
-                client_ip = %line.client_ip,
-                method = line.method,
-                path = %line.path,
-                route = %line.route,
-                upstream = %upstream,
-                status = line.status,
-                bytes = line.bytes,
-                duration_ms = line.duration_ms,
-                aborted = line.aborted,
-                "request"
-            );
-        });
+        tracing::subscriber::with_default(subscriber, || trace(line));
         String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
     }
 

@@ -131,48 +131,23 @@ impl Drop for Completion {
         if self.log {
             let trace_id = self.trace.trace_id();
             let trace_id = trace_id.as_ref().map_or("-", |id| id.as_str());
-            let request_id = self.request_id.to_str().unwrap_or_default();
-            let duration_ms = elapsed.as_secs_f64() * 1000.0;
+            let line = Line {
+                time: SystemTime::now(),
+                request_id: self.request_id.to_str().unwrap_or_default(),
+                trace_id,
+                client_ip: self.client_ip,
+                method: self.method,
+                path: &self.path,
+                route: &self.route,
+                upstream: self.upstream,
+                status: self.status,
+                bytes: self.bytes,
+                duration_ms: elapsed.as_secs_f64() * 1000.0,
+                aborted: self.aborted,
+            };
             match SINK.get() {
-                Some(sink) => sink.write(|out| {
-                    line::format(
-                        out,
-                        &Line {
-                            time: SystemTime::now(),
-                            request_id,
-                            trace_id,
-                            client_ip: self.client_ip,
-                            method: self.method,
-                            path: &self.path,
-                            route: &self.route,
-                            upstream: self.upstream,
-                            status: self.status,
-                            bytes: self.bytes,
-                            duration_ms,
-                            aborted: self.aborted,
-                        },
-                    );
-                }),
-                None => {
-                    let upstream = self
-                        .upstream
-                        .map_or_else(|| "-".to_string(), |a| a.to_string());
-                    tracing::info!(
-                        target: "gateway::access",
-                        request_id,
-                        trace_id,
-                        client_ip = %self.client_ip,
-                        method = self.method,
-                        path = %self.path,
-                        route = %self.route,
-                        upstream = %upstream,
-                        status = self.status,
-                        bytes = self.bytes,
-                        duration_ms,
-                        aborted = self.aborted,
-                        "request"
-                    );
-                }
+                Some(sink) => sink.write(|out| line::format(out, &line)),
+                None => line::trace(&line),
             }
         }
     }
