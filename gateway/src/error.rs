@@ -34,6 +34,9 @@ pub enum GatewayError {
     /// Span export is configured but cannot be set up.
     #[error("{0}")]
     Tracing(String),
+    /// The access log's output cannot be opened (or its writer started).
+    #[error("cannot start the access log: {0}")]
+    AccessLog(String),
 }
 
 fn describe(e: &std::io::Error) -> String {

@@ -121,6 +121,7 @@ impl Gateway {
         let overrides = opts.overrides();
         let config = Config::load(&opts.config_path, &overrides)?;
         metrics::install();
+        access_log::start(&config)?;
         let public = listen::bind(config.listen, "listen.public / GATEWAY_LISTEN")?;
         let admin = listen::bind(config.admin_listen, "listen.admin / GATEWAY_ADMIN_LISTEN")?;
         let admin = TcpListener::from_std(admin).map_err(|source| GatewayError::Bind {
@@ -260,6 +261,9 @@ impl Gateway {
             // Sends the last spans; blocking, so off the async workers.
             let _ = tokio::task::spawn_blocking(move || tracer.shutdown()).await;
         }
+        // Every line of the requests served is written before `run` returns
+        // (and the process exits); blocking, so off the async workers.
+        let _ = tokio::task::spawn_blocking(access_log::flush).await;
         tracing::info!("gateway stopped");
         Ok(())
     }

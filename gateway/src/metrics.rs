@@ -58,6 +58,9 @@ pub(crate) const UPGRADED_TOTAL: &str = "gateway_upgraded_connections_total";
 /// `gateway_upgraded_connections_closed_total{reason}`.
 pub(crate) const UPGRADED_CLOSED: &str = "gateway_upgraded_connections_closed_total";
 
+/// `gateway_access_log_dropped_lines_total`.
+pub(crate) const ACCESS_LOG_DROPPED: &str = "gateway_access_log_dropped_lines_total";
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Install the Prometheus recorder (first call only) and return its handle.
@@ -133,6 +136,11 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 SPLIT_REQUESTS,
                 "Requests of split routes, by route and the upstream chosen."
             );
+            metrics::describe_counter!(
+                ACCESS_LOG_DROPPED,
+                "Access-log lines dropped because the output (stdout or log.access_file) was slower than the traffic."
+            );
+            metrics::counter!(ACCESS_LOG_DROPPED).increment(0);
             describe_connections();
             crate::policies::describe();
             metrics::gauge!(IN_FLIGHT).set(0.0);
@@ -197,6 +205,11 @@ fn describe_connections() {
 /// `response` (its upstream connection released) or `connection` (closed).
 pub(crate) fn client_send_timeout(kind: &'static str) {
     metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(1);
+}
+
+/// Count access-log lines dropped (the output was too slow, or stopped).
+pub(crate) fn access_log_dropped(lines: u64) {
+    metrics::counter!(ACCESS_LOG_DROPPED).increment(lines);
 }
 
 /// Count a client connection closed at accept (`per_client_limit`).

@@ -36,6 +36,11 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
             {
                 tracing::warn!("the HTTPS listener and ACME settings take effect on restart");
             }
+            if config.access_output != previous.config.access_output {
+                tracing::warn!(
+                    "log.access_file, access_buffer and access_flush take effect on restart"
+                );
+            }
             let routes = config.routes.len();
             shared
                 .active

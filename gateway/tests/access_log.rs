@@ -1,44 +1,60 @@
-//! One structured access-log line per request.
+//! One structured access-log line per request, written by the buffered
+//! writer to `log.access_file`: within the flush interval, and all of them
+//! by the time the gateway has stopped.
+//!
+//! The writer is per process (the first gateway decides its output), so
+//! this file holds one test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
 
 use support::*;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+/// The keys of a line, in the order tracing's JSON formatter wrote them.
+const KEYS: [&str; 15] = [
+    "timestamp",
+    "level",
+    "message",
+    "request_id",
+    "trace_id",
+    "client_ip",
+    "method",
+    "path",
+    "route",
+    "upstream",
+    "status",
+    "bytes",
+    "duration_ms",
+    "aborted",
+    "target",
+];
 
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// The log file's lines, parsed.
+fn read_lines(file: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
+/// The lines with this request id.
+fn with_id<'a>(lines: &'a [serde_json::Value], id: &str) -> Vec<&'a serde_json::Value> {
+    lines.iter().filter(|l| l["request_id"] == id).collect()
 }
 
 #[tokio::test]
-async fn each_request_writes_one_json_line_with_every_field() {
-    let capture = Capture::default();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(capture.clone())
-        .with_env_filter("gateway::access=info")
-        .init();
+async fn each_request_writes_one_json_line_with_every_field_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("access.log");
+    let log = format!(
+        "[log]\naccess_file = \"{}\"\naccess_flush = \"2s\"\n",
+        file.display()
+    );
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let mut gw = TestGateway::start(&one_route(&users.url(), &log)).await;
     let resp = client()
         .get(gw.url("/users/big?bytes=1234"))
         .header("x-request-id", "log-me")
@@ -58,20 +74,40 @@ async fn each_request_writes_one_json_line_with_every_field() {
         .unwrap();
     assert_eq!(resp.status(), 404);
     let _ = resp.bytes().await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|v: &serde_json::Value| v["target"] == "gateway::access")
-        .collect();
-    let ok: Vec<_> = lines
-        .iter()
-        .filter(|l| l["request_id"] == "log-me")
-        .collect();
+    // Written by the flush interval, without a shutdown.
+    let lines = poll_until(
+        || async { read_lines(&file) },
+        |lines| with_id(lines, "log-404").len() == 1,
+    )
+    .await;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let ok = with_id(&lines, "log-me");
     assert_eq!(ok.len(), 1, "{text}");
     let line = ok[0];
+    let mut keys: Vec<&str> = line
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut want = KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    // And in the same order as before.
+    let raw = text.lines().find(|l| l.contains("\"log-me\"")).unwrap();
+    let mut at = 0;
+    for key in KEYS {
+        let found = raw[at..].find(&format!("\"{key}\":")).unwrap();
+        at += found;
+    }
+    let timestamp = line["timestamp"].as_str().unwrap();
+    assert_eq!(timestamp.len(), "2026-11-30T22:40:46.123456Z".len());
+    assert!(timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T');
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["message"], "request");
+    assert_eq!(line["target"], "gateway::access");
     assert_eq!(line["client_ip"], "127.0.0.1");
     assert_eq!(line["method"], "GET");
     assert_eq!(line["path"], "/users/big");
@@ -79,13 +115,10 @@ async fn each_request_writes_one_json_line_with_every_field() {
     assert_eq!(line["upstream"], users.addr.to_string());
     assert_eq!(line["status"], 200);
     assert_eq!(line["bytes"], 1234);
+    assert_eq!(line["aborted"], false);
     assert!(line["duration_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
-    let missing: Vec<_> = lines
-        .iter()
-        .filter(|l| l["request_id"] == "log-404")
-        .collect();
-    assert_eq!(missing.len(), 1, "{text}");
+    let missing = with_id(&lines, "log-404");
     assert_eq!(missing[0]["status"], 404);
     assert_eq!(missing[0]["route"], "-");
     assert_eq!(missing[0]["upstream"], "-");
@@ -93,11 +126,17 @@ async fn each_request_writes_one_json_line_with_every_field() {
     let started = missing[0]["trace_id"].as_str().unwrap();
     assert_eq!(started.len(), 32);
     assert!(started.bytes().all(|b| b.is_ascii_hexdigit()));
+    let metrics = gw.metrics().await;
+    assert_eq!(
+        metric(&metrics, "gateway_access_log_dropped_lines_total"),
+        Some(0.0),
+        "{metrics}"
+    );
 
     // Behind a trusted proxy the line shows the client it forwarded for.
-    let behind = TestGateway::start(&one_route(
+    let mut behind = TestGateway::start(&one_route(
         &users.url(),
-        "trusted_proxies = [\"127.0.0.0/8\"]",
+        &format!("trusted_proxies = [\"127.0.0.0/8\"]\n{log}"),
     ))
     .await;
     let resp = client()
@@ -108,13 +147,27 @@ async fn each_request_writes_one_json_line_with_every_field() {
         .await
         .unwrap();
     let _ = resp.bytes().await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let forwarded: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|v: &serde_json::Value| v["request_id"] == "log-forwarded")
-        .collect();
-    assert_eq!(forwarded.len(), 1, "{text}");
+    behind.shutdown().await.unwrap();
+    let lines = read_lines(&file);
+    let forwarded = with_id(&lines, "log-forwarded");
+    assert_eq!(forwarded.len(), 1);
     assert_eq!(forwarded[0]["client_ip"], "203.0.113.7");
+
+    // Every line is in the file once the gateway has stopped, before the
+    // next flush interval.
+    let requests = 50;
+    for n in 0..requests {
+        let resp = client()
+            .get(gw.url("/users/me"))
+            .header("x-request-id", format!("last-{n}"))
+            .send()
+            .await
+            .unwrap();
+        let _ = resp.bytes().await;
+    }
+    gw.shutdown().await.unwrap();
+    let lines = read_lines(&file);
+    for n in 0..requests {
+        assert_eq!(with_id(&lines, &format!("last-{n}")).len(), 1, "last-{n}");
+    }
 }

@@ -45,6 +45,7 @@ pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
 pub(crate) use health::{Balance, HealthCheck, Outlier};
 pub(crate) use limits::ClientLimits;
+pub(crate) use log::AccessOutput;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
 pub(crate) use retry::{RetryConfig, SplitTarget};
@@ -87,6 +88,8 @@ pub(crate) struct Config {
     pub(crate) log_level: String,
     /// Whether the access log is on.
     pub(crate) access_log: bool,
+    /// Where and how the access log is written.
+    pub(crate) access_output: AccessOutput,
     /// Upstreams by name.
     pub(crate) upstreams: BTreeMap<String, UpstreamConfig>,
     /// Routes, in file order.
@@ -133,7 +136,7 @@ impl Config {
         let limits = limits::validate(&c, &file.limits)?;
         let timeouts = timeouts::validate(&c, &file.timeouts)?;
         let trusted_proxies = trusted::validate(&c, &file.trusted_proxies, env)?;
-        let log = log::validate(&file.log, env)?;
+        let log = log::validate(&c, &file.log, env)?;
         let upstreams = upstreams::validate(&c, &file.upstreams, &timeouts, env, overrides)?;
         let routes = routes::validate(&c, &file.routes, &upstreams, limits.body, &timeouts)?;
         let acme = acme::validate(&c, &file.acme, env)?;
@@ -169,6 +172,7 @@ impl Config {
             log_format: log.format,
             log_level: log.level,
             access_log: log.access,
+            access_output: log.access_output,
             upstreams,
             routes,
             tls,

@@ -111,6 +111,13 @@ pub(crate) struct LogSection {
     pub(crate) level: Option<String>,
     /// One access-log line per request (default true).
     pub(crate) access: Option<bool>,
+    /// Append the access log to this file (absolute path) instead of
+    /// standard output.
+    pub(crate) access_file: Option<String>,
+    /// Per-thread access-log buffer (default 64KiB).
+    pub(crate) access_buffer: Option<SizeText>,
+    /// How often partial access-log buffers are written (default 1s).
+    pub(crate) access_flush: Option<DurationText>,
 }
 
 /// `[upstreams.<name>]`.

@@ -1,15 +1,69 @@
 //! The per-request record: one access-log line and the request metrics,
 //! written when the response body is finished (so `bytes` and `duration`
 //! cover the whole exchange).
+//!
+//! The line is formatted by [`line`] into the thread's buffer of the
+//! process's [`sink`] (standard output with the JSON format, or
+//! `log.access_file`); with the pretty format and no file it is a regular
+//! tracing event, as readable as the other log lines.
+
+mod line;
+mod sink;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
+use common::config::LogFormat;
+
+use crate::config::Config;
+use crate::error::GatewayError;
 use crate::metrics::{IN_FLIGHT, REQUEST_DURATION, REQUESTS_TOTAL};
 use crate::trace_context::RequestTrace;
+use line::Line;
+use sink::Sink;
+
+/// The process's access-log writer, once started.
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Start the process's access-log writer when lines go through it: to
+/// `log.access_file` when set, else to standard output with the JSON
+/// format. The first gateway of a process decides (its output, buffer and
+/// flush interval); later ones (tests) share it.
+pub(crate) fn start(config: &Config) -> Result<(), GatewayError> {
+    if SINK.get().is_some() {
+        return Ok(());
+    }
+    let output = &config.access_output;
+    let out: Box<dyn Write + Send> = match &output.file {
+        Some(path) => Box::new(
+            OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| GatewayError::AccessLog(format!("{}: {e}", path.display())))?,
+        ),
+        None if config.log_format == LogFormat::Json => Box::new(sink::Stdout),
+        None => return Ok(()),
+    };
+    let capacity = usize::try_from(output.buffer).unwrap_or(usize::MAX);
+    let sink = Sink::start(out, capacity, output.flush)
+        .map_err(|e| GatewayError::AccessLog(format!("cannot start its writer thread: {e}")))?;
+    // Lost a race with another gateway starting: the extra sink stops when dropped.
+    let _ = SINK.set(sink);
+    Ok(())
+}
+
+/// Write every access-log line recorded so far (at shutdown).
+pub(crate) fn flush() {
+    if let Some(sink) = SINK.get() {
+        sink.flush();
+    }
+}
 
 /// What is known about a request by the time its response starts.
 #[derive(Debug)]
@@ -76,24 +130,25 @@ impl Drop for Completion {
             .finish(self.method, &self.route, &self.path, self.status);
         if self.log {
             let trace_id = self.trace.trace_id();
-            let upstream = self
-                .upstream
-                .map_or_else(|| "-".to_string(), |a| a.to_string());
-            tracing::info!(
-                target: "gateway::access",
-                request_id = self.request_id.to_str().unwrap_or_default(),
-                trace_id = trace_id.as_ref().map_or("-", |id| id.as_str()),
-                client_ip = %self.client_ip,
-                method = self.method,
-                path = %self.path,
-                route = %self.route,
-                upstream = %upstream,
-                status = self.status,
-                bytes = self.bytes,
-                duration_ms = elapsed.as_secs_f64() * 1000.0,
-                aborted = self.aborted,
-                "request"
-            );
+            let trace_id = trace_id.as_ref().map_or("-", |id| id.as_str());
+            let line = Line {
+                time: SystemTime::now(),
+                request_id: self.request_id.to_str().unwrap_or_default(),
+                trace_id,
+                client_ip: self.client_ip,
+                method: self.method,
+                path: &self.path,
+                route: &self.route,
+                upstream: self.upstream,
+                status: self.status,
+                bytes: self.bytes,
+                duration_ms: elapsed.as_secs_f64() * 1000.0,
+                aborted: self.aborted,
+            };
+            match SINK.get() {
+                Some(sink) => sink.write(|out| line::format(out, &line)),
+                None => line::trace(&line),
+            }
         }
     }
 }
