@@ -110,18 +110,23 @@ pub(super) async fn serve_http1<S, Svc>(
     Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Clone + Unpin,
 {
     loop {
-        // Boxed: the turn's state is freed when the connection parks.
-        match Box::pin(turn(builder, io, service.clone(), state, &mut stop)).await {
-            Turn::Ended(result) => return ended(result),
-            Turn::Pipelined(next) => io = next,
-            Turn::Idle(parked) => {
-                io = parked;
-                if !park(&io, idle_timeout, &mut stop).await {
-                    // Closed without a response, as an idle keep-alive
-                    // connection is.
-                    return;
+        // The turn's result is taken apart in a block of its own, so that
+        // it is not also kept (beside `io`) while the connection is parked.
+        io = {
+            // Boxed: the turn's state is freed when the connection parks.
+            let turn = Box::pin(turn(builder, io, service.clone(), state, &mut stop));
+            match turn.await {
+                Turn::Ended(result) => return ended(result),
+                Turn::Pipelined(next) => {
+                    io = next;
+                    continue;
                 }
+                Turn::Idle(parked) => parked,
             }
+        };
+        if !park(&io, idle_timeout, &mut stop).await {
+            // Closed without a response, as an idle keep-alive connection is.
+            return;
         }
     }
 }

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
-use hyper::service::service_fn;
+use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -193,61 +194,97 @@ impl Worker {
         let worker = self.index;
         let tls = tls.cloned();
         let drain = guard.drain().clone();
+        let setup = Setup {
+            shared,
+            worker,
+            drain,
+            admitted,
+            peer,
+            state: Arc::new(ConnState::default()),
+            stop,
+        };
         tokio::spawn(async move {
             let _guard = guard;
-            let state = Arc::new(ConnState::default());
-            let conn = {
-                let state = Arc::clone(&state);
-                let stop = stop.clone();
-                move |client| Conn {
-                    shared,
-                    client: Arc::new(ClientConn {
-                        peer: client,
-                        worker,
-                        drain,
-                        admitted,
-                    }),
-                    peer,
-                    state,
-                    stop,
-                }
-            };
-            let send = builders.client_send;
             // The task lives as long as the connection, and an idle one
-            // should cost little (`keep_alive.rs`): what only some
-            // connections need, or only for a while (TLS state, HTTP/2
-            // state, the first read), lives in boxes of its own instead of
-            // enlarging every connection's task.
-            if let Some(tls) = tls {
-                Box::pin(async move {
-                    let Some(stream) = tls.handshake(stream, stop).await else {
-                        return;
-                    };
-                    let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                    let io = ClientIo::new(stream, Vec::new(), !http2, state, send);
-                    let conn = conn(Peer::over_tls(peer.ip()));
-                    conn.serve(&builders, io, http2).await;
-                })
-                .await;
-                return;
+            // should cost little (`keep_alive.rs`): everything before the
+            // plain HTTP/1.1 keep-alive loop (the first read, TLS, HTTP/2,
+            // served to their end there) runs in a box of its own, made
+            // outside this block so that its state is not also laid out in
+            // every connection's task.
+            let open = open(&builders, tls, stream, setup);
+            if let Some((conn, io)) = open.await {
+                conn.serve_http1(&builders, io).await;
             }
-            let opening = Box::pin(first_read::open(
-                stream,
-                builders.header_read,
-                state,
-                stop,
-                send,
-            ))
-            .await;
-            let (io, http2) = match opening {
-                Opening::Http1(io) => (io, false),
-                Opening::Http2(io) => (io, true),
-                Opening::Closed | Opening::TimedOut => return,
-            };
-            let conn = conn(Peer::new(peer.ip()));
-            conn.serve(&builders, io, http2).await;
         });
     }
+}
+
+/// What a connection is served with, before its protocol is known.
+struct Setup {
+    shared: Arc<Shared>,
+    worker: usize,
+    drain: Drain,
+    admitted: Admitted,
+    peer: SocketAddr,
+    state: Arc<ConnState>,
+    stop: Stop,
+}
+
+impl Setup {
+    /// The connection as served, `client` being its peer as requests see it.
+    fn into_conn(self, client: Peer) -> Conn {
+        Conn {
+            shared: self.shared,
+            client: Arc::new(ClientConn {
+                peer: client,
+                worker: self.worker,
+                drain: self.drain,
+                admitted: self.admitted,
+            }),
+            peer: self.peer,
+            state: self.state,
+            stop: self.stop,
+        }
+    }
+}
+
+/// Open a connection, in a box: a TLS connection (handshake, then HTTP/2
+/// or HTTP/1.1 by ALPN) and a plain HTTP/2 one are served to their end in
+/// it; a plain HTTP/1.1 one is handed back (`Some`) after its first read.
+fn open(
+    builders: &Arc<Builders>,
+    tls: Option<TlsListener>,
+    stream: TcpStream,
+    setup: Setup,
+) -> Pin<Box<impl Future<Output = Option<(Conn, ClientIo)>> + Send + use<>>> {
+    let builders = Arc::clone(builders);
+    Box::pin(async move {
+        let send = builders.client_send;
+        let state = Arc::clone(&setup.state);
+        let ip = setup.peer.ip();
+        if let Some(tls) = tls {
+            let stream = tls.handshake(stream, setup.stop.clone()).await?;
+            let http2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let io = ClientIo::new(stream, Vec::new(), !http2, state, send);
+            let conn = setup.into_conn(Peer::over_tls(ip));
+            if http2 {
+                conn.serve_h2(&builders, io).await;
+            } else {
+                conn.serve_http1(&builders, io).await;
+            }
+            return None;
+        }
+        let stop = setup.stop.clone();
+        let opening = first_read::open(stream, builders.header_read, state, stop, send).await;
+        match opening {
+            Opening::Http1(io) => Some((setup.into_conn(Peer::new(ip)), io)),
+            Opening::Http2(io) => {
+                setup.into_conn(Peer::new(ip)).serve_h2(&builders, io).await;
+                None
+            }
+            Opening::Closed | Opening::TimedOut => None,
+        }
+    })
 }
 
 /// One accepted connection, past its first read or handshake.
@@ -260,21 +297,20 @@ struct Conn {
 }
 
 impl Conn {
-    /// Serve `io` with hyper's HTTP/2 or HTTP/1.1 server to its end, every
-    /// request through [`crate::proxy::handle`].
-    async fn serve<S>(self, builders: &Builders, io: ClientIo<S>, http2: bool)
-    where
-        S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        let Conn {
-            shared,
-            client,
-            peer,
-            state,
-            stop,
-        } = self;
-        let counter = Arc::clone(&state);
-        let service = service_fn(move |req| {
+    /// The service hyper calls for each request: [`crate::proxy::handle`],
+    /// with the connection told when a request starts and when hyper is
+    /// done with its response ([`Tracked`]).
+    fn service(
+        &self,
+    ) -> impl HttpService<Incoming, ResBody = Tracked, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Unpin
+    + use<> {
+        let shared = Arc::clone(&self.shared);
+        let client = Arc::clone(&self.client);
+        let counter = Arc::clone(&self.state);
+        service_fn(move |req| {
             counter.request_started();
             let state = Arc::clone(&counter);
             let response = crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req);
@@ -285,24 +321,46 @@ impl Conn {
                 }
                 Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
             }
-        });
-        if http2 {
-            let conn = builders.http2.serve_connection(io, service);
-            Box::pin(drive(conn, |c| c.graceful_shutdown(), stop, &state, peer)).await;
-        } else {
-            let io = io.with_parking();
-            let ended = |result| report(result, &state, peer);
-            keep_alive::serve_http1(
-                &builders.http1,
-                io,
-                service,
-                &state,
-                builders.client_idle,
-                stop,
-                ended,
-            )
-            .await;
-        }
+        })
+    }
+
+    /// Serve `io` with hyper's HTTP/2 server to its end.
+    async fn serve_h2<S>(self, builders: &Builders, io: ClientIo<S>)
+    where
+        S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = builders.http2.serve_connection(io, self.service());
+        drive(
+            conn,
+            |c| c.graceful_shutdown(),
+            self.stop,
+            &self.state,
+            self.peer,
+        )
+        .await;
+    }
+
+    /// Serve `io` with hyper's HTTP/1.1 server to its end, parked whenever
+    /// it is idle between requests (`keep_alive.rs`).
+    async fn serve_http1<S>(self, builders: &Builders, io: ClientIo<S>)
+    where
+        S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let service = self.service();
+        let Conn {
+            peer, state, stop, ..
+        } = self;
+        let ended = |result| report(result, &state, peer);
+        keep_alive::serve_http1(
+            &builders.http1,
+            io.with_parking(),
+            service,
+            &state,
+            builders.client_idle,
+            stop,
+            ended,
+        )
+        .await;
     }
 }
 
