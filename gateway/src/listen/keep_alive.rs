@@ -166,7 +166,7 @@ where
         .await
     };
     if let Some(result) = idle {
-        return Turn::Ended(result);
+        return turn_ended(state, result);
     }
     // An idle hyper connection closes at once when told to shut down
     // (its socket left open: `parking`). One that does not was busy after
@@ -179,8 +179,11 @@ where
     state.parking.store(false, Ordering::Relaxed);
     match closed {
         Poll::Ready(Ok(())) => {}
-        Poll::Ready(Err(e)) => return Turn::Ended(Err(e)),
-        Poll::Pending => return Turn::Ended((&mut conn).await),
+        Poll::Ready(Err(e)) => return turn_ended(state, Err(e)),
+        Poll::Pending => {
+            let result = (&mut conn).await;
+            return turn_ended(state, result);
+        }
     }
     // `None` only after an upgrade, which an idle connection never had.
     let Some(parts) = conn.into_parts() else {
@@ -192,6 +195,18 @@ where
     }
     io.push_front(&parts.read_buf);
     Turn::Pipelined(io)
+}
+
+/// The end of a turn, noted while hyper's connection (and with it the
+/// socket) still exists: a request head that timed out is answered `408`
+/// when the socket is dropped (`client_io.rs`).
+fn turn_ended<S: ClientSocket>(state: &ConnState, result: Result<(), hyper::Error>) -> Turn<S> {
+    if let Err(e) = &result
+        && e.is_timeout()
+    {
+        state.answer_timeout.store(true, Ordering::Relaxed);
+    }
+    Turn::Ended(result)
 }
 
 /// Wait, without hyper, for the client's next bytes (`true`), for at most
