@@ -68,10 +68,20 @@ impl ConnState {
     /// A request was served since `served` was `turn_start`, nothing is in
     /// flight and no next request has started: what hyper reads now would
     /// be the first byte of a new request.
-    fn between_requests(&self, turn_start: u64) -> bool {
+    pub(super) fn between_requests(&self, turn_start: u64) -> bool {
         self.served.load(Ordering::Relaxed) > turn_start
             && self.in_flight.load(Ordering::Relaxed) == 0
             && !self.upgraded.load(Ordering::Relaxed)
+    }
+}
+
+impl ConnState {
+    /// Still idle since the `served`-th request: no request since, none in
+    /// flight, no byte of a next one.
+    pub(super) fn idle_since(&self, served: u64) -> bool {
+        self.served.load(Ordering::Relaxed) == served
+            && self.between_requests(served.saturating_sub(1))
+            && !self.idle_bytes.load(Ordering::Relaxed)
     }
 }
 

@@ -8,7 +8,10 @@
 //!
 //! 1. [`ClientIo`] tells when hyper asks for the first byte of a next
 //!    request while nothing is in flight, nothing is left to send and no
-//!    byte has come since the last response ([`ConnState::idle`]);
+//!    byte has come since the last response ([`ConnState::idle`]); if no
+//!    request comes for [`PARK_AFTER`] (half a second; less when
+//!    `timeouts.header_read` is short), the connection is parked (the gaps
+//!    between the requests of a busy connection are not worth it);
 //! 2. the hyper connection is then stopped (`graceful_shutdown`, which
 //!    closes an idle hyper connection at once, leaving the socket open) and
 //!    taken apart: bytes hyper had read but not parsed (a pipelined
@@ -38,10 +41,23 @@ use hyper::server::conn::http1;
 use hyper::service::HttpService;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+use tokio::time::Instant;
+
 use crate::proxy::ResponseBody;
 use crate::stop::Stop;
 
 use super::client_io::{ClientIo, ClientSocket, ConnState};
+
+/// How long a connection must stay idle between requests before it is
+/// parked (between this and twice this), unless `timeouts.header_read` is
+/// shorter: hyper's head timer runs until then.
+const PARK_AFTER: Duration = Duration::from_millis(500);
+
+/// The wait before parking under `header_read`: [`PARK_AFTER`], or a third
+/// of the head timeout when that is shorter.
+pub(super) fn park_after(header_read: Duration) -> Duration {
+    PARK_AFTER.min(header_read / 3)
+}
 
 /// A response body that tells the connection when hyper is done with it
 /// (dropped after its last frame, or when the exchange is given up).
@@ -102,7 +118,7 @@ pub(super) async fn serve_http1<S, Svc>(
     mut io: ClientIo<S>,
     service: Svc,
     state: &ConnState,
-    idle_timeout: Duration,
+    (park_after, idle_timeout): (Duration, Duration),
     mut stop: Stop,
     ended: impl Fn(Result<(), hyper::Error>),
 ) where
@@ -114,7 +130,14 @@ pub(super) async fn serve_http1<S, Svc>(
         // it is not also kept (beside `io`) while the connection is parked.
         io = {
             // Boxed: the turn's state is freed when the connection parks.
-            let turn = Box::pin(turn(builder, io, service.clone(), state, &mut stop));
+            let turn = Box::pin(turn(
+                builder,
+                io,
+                service.clone(),
+                state,
+                park_after,
+                &mut stop,
+            ));
             match turn.await {
                 Turn::Ended(result) => return ended(result),
                 Turn::Pipelined(next) => {
@@ -137,6 +160,7 @@ async fn turn<S, Svc>(
     mut io: ClientIo<S>,
     service: Svc,
     state: &ConnState,
+    park_after: Duration,
     stop: &mut Stop,
 ) -> Turn<S>
 where
@@ -147,12 +171,38 @@ where
     let mut conn = builder.serve_connection(io, service).with_upgrades();
     let idle = {
         let mut stopped = pin!(stop.stopped());
+        // Parking is for connections idle for a while, not for the gaps
+        // between requests of a busy one (taking hyper apart and building
+        // it again for every request costs more CPU than it saves memory):
+        // once idle, the connection is looked at again after `park_after`,
+        // and parked if no request came meanwhile. One timer per
+        // `park_after` at most, not one per request.
+        let mut park_timer = pin!(tokio::time::sleep(park_after));
+        let mut armed: Option<u64> = None;
         poll_fn(|cx| {
             if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {
                 return Poll::Ready(Some(result));
             }
-            if state.idle.swap(false, Ordering::Relaxed) {
-                return Poll::Ready(None);
+            if state.idle.swap(false, Ordering::Relaxed) && armed.is_none() {
+                armed = Some(state.served.load(Ordering::Relaxed));
+                park_timer.as_mut().reset(Instant::now() + park_after);
+            }
+            if let Some(served) = armed
+                && park_timer.as_mut().poll(cx).is_ready()
+            {
+                if state.idle_since(served) {
+                    return Poll::Ready(None);
+                }
+                let now_served = state.served.load(Ordering::Relaxed);
+                if state.idle_since(now_served) {
+                    // Requests came and went: look again later.
+                    armed = Some(now_served);
+                    park_timer.as_mut().reset(Instant::now() + park_after);
+                    let _ = park_timer.as_mut().poll(cx);
+                } else {
+                    // Busy: the next idle moment arms it again.
+                    armed = None;
+                }
             }
             if stopped.as_mut().poll(cx).is_ready() {
                 // In-flight requests finish; an idle connection closes.

@@ -356,7 +356,10 @@ impl Conn {
             io.with_parking(),
             service,
             &state,
-            builders.client_idle,
+            (
+                keep_alive::park_after(builders.header_read),
+                builders.client_idle,
+            ),
             stop,
             ended,
         )
