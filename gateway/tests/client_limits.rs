@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use support::*;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A `GET /users/me` on a new connection; the raw answer.
@@ -154,7 +154,16 @@ async fn the_limit_counts_both_listeners_and_the_https_one_closes_without_an_ans
     let https = gw.tls.expect("https listener");
     let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
 
-    let plain = TcpStream::connect(gw.addr).await.unwrap();
+    // One request answered on the plain connection: it has been accepted
+    // (and holds the address's one place) before the HTTPS attempt.
+    let mut plain = TcpStream::connect(gw.addr).await.unwrap();
+    plain
+        .write_all(b"GET /users/me HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    plain.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
     let refused = https_get(https, &config, "localhost", "/users/me").await;
     assert!(refused.is_err(), "{:?}", refused.map(|f| f.status));
 
