@@ -68,20 +68,29 @@ impl ConnState {
     /// A request was served since `served` was `turn_start`, nothing is in
     /// flight and no next request has started: what hyper reads now would
     /// be the first byte of a new request.
-    pub(super) fn between_requests(&self, turn_start: u64) -> bool {
+    fn between_requests(&self, turn_start: u64) -> bool {
         self.served.load(Ordering::Relaxed) > turn_start
             && self.in_flight.load(Ordering::Relaxed) == 0
             && !self.upgraded.load(Ordering::Relaxed)
     }
-}
 
-impl ConnState {
     /// Still idle since the `served`-th request: no request since, none in
     /// flight, no byte of a next one.
     pub(super) fn idle_since(&self, served: u64) -> bool {
         self.served.load(Ordering::Relaxed) == served
-            && self.between_requests(served.saturating_sub(1))
+            && self.in_flight.load(Ordering::Relaxed) == 0
+            && !self.upgraded.load(Ordering::Relaxed)
             && !self.idle_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Note how hyper's connection ended, before the socket is dropped: a
+    /// request head that timed out is answered `408` then.
+    pub(super) fn note_end(&self, ended: &Result<(), hyper::Error>) {
+        if let Err(e) = ended
+            && e.is_timeout()
+        {
+            self.answer_timeout.store(true, Ordering::Relaxed);
+        }
     }
 }
 

@@ -251,11 +251,7 @@ where
 /// socket) still exists: a request head that timed out is answered `408`
 /// when the socket is dropped (`client_io.rs`).
 fn turn_ended<S: ClientSocket>(state: &ConnState, result: Result<(), hyper::Error>) -> Turn<S> {
-    if let Err(e) = &result
-        && e.is_timeout()
-    {
-        state.answer_timeout.store(true, Ordering::Relaxed);
-    }
+    state.note_end(&result);
     Turn::Ended(result)
 }
 

@@ -417,10 +417,8 @@ async fn drive<C>(
 /// Note how a connection ended: a request head that timed out is answered
 /// `408` as the socket is dropped ([`super::client_io`]).
 fn report(ended: Result<(), hyper::Error>, state: &ConnState, peer: SocketAddr) {
+    state.note_end(&ended);
     if let Err(e) = ended {
-        if e.is_timeout() {
-            state.answer_timeout.store(true, Ordering::Relaxed);
-        }
         tracing::debug!(%peer, error = %e, "client connection ended with an error");
     }
 }
