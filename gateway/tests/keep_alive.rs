@@ -95,6 +95,66 @@ async fn an_idle_connection_is_parked_and_serves_its_next_requests() {
 }
 
 #[tokio::test]
+async fn many_parked_connections_are_each_served_again_when_their_client_speaks() {
+    let _turn = GAUGE.lock().await;
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+        stream.write_all(GET).await.unwrap();
+        assert!(one_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+        streams.push(stream);
+    }
+    wait_idle(&gw, 20.0).await;
+    // The clients speak in another order than they parked; each gets its
+    // own answer, and the others stay parked meanwhile.
+    for (served, stream) in streams.iter_mut().rev().step_by(2).enumerate() {
+        stream.write_all(GET).await.unwrap();
+        let resp = one_response(stream).await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        assert!(idle_connections(&gw).await >= 19.0 - served as f64);
+    }
+    wait_idle(&gw, 20.0).await;
+    streams.truncate(5);
+    wait_idle(&gw, 5.0).await;
+    drop(streams);
+    wait_idle(&gw, 0.0).await;
+    assert_eq!(users.requests(), 30);
+}
+
+#[tokio::test]
+async fn a_connection_parks_at_once_unless_its_client_came_back_quickly() {
+    let _turn = GAUGE.lock().await;
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream.write_all(GET).await.unwrap();
+    assert!(one_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    // Not known to be busy: parked at once (well within the half second a
+    // busy connection waits).
+    let start = Instant::now();
+    wait_idle(&gw, 1.0).await;
+    let parked = start.elapsed();
+    assert!(
+        parked < Duration::from_millis(450),
+        "parked after {parked:?}"
+    );
+    // Back at once: busy, so the next pause must last half a second
+    // before the connection parks again.
+    stream.write_all(GET).await.unwrap();
+    assert!(one_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    let back = start.elapsed();
+    let still_served = idle_connections(&gw).await == 0.0;
+    // Only meaningful when the test itself was quick (a loaded machine may
+    // take longer than the delay to get here).
+    if back < Duration::from_millis(300) {
+        assert!(still_served, "a busy connection parked at once");
+    }
+    wait_idle(&gw, 1.0).await;
+}
+
+#[tokio::test]
 async fn a_head_split_across_a_pause_is_served_within_the_header_timeout() {
     let _turn = GAUGE.lock().await;
     let users = Upstream::start("users").await;

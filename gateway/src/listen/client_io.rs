@@ -50,6 +50,11 @@ pub(super) struct ConnState {
     /// hyper is being stopped to park the connection: its shutdown must
     /// leave the socket open.
     pub(super) parking: AtomicBool,
+    /// The client's last pause between requests was short (it came back
+    /// from the lot within the parking delay): the connection is busy, and
+    /// parks only after staying idle for that delay
+    /// (`listen/keep_alive.rs`).
+    pub(super) busy: AtomicBool,
 }
 
 impl ConnState {

@@ -8,23 +8,23 @@
 //!
 //! 1. [`ClientIo`] tells when hyper asks for the first byte of a next
 //!    request while nothing is in flight, nothing is left to send and no
-//!    byte has come since the last response ([`ConnState::idle`]); if no
-//!    request comes for [`PARK_AFTER`] (half a second; less when
-//!    `timeouts.header_read` is short), the connection is parked (the gaps
-//!    between the requests of a busy connection are not worth it);
+//!    byte has come since the last response ([`ConnState::idle`]); the
+//!    connection is then parked, at once, or, when it is busy (its client
+//!    came back within [`PARK_AFTER`] the last time it was parked:
+//!    [`ConnState::busy`]), if no request comes for [`PARK_AFTER`] (half a
+//!    second; less when `timeouts.header_read` is short): the gaps between
+//!    the requests of a busy connection are not worth parking for;
 //! 2. the hyper connection is then stopped (`graceful_shutdown`, which
 //!    closes an idle hyper connection at once, leaving the socket open) and
 //!    taken apart: bytes hyper had read but not parsed (a pipelined
 //!    request) go back in front of the socket and a new hyper connection
 //!    serves them at once;
-//! 3. otherwise the socket waits for the client's next bytes (a new hyper
-//!    connection then serves them, with its own `timeouts.header_read`),
-//!    for `timeouts.client_idle` (then it is closed, like NGINX's
-//!    `keepalive_timeout`), or for the shutdown signal (closed at once).
-//!
-//! The hyper connection lives in a box for its turn only, so a parked
-//! connection's task holds the socket, its timer and a few shared
-//! pointers.
+//! 3. otherwise the connection's task ends and the socket waits in its
+//!    worker's parking lot (`listen/parking.rs`) for the client's next
+//!    bytes (a new task and hyper connection then serve them, with its own
+//!    `timeouts.header_read`), for `timeouts.client_idle` (then it is
+//!    closed, like NGINX's `keepalive_timeout`), or for the shutdown signal
+//!    (closed at once).
 
 use std::convert::Infallible;
 use std::future::poll_fn;
@@ -109,47 +109,34 @@ enum Turn<S: ClientSocket> {
     Pipelined(ClientIo<S>),
 }
 
-/// Serve an HTTP/1.1 client connection to its end, parking it whenever it
-/// is idle between requests (module docs). `ended` reports how each
-/// hyper connection ended.
-#[allow(clippy::too_many_arguments, reason = "one call site, all distinct")]
+/// How an HTTP/1.1 connection's service ended.
+pub(super) enum Served<S: ClientSocket> {
+    /// The connection is over (closed by either side, failed, or stopped).
+    Ended(Result<(), hyper::Error>),
+    /// Idle between requests, nothing unread, hyper gone: park the socket
+    /// (`listen/parking.rs`).
+    Idle(ClientIo<S>),
+}
+
+/// Serve an HTTP/1.1 client connection until it ends, or until it is idle
+/// between requests (module docs).
 pub(super) async fn serve_http1<S, Svc>(
     builder: &http1::Builder,
     mut io: ClientIo<S>,
     service: Svc,
     state: &ConnState,
-    (park_after, idle_timeout): (Duration, Duration),
-    mut stop: Stop,
-    ended: impl Fn(Result<(), hyper::Error>),
-) where
+    park_after: Duration,
+    stop: &mut Stop,
+) -> Served<S>
+where
     S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
     Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Clone + Unpin,
 {
     loop {
-        // The turn's result is taken apart in a block of its own, so that
-        // it is not also kept (beside `io`) while the connection is parked.
-        io = {
-            // Boxed: the turn's state is freed when the connection parks.
-            let turn = Box::pin(turn(
-                builder,
-                io,
-                service.clone(),
-                state,
-                park_after,
-                &mut stop,
-            ));
-            match turn.await {
-                Turn::Ended(result) => return ended(result),
-                Turn::Pipelined(next) => {
-                    io = next;
-                    continue;
-                }
-                Turn::Idle(parked) => parked,
-            }
-        };
-        if !park(&io, idle_timeout, &mut stop).await {
-            // Closed without a response, as an idle keep-alive connection is.
-            return;
+        match turn(builder, io, service.clone(), state, park_after, stop).await {
+            Turn::Ended(result) => return Served::Ended(result),
+            Turn::Pipelined(next) => io = next,
+            Turn::Idle(idle) => return Served::Idle(idle),
         }
     }
 }
@@ -173,10 +160,12 @@ where
         let mut stopped = pin!(stop.stopped());
         // Parking is for connections idle for a while, not for the gaps
         // between requests of a busy one (taking hyper apart and building
-        // it again for every request costs more CPU than it saves memory):
-        // once idle, the connection is looked at again after `park_after`,
-        // and parked if no request came meanwhile. One timer per
-        // `park_after` at most, not one per request.
+        // it again for every request costs more CPU than it saves memory).
+        // A connection not known to be busy parks as soon as it is idle;
+        // a busy one (back from the lot within `park_after` last time) is
+        // looked at again after `park_after`, and parked if no request came
+        // meanwhile. One timer per `park_after` at most, not one per
+        // request.
         let mut park_timer = pin!(tokio::time::sleep(park_after));
         let mut armed: Option<u64> = None;
         poll_fn(|cx| {
@@ -184,7 +173,11 @@ where
                 return Poll::Ready(Some(result));
             }
             if state.idle.swap(false, Ordering::Relaxed) && armed.is_none() {
-                armed = Some(state.served.load(Ordering::Relaxed));
+                let served = state.served.load(Ordering::Relaxed);
+                if !state.busy.load(Ordering::Relaxed) && state.idle_since(served) {
+                    return Poll::Ready(None);
+                }
+                armed = Some(served);
                 park_timer.as_mut().reset(Instant::now() + park_after);
             }
             if let Some(served) = armed
@@ -253,37 +246,4 @@ where
 fn turn_ended<S: ClientSocket>(state: &ConnState, result: Result<(), hyper::Error>) -> Turn<S> {
     state.note_end(&result);
     Turn::Ended(result)
-}
-
-/// Wait, without hyper, for the client's next bytes (`true`), for at most
-/// `idle_timeout` or until the gateway stops (`false`: close).
-/// Counted in `gateway_client_connections_idle` meanwhile.
-async fn park<S: ClientSocket + AsyncRead + AsyncWrite + Unpin>(
-    io: &ClientIo<S>,
-    idle_timeout: Duration,
-    stop: &mut Stop,
-) -> bool {
-    let _counted = Parked::new();
-    tokio::select! {
-        ready = poll_fn(|cx| io.poll_read_ready(cx)) => ready.is_ok(),
-        () = tokio::time::sleep(idle_timeout) => false,
-        () = stop.stopped() => false,
-    }
-}
-
-/// One parked connection in `gateway_client_connections_idle`, for as
-/// long as it lives (also when its task is dropped).
-struct Parked;
-
-impl Parked {
-    fn new() -> Self {
-        crate::metrics::client_idle().increment(1.0);
-        Parked
-    }
-}
-
-impl Drop for Parked {
-    fn drop(&mut self) {
-        crate::metrics::client_idle().decrement(1.0);
-    }
 }

@@ -15,6 +15,7 @@
 mod client_io;
 mod first_read;
 mod keep_alive;
+mod parking;
 mod tls;
 mod worker;
 

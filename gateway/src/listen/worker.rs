@@ -36,7 +36,8 @@ use crate::stop::{Drain, DrainGuard, Stop};
 
 use super::client_io::{ClientIo, ClientSocket, ConnState};
 use super::first_read::{self, Opening};
-use super::keep_alive::{self, Tracked};
+use super::keep_alive::{self, Served, Tracked};
+use super::parking::{Lot, Parked};
 use super::tls::TlsListener;
 
 /// What a worker thread hands to everything it runs: the values the
@@ -110,6 +111,8 @@ impl Worker {
     ) {
         let mut builders = Arc::new(connection_builders(&self.shared.active.load().config));
         let drain = Drain::new();
+        let (lot, keeper) = Lot::new(self.stop.clone());
+        tokio::spawn(keeper);
         loop {
             let (accepted, over_tls) = tokio::select! {
                 accepted = listener.accept() => (accepted, None),
@@ -133,7 +136,12 @@ impl Worker {
             };
             let _ = stream.set_nodelay(true);
             let guard = drain.guard();
-            self.serve_connection(&builders, over_tls, guard, admitted, stream, peer);
+            let opened = Opened {
+                guard,
+                admitted,
+                lot: lot.clone(),
+            };
+            self.serve_connection(&builders, over_tls, opened, stream, peer);
         }
         drop(listener);
         drop(tls);
@@ -183,8 +191,7 @@ impl Worker {
         &self,
         builders: &Arc<Builders>,
         tls: Option<&TlsListener>,
-        guard: DrainGuard,
-        admitted: Admitted,
+        opened: Opened,
         stream: TcpStream,
         peer: SocketAddr,
     ) {
@@ -193,38 +200,42 @@ impl Worker {
         let stop = self.stop.clone();
         let worker = self.index;
         let tls = tls.cloned();
-        let drain = guard.drain().clone();
         let setup = Setup {
             shared,
             worker,
-            drain,
-            admitted,
+            opened,
             peer,
             state: Arc::new(ConnState::default()),
             stop,
         };
         tokio::spawn(async move {
-            let _guard = guard;
-            // The task lives as long as the connection, and an idle one
-            // should cost little (`keep_alive.rs`): everything before the
-            // plain HTTP/1.1 keep-alive loop (the first read, TLS, HTTP/2,
-            // served to their end there) runs in a box of its own, made
-            // outside this block so that its state is not also laid out in
-            // every connection's task.
+            // Everything before the plain HTTP/1.1 keep-alive loop (the
+            // first read, TLS, HTTP/2, served to their end there) runs in a
+            // box of its own, made outside this block so that its state is
+            // not also laid out in the task of every HTTP/1.1 turn.
             let open = open(&builders, tls, stream, setup);
             if let Some((conn, io)) = open.await {
-                conn.serve_http1(&builders, io).await;
+                conn.serve_http1(builders, io).await;
             }
         });
     }
+}
+
+/// What an accepted connection holds for as long as it is open.
+struct Opened {
+    /// The worker's drain waits for it.
+    guard: DrainGuard,
+    /// Its place under `limits.connections_per_client`.
+    admitted: Admitted,
+    /// Where it waits while idle between requests.
+    lot: Lot,
 }
 
 /// What a connection is served with, before its protocol is known.
 struct Setup {
     shared: Arc<Shared>,
     worker: usize,
-    drain: Drain,
-    admitted: Admitted,
+    opened: Opened,
     peer: SocketAddr,
     state: Arc<ConnState>,
     stop: Stop,
@@ -233,17 +244,24 @@ struct Setup {
 impl Setup {
     /// The connection as served, `client` being its peer as requests see it.
     fn into_conn(self, client: Peer) -> Conn {
+        let Opened {
+            guard,
+            admitted,
+            lot,
+        } = self.opened;
         Conn {
             shared: self.shared,
             client: Arc::new(ClientConn {
                 peer: client,
                 worker: self.worker,
-                drain: self.drain,
-                admitted: self.admitted,
+                drain: guard.drain().clone(),
+                admitted,
             }),
             peer: self.peer,
             state: self.state,
             stop: self.stop,
+            _guard: guard,
+            lot,
         }
     }
 }
@@ -270,7 +288,7 @@ fn open(
             if http2 {
                 conn.serve_h2(&builders, io).await;
             } else {
-                conn.serve_http1(&builders, io).await;
+                conn.serve_http1(builders, io).await;
             }
             return None;
         }
@@ -294,6 +312,9 @@ struct Conn {
     peer: SocketAddr,
     state: Arc<ConnState>,
     stop: Stop,
+    /// The worker's drain waits until the connection is dropped.
+    _guard: DrainGuard,
+    lot: Lot,
 }
 
 impl Conn {
@@ -340,30 +361,63 @@ impl Conn {
         .await;
     }
 
-    /// Serve `io` with hyper's HTTP/1.1 server to its end, parked whenever
-    /// it is idle between requests (`keep_alive.rs`).
-    async fn serve_http1<S>(self, builders: &Builders, io: ClientIo<S>)
+    /// Serve `io` with hyper's HTTP/1.1 server until it ends, or until it
+    /// is idle between requests: then the task ends and the connection
+    /// waits in the worker's lot, which serves it again in a new task when
+    /// the client speaks (`keep_alive.rs`, `parking.rs`).
+    async fn serve_http1<S>(mut self, builders: Arc<Builders>, io: ClientIo<S>)
     where
         S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let service = self.service();
-        let Conn {
-            peer, state, stop, ..
-        } = self;
-        let ended = |result| report(result, &state, peer);
-        keep_alive::serve_http1(
+        let served = keep_alive::serve_http1(
             &builders.http1,
             io.with_parking(),
-            service,
-            &state,
-            (
-                keep_alive::park_after(builders.header_read),
-                builders.client_idle,
-            ),
-            stop,
-            ended,
+            self.service(),
+            &self.state,
+            keep_alive::park_after(builders.header_read),
+            &mut self.stop,
         )
         .await;
+        match served {
+            Served::Ended(result) => report(result, &self.state, self.peer),
+            Served::Idle(io) => {
+                let lot = self.lot.clone();
+                let idle = builders.client_idle;
+                lot.park(
+                    Box::new(IdleConn {
+                        conn: self,
+                        io,
+                        builders,
+                    }),
+                    idle,
+                );
+            }
+        }
+    }
+}
+
+/// An HTTP/1.1 connection idle between requests, in its worker's lot.
+struct IdleConn<S: ClientSocket> {
+    conn: Conn,
+    io: ClientIo<S>,
+    builders: Arc<Builders>,
+}
+
+impl<S> Parked for IdleConn<S>
+where
+    S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        self.io.poll_read_ready(cx)
+    }
+
+    fn resume(self: Box<Self>, parked: Duration) {
+        let IdleConn { conn, io, builders } = *self;
+        // Back within the parking delay: a busy client, whose next pauses
+        // must last that long before it parks again.
+        let busy = parked < keep_alive::park_after(builders.header_read);
+        conn.state.busy.store(busy, Ordering::Relaxed);
+        tokio::spawn(conn.serve_http1(builders, io));
     }
 }
 
