@@ -39,7 +39,8 @@ import urllib.request
 import configs
 import idle
 import report
-from procs import Fleet, OtlpSink, cpu_ticks, free_port, parse_wrk, raise_nofile, rss_kib, s_time_count
+from procs import (Fleet, OtlpSink, cpu_ticks, free_port, machine_ticks, parse_wrk, raise_nofile, rss_kib,
+                   s_time_count, steal_share)
 
 CORES = os.cpu_count() or 1
 
@@ -190,6 +191,7 @@ def main():
         fleet.start(name, [binary, "run", "--config", path], port, env, stdout_path=stdout)
 
     targets = select_targets(args, ports)
+    machine_start = machine_ticks()
     results = {}  # (scenario, target) -> list of dicts
     idle_results = []
     idle_rss = {}
@@ -228,6 +230,11 @@ def main():
         log_lines = {t: count_lines(p) for t, p in access_logs.items() if t in targets and os.path.exists(p)}
         shutil.rmtree(tmp, ignore_errors=True)
 
+    steal = steal_share(machine_start, machine_ticks())
+    print()
+    print(f"CPU steal during the run: {steal:.1%} of the machine's time"
+          + (" - a noisy neighbour: absolute figures are unreliable, compare only ratios within the run"
+             if steal > 0.02 else ""))
     layout = ("proxy and upstream pinned to CPU 0, wrk to CPU 1 (one worker per proxy)" if args.pin
               else f"{CORES} cores shared by wrk, proxy and upstream")
     if scenarios:

@@ -193,3 +193,19 @@ class Fleet:
     def stop_all(self, keep=()):
         for name in [n for n in self.procs if n not in keep]:
             self.stop(name)
+
+
+def machine_ticks():
+    """The machine's CPU time so far (the `cpu` line of /proc/stat, in
+    ticks): (total, steal). Steal is time the hypervisor gave to other
+    guests while this one wanted to run."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is in user)
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
+def steal_share(start, end):
+    """The share of CPU time stolen between two `machine_ticks()` samples."""
+    total = end[0] - start[0]
+    return (end[1] - start[1]) / total if total > 0 else 0.0
