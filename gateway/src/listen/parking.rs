@@ -17,8 +17,11 @@
 //! - on shutdown every parked connection is closed at once, and so is
 //!   every connection parked later.
 //!
-//! A parked connection costs its entry in the lot (64 bytes), its waker
-//! (48 bytes) and the connection's own state, boxed (`worker.rs`).
+//! A parked connection costs its entry in the lot (80 bytes), its waker
+//! (40 bytes), the connection's own state, boxed (`worker.rs`, about 250
+//! bytes), and what lives as long as the connection anyway (tokio's
+//! registration of the socket, 256 bytes; the client's address): about
+//! 880 bytes in all (`docs/benchmarks/gateway.md`).
 
 use std::io;
 use std::pin::pin;
