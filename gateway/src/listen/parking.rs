@@ -103,10 +103,10 @@ struct Entry {
     conn: Box<dyn Parked>,
     /// Tells a reused slot from the connection a late wake was meant for.
     serial: u64,
+    /// When it was parked.
+    parked_at: Instant,
     /// When it is closed if the client stays silent.
     deadline: Instant,
-    /// How long it may stay (`timeouts.client_idle` when it was parked).
-    idle: Duration,
     waker: Waker,
     _counted: Counted,
 }
@@ -140,8 +140,8 @@ impl Connections {
                 vacant.insert(Entry {
                     conn,
                     serial: self.serial,
+                    parked_at: now,
                     deadline,
-                    idle,
                     waker,
                     _counted: Counted::new(),
                 });
@@ -176,10 +176,7 @@ impl Connections {
                 Poll::Ready(ready) => {
                     let entry = self.entries.remove(key);
                     if ready.is_ok() {
-                        let parked = entry.idle.saturating_sub(
-                            entry.deadline.saturating_duration_since(Instant::now()),
-                        );
-                        entry.conn.resume(parked);
+                        entry.conn.resume(entry.parked_at.elapsed());
                     }
                 }
             }

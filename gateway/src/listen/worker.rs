@@ -379,7 +379,7 @@ impl Conn {
         )
         .await;
         match served {
-            Served::Ended(result) => report(result, &self.state, self.peer),
+            Served::Ended(result) => report(result, self.peer),
             Served::Idle(io) => {
                 let lot = self.lot.clone();
                 let idle = builders.client_idle;
@@ -465,13 +465,13 @@ async fn drive<C>(
             conn.as_mut().await
         }
     };
-    report(ended, state, peer);
+    state.note_end(&ended);
+    report(ended, peer);
 }
 
-/// Note how a connection ended: a request head that timed out is answered
-/// `408` as the socket is dropped ([`super::client_io`]).
-fn report(ended: Result<(), hyper::Error>, state: &ConnState, peer: SocketAddr) {
-    state.note_end(&ended);
+/// Log how a connection ended (an HTTP/1.1 turn has already noted a head
+/// timeout for the `408`: `keep_alive.rs`).
+fn report(ended: Result<(), hyper::Error>, peer: SocketAddr) {
     if let Err(e) = ended {
         tracing::debug!(%peer, error = %e, "client connection ended with an error");
     }
