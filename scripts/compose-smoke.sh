@@ -32,7 +32,7 @@ fail() { log "FAIL: $*"; exit 1; }
 # --- base images: pull, or build local stand-ins when there is no registry --
 need_base=0
 prom_image=$(sed -n 's/^ *image: *\(prom\/prometheus:[^ ]*\) *$/\1/p' docker-compose.yml | head -1)
-for img in rust:1.95-slim-bookworm debian:bookworm-slim postgres:15-bookworm "$prom_image"; do
+for img in rust:1.95-bookworm debian:bookworm-slim postgres:15-bookworm "$prom_image"; do
   docker image inspect "$img" >/dev/null 2>&1 || docker pull -q "$img" >/dev/null 2>&1 || need_base=1
 done
 if [ "$need_base" = 1 ]; then

@@ -4,7 +4,7 @@
 # cannot pull from a registry. Users with a registry never need this.
 #
 #   debian:bookworm-slim      minimal Debian 12 (debootstrap --variant=minbase)
-#   rust:1.95-slim-bookworm   the above + gcc + this machine's Rust toolchain
+#   rust:1.95-bookworm        the above + gcc, make + this machine's Rust toolchain
 #                             (RUSTUP_HOME/CARGO_HOME/PATH as in the official image)
 #   postgres:15-bookworm      the above + PostgreSQL 15 + an entrypoint honouring
 #                             the official image's POSTGRES_* variables and
@@ -22,7 +22,7 @@ set -euo pipefail
 
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
-RUST_TAG="${RUST_IMAGE:-rust:1.95-slim-bookworm}"
+RUST_TAG="${RUST_IMAGE:-rust:1.95-bookworm}"
 DEBIAN_TAG="debian:bookworm-slim"
 PG_TAG="postgres:15-bookworm"
 # The tag the compose file uses, so that the two never disagree.

@@ -51,6 +51,10 @@ pub(crate) const CLIENT_IDLE: &str = "gateway_client_connections_idle";
 pub(crate) const CLIENT_REFUSED: &str = "gateway_client_connections_refused_total";
 /// `gateway_client_send_timeouts_total{kind}`.
 pub(crate) const CLIENT_SEND_TIMEOUTS: &str = "gateway_client_send_timeouts_total";
+/// `gateway_upstream_connections_parked_total{upstream}`.
+pub(crate) const UPSTREAM_PARKED: &str = "gateway_upstream_connections_parked_total";
+/// `gateway_upstream_connections_revived_total{upstream}`.
+pub(crate) const UPSTREAM_REVIVED: &str = "gateway_upstream_connections_revived_total";
 /// `gateway_upgraded_connections_open` (gauge).
 pub(crate) const UPGRADED_OPEN: &str = "gateway_upgraded_connections_open";
 /// `gateway_upgraded_connections_total`.
@@ -205,6 +209,17 @@ fn describe_connections() {
 /// `response` (its upstream connection released) or `connection` (closed).
 pub(crate) fn client_send_timeout(kind: &'static str) {
     metrics::counter!(CLIENT_SEND_TIMEOUTS, "kind" => kind).increment(1);
+}
+
+/// Count an idle upstream connection parked as a bare socket
+/// (`parked`), or a parked one taken for a request (`revived`).
+pub(crate) fn upstream_parking(upstream: &str, revived: bool) {
+    let name = if revived {
+        UPSTREAM_REVIVED
+    } else {
+        UPSTREAM_PARKED
+    };
+    metrics::counter!(name, "upstream" => upstream.to_string()).increment(1);
 }
 
 /// Count access-log lines dropped (the output was too slow, or stopped).

@@ -159,7 +159,7 @@ async fn exchange(
     out: &mut Outbound,
 ) -> Result<Exchanged, Failed> {
     let (mut conn, reused) = pool
-        .acquire(worker, endpoint.addr)
+        .acquire(worker, endpoint.addr, out.upgrade)
         .await
         .map_err(|f| (f, false))?;
     let mut fresh = !reused;

@@ -31,6 +31,9 @@ pub(super) struct Outbound {
     pub(super) fault: Arc<BodyFaultCell>,
     /// The body is known to be empty, so the request can be rebuilt.
     pub(super) replayable_body: bool,
+    /// The request asks for an upgrade: it needs an upstream connection
+    /// that can be upgraded (a new one, never parked).
+    pub(super) upgrade: bool,
 }
 
 /// Rewrite `req` for the upstream of `route`; the upgrade it asks for, if
@@ -85,6 +88,7 @@ pub(super) fn upstream_request(
         body: Some(RequestBody::new(body, route.body_limit, Arc::clone(&fault))),
         fault,
         replayable_body,
+        upgrade: upgrade.is_some(),
     };
     (outbound, upgrade)
 }

@@ -155,13 +155,16 @@ impl UpstreamPool {
 
     /// A connection to `addr` from worker `worker`'s pool for one exchange,
     /// and whether it was reused: an idle one if still open and fresh, else
-    /// a new one while under the limit, else the next one handed back.
+    /// a parked one, else a new one while under the limit, else the next
+    /// one handed back. An `upgrade` request gets a new connection that
+    /// can be upgraded.
     pub(crate) async fn acquire(
         &self,
         worker: usize,
         addr: SocketAddr,
+        upgrade: bool,
     ) -> Result<(Connection, bool), UpstreamFailure> {
-        self.connections.acquire(worker, addr).await
+        self.connections.acquire(worker, addr, upgrade).await
     }
 
     /// Replace a connection found closed by a new one to `addr`, keeping

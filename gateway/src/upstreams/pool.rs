@@ -7,6 +7,18 @@
 //! for a connection to come back, bounded by the route's response timeout.
 //! A thousand client connections then cost a few hundred upstream ones
 //! instead of a thousand, and the upstream sees a bounded concurrency.
+//!
+//! An idle connection unused for one to two seconds is parked: its task
+//! (which watches it, `stall.rs`) takes it out of the idle list, drops
+//! hyper's client state and hands the bare socket back to the pool's
+//! `parked` list; the next request that finds no hot idle connection takes
+//! a parked one (checked for a close or stray bytes first) and gives it a
+//! new hyper handshake and task. A burst then leaves ~300 bytes per
+//! upstream connection instead of ~40 KiB (hyper's request channel alone
+//! allocates two 10 KiB blocks per connection). A busy connection never
+//! parks. An `Upgrade` request gets a connection of its own that can be
+//! upgraded (hyper's `with_upgrades`, which shuts the socket down at the
+//! end): it is never parked.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -16,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use crate::config::UpstreamConfig;
@@ -23,7 +36,7 @@ use crate::config::UpstreamConfig;
 use super::body::RequestBody;
 use super::failure::UpstreamFailure;
 use super::health::EndpointState;
-use super::stall::{self, Link};
+use super::stall::{self, Link, Watch};
 
 type Sender = SendRequest<RequestBody>;
 
@@ -47,7 +60,10 @@ struct Slot {
     /// Connections waiting for a request (their leases inert), the most
     /// recently used last.
     idle: Vec<(Connection, Instant)>,
-    /// Connections open or being opened (idle ones included).
+    /// Idle connections parked as bare sockets, the most recently parked
+    /// last, with the time they were last used.
+    parked: Vec<(TcpStream, Instant)>,
+    /// Connections open or being opened (idle and parked ones included).
     open: usize,
     /// Most connections open at once.
     max: usize,
@@ -57,6 +73,32 @@ struct Slot {
 }
 
 type SharedSlot = Arc<Mutex<Slot>>;
+
+impl Slot {
+    /// Take the idle connection watched through `link` out of the idle
+    /// list to park it, with the time it was last used; `None` when it is
+    /// not there (a request just took it).
+    fn take_to_park(&mut self, link: &Arc<Link>) -> Option<(Connection, Instant)> {
+        let at = self
+            .idle
+            .iter()
+            .position(|(conn, _)| Arc::ptr_eq(&conn.link, link))?;
+        Some(self.idle.remove(at))
+    }
+
+    /// Close the parked sockets unused for `idle_timeout`.
+    fn expire_parked(&mut self, idle_timeout: Duration) {
+        let stale = self
+            .parked
+            .iter()
+            .take_while(|(_, since)| since.elapsed() >= idle_timeout)
+            .count();
+        if stale > 0 {
+            self.parked.drain(..stale);
+            self.open = self.open.saturating_sub(stale);
+        }
+    }
+}
 
 fn lock(slot: &SharedSlot) -> MutexGuard<'_, Slot> {
     // The slot holds no invariant a panic could break halfway.
@@ -71,6 +113,16 @@ enum Handoff {
     Connection(Connection),
     /// The right to open a new connection (one closed).
     Open(Lease),
+}
+
+/// What a request that found no idle connection does next.
+enum Next {
+    /// Revive this parked socket (its place already counted).
+    Revive(TcpStream),
+    /// Open a new connection (its place counted).
+    Open,
+    /// Wait in line for a connection or a place.
+    Wait(oneshot::Receiver<Handoff>),
 }
 
 /// One unit of a slot's `open` count, released (or passed to the next
@@ -224,6 +276,7 @@ impl ConnectionPool {
         Arc::clone(slots.entry(addr).or_insert_with(|| {
             Arc::new(Mutex::new(Slot {
                 idle: Vec::new(),
+                parked: Vec::new(),
                 open: 0,
                 max: self.max_connections,
                 waiters: VecDeque::new(),
@@ -233,43 +286,91 @@ impl ConnectionPool {
 
     /// A connection to `addr` for one exchange, and whether it was reused:
     /// an idle one of this worker if one is still open and not older than
-    /// the idle timeout, else a new one while under the limit, else the
-    /// next one handed back (waiting in line).
+    /// the idle timeout, else a parked one (revived), else a new one while
+    /// under the limit, else the next one handed back (waiting in line).
+    /// An `upgrade` request gets a new connection that can be upgraded.
     pub(super) async fn acquire(
         &self,
         worker: usize,
         addr: SocketAddr,
+        upgrade: bool,
     ) -> Result<(Connection, bool), UpstreamFailure> {
         let slot = self.slot(worker, addr);
         let waiting = {
             let mut state = lock(&slot);
-            while let Some((mut conn, since)) = state.idle.pop() {
+            while !upgrade && let Some((mut conn, since)) = state.idle.pop() {
                 if !conn.is_closed() && since.elapsed() < self.idle_timeout {
+                    conn.link.checked_out();
                     conn.lease = Lease::new(Arc::clone(&slot));
                     conn.outstanding = None;
                     return Ok((conn, true));
                 }
                 state.open = state.open.saturating_sub(1);
             }
-            if state.open < state.max {
+            let mut revived = None;
+            while !upgrade && let Some((stream, since)) = state.parked.pop() {
+                if since.elapsed() < self.idle_timeout && still_open(&stream) {
+                    revived = Some(stream);
+                    break;
+                }
+                state.open = state.open.saturating_sub(1);
+            }
+            if upgrade {
+                // Make room: an idle connection of this slot is closed
+                // rather than kept past the limit.
+                if state.open >= state.max && !state.parked.is_empty() {
+                    state.parked.remove(0);
+                    state.open -= 1;
+                } else if state.open >= state.max && !state.idle.is_empty() {
+                    state.idle.remove(0);
+                    state.open -= 1;
+                }
+            }
+            if let Some(stream) = revived {
+                Next::Revive(stream)
+            } else if state.open < state.max {
                 state.open += 1;
-                None
+                Next::Open
             } else {
                 let (tx, rx) = oneshot::channel();
                 state.waiters.push_back(tx);
-                Some(rx)
+                Next::Wait(rx)
             }
         };
         let lease = match waiting {
-            None => Lease::new(slot),
-            Some(rx) => match rx.await {
+            Next::Revive(stream) => {
+                let lease = Lease::new(slot);
+                let (sender, link) = self
+                    .attach(addr, stream, lease.slot.as_ref(), false)
+                    .await?;
+                crate::metrics::upstream_parking(&self.name, true);
+                return Ok((
+                    Connection {
+                        sender,
+                        lease,
+                        outstanding: None,
+                        link,
+                    },
+                    true,
+                ));
+            }
+            Next::Open => Lease::new(slot),
+            Next::Wait(rx) => match rx.await {
+                Ok(Handoff::Connection(mut conn)) if upgrade => {
+                    // Its place goes to a connection that can be upgraded.
+                    let lease = Lease {
+                        slot: conn.lease.slot.take(),
+                    };
+                    drop(conn);
+                    lease
+                }
                 Ok(Handoff::Connection(conn)) => return Ok((conn, true)),
                 Ok(Handoff::Open(lease)) => lease,
                 // The slot went away with its pool (not while we hold it).
                 Err(_) => return Err(UpstreamFailure::Protocol),
             },
         };
-        let (sender, link) = self.connect(addr, lease.slot.as_ref()).await?;
+        let (sender, link) = self.connect(addr, lease.slot.as_ref(), upgrade).await?;
         Ok((
             Connection {
                 sender,
@@ -288,7 +389,10 @@ impl ConnectionPool {
         addr: SocketAddr,
         mut conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
-        let (sender, link) = self.connect(addr, conn.lease.slot.as_ref()).await?;
+        let upgrade = !conn.link.is_parkable();
+        let (sender, link) = self
+            .connect(addr, conn.lease.slot.as_ref(), upgrade)
+            .await?;
         conn.sender = sender;
         conn.link = link;
         Ok(conn)
@@ -319,7 +423,9 @@ impl ConnectionPool {
         }
         // The count stays with the slot: idle connections are open ones.
         conn.lease.disarm();
-        if state.idle.len() < self.max_idle {
+        state.expire_parked(self.idle_timeout);
+        if state.idle.len() + state.parked.len() < self.max_idle {
+            conn.link.checked_in();
             state.idle.push((conn, Instant::now()));
         } else {
             state.open = state.open.saturating_sub(1);
@@ -327,21 +433,15 @@ impl ConnectionPool {
     }
 
     /// Open a new connection to `addr` (TCP_NODELAY, connect timeout),
-    /// counted in `slot`: its task drives it (upgrades included) and
-    /// gives it up, freeing its place in `slot`, when a client stops
-    /// taking its response (`stall.rs`).
+    /// counted in `slot` (see [`Self::attach`]).
     async fn connect(
         &self,
         addr: SocketAddr,
         slot: Option<&SharedSlot>,
+        upgrade: bool,
     ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
-        // Weak: the slot holds this connection while it is idle, and a
-        // pool dropped by a reload must take its idle connections along.
-        let slot: Option<Weak<Mutex<Slot>>> = slot.map(Arc::downgrade);
         let stream =
-            match tokio::time::timeout(self.connect_timeout, tokio::net::TcpStream::connect(addr))
-                .await
-            {
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
                 Err(_) => return Err(UpstreamFailure::ConnectTimeout),
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
                     return Err(UpstreamFailure::ConnectTimeout);
@@ -350,31 +450,134 @@ impl ConnectionPool {
                 Ok(Ok(stream)) => stream,
             };
         let _ = stream.set_nodelay(true);
+        self.attach(addr, stream, slot, upgrade).await
+    }
+
+    /// Start HTTP/1.1 on `stream` (new, or a parked one), counted in
+    /// `slot`: its task drives it and gives it up, freeing its place in
+    /// `slot`, when a client stops taking its response (`stall.rs`). An
+    /// `upgrade` connection is driven with upgrades and never parks; any
+    /// other parks when idle (its socket back in `slot`'s parked list).
+    async fn attach(
+        &self,
+        addr: SocketAddr,
+        stream: TcpStream,
+        slot: Option<&SharedSlot>,
+        upgrade: bool,
+    ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
+        // Weak: the slot holds this connection while it is idle, and a
+        // pool dropped by a reload must take its idle connections along.
+        let slot: Option<Weak<Mutex<Slot>>> = slot.map(Arc::downgrade);
         let (conn, driver) = hyper::client::conn::http1::Builder::new()
             .max_buf_size(UPSTREAM_READ_BUFFER)
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|_| UpstreamFailure::Protocol)?;
-        let name = self.name.clone();
-        let link = Arc::new(Link::default());
-        let watched = Arc::clone(&link);
-        tokio::spawn(async move {
-            match stall::guard(driver.with_upgrades(), &watched, STALL_TICK).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::debug!(upstream = %name, error = %e, "upstream connection ended with an error");
-                }
-                Err(stall::Stalled) => {
-                    crate::metrics::client_send_timeout("response");
-                    tracing::info!(upstream = %name, endpoint = %addr, "client stopped reading; upstream connection released");
-                    if watched.release() {
-                        // Dropping a lease frees its place (or hands it to
-                        // the next waiter); the connection's own is inert now.
-                        drop(slot.and_then(|slot| slot.upgrade()).map(Lease::new));
+        let link = Arc::new(if upgrade {
+            Link::default()
+        } else {
+            Link::parkable()
+        });
+        let task = Driver {
+            name: self.name.clone(),
+            addr,
+            link: Arc::clone(&link),
+            slot,
+        };
+        if upgrade {
+            tokio::spawn(async move {
+                let outcome = stall::guard(driver.with_upgrades(), &task.link, STALL_TICK).await;
+                task.ended(outcome);
+            });
+        } else {
+            tokio::spawn(task.drive(driver));
+        }
+        Ok((conn, link))
+    }
+}
+
+/// Whether a parked socket is still fit for a request: no close and no
+/// stray bytes from the upstream since it was parked. The reactor marks
+/// it readable when either arrived; a socket not marked costs no syscall.
+fn still_open(stream: &TcpStream) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// What drives one upstream connection (its task).
+struct Driver {
+    /// The upstream's name (for logs).
+    name: String,
+    addr: SocketAddr,
+    link: Arc<Link>,
+    slot: Option<Weak<Mutex<Slot>>>,
+}
+
+type Http1Driver = hyper::client::conn::http1::Connection<TokioIo<TcpStream>, RequestBody>;
+
+impl Driver {
+    /// Drive a parkable connection until it ends, parking it when its
+    /// watch says it sat idle.
+    async fn drive(self, mut driver: Http1Driver) {
+        loop {
+            let run = std::future::poll_fn(|cx| driver.poll_without_shutdown(cx));
+            match stall::guard(run, &self.link, STALL_TICK).await {
+                Err(Watch::Park) => {
+                    let Some(slot) = self.slot.as_ref().and_then(Weak::upgrade) else {
+                        return;
+                    };
+                    let taken = lock(&slot).take_to_park(&self.link);
+                    let Some((conn, since)) = taken else {
+                        // A request took it meanwhile: go on driving it.
+                        continue;
+                    };
+                    // Without its sender, hyper's dispatcher ends at once
+                    // (the connection is idle) and gives the socket back.
+                    drop(conn);
+                    let parked =
+                        match std::future::poll_fn(|cx| driver.poll_without_shutdown(cx)).await {
+                            Ok(()) => {
+                                let parts = driver.into_parts();
+                                parts.read_buf.is_empty().then(|| parts.io.into_inner())
+                            }
+                            Err(_) => None,
+                        };
+                    let mut state = lock(&slot);
+                    match parked {
+                        Some(stream) => {
+                            state.parked.push((stream, since));
+                            drop(state);
+                            crate::metrics::upstream_parking(&self.name, false);
+                        }
+                        // Closed, or the upstream sent bytes unasked.
+                        None => state.open = state.open.saturating_sub(1),
                     }
+                    return;
+                }
+                outcome => {
+                    self.ended(outcome);
+                    return;
                 }
             }
-        });
-        Ok((conn, link))
+        }
+    }
+
+    /// The connection's task ends with `outcome`.
+    fn ended(self, outcome: Result<hyper::Result<()>, Watch>) {
+        match outcome {
+            Ok(Ok(())) | Err(Watch::Park) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(upstream = %self.name, error = %e, "upstream connection ended with an error");
+            }
+            Err(Watch::Stalled) => {
+                crate::metrics::client_send_timeout("response");
+                tracing::info!(upstream = %self.name, endpoint = %self.addr, "client stopped reading; upstream connection released");
+                if self.link.release() {
+                    // Dropping a lease frees its place (or hands it to
+                    // the next waiter); the connection's own is inert now.
+                    drop(self.slot.and_then(|slot| slot.upgrade()).map(Lease::new));
+                }
+            }
+        }
     }
 }

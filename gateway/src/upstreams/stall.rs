@@ -16,6 +16,12 @@
 //!
 //! Nothing of this runs per request beyond a few relaxed atomic stores:
 //! the watch wakes once per quarter of the timeout per upstream connection.
+//!
+//! The same watch parks an idle pooled connection ([`Watch::Park`]): one
+//! that sat in its pool through two ticks in a row, unused in between,
+//! is handed back to the pool as a bare socket (`pool.rs`), so a burst's
+//! upstream connections do not keep hyper's state (a request channel,
+//! read and write buffers, a task: ~40 KiB each) while nothing uses them.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -39,9 +45,41 @@ pub(crate) struct Link {
     handed: AtomicBool,
     /// The watch gave the connection up and freed its place under the cap.
     released: AtomicBool,
+    /// The connection may be parked when idle (its task drives it without
+    /// shutting its socket down; an upgradeable one never parks).
+    parkable: bool,
+    /// The connection is in its pool's idle list.
+    idle: AtomicBool,
+    /// Times the connection went into its pool's idle list.
+    checkins: AtomicU64,
 }
 
 impl Link {
+    /// The link of a connection that parks when idle.
+    pub(super) fn parkable() -> Self {
+        Link {
+            parkable: true,
+            ..Link::default()
+        }
+    }
+
+    /// Whether the connection parks when idle.
+    pub(super) fn is_parkable(&self) -> bool {
+        self.parkable
+    }
+
+    /// The connection went into its pool's idle list.
+    pub(super) fn checked_in(&self) {
+        let n = self.checkins.load(Ordering::Relaxed);
+        self.checkins.store(n.wrapping_add(1), Ordering::Relaxed);
+        self.idle.store(true, Ordering::Relaxed);
+    }
+
+    /// The connection left its pool's idle list for an exchange.
+    pub(super) fn checked_out(&self) {
+        self.idle.store(false, Ordering::Relaxed);
+    }
+
     /// A response body starts streaming to a client who must take its
     /// bytes within `timeout`.
     pub(crate) fn body_started(&self, timeout: Duration) {
@@ -89,47 +127,69 @@ impl Link {
     }
 }
 
-/// The client stopped taking a response for `client_send`.
-#[derive(Debug)]
-pub(super) struct Stalled;
+/// Why the watch stopped driving a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Watch {
+    /// The client stopped taking a response for `client_send`.
+    Stalled,
+    /// The connection sat idle in its pool through two ticks in a row
+    /// (only a parkable one).
+    Park,
+}
 
 /// Drive `conn` (an upstream connection's task) while watching `link`;
-/// `Err(Stalled)` (and `conn` dropped, which closes it) when a response
-/// body on it was handed out and not polled again within its timeout.
-/// `tick` is the check interval until a body says otherwise.
+/// `Err(Watch::Stalled)` (and `conn` dropped, which closes it) when a
+/// response body on it was handed out and not polled again within its
+/// timeout; `Err(Watch::Park)` when a parkable connection was idle in its
+/// pool at two ticks in a row and not used in between. `tick` is the
+/// check interval until a body says otherwise.
 pub(super) async fn guard<F: Future>(
     conn: F,
     link: &Link,
     mut tick: Duration,
-) -> Result<F::Output, Stalled> {
+) -> Result<F::Output, Watch> {
     let watch = async {
         let mut last_polls = u64::MAX;
         let mut since = Instant::now();
+        // The checkin count at the last tick that found it idle.
+        let mut idle_at: Option<u64> = None;
         loop {
             tokio::time::sleep(tick.max(MIN_TICK)).await;
             let now = Instant::now();
             let Some(timeout) = link.timeout() else {
                 since = now;
+                if link.parkable && link.idle.load(Ordering::Relaxed) {
+                    let checkins = link.checkins.load(Ordering::Relaxed);
+                    if idle_at == Some(checkins) {
+                        return Watch::Park;
+                    }
+                    idle_at = Some(checkins);
+                } else {
+                    idle_at = None;
+                }
                 continue;
             };
+            idle_at = None;
             tick = timeout / 4;
             let polls = link.polls.load(Ordering::Relaxed);
             if !link.handed.load(Ordering::Relaxed) || polls != last_polls {
                 last_polls = polls;
                 since = now;
             } else if now.duration_since(since) >= timeout {
-                return;
+                return Watch::Stalled;
             }
         }
     };
     tokio::select! {
         out = conn => Ok(out),
-        () = watch => Err(Stalled),
+        why = watch => Err(why),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     #[tokio::test]
@@ -144,7 +204,7 @@ mod tests {
             Duration::from_millis(10),
         )
         .await;
-        assert!(outcome.is_err());
+        assert_eq!(outcome.err(), Some(Watch::Stalled));
     }
 
     #[tokio::test]
@@ -165,6 +225,51 @@ mod tests {
         link.body_done();
         let conn = tokio::time::sleep(Duration::from_millis(300));
         assert!(guard(conn, &link, Duration::from_millis(10)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_parkable_connection_idle_through_two_ticks_parks() {
+        let link = Link::parkable();
+        link.checked_in();
+        let outcome = guard(
+            std::future::pending::<()>(),
+            &link,
+            Duration::from_millis(10),
+        )
+        .await;
+        assert_eq!(outcome.err(), Some(Watch::Park));
+    }
+
+    #[tokio::test]
+    async fn a_connection_in_use_or_not_parkable_never_parks() {
+        // Not parkable (an upgradeable connection), idle all along.
+        let link = Link::default();
+        link.checked_in();
+        let conn = tokio::time::sleep(Duration::from_millis(200));
+        assert!(guard(conn, &link, Duration::from_millis(10)).await.is_ok());
+        // Parkable, but out of the pool (an exchange in progress).
+        let link = Link::parkable();
+        link.checked_in();
+        link.checked_out();
+        let conn = tokio::time::sleep(Duration::from_millis(200));
+        assert!(guard(conn, &link, Duration::from_millis(10)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_connection_used_between_two_ticks_does_not_park() {
+        let link = Arc::new(Link::parkable());
+        link.checked_in();
+        // Checked out and in again every 5 ms: never idle through two
+        // 30 ms ticks with the same checkin count.
+        let busy = Arc::clone(&link);
+        let churn = async move {
+            for _ in 0..60 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                busy.checked_out();
+                busy.checked_in();
+            }
+        };
+        assert!(guard(churn, &link, Duration::from_millis(30)).await.is_ok());
     }
 
     #[test]
