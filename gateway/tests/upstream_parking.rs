@@ -17,24 +17,37 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-const PARKED: &str = "gateway_upstream_connections_parked_total{upstream=\"users\"}";
-const REVIVED: &str = "gateway_upstream_connections_revived_total{upstream=\"users\"}";
+/// The counter `name` of upstream `upstream` (each test names its own
+/// upstream: the metrics recorder is one per test process, and `cargo
+/// test` runs the tests of a file in one process).
+async fn counter(gw: &TestGateway, name: &str, upstream: &str) -> Option<f64> {
+    let series = format!("gateway_upstream_connections_{name}_total{{upstream=\"{upstream}\"}}");
+    metric(&gw.metrics().await, &series)
+}
 
-/// Wait until the gateway has parked `n` upstream connections in all.
-async fn wait_parked(gw: &TestGateway, n: f64) {
+/// Wait until the gateway has parked `n` connections to `upstream` in all.
+async fn wait_parked(gw: &TestGateway, upstream: &str, n: f64) {
     let parked = poll_until(
-        || async { metric(&gw.metrics().await, PARKED).unwrap_or(0.0) },
+        || async { counter(gw, "parked", upstream).await.unwrap_or(0.0) },
         |v| *v >= n,
     )
     .await;
     assert!(parked >= n, "parked {parked}, wanted {n}");
 }
 
-/// A gateway with one worker (so one pool) routing `/users/` to `addr`.
-async fn one_worker_gateway(addr: SocketAddr) -> TestGateway {
-    TestGateway::start(&one_route(
-        &format!("http://{addr}"),
-        "[listen]\nworkers = 1",
+/// A gateway with one worker (so one pool) routing `/users/` to `addr`,
+/// upstream `upstream`.
+async fn one_worker_gateway(addr: SocketAddr, upstream: &str) -> TestGateway {
+    TestGateway::start(&format!(
+        r#"
+[listen]
+workers = 1
+[upstreams.{upstream}]
+endpoints = ["http://{addr}"]
+[[routes]]
+prefix = "/users/"
+upstream = "{upstream}"
+"#
     ))
     .await
 }
@@ -125,13 +138,13 @@ async fn raw_upstream() -> (
 #[tokio::test]
 async fn an_idle_upstream_connection_is_parked_then_revived_on_the_same_socket() {
     let (addr, conns, heads, _close) = raw_upstream().await;
-    let gw = one_worker_gateway(addr).await;
+    let gw = one_worker_gateway(addr, "revived").await;
     let c = client();
     let resp = c.get(gw.url("/users/a")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.unwrap(), "ok");
-    wait_parked(&gw, 1.0).await;
-    assert_eq!(metric(&gw.metrics().await, REVIVED), None);
+    wait_parked(&gw, "revived", 1.0).await;
+    assert_eq!(counter(&gw, "revived", "revived").await, None);
     // The next requests (a POST too: its body goes out on the revived
     // connection) reuse the parked socket: still one upstream connection.
     let resp = c.get(gw.url("/users/b")).send().await.unwrap();
@@ -140,21 +153,21 @@ async fn an_idle_upstream_connection_is_parked_then_revived_on_the_same_socket()
     assert_eq!(post(&c, &gw).await, 200);
     assert_eq!(conns.load(Ordering::SeqCst), 1);
     assert_eq!(heads.load(Ordering::SeqCst), 3);
-    assert_eq!(metric(&gw.metrics().await, REVIVED), Some(1.0));
+    assert_eq!(counter(&gw, "revived", "revived").await, Some(1.0));
     // Parked again once idle, revived again.
-    wait_parked(&gw, 2.0).await;
+    wait_parked(&gw, "revived", 2.0).await;
     assert_eq!(get(&c, &gw, "/users/c").await, 200);
     assert_eq!(conns.load(Ordering::SeqCst), 1);
-    assert_eq!(metric(&gw.metrics().await, REVIVED), Some(2.0));
+    assert_eq!(counter(&gw, "revived", "revived").await, Some(2.0));
 }
 
 #[tokio::test]
 async fn a_parked_connection_the_upstream_closed_is_not_used() {
     let (addr, conns, heads, close) = raw_upstream().await;
-    let gw = one_worker_gateway(addr).await;
+    let gw = one_worker_gateway(addr, "closed").await;
     let c = client();
     assert_eq!(get(&c, &gw, "/users/a").await, 200);
-    wait_parked(&gw, 1.0).await;
+    wait_parked(&gw, "closed", 1.0).await;
     // The upstream closes its side of the parked connection.
     close.send_replace(true);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -164,7 +177,7 @@ async fn a_parked_connection_the_upstream_closed_is_not_used() {
     assert_eq!(post(&c, &gw).await, 200);
     assert_eq!(conns.load(Ordering::SeqCst), 2);
     assert_eq!(heads.load(Ordering::SeqCst), 2);
-    assert_eq!(metric(&gw.metrics().await, REVIVED), None);
+    assert_eq!(counter(&gw, "revived", "closed").await, None);
 }
 
 #[tokio::test]

@@ -544,13 +544,20 @@ impl Driver {
                         };
                     let mut state = lock(&slot);
                     match parked {
-                        Some(stream) => {
+                        // A request that came while hyper let go of the
+                        // socket waits in line only when every place is
+                        // taken: it gets this one (below) instead.
+                        Some(stream) if state.waiters.is_empty() => {
                             state.parked.push((stream, since));
                             drop(state);
                             crate::metrics::upstream_parking(&self.name, false);
                         }
-                        // Closed, or the upstream sent bytes unasked.
-                        None => state.open = state.open.saturating_sub(1),
+                        // Closed, or the upstream sent bytes unasked: the
+                        // place is freed (or handed to the next waiter).
+                        _ => {
+                            drop(state);
+                            drop(Lease::new(slot));
+                        }
                     }
                     return;
                 }
