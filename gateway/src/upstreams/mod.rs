@@ -18,6 +18,7 @@
 
 mod body;
 mod checker;
+mod driver;
 mod endpoint;
 mod failure;
 mod health;

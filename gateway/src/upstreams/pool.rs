@@ -5,20 +5,8 @@
 //! Each worker opens at most `max_connections_per_endpoint` connections to
 //! one address; past that, requests wait in line (first come, first served)
 //! for a connection to come back, bounded by the route's response timeout.
-//! A thousand client connections then cost a few hundred upstream ones
-//! instead of a thousand, and the upstream sees a bounded concurrency.
-//!
-//! An idle connection unused for one to two seconds is parked: its task
-//! (which watches it, `stall.rs`) takes it out of the idle list, drops
-//! hyper's client state and hands the bare socket back to the pool's
-//! `parked` list; the next request that finds no hot idle connection takes
-//! a parked one (checked for a close or stray bytes first) and gives it a
-//! new hyper handshake and task. A burst then leaves ~300 bytes per
-//! upstream connection instead of ~40 KiB (hyper's request channel alone
-//! allocates two 10 KiB blocks per connection). A busy connection never
-//! parks. An `Upgrade` request gets a connection of its own that can be
-//! upgraded (hyper's `with_upgrades`, which shuts the socket down at the
-//! end): it is never parked.
+//! An idle connection unused for 1-2 s is parked as a bare socket and
+//! revived later (`driver.rs`); an `Upgrade` gets a connection of its own.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -34,15 +22,12 @@ use tokio::sync::oneshot;
 use crate::config::UpstreamConfig;
 
 use super::body::RequestBody;
+use super::driver::{Driver, Home, still_open};
 use super::failure::UpstreamFailure;
 use super::health::EndpointState;
-use super::stall::{self, Link, Watch};
+use super::stall::Link;
 
 type Sender = SendRequest<RequestBody>;
-
-/// How often a connection's watch looks at it before a response body
-/// says what the client-send timeout is (then a quarter of it).
-const STALL_TICK: Duration = Duration::from_secs(1);
 
 /// The most an upstream connection's read buffer grows to (hyper's
 /// default lets it reach ~400 KiB per connection while streaming large
@@ -74,18 +59,45 @@ struct Slot {
 
 type SharedSlot = Arc<Mutex<Slot>>;
 
-impl Slot {
-    /// Take the idle connection watched through `link` out of the idle
-    /// list to park it, with the time it was last used; `None` when it is
-    /// not there (a request just took it).
-    fn take_to_park(&mut self, link: &Arc<Link>) -> Option<(Connection, Instant)> {
-        let at = self
-            .idle
-            .iter()
-            .position(|(conn, _)| Arc::ptr_eq(&conn.link, link))?;
-        Some(self.idle.remove(at))
+impl Home for Mutex<Slot> {
+    fn take_to_park(&self, link: &Arc<Link>) -> Option<Instant> {
+        let taken = {
+            let mut state = lock(self);
+            let at = state
+                .idle
+                .iter()
+                .position(|(conn, _)| Arc::ptr_eq(&conn.link, link))?;
+            state.idle.remove(at)
+        };
+        // Dropped outside the lock: its sender goes, which ends hyper's
+        // dispatcher.
+        let (conn, since) = taken;
+        drop(conn);
+        Some(since)
     }
 
+    fn keep_parked(self: Arc<Self>, stream: Option<TcpStream>, since: Instant) -> bool {
+        {
+            let mut state = lock(&self);
+            if let Some(stream) = stream
+                && state.waiters.is_empty()
+            {
+                state.parked.push((stream, since));
+                return true;
+            }
+        }
+        drop(Lease::new(self));
+        false
+    }
+
+    fn free_place(self: Arc<Self>) {
+        // Dropping a lease frees its place (or hands it to the next
+        // waiter); the connection's own is inert now.
+        drop(Lease::new(self));
+    }
+}
+
+impl Slot {
     /// Close the parked sockets unused for `idle_timeout`.
     fn expire_parked(&mut self, idle_timeout: Duration) {
         let stale = self
@@ -100,7 +112,7 @@ impl Slot {
     }
 }
 
-fn lock(slot: &SharedSlot) -> MutexGuard<'_, Slot> {
+fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
     // The slot holds no invariant a panic could break halfway.
     slot.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -318,10 +330,11 @@ impl ConnectionPool {
             if upgrade {
                 // Make room: an idle connection of this slot is closed
                 // rather than kept past the limit.
-                if state.open >= state.max && !state.parked.is_empty() {
+                let full = state.open >= state.max;
+                if full && !state.parked.is_empty() {
                     state.parked.remove(0);
                     state.open -= 1;
-                } else if state.open >= state.max && !state.idle.is_empty() {
+                } else if full && !state.idle.is_empty() {
                     state.idle.remove(0);
                     state.open -= 1;
                 }
@@ -478,113 +491,9 @@ impl ConnectionPool {
         } else {
             Link::parkable()
         });
-        let task = Driver {
-            name: self.name.clone(),
-            addr,
-            link: Arc::clone(&link),
-            slot,
-        };
-        if upgrade {
-            tokio::spawn(async move {
-                let outcome = stall::guard(driver.with_upgrades(), &task.link, STALL_TICK).await;
-                task.ended(outcome);
-            });
-        } else {
-            tokio::spawn(task.drive(driver));
-        }
+        let home = slot.map(|slot| slot as Weak<dyn Home>);
+        let task = Driver::new(self.name.clone(), addr, Arc::clone(&link), home);
+        task.spawn(driver, upgrade);
         Ok((conn, link))
-    }
-}
-
-/// Whether a parked socket is still fit for a request: no close and no
-/// stray bytes from the upstream since it was parked. The reactor marks
-/// it readable when either arrived; a socket not marked costs no syscall.
-fn still_open(stream: &TcpStream) -> bool {
-    let mut probe = [0u8; 1];
-    matches!(stream.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-}
-
-/// What drives one upstream connection (its task).
-struct Driver {
-    /// The upstream's name (for logs).
-    name: String,
-    addr: SocketAddr,
-    link: Arc<Link>,
-    slot: Option<Weak<Mutex<Slot>>>,
-}
-
-type Http1Driver = hyper::client::conn::http1::Connection<TokioIo<TcpStream>, RequestBody>;
-
-impl Driver {
-    /// Drive a parkable connection until it ends, parking it when its
-    /// watch says it sat idle.
-    async fn drive(self, mut driver: Http1Driver) {
-        loop {
-            let run = std::future::poll_fn(|cx| driver.poll_without_shutdown(cx));
-            match stall::guard(run, &self.link, STALL_TICK).await {
-                Err(Watch::Park) => {
-                    let Some(slot) = self.slot.as_ref().and_then(Weak::upgrade) else {
-                        return;
-                    };
-                    let taken = lock(&slot).take_to_park(&self.link);
-                    let Some((conn, since)) = taken else {
-                        // A request took it meanwhile: go on driving it.
-                        continue;
-                    };
-                    // Without its sender, hyper's dispatcher ends at once
-                    // (the connection is idle) and gives the socket back.
-                    drop(conn);
-                    let parked =
-                        match std::future::poll_fn(|cx| driver.poll_without_shutdown(cx)).await {
-                            Ok(()) => {
-                                let parts = driver.into_parts();
-                                parts.read_buf.is_empty().then(|| parts.io.into_inner())
-                            }
-                            Err(_) => None,
-                        };
-                    let mut state = lock(&slot);
-                    match parked {
-                        // A request that came while hyper let go of the
-                        // socket waits in line only when every place is
-                        // taken: it gets this one (below) instead.
-                        Some(stream) if state.waiters.is_empty() => {
-                            state.parked.push((stream, since));
-                            drop(state);
-                            crate::metrics::upstream_parking(&self.name, false);
-                        }
-                        // Closed, or the upstream sent bytes unasked: the
-                        // place is freed (or handed to the next waiter).
-                        _ => {
-                            drop(state);
-                            drop(Lease::new(slot));
-                        }
-                    }
-                    return;
-                }
-                outcome => {
-                    self.ended(outcome);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The connection's task ends with `outcome`.
-    fn ended(self, outcome: Result<hyper::Result<()>, Watch>) {
-        match outcome {
-            Ok(Ok(())) | Err(Watch::Park) => {}
-            Ok(Err(e)) => {
-                tracing::debug!(upstream = %self.name, error = %e, "upstream connection ended with an error");
-            }
-            Err(Watch::Stalled) => {
-                crate::metrics::client_send_timeout("response");
-                tracing::info!(upstream = %self.name, endpoint = %self.addr, "client stopped reading; upstream connection released");
-                if self.link.release() {
-                    // Dropping a lease frees its place (or hands it to
-                    // the next waiter); the connection's own is inert now.
-                    drop(self.slot.and_then(|slot| slot.upgrade()).map(Lease::new));
-                }
-            }
-        }
     }
 }
