@@ -16,8 +16,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -76,11 +75,11 @@ impl Driver {
         }
     }
 
-    /// Spawn the task: an `upgrade` connection is driven with hyper's
-    /// upgrades (it shuts the socket down at the end, so it never parks);
-    /// any other parks when idle.
-    pub(super) fn spawn(self, driver: Http1Driver, upgrade: bool) {
-        if upgrade {
+    /// Spawn the task: a connection whose link is not parkable (one for
+    /// an upgrade) is driven with hyper's upgrades (it shuts the socket
+    /// down at the end, so it never parks); any other parks when idle.
+    pub(super) fn spawn(self, driver: Http1Driver) {
+        if !self.link.is_parkable() {
             tokio::spawn(async move {
                 let outcome = stall::guard(driver.with_upgrades(), &self.link, STALL_TICK).await;
                 self.ended(outcome);

@@ -350,24 +350,9 @@ impl ConnectionPool {
                 Next::Wait(rx)
             }
         };
-        let lease = match waiting {
-            Next::Revive(stream) => {
-                let lease = Lease::new(slot);
-                let (sender, link) = self
-                    .attach(addr, stream, lease.slot.as_ref(), false)
-                    .await?;
-                crate::metrics::upstream_parking(&self.name, true);
-                return Ok((
-                    Connection {
-                        sender,
-                        lease,
-                        outstanding: None,
-                        link,
-                    },
-                    true,
-                ));
-            }
-            Next::Open => Lease::new(slot),
+        let (lease, parked) = match waiting {
+            Next::Revive(stream) => (Lease::new(slot), Some(stream)),
+            Next::Open => (Lease::new(slot), None),
             Next::Wait(rx) => match rx.await {
                 Ok(Handoff::Connection(mut conn)) if upgrade => {
                     // Its place goes to a connection that can be upgraded.
@@ -375,15 +360,25 @@ impl ConnectionPool {
                         slot: conn.lease.slot.take(),
                     };
                     drop(conn);
-                    lease
+                    (lease, None)
                 }
                 Ok(Handoff::Connection(conn)) => return Ok((conn, true)),
-                Ok(Handoff::Open(lease)) => lease,
+                Ok(Handoff::Open(lease)) => (lease, None),
                 // The slot went away with its pool (not while we hold it).
                 Err(_) => return Err(UpstreamFailure::Protocol),
             },
         };
-        let (sender, link) = self.connect(addr, lease.slot.as_ref(), upgrade).await?;
+        let reused = parked.is_some();
+        let (sender, link) = match parked {
+            Some(stream) => {
+                let revived = self
+                    .attach(addr, stream, lease.slot.as_ref(), false)
+                    .await?;
+                crate::metrics::upstream_parking(&self.name, true);
+                revived
+            }
+            None => self.connect(addr, lease.slot.as_ref(), upgrade).await?,
+        };
         Ok((
             Connection {
                 sender,
@@ -391,7 +386,7 @@ impl ConnectionPool {
                 outstanding: None,
                 link,
             },
-            false,
+            reused,
         ))
     }
 
@@ -493,7 +488,7 @@ impl ConnectionPool {
         });
         let home = slot.map(|slot| slot as Weak<dyn Home>);
         let task = Driver::new(self.name.clone(), addr, Arc::clone(&link), home);
-        task.spawn(driver, upgrade);
+        task.spawn(driver);
         Ok((conn, link))
     }
 }
