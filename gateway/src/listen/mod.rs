@@ -126,12 +126,31 @@ pub(crate) fn bind(
 
 /// A listening socket with a deep accept queue (bursts of new connections
 /// wait in the kernel instead of being refused; capped by `somaxconn`).
+/// `TCP_NODELAY` is set on it once: Linux copies it to every accepted
+/// socket, which saves a `setsockopt` per connection.
 fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
     socket.bind(&addr.into())?;
     socket.listen(4096)?;
     Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn accepted_sockets_inherit_no_delay_from_the_listener() {
+        let listener = super::listen("127.0.0.1:0".parse().expect("address")).expect("bound");
+        listener.set_nonblocking(false).expect("blocking");
+        let addr = listener.local_addr().expect("address");
+        let _client = TcpStream::connect(addr).expect("connected");
+        let (accepted, _) = listener.accept().expect("accepted");
+        assert!(accepted.nodelay().expect("TCP_NODELAY read"));
+    }
 }

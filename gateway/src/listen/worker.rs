@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
 use hyper::service::{HttpService, service_fn};
@@ -134,6 +135,9 @@ impl Worker {
             else {
                 continue;
             };
+            // On Linux TCP_NODELAY comes from the listening socket
+            // (`listen::listen`); elsewhere it is set here.
+            #[cfg(not(target_os = "linux"))]
             let _ = stream.set_nodelay(true);
             let guard = drain.guard();
             let opened = Opened {
@@ -334,14 +338,19 @@ impl Conn {
         service_fn(move |req| {
             counter.request_started();
             let state = Arc::clone(&counter);
-            let response = crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req);
-            async move {
-                let Ok(response) = response.await;
-                if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-                    state.upgraded.store(true, Ordering::Relaxed);
-                }
-                Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
-            }
+            // A combinator, not an `async` block awaiting the proxy's
+            // future: such a block stores the captured future twice
+            // (rust-lang/rust#62958), here 9.7 instead of 4.8 KB, which
+            // hyper then copies into place for every request.
+            crate::proxy::handle(Arc::clone(&shared), Arc::clone(&client), req).map(
+                move |handled| {
+                    let Ok(response) = handled;
+                    if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                        state.upgraded.store(true, Ordering::Relaxed);
+                    }
+                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
+                },
+            )
         })
     }
 

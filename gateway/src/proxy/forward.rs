@@ -57,10 +57,14 @@ pub(super) async fn forward(
         ctx.log.upstream = Some(endpoint.addr);
         endpoint.count_request();
         let outstanding = pool.outstanding(&endpoint);
-        let attempt = exchange(ctx.worker, pool, &endpoint, &mut out);
-        let result = tokio::time::timeout(route.response_timeout, attempt)
-            .await
-            .unwrap_or(Err((UpstreamFailure::ResponseTimeout, true)));
+        // Made in place: a named future moved into the timeout would keep
+        // a second slot of its size in this one (rust-lang/rust#62958).
+        let result = tokio::time::timeout(
+            route.response_timeout,
+            exchange(ctx.worker, pool, &endpoint, &mut out),
+        )
+        .await
+        .unwrap_or(Err((UpstreamFailure::ResponseTimeout, true)));
         match result {
             Ok((response, mut conn)) => {
                 let status = response.status();
