@@ -369,15 +369,17 @@ impl ConnectionPool {
             },
         };
         let reused = parked.is_some();
+        // The handshakes are boxed: this future is part of every request's,
+        // which is moved in memory as a whole, and most requests find an
+        // idle connection and never get here.
         let (sender, link) = match parked {
             Some(stream) => {
-                let revived = self
-                    .attach(addr, stream, lease.slot.as_ref(), false)
-                    .await?;
+                let revived =
+                    Box::pin(self.attach(addr, stream, lease.slot.as_ref(), false)).await?;
                 crate::metrics::upstream_parking(&self.name, true);
                 revived
             }
-            None => self.connect(addr, lease.slot.as_ref(), upgrade).await?,
+            None => Box::pin(self.connect(addr, lease.slot.as_ref(), upgrade)).await?,
         };
         Ok((
             Connection {
@@ -398,9 +400,9 @@ impl ConnectionPool {
         mut conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
         let upgrade = !conn.link.is_parkable();
-        let (sender, link) = self
-            .connect(addr, conn.lease.slot.as_ref(), upgrade)
-            .await?;
+        // Boxed, as in `acquire`: rare, and part of every request's future.
+        let (sender, link) =
+            Box::pin(self.connect(addr, conn.lease.slot.as_ref(), upgrade)).await?;
         conn.sender = sender;
         conn.link = link;
         Ok(conn)
