@@ -69,9 +69,12 @@ pub(crate) struct LimitsSection {
     pub(crate) body: Option<SizeText>,
     /// Largest request head: request line plus headers (default 32 KiB).
     pub(crate) headers: Option<SizeText>,
-    /// Connections open at once from one client address (default 256;
-    /// trusted proxies exempt).
+    /// Connections open at once from one client address, IPv6 per /64
+    /// (default: no cap; trusted proxies exempt).
     pub(crate) connections_per_client: Option<usize>,
+    /// Client connections open at once in all (default: from the open
+    /// files limit).
+    pub(crate) connections: Option<usize>,
     /// Streams at once on one HTTP/2 client connection (default 128).
     pub(crate) http2_max_concurrent_streams: Option<u32>,
 }
