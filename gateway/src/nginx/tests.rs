@@ -283,3 +283,48 @@ fn every_corpus_file_gives_a_table_that_passes_check() {
             .unwrap_or_else(|e| panic!("{name}: {e}\n{}", t.toml));
     }
 }
+
+#[test]
+fn the_cors_recipe_becomes_a_cors_policy() {
+    let (t, c) = translate(
+        "server { location /api/ {
+           if ($request_method = OPTIONS) {
+             add_header Access-Control-Allow-Origin https://shop.example;
+             add_header Access-Control-Allow-Methods \"GET, POST, PATCH\";
+             add_header Access-Control-Allow-Headers \"Authorization, Content-Type\";
+             add_header Access-Control-Max-Age 600;
+             add_header Content-Length 0;
+             return 204;
+           }
+           add_header Access-Control-Allow-Origin https://shop.example always;
+           add_header Access-Control-Expose-Headers \"ETag\" always;
+           add_header X-Frame-Options DENY always;
+           proxy_pass http://api:8000/;
+         } }",
+    );
+    assert!(t.untranslated.is_empty(), "{:?}", whys(&t));
+    let cors = c.routes[0].policies.cors.as_ref().unwrap();
+    assert_eq!(cors.allow_origins, ["https://shop.example"]);
+    assert_eq!(cors.allow_methods, ["GET", "POST", "PATCH"]);
+    assert_eq!(cors.max_age_secs, 600);
+    assert!(
+        t.toml
+            .contains("response_add = { X-Frame-Options = \"DENY\" }"),
+        "{}",
+        t.toml
+    );
+}
+
+#[test]
+fn an_options_block_beyond_the_recipe_is_reported() {
+    let (t, c) = translate(
+        "server { location /api/ { if ($request_method = OPTIONS) { return 403; } proxy_pass http://api:8000/; } }",
+    );
+    assert!(c.routes[0].policies.cors.is_none());
+    assert!(
+        whys(&t)[0]
+            .starts_with("t.conf:1: if: `return` in the OPTIONS block is beyond the CORS recipe"),
+        "{:?}",
+        whys(&t)
+    );
+}

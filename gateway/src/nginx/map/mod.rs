@@ -4,6 +4,7 @@
 //! place it is written.
 
 mod catalog;
+mod cors;
 mod global;
 mod model;
 mod route;

@@ -68,6 +68,8 @@ pub struct Route {
     pub compression: Option<Section>,
     /// `[routes.rate_limit]`.
     pub rate_limit: Option<Section>,
+    /// `[routes.cors]`.
+    pub cors: Option<Section>,
 }
 
 /// `[routes.headers]`.
@@ -215,6 +217,7 @@ impl Route {
         for (name, t) in [
             ("[routes.compression]", &self.compression),
             ("[routes.rate_limit]", &self.rate_limit),
+            ("[routes.cors]", &self.cors),
         ] {
             if let Some(t) = t {
                 let mut t = t.clone();

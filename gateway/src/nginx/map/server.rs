@@ -6,7 +6,7 @@ use super::super::parse::Directive;
 use super::super::values;
 use super::model::Route;
 use super::route::{self, Context};
-use super::{Prefixes, Report, Table, UpstreamNames, catalog, global, upstream};
+use super::{Prefixes, Report, Table, UpstreamNames, catalog, cors, global, upstream};
 
 /// What a server listens on.
 struct Listens {
@@ -299,9 +299,14 @@ fn location(
     };
     let mut comments = vec![format!("location {modifier}{path} ({})", report.place(d))];
     let mut pass: Option<&Directive> = None;
+    let mut cors_section = None;
     for c in d.children() {
         match c.name.as_str() {
             "proxy_pass" => pass = Some(c),
+            "if" if cors::is_preflight_if(c) => match cors::section(c, d.children()) {
+                Ok(s) => cors_section = Some(s),
+                Err(why) => comments.push(report.untranslated(c, &why)),
+            },
             name if route::INHERITED.contains(&name) => {
                 if let Err(why) = route::check(c, ctx) {
                     comments.push(report.untranslated(c, &why));
@@ -399,5 +404,12 @@ fn location(
         ..Route::default()
     };
     route::apply(&levels, ctx, &mut r);
+    if let Some(c) = cors_section {
+        // The CORS policy writes these headers itself.
+        r.headers
+            .response_add
+            .retain(|(name, _)| !name.to_ascii_lowercase().starts_with("access-control-"));
+        r.cors = Some(c);
+    }
     table.routes.push(r);
 }
