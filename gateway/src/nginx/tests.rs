@@ -149,7 +149,7 @@ fn fixed_and_empty_request_headers_become_rules_variables_do_not() {
     );
     assert_eq!(
         whys(&t),
-        ["t.conf:2: proxy_set_header: header values with variables have no equivalent"]
+        ["t.conf:2: proxy_set_header: header values with NGINX variables have no equivalent"]
     );
     assert!(t.toml.contains("# UNTRANSLATED t.conf:2: proxy_set_header"));
 }

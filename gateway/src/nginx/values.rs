@@ -110,6 +110,28 @@ pub fn has_variable(text: &str) -> bool {
     })
 }
 
+/// Why a value with variables is not translated: an envsubst template's
+/// `${NAME}` waits for the route table's own placeholders (issue 29);
+/// NGINX's run-time variables have no equivalent.
+pub fn variable_why(what: &str, text: &str) -> String {
+    match text
+        .split_once("${")
+        .and_then(|(_, rest)| rest.split_once('}'))
+    {
+        Some((name, _))
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+        {
+            format!(
+                "{what} with the envsubst placeholder `${{{name}}}`: the route table's own `${{{name}}}` comes with issue 29; substitute it before importing"
+            )
+        }
+        _ => format!("{what} with NGINX variables have no equivalent"),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -150,6 +172,15 @@ mod tests {
         assert!(listen_address("unix:/run/x.sock").is_err());
         assert!(listen_address("example.com:80").is_err());
         assert!(listen_address("1.2.3.4:http").is_err());
+    }
+
+    #[test]
+    fn envsubst_placeholders_get_their_own_reason() {
+        assert!(variable_why("addresses", "${API_HOST}:80").contains("`${API_HOST}`"));
+        assert_eq!(
+            variable_why("values", "$host"),
+            "values with NGINX variables have no equivalent"
+        );
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
                 ));
             }
             if values::has_variable(value) {
-                return Err("header values with variables have no equivalent".into());
+                return Err(values::variable_why("header values", value));
             }
             Ok(())
         }
@@ -128,7 +128,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
                 return Err(format!("the gateway owns `{name}`"));
             }
             if values::has_variable(value) {
-                return Err("header values with variables have no equivalent".into());
+                return Err(values::variable_why("header values", value));
             }
             Ok(())
         }

@@ -334,6 +334,12 @@ fn location(
         return;
     };
     let target = pass.arg(0);
+    if values::has_variable(target) {
+        comments
+            .push(report.untranslated(pass, &values::variable_why("proxy_pass targets", target)));
+        table.comments.extend(comments);
+        return;
+    }
     let Some(rest) = target.strip_prefix("http://") else {
         comments.push(report.untranslated(pass, "the gateway forwards to http:// upstreams only"));
         table.comments.extend(comments);

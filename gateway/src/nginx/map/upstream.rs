@@ -32,7 +32,7 @@ pub fn endpoint_url(address: &str) -> Result<String, String> {
         return Err("UNIX-socket upstreams are not supported".into());
     }
     if values::has_variable(address) {
-        return Err("an address with variables has no equivalent".into());
+        return Err(values::variable_why("addresses", address));
     }
     let with_port = if address.starts_with('[') {
         if address.contains("]:") {
@@ -123,9 +123,17 @@ fn server(
                 .filter(|w| (1..=1000).contains(w))
                 .ok_or_else(|| format!("`{p}`: weight must be 1 to 1000"))?;
         } else if let Some(v) = p.strip_prefix("max_fails=") {
-            max_fails = Some(v.parse().map_err(|_| format!("`{p}` is not a number"))?);
+            max_fails = Some(
+                v.parse()
+                    .ok()
+                    .filter(|n| *n <= 1000)
+                    .ok_or_else(|| format!("`{p}`: max_fails must be 0 to 1000"))?,
+            );
         } else if let Some(v) = p.strip_prefix("fail_timeout=") {
-            fail_timeout = Some(values::time_ms(v).ok_or_else(|| format!("`{p}` is not a time"))?);
+            fail_timeout =
+                Some(values::time_ms(v).filter(|ms| *ms >= 10).ok_or_else(|| {
+                    format!("`{p}`: fail_timeout must be a time of at least 10ms")
+                })?);
         } else if p == "down" {
             return Ok(None);
         } else if p == "backup" {
