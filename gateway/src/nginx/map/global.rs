@@ -62,8 +62,9 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
     let a0 = d.arg(0);
     let time = || {
         values::time_ms(a0)
+            .filter(|ms| *ms > 0)
             .map(values::time_text)
-            .ok_or_else(|| format!("`{a0}` is not a time"))
+            .ok_or_else(|| format!("`{a0}` is not a time above zero"))
     };
     match d.name.as_str() {
         "client_max_body_size" => {
@@ -77,9 +78,6 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
         "send_timeout" => table.timeouts.set("client_send", time()?),
         "keepalive_timeout" => {
             let t = time()?;
-            if t == "0s" {
-                return Err("keep-alive off has no equivalent".into());
-            }
             table.timeouts.set("client_idle", t);
         }
         "set_real_ip_from" => {
@@ -118,7 +116,11 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
             return Err("only per-address connection limits have an equivalent".into());
         }
         "http2_max_concurrent_streams" => {
-            let n: u32 = a0.parse().map_err(|_| format!("`{a0}` is not a number"))?;
+            let n: u32 = a0
+                .parse()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| format!("`{a0}` is not a number from 1 to 10000"))?;
             table
                 .limits
                 .set("http2_max_concurrent_streams", Value::Int(i64::from(n)));
@@ -126,9 +128,13 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
         "large_client_header_buffers" => {
             let size = values::size(d.arg(1)).ok_or("not a size")?;
             let n: u64 = a0.parse().map_err(|_| "not a number")?;
+            let total = size.saturating_mul(n).max(1024);
+            if total > 1024 * 1024 {
+                return Err("request heads above 1MiB have no equivalent".into());
+            }
             table.limits.set_noted(
                 "headers",
-                values::size_text(size.saturating_mul(n).max(1024)),
+                values::size_text(total),
                 "large_client_header_buffers: number x size",
             );
         }

@@ -148,7 +148,9 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
         ("gzip_min_length", [n]) if values::size(n).is_some() => Ok(()),
         ("gzip_comp_level", [n]) if n.parse::<u32>().is_ok_and(|l| (1..=9).contains(&l)) => Ok(()),
         ("client_max_body_size", [n]) if values::size(n).is_some() => Ok(()),
-        ("proxy_read_timeout" | "proxy_connect_timeout", [t]) if values::time_ms(t).is_some() => {
+        ("proxy_read_timeout" | "proxy_connect_timeout", [t])
+            if values::time_ms(t).is_some_and(|ms| ms > 0) =>
+        {
             Ok(())
         }
         ("limit_req", args) => limit_req(args, ctx).map(|_| ()),
