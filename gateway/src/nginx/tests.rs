@@ -91,7 +91,10 @@ fn proxy_pass_follows_nginx_prefix_replacement() {
         .iter()
         .map(|r| (r.prefix.as_str(), r.strip_prefix))
         .collect();
-    assert_eq!(routes, [("/a/", true), ("/b/", false), ("/", false)]);
+    assert_eq!(
+        routes,
+        [("/a/", true), ("/b/", false), ("/", false), ("/d/", false)]
+    );
     let w = whys(&t);
     assert!(
         w.iter()
@@ -99,8 +102,9 @@ fn proxy_pass_follows_nginx_prefix_replacement() {
         "{w:?}"
     );
     assert!(
-        w.iter()
-            .any(|l| l.starts_with("t.conf:3: location: the route table's prefixes end with `/`")),
+        w.iter().any(|l| l.starts_with(
+            "t.conf:3: location: the route table's prefixes end with `/`: translated as `/d/`"
+        )),
         "{w:?}"
     );
 }

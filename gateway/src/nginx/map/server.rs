@@ -281,7 +281,7 @@ fn location(
     table: &mut Table,
     report: &mut Report,
 ) {
-    let (path, modifier) = match d.arg_texts().as_slice() {
+    let (mut path, modifier) = match d.arg_texts().as_slice() {
         [p] if !p.starts_with('@')
             && !d
                 .args
@@ -365,7 +365,16 @@ fn location(
             table.comments.extend(comments);
             return;
         }
-        (false, _) => {
+        (false, None) => {
+            // The nearest route serves `{path}/...` alike; reported all the same.
+            let why = format!(
+                "the route table's prefixes end with `/`: translated as `{path}/`, but NGINX also sends `{path}` and `{path}x` upstream (issue 29)"
+            );
+            comments.push(report.untranslated(d, &why));
+            path.push('/');
+            false
+        }
+        (false, Some(_)) => {
             let why = format!(
                 "the route table's prefixes end with `/`: `{path}` also matches `{path}x`, and `{path}` itself would be redirected (issue 29)"
             );
