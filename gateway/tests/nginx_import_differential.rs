@@ -140,10 +140,23 @@ fn get(port: u16, path: &str, extra: &str) -> String {
     kept.join("\n")
 }
 
+/// A child process stopped with SIGTERM when dropped: NGINX's master then
+/// stops its workers (SIGKILL would leave them running, orphaned).
 struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
