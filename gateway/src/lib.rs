@@ -26,6 +26,7 @@ mod headers;
 mod listen;
 pub mod local_ca;
 mod metrics;
+pub mod nginx;
 mod panics;
 mod path;
 mod policies;
