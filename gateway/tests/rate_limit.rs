@@ -175,3 +175,22 @@ async fn a_reload_keeps_unchanged_buckets_and_applies_a_new_limit() {
 fn shown_absent(config: &serde_json::Value) -> bool {
     shown(config, "rate_limit").is_null()
 }
+
+#[tokio::test]
+async fn a_limited_path_covers_its_own_segments_not_a_longer_name() {
+    let up = Upstream::start("users").await;
+    let table = "[routes.rate_limit]\nrate = \"1/m\"\nburst = 1\npaths = [\"/users/auth\"]";
+    let gw = TestGateway::start(&route_with(&up.url(), table)).await;
+    let c = client();
+    let status = |path: &'static str| {
+        let c = c.clone();
+        let url = gw.url(path);
+        async move { c.get(url).send().await.unwrap().status() }
+    };
+    // `/users/authz/...` is another name, not under `/users/auth`.
+    for _ in 0..3 {
+        assert_eq!(status("/users/authz/x").await, 200);
+    }
+    assert_eq!(status("/users/auth").await, 200);
+    assert_eq!(status("/users/auth/login").await, 429);
+}
