@@ -52,7 +52,7 @@ pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
 pub(crate) use timeouts::Timeouts;
-pub(crate) use tls::{CertPaths, TlsConfig};
+pub(crate) use tls::{CertPaths, TlsConfig, UnknownSni};
 pub(crate) use upstreams::UpstreamConfig;
 
 use error::Checker;

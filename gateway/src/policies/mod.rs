@@ -358,9 +358,19 @@ impl RoutePolicies {
 }
 
 /// Whether the client `path` lies under one of `prefixes` (a policy's
-/// `paths` / `public_paths`).
+/// `paths` / `public_paths`), on segment boundaries: `/users/auth` covers
+/// `/users/auth` and `/users/auth/...`, not `/users/authz`; a prefix
+/// ending with `/` covers everything that starts with it.
 pub(crate) fn under_any(path: &str, prefixes: &[String]) -> bool {
-    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    prefixes.iter().any(|p| under(path, p))
+}
+
+/// Whether `path` is `prefix` or lies below it (see [`under_any`]).
+fn under(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+    }
 }
 
 /// Append `token` to the `Vary` header unless it is listed already (or
@@ -375,5 +385,36 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
         .any(|t| t == "*" || t.eq_ignore_ascii_case(token));
     if !listed {
         headers.append(header::VARY, HeaderValue::from_static(token));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_paths_match_on_segment_boundaries() {
+        let paths = vec!["/users/auth".to_string(), "/users/files/".to_string()];
+        for yes in [
+            "/users/auth",
+            "/users/auth/",
+            "/users/auth/login",
+            "/users/files/",
+            "/users/files/a",
+            "/users/files/a/b",
+        ] {
+            assert!(under_any(yes, &paths), "{yes}");
+        }
+        for no in [
+            "/users/authz",
+            "/users/authz/x",
+            "/users/aut",
+            "/users/files",
+            "/users/filesx",
+            "/users/",
+        ] {
+            assert!(!under_any(no, &paths), "{no}");
+        }
+        assert!(!under_any("/users/auth", &[]));
     }
 }

@@ -84,7 +84,11 @@ pub(crate) async fn handle(
     let active = shared.active.load_full();
     let mut ctx = RequestCtx::new(&active, &conn, &req);
     ctx.tls = shared.tls.as_deref();
-    ctx.log.trace = RequestTrace::start(req.headers(), shared.tracer.as_deref());
+    ctx.log.trace = RequestTrace::start(
+        req.headers(),
+        ctx.client.peer_trusted,
+        shared.tracer.as_deref(),
+    );
     let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
