@@ -191,6 +191,36 @@ def test_a_secret_put_in_a_configmap_setting_is_refused(render_with):
         render_with({"users": {"config": {"JWT_SIGNING_KEY": "pem"}}})
 
 
+def test_the_drain_delay_defaults_to_5s_with_a_4s_readiness_and_a_longer_termination_grace(default_release):
+    for component in ("users", "products"):
+        assert default_release.config_env(component)["SHUTDOWN_DRAIN_DELAY"] == "5s"
+        spec = default_release.deployment(component)["spec"]["template"]["spec"]
+        probe = spec["containers"][0]["readinessProbe"]
+        assert (probe["periodSeconds"], probe["failureThreshold"]) == (2, 2)
+        # preStop 10 + drain 5 + grace 20 + margin 10.
+        assert spec["terminationGracePeriodSeconds"] == 45
+
+
+def test_a_readiness_probe_slower_than_the_drain_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"products.readinessProbe: periodSeconds x failureThreshold \(10s\) must stay below common.shutdownDrainDelaySeconds \(5s\)"):
+        render_with({"products": {"readinessProbe": {"periodSeconds": 5, "failureThreshold": 2}}})
+    with pytest.raises(helm.HelmRenderError, match=r"users.readinessProbe: .* \(4s\) must stay below common.shutdownDrainDelaySeconds \(3s\)"):
+        render_with({"common": {"shutdownDrainDelaySeconds": 3}})
+
+
+def test_a_longer_drain_or_none_at_all_renders(render_with):
+    rel = render_with({"common": {"shutdownDrainDelaySeconds": 12}, "users": {"readinessProbe": {"periodSeconds": 5, "failureThreshold": 2}}})
+    assert rel.config_env("users")["SHUTDOWN_DRAIN_DELAY"] == "12s"
+    assert rel.deployment("users")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 52
+    off = render_with({"common": {"shutdownDrainDelaySeconds": 0}, "users": {"readinessProbe": {"periodSeconds": 10, "failureThreshold": 3}}})
+    assert off.config_env("users")["SHUTDOWN_DRAIN_DELAY"] == "0s"
+
+
+def test_the_drain_delay_is_a_chart_setting_not_a_config_entry(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"users.config.SHUTDOWN_DRAIN_DELAY is set by the chart"):
+        render_with({"users": {"config": {"SHUTDOWN_DRAIN_DELAY": "1s"}}})
+
+
 def test_a_setting_the_chart_owns_is_refused_in_config(render_with):
     with pytest.raises(helm.HelmRenderError, match=r"users.config.LISTEN_ADDR is set by the chart"):
         render_with({"users": {"config": {"LISTEN_ADDR": "0.0.0.0:1"}}})
