@@ -258,9 +258,52 @@ def test_rendering_twice_gives_identical_pod_templates(render_with):
 # --- optional resources ---------------------------------------------------------------
 
 
-def test_ingress_hpa_and_networkpolicies_are_off_by_default(default_release):
-    for kind in ("Ingress", "HorizontalPodAutoscaler", "NetworkPolicy"):
+def test_ingress_and_hpa_are_off_by_default(default_release):
+    for kind in ("Ingress", "HorizontalPodAutoscaler"):
         assert not default_release.of_kind(kind), kind
+
+
+def test_networkpolicies_are_on_by_default_so_only_the_gateway_reaches_users(default_release):
+    assert default_release.merged_values["users"]["trustedProxies"], "users trusts forwarding headers"
+    users = default_release.get("NetworkPolicy", f"{RELEASE}-users")
+    peers = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for r in users["spec"]["ingress"] for p in r["from"]]
+    assert sorted(peers) == ["gateway", "products"]
+
+
+def test_the_gateway_admin_port_is_closed_to_other_pods_by_default(default_release):
+    """The admin listener binds the pod address (for the kubelet's probes),
+    so the default NetworkPolicy admits nobody else to it."""
+    assert default_release.config_env("gateway")["GATEWAY_ADMIN_LISTEN"] == "0.0.0.0:9000"
+    rules = default_release.get("NetworkPolicy", f"{RELEASE}-gateway")["spec"]["ingress"]
+    assert [r["ports"] for r in rules] == [[{"port": "http", "protocol": "TCP"}]]
+
+
+def test_ingress_without_trusted_proxies_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"ingress.enabled needs gateway.trustedProxies"):
+        render_with({"ingress": {"enabled": True}})
+
+
+def test_ingress_with_trusted_proxies_from_the_values_or_the_route_table_renders(render_with):
+    rel = render_with({"ingress": {"enabled": True}, "gateway": {"trustedProxies": ["10.42.0.0/16"]}})
+    assert rel.config_env("gateway")["GATEWAY_TRUSTED_PROXIES"] == "10.42.0.0/16"
+    table = 'trusted_proxies = ["10.42.0.0/16"]\n[upstreams.users]\nendpoints = ["http://u:8000"]\n[[routes]]\nprefix = "/users/"\nupstream = "users"\n'
+    assert render_with({"ingress": {"enabled": True}, "gateway": {"routeTable": table}}).of_kind("Ingress")
+    empty_list = table.replace('["10.42.0.0/16"]', "[]")
+    with pytest.raises(helm.HelmRenderError, match=r"ingress.enabled needs gateway.trustedProxies"):
+        render_with({"ingress": {"enabled": True}, "gateway": {"routeTable": empty_list}})
+
+
+def test_users_trusting_proxies_without_networkpolicies_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"networkPolicy.enabled=false with users.trustedProxies \[10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7\]"):
+        render_with({"networkPolicy": {"enabled": False}})
+
+
+def test_without_networkpolicies_users_trusts_no_proxy_or_the_operator_says_why(render_with):
+    narrowed = render_with({"networkPolicy": {"enabled": False}, "users": {"trustedProxies": []}})
+    assert narrowed.config_env("users")["TRUSTED_PROXIES"] == ""
+    assert not narrowed.of_kind("NetworkPolicy")
+    acknowledged = render_with({"networkPolicy": {"enabled": False}, "users": {"trustProxiesWithoutNetworkPolicy": True}})
+    assert acknowledged.config_env("users")["TRUSTED_PROXIES"].startswith("10.0.0.0/8,")
 
 
 def test_ingress_sends_its_host_to_the_gateway_with_tls(render_with):
