@@ -268,6 +268,13 @@ async fn a_guest_searches_filters_and_pages_with_the_back_button() {
     browser.wait_text("h1", "Results for").await;
     let titles = card_titles(&browser).await;
     assert!(!titles.is_empty());
+    let order = browser
+        .js(
+            "return document.getElementById('sort').selectedOptions[0].textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(order, json!("Best match"), "a search is ranked by default");
     assert!(browser.url().await.contains("q=battery"));
     browser.click_css("#facet-category + ul a").await;
     browser
