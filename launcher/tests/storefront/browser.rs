@@ -253,6 +253,19 @@ async fn a_guest_searches_filters_and_pages_with_the_back_button() {
     assert!(text.contains("Page 1 of 3"), "{text}");
     snap(&browser, "catalogue").await;
 
+    // Keyboard: the first Tab reaches the skip link, with a visible focus ring.
+    browser.press("\u{E004}").await;
+    let focus = browser
+        .js(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             return [e.className, s.outlineStyle, s.outlineWidth];",
+            vec![],
+        )
+        .await;
+    assert_eq!(focus[0], "skip", "{focus}");
+    assert_ne!(focus[1], "none", "{focus}");
+    assert_ne!(focus[2], "0px", "{focus}");
+
     // Next page, then back.
     browser.click_css("a[rel=next]").await;
     browser.wait_text(".pages", "Page 2 of 3").await;
@@ -499,6 +512,39 @@ async fn an_expired_access_token_is_refreshed_silently_and_reuse_signs_out() {
     browser.wait_text("#site-nav", "Sign in").await;
     // The refused refresh is a 401 the browser logs as a failed load: that is the point here.
     assert_console(&browser, "after reuse", &["/users/auth/refresh"]).await;
+    browser.quit().await;
+}
+
+#[tokio::test]
+async fn two_tabs_share_one_session_without_reusing_a_refresh_token() {
+    let _gate = BROWSERS.acquire().await.expect("gate");
+    let shop = Shop::start(&[("ACCESS_TOKEN_TTL", "2s")]).await;
+    shop.account("tab@example.com", "customer").await;
+    let driver = Driver::start().await;
+    let browser = driver.browser(1280, 900).await;
+    sign_in(&browser, &shop, "tab@example.com", PASSWORD).await;
+    let first = browser.tab().await;
+    let second = browser.new_tab().await;
+    // Each tab refreshes (its own access token, every 2 s) with the token the
+    // other stored last; several rounds, then both are still signed in.
+    for round in 0..3 {
+        for tab in [&second, &first] {
+            browser.switch_to(tab).await;
+            browser.goto(&shop.url("/account")).await;
+            browser.wait_text("main", "tab@example.com").await;
+            browser
+                .fill("#f-last_name", &format!("Round {round}"))
+                .await;
+            browser.click_css("main form button[type=submit]").await;
+            browser.wait_text(".form-status", "Profile saved").await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    }
+    browser.switch_to(&first).await;
+    browser.goto(&shop.url("/account")).await;
+    browser.wait_text("main", "tab@example.com").await;
+    assert!(!browser.main_text().await.contains("Sign in to see"));
+    assert_clean_console(&browser, "two tabs").await;
     browser.quit().await;
 }
 

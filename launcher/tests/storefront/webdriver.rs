@@ -306,6 +306,43 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Presses and releases `key` (a WebDriver key code such as `"\u{E004}"`, Tab) on the focused element.
+    pub async fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key},
+        ]}]});
+        self.call(reqwest::Method::POST, "/actions", Some(actions))
+            .await;
+    }
+
+    /// Opens a new tab of the same browser (same profile and storage) and returns its handle.
+    pub async fn new_tab(&self) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/window/new",
+                Some(json!({ "type": "tab" })),
+            )
+            .await;
+        v["handle"].as_str().expect("window handle").to_string()
+    }
+
+    /// The current tab's handle.
+    pub async fn tab(&self) -> String {
+        let v = self.call(reqwest::Method::GET, "/window", None).await;
+        v.as_str().expect("window handle").to_string()
+    }
+
+    /// Makes the tab `handle` the one the next commands act on.
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(
+            reqwest::Method::POST,
+            "/window",
+            Some(json!({ "handle": handle })),
+        )
+        .await;
+    }
+
     /// Ends the session (closes the window).
     pub async fn quit(self) {
         let _ = self.client.delete(&self.base).send().await;
