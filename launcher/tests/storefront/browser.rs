@@ -331,6 +331,18 @@ async fn a_guest_searches_filters_and_pages_with_the_back_button() {
     // An unknown product says so (the browser logs the API's 404 as a failed load: expected here).
     browser.goto(&shop.url("/product/no-such-thing")).await;
     browser.wait_text("h1", "Product not found").await;
+    // A refused listing (a search over 200 characters, only reachable by
+    // editing the URL) says what happened and offers to try again.
+    browser
+        .goto(&shop.url(&format!("/?q={}", "a".repeat(201))))
+        .await;
+    browser
+        .wait_text(".alert", "The catalogue could not be loaded")
+        .await;
+    let text = browser.main_text().await;
+    assert!(text.contains("q:"), "the field is named: {text}");
+    assert!(text.contains("Request id:"), "{text}");
+    browser.find("main button").await;
     browser.quit().await;
 }
 
