@@ -6,7 +6,8 @@
 //!   choices or weighted round robin, healthy endpoints only);
 //! - [`health`]: each address's health and load, and passive outlier
 //!   detection; [`checker`]: active HTTP health checks;
-//! - [`pool`]: the per-worker keep-alive connection pool;
+//! - [`pool`]: the per-worker keep-alive connection pool, swept on a timer
+//!   and whenever the endpoints change;
 //! - [`retry`] and [`split`]: a route's retry budget and its split over
 //!   several upstreams;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
@@ -188,14 +189,45 @@ impl UpstreamPool {
     pub(crate) async fn resolve(&self) {
         let current = self.endpoints();
         if let Some(next) = resolve::resolve(&self.config, &current).await {
-            self.endpoints.store(Arc::new(EndpointSet::new(next)));
+            self.set_endpoints(next);
         }
     }
 
+    /// Use `next` as the endpoints from now on; the connections to an
+    /// address that left the set are closed (idle and parked ones at once,
+    /// busy ones when their exchange ends).
+    fn set_endpoints(&self, next: Vec<Arc<Endpoint>>) {
+        self.endpoints.store(Arc::new(EndpointSet::new(next)));
+        self.sweep();
+    }
+
+    /// The pool's housekeeping (`pool/sweep.rs`): parked sockets unused for
+    /// `upstream_idle` closed, slots of addresses no longer in the set
+    /// dropped.
+    fn sweep(&self) -> usize {
+        let current: Vec<SocketAddr> = self.endpoints.load().list.iter().map(|e| e.addr).collect();
+        self.connections.sweep(&current)
+    }
+
     /// Start the background work while the pool is alive: re-resolving host
-    /// names every `resolve_interval`, and active health checks.
+    /// names every `resolve_interval`, active health checks, and the
+    /// connection pool's sweep (every quarter of `upstream_idle`, between
+    /// 100 ms and 15 s, so a parked socket is closed at most that much
+    /// after `upstream_idle`).
     pub(crate) fn spawn_tasks(self: &Arc<Self>) {
         checker::spawn(self);
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let every = (self.config.idle_timeout / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(15));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match weak.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                };
+            }
+        });
         if !resolve::has_names(&self.config) {
             return;
         }

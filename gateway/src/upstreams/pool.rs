@@ -27,6 +27,8 @@ use super::failure::UpstreamFailure;
 use super::health::EndpointState;
 use super::stall::Link;
 
+mod sweep;
+
 type Sender = SendRequest<RequestBody>;
 
 /// The most an upstream connection's read buffer grows to (hyper's
@@ -98,17 +100,14 @@ impl Home for Mutex<Slot> {
 }
 
 impl Slot {
-    /// Close the parked sockets unused for `idle_timeout`.
-    fn expire_parked(&mut self, idle_timeout: Duration) {
-        let stale = self
-            .parked
-            .iter()
-            .take_while(|(_, since)| since.elapsed() >= idle_timeout)
-            .count();
-        if stale > 0 {
-            self.parked.drain(..stale);
-            self.open = self.open.saturating_sub(stale);
-        }
+    /// Close the parked sockets unused for `idle_timeout`; how many.
+    fn expire_parked(&mut self, idle_timeout: Duration) -> usize {
+        let before = self.parked.len();
+        self.parked
+            .retain(|(_, since)| since.elapsed() < idle_timeout);
+        let stale = before - self.parked.len();
+        self.open = self.open.saturating_sub(stale);
+        stale
     }
 }
 
