@@ -169,6 +169,9 @@ pub(crate) struct RouteSection {
     pub(crate) body_limit: Option<SizeText>,
     /// Response timeout for this route (default `timeouts.response`).
     pub(crate) response_timeout: Option<DurationText>,
+    /// Pass WebSocket and other `Upgrade` requests through (default false:
+    /// the request goes upstream as a plain one, as NGINX sends it).
+    pub(crate) upgrades: Option<bool>,
     /// `[routes.rate_limit]`: token buckets per client.
     pub(crate) rate_limit: Option<rate_limit::RateLimitSection>,
     /// `[routes.cors]`: cross-origin requests from browsers.
