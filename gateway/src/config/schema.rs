@@ -145,6 +145,9 @@ pub(crate) struct UpstreamSection {
     /// Connections open at once per endpoint and worker (default 128);
     /// further requests wait for one to come back.
     pub(crate) max_connections_per_endpoint: Option<usize>,
+    /// Connections one client's requests may hold per endpoint and worker
+    /// (default: no share beyond `max_connections_per_endpoint`).
+    pub(crate) max_connections_per_client: Option<usize>,
 }
 
 /// `[[routes]]`.

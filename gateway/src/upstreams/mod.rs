@@ -8,6 +8,7 @@
 //!   detection; [`checker`]: active HTTP health checks;
 //! - [`pool`]: the per-worker keep-alive connection pool, swept on a timer
 //!   and whenever the endpoints change;
+//! - [`share`]: a fair share of an endpoint's connections per client;
 //! - [`retry`] and [`split`]: a route's retry budget and its split over
 //!   several upstreams;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
@@ -28,6 +29,7 @@ mod pool;
 mod resolve;
 mod retry;
 mod select;
+mod share;
 mod split;
 mod stall;
 
@@ -48,11 +50,13 @@ pub(crate) use outlier::Observed;
 pub(crate) use pool::{Connection, Outstanding};
 pub(crate) use retry::{RetryPolicy, RetryReason, is_idempotent};
 pub(crate) use select::Picked;
+pub(crate) use share::Share;
 pub(crate) use split::Split;
 
 use outlier::OutlierDetector;
 use pool::ConnectionPool;
 use select::{Balancer, EndpointSet};
+use share::Shares;
 
 /// One upstream: its resolved endpoints, their health, the choice among
 /// them, and the connection pool to them.
@@ -64,6 +68,7 @@ pub(crate) struct UpstreamPool {
     balancer: Balancer,
     outlier: OutlierDetector,
     connections: ConnectionPool,
+    shares: Shares,
 }
 
 /// How one upstream's endpoints fare, for `/readyz` and the health gauge.
@@ -99,6 +104,7 @@ impl UpstreamPool {
             balancer: Balancer::new(config.balance),
             outlier: OutlierDetector::new(&config.outlier),
             connections: ConnectionPool::new(&config, workers),
+            shares: Shares::new(config.max_connections_per_client.unwrap_or(0), workers),
             config,
         })
     }
@@ -167,6 +173,23 @@ impl UpstreamPool {
         upgrade: bool,
     ) -> Result<(Connection, bool), UpstreamFailure> {
         self.connections.acquire(worker, addr, upgrade).await
+    }
+
+    /// Whether the upstream shares its connections per client.
+    pub(crate) fn shares_clients(&self) -> bool {
+        self.config.max_connections_per_client.is_some()
+    }
+
+    /// A place in `client`'s share of `addr`'s connections on `worker`
+    /// (`max_connections_per_client`), waiting while the client holds its
+    /// whole share; `None` when the upstream sets no share.
+    pub(crate) async fn share(
+        &self,
+        worker: usize,
+        addr: SocketAddr,
+        client: std::net::IpAddr,
+    ) -> Option<Share> {
+        self.shares.take(worker, addr, client).await
     }
 
     /// Replace a connection found closed by a new one to `addr`, keeping
