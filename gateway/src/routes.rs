@@ -38,6 +38,8 @@ pub(crate) struct Route {
     pub(crate) body_limit: u64,
     /// Response-head timeout.
     pub(crate) response_timeout: Duration,
+    /// `Upgrade` requests pass through (else they go upstream as plain ones).
+    pub(crate) upgrades: bool,
     /// `X-Forwarded-Prefix` for this route (the prefix without its trailing
     /// slash), when it strips a non-root prefix; built once per table.
     pub(crate) forwarded_prefix: Option<HeaderValue>,
@@ -95,6 +97,7 @@ impl RouteTable {
                 strip_prefix: r.strip_prefix,
                 body_limit: r.body_limit,
                 response_timeout: r.response_timeout,
+                upgrades: r.upgrades,
                 forwarded_prefix: forwarded_prefix(r.strip_prefix, &r.prefix),
                 policies: RoutePolicies::for_route(
                     r,

@@ -1,5 +1,6 @@
 //! `[[routes]]`: prefixes, the upstream each goes to, and the per-route
-//! settings (prefix stripping, host policy, body limit, response timeout).
+//! settings (prefix stripping, host policy, body limit, response timeout,
+//! upgrades).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,6 +36,9 @@ pub(crate) struct RouteConfig {
     /// Response-head timeout.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) response_timeout: Duration,
+    /// `Upgrade` requests (WebSocket) pass through; else they are sent
+    /// upstream as plain requests.
+    pub(crate) upgrades: bool,
     /// The traffic policies switched on (`[routes.<policy>]` tables).
     #[serde(flatten)]
     pub(crate) policies: PolicySettings,
@@ -101,6 +105,7 @@ pub(super) fn validate(
                 &r.response_timeout,
                 timeouts.response,
             )?,
+            upgrades: r.upgrades.unwrap_or(false),
             policies: policies::validate(
                 c,
                 &key,

@@ -148,6 +148,9 @@ pub(crate) struct UpstreamSection {
     /// Connections open at once per endpoint and worker (default 128);
     /// further requests wait for one to come back.
     pub(crate) max_connections_per_endpoint: Option<usize>,
+    /// Connections one client's requests may hold per endpoint and worker
+    /// (default: no share beyond `max_connections_per_endpoint`).
+    pub(crate) max_connections_per_client: Option<usize>,
 }
 
 /// `[[routes]]`.
@@ -172,6 +175,9 @@ pub(crate) struct RouteSection {
     pub(crate) body_limit: Option<SizeText>,
     /// Response timeout for this route (default `timeouts.response`).
     pub(crate) response_timeout: Option<DurationText>,
+    /// Pass WebSocket and other `Upgrade` requests through (default false:
+    /// the request goes upstream as a plain one, as NGINX sends it).
+    pub(crate) upgrades: Option<bool>,
     /// `[routes.rate_limit]`: token buckets per client.
     pub(crate) rate_limit: Option<rate_limit::RateLimitSection>,
     /// `[routes.cors]`: cross-origin requests from browsers.

@@ -44,7 +44,12 @@ pub(super) fn upstream_request(
     req: Request<Incoming>,
 ) -> (Outbound, Option<Upgrade>) {
     let (mut parts, body) = req.into_parts();
-    let upgrade = upgrade::requested(&mut parts);
+    // A route that does not take upgrades sends the request as a plain
+    // one (its `Upgrade` and `Connection` go with the hop-by-hop headers).
+    let upgrade = route
+        .upgrades
+        .then(|| upgrade::requested(&mut parts))
+        .flatten();
     let mut headers = parts.headers;
     headers::strip_hop_by_hop(&mut headers);
     if let Some(upgrade) = &upgrade {
