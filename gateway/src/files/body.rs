@@ -1,15 +1,15 @@
 //! A file's bytes as an HTTP body: small files (read whole while the file
 //! was opened, on the blocking pool) in one frame, larger ones streamed in
-//! [`CHUNK`]-byte frames from `tokio::fs`, never held whole in memory. The
-//! body is polled only as fast as the client takes it, so a slow client
-//! holds at most one chunk.
+//! [`CHUNK`]-byte frames, each read on the blocking pool, never held whole
+//! in memory. The body is polled only as fast as the client takes it.
 
+use std::io::Read;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::task::JoinHandle;
 
 /// Bytes read per frame of a streamed file.
 pub(crate) const CHUNK: usize = 64 * 1024;
@@ -17,13 +17,26 @@ pub(crate) const CHUNK: usize = 64 * 1024;
 /// Files up to this size are read when opened and sent in one frame.
 pub(crate) const SMALL: u64 = 64 * 1024;
 
+/// One chunk read on the blocking pool: the file comes back with it.
+type ChunkRead = JoinHandle<(std::fs::File, std::io::Result<Vec<u8>>)>;
+
 enum Source {
     Bytes(Option<Bytes>),
-    File { file: tokio::fs::File, buf: Vec<u8> },
+    /// The file, between reads.
+    Idle(std::fs::File),
+    /// A read in flight.
+    Reading(ChunkRead),
+    /// Ended (or failed).
+    Done,
 }
 
 /// The body of a files response: `Data = Bytes`, `Error = std::io::Error`
 /// (a file that shrank or failed while being read ends the response early).
+///
+/// Each chunk is read into a buffer of its own on the blocking pool and
+/// handed to hyper without a copy; between polls the body holds no buffer,
+/// so a client that stops reading costs the chunk hyper is writing, not
+/// more.
 pub(crate) struct FileBody {
     source: Source,
     remaining: u64,
@@ -57,13 +70,32 @@ impl FileBody {
     /// `len` bytes of `file` from its current position.
     pub(crate) fn file(file: std::fs::File, len: u64) -> Self {
         FileBody {
-            source: Source::File {
-                file: tokio::fs::File::from_std(file),
-                buf: Vec::new(),
-            },
+            source: Source::Idle(file),
             remaining: len,
         }
     }
+}
+
+fn read_chunk(mut file: std::fs::File, want: usize) -> ChunkRead {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        let result = loop {
+            match file.read(&mut buf[filled..]) {
+                Ok(0) => break Ok(()),
+                Ok(n) => {
+                    filled += n;
+                    if filled == want {
+                        break Ok(());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        buf.truncate(filled);
+        (file, result.map(|()| buf))
+    })
 }
 
 impl Body for FileBody {
@@ -75,44 +107,57 @@ impl Body for FileBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = &mut *self;
-        if this.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        match &mut this.source {
-            Source::Bytes(bytes) => {
-                this.remaining = 0;
-                Poll::Ready(
-                    bytes
-                        .take()
-                        .filter(|b| !b.is_empty())
-                        .map(|b| Ok(Frame::data(b))),
-                )
+        loop {
+            if this.remaining == 0 {
+                this.source = Source::Done;
+                return Poll::Ready(None);
             }
-            Source::File { file, buf } => {
-                let want = usize::try_from(this.remaining).map_or(CHUNK, |r| r.min(CHUNK));
-                if buf.len() != want {
-                    buf.resize(want, 0);
+            match &mut this.source {
+                Source::Bytes(bytes) => {
+                    this.remaining = 0;
+                    return Poll::Ready(
+                        bytes
+                            .take()
+                            .filter(|b| !b.is_empty())
+                            .map(|b| Ok(Frame::data(b))),
+                    );
                 }
-                let mut read = ReadBuf::new(buf);
-                match Pin::new(file).poll_read(cx, &mut read) {
-                    Poll::Pending => Poll::Pending,
-                    Poll::Ready(Err(e)) => {
-                        this.remaining = 0;
-                        Poll::Ready(Some(Err(e)))
-                    }
-                    Poll::Ready(Ok(())) => {
-                        let n = read.filled().len();
-                        if n == 0 {
+                Source::Done => return Poll::Ready(None),
+                Source::Idle(_) => {
+                    let Source::Idle(file) = std::mem::replace(&mut this.source, Source::Done)
+                    else {
+                        return Poll::Ready(None);
+                    };
+                    let want = usize::try_from(this.remaining).map_or(CHUNK, |r| r.min(CHUNK));
+                    this.source = Source::Reading(read_chunk(file, want));
+                }
+                Source::Reading(task) => {
+                    let joined = ready!(Pin::new(task).poll(cx));
+                    this.source = Source::Done;
+                    let (file, result) = match joined {
+                        Ok(done) => done,
+                        Err(e) => {
+                            this.remaining = 0;
+                            return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                        }
+                    };
+                    let chunk = match result {
+                        Ok(chunk) if !chunk.is_empty() => chunk,
+                        Ok(_) => {
                             this.remaining = 0;
                             return Poll::Ready(Some(Err(std::io::Error::new(
                                 std::io::ErrorKind::UnexpectedEof,
                                 "the file shrank while it was being sent",
                             ))));
                         }
-                        let data = Bytes::copy_from_slice(read.filled());
-                        this.remaining -= n as u64;
-                        Poll::Ready(Some(Ok(Frame::data(data))))
-                    }
+                        Err(e) => {
+                            this.remaining = 0;
+                            return Poll::Ready(Some(Err(e)));
+                        }
+                    };
+                    this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+                    this.source = Source::Idle(file);
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))));
                 }
             }
         }

@@ -256,6 +256,7 @@ async fn same_answers_as_nginx() {
         add(&g, &format!("/{name}"), &[]);
     }
 
+    eprintln!("{} requests compared with NGINX", cases.len());
     let mut differences = Vec::new();
     for (m, p, h) in &cases {
         let (a, ea) = fetch(&client, &theirs, m, p, h).await;
