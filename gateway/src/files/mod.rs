@@ -237,7 +237,7 @@ fn content(
                 if *method == Method::POST {
                     return not_allowed();
                 }
-                return respond::serve_file(base, config, method, req.headers, file, now);
+                return respond::serve_file(base, config, method, req.headers, (name, file), now);
             }
         }
         return match base.find(target) {
@@ -250,7 +250,7 @@ fn content(
             if *method == Method::POST {
                 return not_allowed();
             }
-            respond::serve_file(base, config, method, req.headers, file, now)
+            respond::serve_file(base, config, method, req.headers, (target, file), now)
         }
         Lookup::Dir => {
             let mut location = uri::encode(target);

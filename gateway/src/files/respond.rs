@@ -32,13 +32,14 @@ fn status(code: StatusCode) -> Plan {
 }
 
 /// The answer for the regular file `file` (canonical, under the root),
-/// whose type comes from `name`.
+/// asked for as `name` (whose extension gives the type, as in NGINX: a
+/// symlink `latest.js -> v2.bin` is JavaScript).
 pub(crate) fn serve_file(
     base: &Base<'_>,
     config: &FilesConfig,
     method: &Method,
     headers: &HeaderMap,
-    file: PathBuf,
+    (name, file): (&str, PathBuf),
     now: SystemTime,
 ) -> Plan {
     let mut chosen: (PathBuf, Option<Coding>) = (file.clone(), None);
@@ -122,7 +123,7 @@ pub(crate) fn serve_file(
         RangeAnswer::Whole => (StatusCode::OK, 0, v.size),
         RangeAnswer::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
     };
-    out.insert(header::CONTENT_TYPE, content_type(config, &file));
+    out.insert(header::CONTENT_TYPE, content_type(config, Path::new(name)));
     out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     validators(&mut out);
     if code == StatusCode::PARTIAL_CONTENT {

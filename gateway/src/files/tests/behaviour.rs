@@ -234,6 +234,9 @@ fn symlinks_inside_served_outside_refused() {
     let c = t.config();
     let mut p = run(&c, GET, "/inside.txt", "/", &[]);
     assert_eq!(body_of(&mut p), b"hello world\n");
+    // The type comes from the name asked for, as in NGINX.
+    let p = run(&c, GET, "/latest.html", "/", &[]);
+    assert_eq!(header_of(&p, header::CONTENT_TYPE), Some("text/html"));
     for p in ["/escape.txt", "/escape/secret.txt", "/escape", "/escape/"] {
         assert_eq!(
             status_of(&run(&c, GET, p, "/", &[])),

@@ -27,7 +27,7 @@ use super::{BodyPlan, FileRequest, Plan, plan};
 /// root/.env, root/.git/config, root/.well-known/security.txt
 /// root/big.bin                 200 000 bytes
 /// root/escape -> ../outside, root/escape.txt -> ../outside/secret.txt
-/// root/inside.txt -> a.txt, root/public -> .git
+/// root/inside.txt -> a.txt, root/latest.html -> big.bin, root/public -> .git
 /// ```
 pub(super) struct Tree {
     pub(super) dir: tempfile::TempDir,
@@ -63,6 +63,7 @@ impl Tree {
         std::os::unix::fs::symlink("../outside/secret.txt", root.join("escape.txt"))
             .expect("symlink");
         std::os::unix::fs::symlink("a.txt", root.join("inside.txt")).expect("symlink");
+        std::os::unix::fs::symlink("big.bin", root.join("latest.html")).expect("symlink");
         std::os::unix::fs::symlink(".git", root.join("public")).expect("symlink");
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(MTIME);
         for f in ["a.txt", "a.txt.gz", "a.txt.br"] {

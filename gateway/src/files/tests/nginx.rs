@@ -147,6 +147,7 @@ async fn same_answers_as_nginx() {
         "/",
         "/big.bin",
         "/inside.txt",
+        "/latest.html",
         "/sp%20ace",
         "/sp%20ace/f%2520.txt",
         "/caf%C3%A9.txt",
