@@ -25,7 +25,7 @@ mod respond;
 mod uri;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -242,3 +242,7 @@ impl Policy for BasicAuth {
 #[cfg(test)]
 #[path = "basic_auth_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "basic_auth_nginx_tests.rs"]
+mod nginx_tests;

@@ -7,7 +7,7 @@
 mod behaviour;
 mod hostile;
 mod nginx;
-mod nginx_harness;
+pub(crate) mod nginx_harness;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

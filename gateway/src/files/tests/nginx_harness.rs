@@ -22,7 +22,7 @@ use crate::config::files::FilesConfig;
 pub(super) type Location = (&'static str, String, FilesConfig);
 
 /// NGINX, stopped when dropped.
-pub(super) struct Nginx(Child);
+pub(crate) struct Nginx(Child);
 
 impl Drop for Nginx {
     fn drop(&mut self) {
@@ -38,19 +38,27 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// NGINX serving `locs` under `root`, its files in `dir`; `None` when
+/// NGINX is not installed.
 pub(super) fn start_nginx(dir: &Path, root: &Path, locs: &[Location]) -> Option<(Nginx, u16)> {
+    let mut blocks = format!("    root {};\n", root.display());
+    for (prefix, body, _) in locs {
+        blocks.push_str(&format!("    location {prefix} {{ {body} }}\n"));
+    }
+    start_nginx_with(dir, &blocks)
+}
+
+/// NGINX with `server_body` in its one `server` block (after `listen`), its
+/// files in `dir`; the port it listens on. `None` when NGINX is not
+/// installed.
+pub(crate) fn start_nginx_with(dir: &Path, server_body: &str) -> Option<(Nginx, u16)> {
     let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .into_iter()
         .find(|p| Path::new(p).exists())?;
     let port = free_port();
-    let mut blocks = String::new();
-    for (prefix, body, _) in locs {
-        blocks.push_str(&format!("    location {prefix} {{ {body} }}\n"));
-    }
     let d = dir.display();
     let conf = format!(
-        "worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  access_log off;\n  sendfile on;\n  client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3; uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;\n  server {{\n    listen 127.0.0.1:{port};\n    root {};\n{blocks}  }}\n}}\n",
-        root.display()
+        "worker_processes 1;\nerror_log {d}/error.log;\npid {d}/nginx.pid;\nevents {{}}\nhttp {{\n  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  access_log off;\n  sendfile on;\n  client_body_temp_path {d}/t1; proxy_temp_path {d}/t2; fastcgi_temp_path {d}/t3; uwsgi_temp_path {d}/t4; scgi_temp_path {d}/t5;\n  server {{\n    listen 127.0.0.1:{port};\n{server_body}  }}\n}}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).expect("nginx.conf");
     let child = Command::new(bin)
