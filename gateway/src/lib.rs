@@ -22,6 +22,9 @@ mod client_addr;
 mod client_limit;
 mod config;
 mod error;
+// The static-files content handler; the router dispatches to it (issue 29).
+#[allow(dead_code)]
+mod files;
 mod headers;
 mod listen;
 pub mod local_ca;
