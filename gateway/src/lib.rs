@@ -23,6 +23,7 @@ mod client_limit;
 mod config;
 mod content;
 mod error;
+mod files;
 mod headers;
 mod listen;
 pub mod local_ca;

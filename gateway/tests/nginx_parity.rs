@@ -474,3 +474,85 @@ return = { status = 200, body = "sorry" }
         .await;
     assert_eq!(n.body, g.body, "the error page's body");
 }
+
+/// Feature 3 (the files handler wired in): `root`, `alias`, `try_files`
+/// with a fallback URI, `expires`, conditional and range answers, through
+/// the gateway's routing; 7: basic auth, with `return` answering before it.
+#[tokio::test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (apt-get install nginx)")]
+async fn static_files_and_basic_auth_follow_nginx() {
+    let nginx = r#"
+server {
+    listen {LISTEN};
+    location /static/ { root {ROOT}; }
+    location /assets/ { alias {ROOT}/a/; expires 1h; }
+    location /spa/ { root {ROOT}; try_files $uri /spa/index.html; }
+    location /open/ { auth_basic "Admin"; auth_basic_user_file {ROOT}/../htpasswd; default_type text/plain; return 200 "open"; }
+    location /guarded/ { auth_basic "Admin"; auth_basic_user_file {ROOT}/../htpasswd; root {ROOT}; }
+}
+"#;
+    let gateway = r#"
+[[routes]]
+location = "/static/"
+files = { root = "{ROOT}" }
+[[routes]]
+location = "/assets/"
+files = { alias = "{ROOT}/a/", expires = "1h" }
+[[routes]]
+location = "/spa/"
+files = { root = "{ROOT}", try_files = ["$uri", "/spa/index.html"] }
+[[routes]]
+location = "/open/"
+return = { status = 200, body = "open" }
+basic_auth = { realm = "Admin", file = "{ROOT}/../htpasswd" }
+[[routes]]
+location = "/guarded/"
+files = { root = "{ROOT}" }
+basic_auth = { realm = "Admin", file = "{ROOT}/../htpasswd" }
+"#;
+    let files = [
+        ("static/hello.txt", "hello, static\n"),
+        ("a/app.css", "body { color: red }\n"),
+        ("spa/index.html", "<p>spa</p>\n"),
+        ("guarded/secret.txt", "the secret\n"),
+    ];
+    // bcrypt (cost 10) of `secret`, for user `admin`.
+    let htpasswd = "admin:$2b$10$ULmH.W1WtsUWynJhi4BBpO1PgBqsNyVUJKLm1E/Ppvv3/WjJCdJ6S\n";
+    let p = Parity::start_with(nginx, gateway, &files, |root| {
+        std::fs::write(root.join("../htpasswd"), htpasswd).unwrap();
+    })
+    .await;
+    for path in [
+        "/static/hello.txt",
+        "/static/missing.txt",
+        "/assets/app.css",
+        "/spa/deep/link",
+        "/spa/index.html",
+        "/open/x",
+        "/guarded/secret.txt",
+    ] {
+        p.same_get(path).await;
+    }
+    let h = "Host: parity.test\r\n";
+    p.same(&format!(
+        "GET /static/hello.txt HTTP/1.1\r\n{h}Range: bytes=0-4\r\n"
+    ))
+    .await;
+    p.same(&format!("HEAD /static/hello.txt HTTP/1.1\r\n{h}"))
+        .await;
+    let first = p.same_get("/static/hello.txt").await;
+    let etag = first.header("etag").unwrap().to_string();
+    p.same(&format!(
+        "GET /static/hello.txt HTTP/1.1\r\n{h}If-None-Match: {etag}\r\n"
+    ))
+    .await;
+    // admin:secret, and a wrong password.
+    p.same(&format!(
+        "GET /guarded/secret.txt HTTP/1.1\r\n{h}Authorization: Basic YWRtaW46c2VjcmV0\r\n"
+    ))
+    .await;
+    p.same(&format!(
+        "GET /guarded/secret.txt HTTP/1.1\r\n{h}Authorization: Basic YWRtaW46d3Jvbmc=\r\n"
+    ))
+    .await;
+}

@@ -15,6 +15,7 @@ mod acme;
 mod endpoint;
 mod envsubst;
 mod error;
+pub(crate) mod files;
 mod health;
 mod limits;
 mod listen;

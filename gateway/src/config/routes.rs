@@ -39,6 +39,9 @@ pub(crate) struct RouteConfig {
     /// The answer at the edge, instead of a proxy.
     #[serde(rename = "return", skip_serializing_if = "Option::is_none")]
     pub(crate) return_: Option<ReturnConfig>,
+    /// Static files, as the content handler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) files: Option<super::files::FilesConfig>,
     /// The path the upstream receives, from variables and captures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) upstream_path: Option<Template>,
@@ -125,7 +128,7 @@ pub(super) fn validate(
         let proxies = !r.upstream.is_empty() || !r.split.is_empty();
         let split = validate_split(c, &key, &r.split, upstreams)?;
         let upstream = match (r.upstream.is_empty(), split.first()) {
-            (true, None) if return_.is_none() && r.rewrite.is_empty() => {
+            (true, None) if return_.is_none() && r.files.is_none() && r.rewrite.is_empty() => {
                 return Err(c.err(
                     format!("{key}.upstream"),
                     "required (or `split` over several upstreams), unless the route has a `return` or only `rewrite`s",
@@ -145,6 +148,17 @@ pub(super) fn validate(
             return Err(c.err(
                 format!("{key}.return"),
                 "a route has one content handler: `return` or `upstream`/`split`, not both",
+            ));
+        }
+        let files = r
+            .files
+            .as_ref()
+            .map(|f| super::files::validate(c, &format!("{key}.files"), f))
+            .transpose()?;
+        if files.is_some() && (proxies || return_.is_some()) {
+            return Err(c.err(
+                format!("{key}.files"),
+                "a route has one content handler: `files`, `return` or `upstream`/`split`",
             ));
         }
         if proxies && !upstreams.contains_key(&upstream) {
@@ -220,6 +234,7 @@ pub(super) fn validate(
             access,
             rewrite,
             return_,
+            files,
             upstream_path,
             error_pages,
             intercept_errors: r.intercept_errors.unwrap_or(false),
@@ -235,17 +250,22 @@ pub(super) fn validate(
                 &r.response_timeout,
                 timeouts.response,
             )?,
-            policies: policies::validate(
+            policies: with_basic_auth(
                 c,
                 &key,
-                &label,
-                policies::PolicySections {
-                    rate_limit: r.rate_limit.as_ref(),
-                    cors: r.cors.as_ref(),
-                    compression: r.compression.as_ref(),
-                    headers: r.headers.as_ref(),
-                    auth: r.auth.as_ref(),
-                },
+                r,
+                policies::validate(
+                    c,
+                    &key,
+                    &label,
+                    policies::PolicySections {
+                        rate_limit: r.rate_limit.as_ref(),
+                        cors: r.cors.as_ref(),
+                        compression: r.compression.as_ref(),
+                        headers: r.headers.as_ref(),
+                        auth: r.auth.as_ref(),
+                    },
+                ),
             )?,
         });
     }
@@ -303,4 +323,20 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
             "`{prefix}` is not a normalised path (no `//`, `.`, `..` or escapes other than reserved characters)"
         )),
     }
+}
+
+/// The route's policy settings with its `basic_auth` table read.
+fn with_basic_auth(
+    c: &Checker<'_>,
+    key: &str,
+    r: &RouteSection,
+    settings: Result<PolicySettings, ConfigError>,
+) -> Result<PolicySettings, ConfigError> {
+    let mut settings = settings?;
+    settings.basic_auth = r
+        .basic_auth
+        .as_ref()
+        .map(|s| policies::basic_auth::validate(c, &format!("{key}.basic_auth"), s))
+        .transpose()?;
+    Ok(settings)
 }

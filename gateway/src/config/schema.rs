@@ -207,6 +207,11 @@ pub(crate) struct RouteSection {
     /// Error pages also replace the upstream's own error answers
     /// (NGINX's `proxy_intercept_errors`; default false).
     pub(crate) intercept_errors: Option<bool>,
+    /// `[routes.files]`: static files (NGINX's `root`/`alias`, `index`,
+    /// `try_files`, `expires`) as the content handler.
+    pub(crate) files: Option<super::files::FilesSection>,
+    /// `[routes.basic_auth]`: HTTP Basic authentication from an htpasswd file.
+    pub(crate) basic_auth: Option<super::policies::basic_auth::BasicAuthSection>,
     /// `allow` / `deny` rules in order (`["allow 10.0.0.0/8", "deny all"]`).
     #[serde(default)]
     pub(crate) access: Vec<String>,

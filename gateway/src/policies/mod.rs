@@ -24,12 +24,14 @@
 
 mod access_rules;
 mod auth;
+mod basic_auth;
 mod body_limit;
 mod compression;
 mod cors;
 mod counters;
 mod header_rules;
 mod host;
+pub(crate) mod htpasswd;
 mod proxy_redirect;
 mod rate_limit;
 
@@ -207,6 +209,8 @@ policies! {
     Cors(cors::Cors),
     /// Token buckets per client: `429` when empty.
     RateLimit(rate_limit::RateLimit),
+    /// User name and password from an htpasswd file: `401` without.
+    BasicAuth(basic_auth::BasicAuth),
     /// Access tokens verified at the edge: `401` without a valid one.
     Auth(auth::EdgeAuth),
     /// The `Host` the upstream receives.
@@ -239,7 +243,7 @@ impl RoutePolicies {
     /// Request phase order: body limit (NGINX checks it when it finds the
     /// location), access rules, CORS preflight (a browser's
     /// preflight carries no token and must not spend the client's
-    /// requests), rate limit, authentication.
+    /// requests), rate limit, basic authentication, edge authentication.
     pub(crate) fn for_route(
         route: &RouteConfig,
         upstream: Option<&UpstreamConfig>,
@@ -267,6 +271,17 @@ impl RoutePolicies {
             });
             all.push(RoutePolicy::RateLimit(rate_limit::RateLimit::new(
                 limit, &label, kept,
+            )));
+        }
+        if let Some(basic) = &settings.basic_auth {
+            let kept = previous.and_then(|p| {
+                p.all.iter().find_map(|x| match x {
+                    RoutePolicy::BasicAuth(b) if b.config() == basic => Some(b),
+                    _ => None,
+                })
+            });
+            all.push(RoutePolicy::BasicAuth(basic_auth::BasicAuth::new(
+                basic, &label, kept,
             )));
         }
         if let Some(auth) = &settings.auth {

@@ -50,7 +50,7 @@ pub(super) fn page(
             Content::Return(ret) => {
                 crate::content::returns::answer(ret, &target.vars(&ctx.line(head)))
             }
-            Content::Proxy | Content::Nothing => return None,
+            Content::Proxy | Content::Files(_) | Content::Nothing => return None,
         },
         _ => return None,
     };

@@ -42,6 +42,7 @@ mod errors;
 mod forward;
 mod response;
 mod route;
+mod static_files;
 mod upgrade;
 mod upstream_request;
 
@@ -140,9 +141,9 @@ async fn proxy(
 
 /// The route's content handler between its before-phases (request
 /// policies) and the response (after-phases run on what it returns).
-async fn content(
-    ctx: &mut RequestCtx<'_>,
-    route: &Route,
+async fn content<'a>(
+    ctx: &mut RequestCtx<'a>,
+    route: &'a Route,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Problem> {
     // NGINX runs `return` in the rewrite phase: before access rules and
@@ -160,12 +161,27 @@ async fn content(
         Err(Verdict::Refuse(problem)) => return Err(problem),
         Err(Verdict::Answer(status, headers)) => return Ok(errors::answer(status, headers)),
     }
-    match &route.content {
-        Content::Proxy => proxied(ctx, route, req).await,
-        Content::Return(_) | Content::Nothing => Err(Problem::not_found(format!(
-            "no route matches `{}`",
-            ctx.target.uri
-        ))),
+    // A `try_files` fallback moves the request to another route (at most
+    // ten times: routing counts the changes).
+    let mut current = route;
+    loop {
+        match &current.content {
+            Content::Proxy => return proxied(ctx, current, req).await,
+            Content::Files(config) => match static_files::serve(ctx, current, config, &req).await {
+                static_files::Next::Answer(answer) => return *answer,
+                static_files::Next::Route(next) => current = next,
+            },
+            Content::Return(ret) => {
+                return crate::content::returns::answer(ret, &ctx.target.vars(&ctx.line(&req)))
+                    .map(|r| r.map(ResponseBody::fixed));
+            }
+            Content::Nothing => {
+                return Err(Problem::not_found(format!(
+                    "no route matches `{}`",
+                    ctx.target.uri
+                )));
+            }
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) enum Content {
     Proxy,
     /// An answer at the edge (`return`).
     Return(ReturnConfig),
+    /// Static files.
+    Files(Arc<crate::config::files::FilesConfig>),
     /// Nothing: a route of `rewrite`s only, whose requests no rewrite
     /// took elsewhere (`404`).
     Nothing,
@@ -115,10 +117,11 @@ impl RouteTable {
                 matcher: r.location.clone(),
                 internal: r.internal,
                 rewrite: r.rewrite.clone(),
-                content: match (&r.return_, r.upstream.is_empty()) {
-                    (Some(ret), _) => Content::Return(ret.clone()),
-                    (None, false) => Content::Proxy,
-                    (None, true) => Content::Nothing,
+                content: match (&r.return_, &r.files, r.upstream.is_empty()) {
+                    (Some(ret), _, _) => Content::Return(ret.clone()),
+                    (None, Some(files), _) => Content::Files(Arc::new(files.clone())),
+                    (None, None, false) => Content::Proxy,
+                    (None, None, true) => Content::Nothing,
                 },
                 upstream_path: r.upstream_path.clone(),
                 error_pages: r.error_pages.clone(),

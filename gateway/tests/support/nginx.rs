@@ -143,10 +143,11 @@ pub struct Parity {
     pub gateway: TestGateway,
     /// The shared upstream.
     pub upstream: ParityUpstream,
-    /// The shared document root.
+    /// The directory holding the shared document root (`docroot/`).
     pub root: tempfile::TempDir,
     /// The headers compared besides status and `Location` (when NGINX
-    /// sends them; `content-type` only on successful answers).
+    /// sends them; `content-type` only on successful answers; `Expires`
+    /// is a clock reading, not compared).
     pub compared: Vec<&'static str>,
 }
 
@@ -163,16 +164,31 @@ impl Parity {
     /// module's documentation. `files` are written under the document
     /// root first.
     pub async fn start(nginx_servers: &str, route_table: &str, files: &[(&str, &str)]) -> Parity {
-        let root = tempfile::tempdir().unwrap();
+        Self::start_with(nginx_servers, route_table, files, |_| {}).await
+    }
+
+    /// [`Parity::start`], with `setup` called on the document root first
+    /// (its parent directory is the test's own, e.g. for an htpasswd file
+    /// outside the root: `{ROOT}/../htpasswd`).
+    pub async fn start_with(
+        nginx_servers: &str,
+        route_table: &str,
+        files: &[(&str, &str)],
+        setup: impl FnOnce(&Path),
+    ) -> Parity {
+        let base = tempfile::tempdir().unwrap();
+        let docroot = base.path().join("docroot");
+        std::fs::create_dir_all(&docroot).unwrap();
+        setup(&docroot);
         for (path, contents) in files {
-            let at: PathBuf = root.path().join(path);
+            let at: PathBuf = docroot.join(path);
             std::fs::create_dir_all(at.parent().unwrap()).unwrap();
             std::fs::write(at, contents).unwrap();
         }
         let upstream = ParityUpstream::start().await;
         let nginx_addr = free_addr();
         let nginx = Nginx::start(
-            &fill(nginx_servers, nginx_addr, upstream.addr, root.path()),
+            &fill(nginx_servers, nginx_addr, upstream.addr, &docroot),
             nginx_addr,
         )
         .await;
@@ -180,17 +196,18 @@ impl Parity {
             route_table,
             "127.0.0.1:0".parse().unwrap(),
             upstream.addr,
-            root.path(),
+            &docroot,
         ))
         .await;
         Parity {
             nginx,
             gateway,
             upstream,
-            root,
+            root: base,
             compared: vec![
+                "etag",
+                "last-modified",
                 "cache-control",
-                "expires",
                 "accept-ranges",
                 "content-range",
                 "content-type",
