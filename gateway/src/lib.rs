@@ -21,9 +21,8 @@ pub mod cli;
 mod client_addr;
 mod client_limit;
 mod config;
+mod content;
 mod error;
-// The static-files content handler; the router dispatches to it (issue 29).
-#[allow(dead_code)]
 mod files;
 mod headers;
 mod listen;
@@ -36,6 +35,7 @@ mod policies;
 mod proxy;
 mod reload;
 mod routes;
+mod routing;
 mod state;
 mod stop;
 mod tls;

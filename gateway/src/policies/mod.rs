@@ -22,6 +22,7 @@
 //! so a phase no policy of the route acts in costs an empty loop, and a
 //! route without response policies never takes its response apart.
 
+mod access_rules;
 mod auth;
 mod basic_auth;
 mod body_limit;
@@ -31,6 +32,7 @@ mod counters;
 mod header_rules;
 mod host;
 pub(crate) mod htpasswd;
+mod proxy_redirect;
 mod rate_limit;
 
 use std::net::IpAddr;
@@ -201,6 +203,8 @@ macro_rules! policies {
 policies! {
     /// A declared `Content-Length` over the route's body limit: `413`.
     BodyLimit(body_limit::DeclaredLength),
+    /// `allow` / `deny` on the client's address: `403`.
+    Access(access_rules::AccessRules),
     /// CORS: preflights answered, responses to allowed origins marked.
     Cors(cors::Cors),
     /// Token buckets per client: `429` when empty.
@@ -211,6 +215,8 @@ policies! {
     Auth(auth::EdgeAuth),
     /// The `Host` the upstream receives.
     Host(host::HostHeader),
+    /// The upstream's own URLs in `Location` / `Refresh` made public.
+    Redirects(proxy_redirect::RedirectRewrite),
     /// Headers set, added, removed.
     Headers(header_rules::HeaderRules),
     /// gzip, brotli, zstd responses.
@@ -234,7 +240,8 @@ impl RoutePolicies {
     /// policies in the table being replaced, when its settings did not
     /// change.
     ///
-    /// Request phase order: body limit, CORS preflight (a browser's
+    /// Request phase order: body limit (NGINX checks it when it finds the
+    /// location), access rules, CORS preflight (a browser's
     /// preflight carries no token and must not spend the client's
     /// requests), rate limit, basic authentication, edge authentication.
     pub(crate) fn for_route(
@@ -247,6 +254,11 @@ impl RoutePolicies {
         let mut all = vec![RoutePolicy::BodyLimit(body_limit::DeclaredLength::new(
             route.body_limit,
         ))];
+        if !route.access.is_empty() {
+            all.push(RoutePolicy::Access(access_rules::AccessRules::new(
+                &route.access,
+            )));
+        }
         if let Some(cors) = &settings.cors {
             all.push(RoutePolicy::Cors(cors::Cors::new(cors, &label)));
         }
@@ -284,6 +296,18 @@ impl RoutePolicies {
         all.push(RoutePolicy::Host(host::HostHeader::new(
             route.host, upstream,
         )));
+        if let Some(setting) = &route.proxy_redirect {
+            let public = match (&route.location, &route.upstream_path) {
+                (_, Some(_)) => None,
+                (crate::config::Location::Prefix { path, .. }, None) if route.strip_prefix => {
+                    Some(path.as_str())
+                }
+                _ => Some("/"),
+            };
+            if let Some(rewrite) = proxy_redirect::RedirectRewrite::new(setting, upstream, public) {
+                all.push(RoutePolicy::Redirects(rewrite));
+            }
+        }
         if let Some(rules) = &settings.headers {
             all.push(RoutePolicy::Headers(header_rules::HeaderRules::new(rules)));
         }

@@ -16,8 +16,6 @@ use serde::{Deserialize, Serialize};
 use super::super::error::{Checker, ConfigError};
 
 /// The table as written.
-// Read by the route schema with issue 29's locations (routing branch).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BasicAuthSection {
@@ -38,7 +36,6 @@ pub(crate) struct BasicAuthConfig {
 }
 
 /// Validate a basic-auth table at `key` (`routes[1].basic_auth`).
-#[allow(dead_code)]
 pub(in crate::config) fn validate(
     c: &Checker<'_>,
     key: &str,

@@ -76,6 +76,7 @@ pub(super) fn validate(
             .auth
             .map(|s| auth::validate(c, &format!("{key}.auth"), prefix, s))
             .transpose()?,
+        // Read by `config/routes.rs` from the route's `basic_auth` table.
         basic_auth: None,
     })
 }
