@@ -556,3 +556,42 @@ basic_auth = { realm = "Admin", file = "{ROOT}/../htpasswd" }
     ))
     .await;
 }
+
+/// Feature 8: `X-Accel-Redirect` from the upstream served from an internal
+/// files route (its `Content-Type` the application's), internal routes
+/// `404` to clients, a target with `..` `404`.
+#[tokio::test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (apt-get install nginx)")]
+async fn x_accel_redirect_follows_nginx() {
+    let nginx = r#"
+server {
+    listen {LISTEN};
+    location /app/ { proxy_pass http://{UPSTREAM}/; }
+    location /protected/ { internal; alias {ROOT}/files/; }
+}
+"#;
+    let gateway = r#"
+[upstreams.app]
+endpoints = ["http://{UPSTREAM}"]
+[[routes]]
+prefix = "/app/"
+upstream = "app"
+[[routes]]
+location = "/protected/"
+internal = true
+files = { alias = "{ROOT}/files/" }
+"#;
+    let files = [
+        ("files/doc.txt", "the document\n"),
+        ("secret.txt", "outside\n"),
+    ];
+    let p = Parity::start(nginx, gateway, &files).await;
+    for path in [
+        "/app/accel?to=/protected/doc.txt",
+        "/app/accel?to=/protected/missing.txt",
+        "/app/accel?to=/protected/../secret.txt",
+        "/protected/doc.txt",
+    ] {
+        p.same_get(path).await;
+    }
+}

@@ -33,6 +33,7 @@
 //! A problem from any phase is rendered as problem+json ([`errors::render`])
 //! and still goes through "log". Nothing here buffers a body: both stream.
 
+mod accel;
 mod admit;
 mod body;
 mod ctx;
@@ -196,6 +197,7 @@ async fn proxied(
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Problem> {
     let pool = upstream(ctx, route)?;
+    let client_uri = req.uri().clone();
     let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req)?;
     let (response, conn) = forward::forward(ctx, route, pool, outbound)
         .await
@@ -203,6 +205,11 @@ async fn proxied(
     let timeouts = &ctx.active.config.timeouts;
     if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         return upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn);
+    }
+    if let Some(to) = response.headers().get(accel::X_ACCEL_REDIRECT).cloned() {
+        let app_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
+        drop((response, conn));
+        return accel::serve(ctx, &client_uri, &to, app_type).await;
     }
     Ok(response::upstream_response(
         response,

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::Problem;
 use http::{HeaderMap, Request, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::config::Location;
 use crate::config::files::FilesConfig;
@@ -32,11 +31,11 @@ pub(super) enum Next<'a> {
 }
 
 /// Serve `req` from `config`, the files of `route`.
-pub(super) async fn serve<'a>(
+pub(super) async fn serve<'a, B>(
     ctx: &mut RequestCtx<'a>,
     route: &Route,
     config: &Arc<FilesConfig>,
-    req: &Request<Incoming>,
+    req: &Request<B>,
 ) -> Next<'a> {
     let prefix = match &route.matcher {
         Location::Prefix { path, .. } | Location::Exact(path) => path.as_str(),
@@ -86,7 +85,7 @@ fn status_answer(
 }
 
 /// An internal redirect to `uri` (a path, or `@name`).
-fn redirect<'a>(ctx: &mut RequestCtx<'a>, req: &Request<Incoming>, uri: &str) -> Next<'a> {
+pub(super) fn redirect<'a, B>(ctx: &mut RequestCtx<'a>, req: &Request<B>, uri: &str) -> Next<'a> {
     let Some(table) = ctx.table else {
         return Next::Answer(Box::new(Err(Problem::internal())));
     };
