@@ -280,7 +280,8 @@ pub(super) fn check_listeners(
                     "a TLS listener needs the [tls] section (tls.listen and certificates or [acme])",
                 ));
             }
-            if on.addr == admin {
+            // Port 0 (tests): every bind gets its own port.
+            if on.addr == admin && admin.port() != 0 {
                 return Err(c.err(key, format!("{} is the admin listener", on.addr)));
             }
             if all
