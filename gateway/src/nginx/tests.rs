@@ -467,3 +467,41 @@ fn an_options_block_beyond_the_recipe_is_reported() {
         whys(&t)
     );
 }
+
+#[test]
+fn envsubst_placeholders_stay_the_tables_own() {
+    let t = import_text(
+        Path::new("t.conf"),
+        b"server { listen ${NGINX_PORT}; server_name ${DOMAIN};
+           location / { proxy_pass http://${API_HOST}:8000; proxy_set_header X-Env ${ENV_NAME}; }
+           location /x/ { proxy_pass http://$backend; } }
+         server { listen ${NGINX_PORT}; server_name admin.${DOMAIN}; location / { return 204; } }",
+        Path::new("/etc/nginx"),
+    )
+    .unwrap();
+    assert_eq!(
+        whys(&t),
+        ["t.conf:3: proxy_pass: proxy_pass addresses with NGINX variables have no equivalent"]
+    );
+    for kept in [
+        "public = \"0.0.0.0:${NGINX_PORT}\"",
+        "endpoints = [\"http://${API_HOST}:8000\"]",
+        "X-Env = \"${ENV_NAME}\"",
+        "names = [\"${DOMAIN}\"]",
+        "names = [\"admin.${DOMAIN}\"]",
+        "[upstreams.api_host]",
+    ] {
+        assert!(t.toml.contains(kept), "{kept}\n{}", t.toml);
+    }
+    // What the gateway reads once the environment fills them in.
+    let filled = t
+        .toml
+        .replace("${NGINX_PORT}", "8080")
+        .replace("${API_HOST}", "api")
+        .replace("${ENV_NAME}", "prod")
+        .replace("${DOMAIN}", "shop.test");
+    let c = Config::parse(Path::new("out.toml"), &filled, &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}\n{filled}"));
+    assert_eq!(c.listen.port(), 8080);
+    assert_eq!(c.servers.len(), 2);
+}

@@ -114,38 +114,10 @@ pub fn kind(d: &Directive) -> Result<(Kind, String), String> {
     Ok((kind, path.to_string()))
 }
 
-/// `text` with the envsubst placeholders (`${NAME}`) neutralised, for
-/// checking the request variables around them.
-fn without_placeholders(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find("${") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 2..];
-        match after.find('}') {
-            Some(end)
-                if end > 0
-                    && after[..end]
-                        .bytes()
-                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
-            {
-                out.push('X');
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str("${");
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// A text with request variables the route table knows.
 fn template(text: &str, groups: &[String]) -> Result<(), String> {
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-    Template::parse(&without_placeholders(text), &groups).map(|_| ())
+    Template::parse(&values::without_placeholders(text), &groups).map(|_| ())
 }
 
 fn is_redirect(status: u16) -> bool {
@@ -223,7 +195,7 @@ pub fn rewrite_of(d: &Directive, groups: &mut Vec<String>) -> Result<Rewrite, St
 pub fn check_content(d: &Directive) -> Result<(), String> {
     let args = d.arg_texts();
     let no_vars = |t: &str| {
-        if values::has_variable(&without_placeholders(t)) {
+        if values::has_variable(&values::without_placeholders(t)) {
             Err(values::variable_why(&format!("`{}` values", d.name), t))
         } else {
             Ok(())
@@ -688,11 +660,11 @@ fn proxy(
         Some(i) => (&rest[..i], Some(&rest[i..])),
         None => (rest, None),
     };
-    if values::has_variable(address) {
+    if values::has_request_variable(address) {
         return Err(values::variable_why("proxy_pass addresses", address));
     }
     r.upstream = upstream::for_address(address, env.names, upstreams)?;
-    let uri_vars = uri.is_some_and(|u| values::has_variable(&without_placeholders(u)));
+    let uri_vars = uri.is_some_and(|u| values::has_variable(&values::without_placeholders(u)));
     match (kind, uri) {
         (_, None) => {
             // The request's path as it is (after rewrites).

@@ -118,7 +118,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
                     "`{name}: {value}` cannot be expressed (the gateway owns `{name}`)"
                 ));
             }
-            if values::has_variable(value) {
+            if values::has_request_variable(value) {
                 return Err(values::variable_why("header values", value));
             }
             Ok(())
@@ -127,7 +127,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
             if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
                 return Err(format!("the gateway owns `{name}`"));
             }
-            if values::has_variable(value) {
+            if values::has_request_variable(value) {
                 return Err(values::variable_why("header values", value));
             }
             Ok(())

@@ -112,12 +112,16 @@ pub fn servers(
                 if name.is_empty() || name == "_" {
                     continue;
                 }
-                if values::has_variable(name) && !name.starts_with('~') {
+                if values::has_request_variable(name) && !name.starts_with('~') {
                     let why = format!("the server name `{name}` uses a variable");
                     comments.push(report.untranslated(d, &why));
                     continue;
                 }
-                let key = name.to_ascii_lowercase();
+                let key = if values::has_placeholder(name) {
+                    name.to_string()
+                } else {
+                    name.to_ascii_lowercase()
+                };
                 if let Err(why) = server_name_ok(name) {
                     comments.push(report.untranslated(d, &why));
                     continue;
@@ -159,7 +163,7 @@ fn server_name_ok(name: &str) -> Result<(), String> {
     if let Some(regex) = name.strip_prefix('~') {
         return crate::config::pattern::Pattern::parse(regex, false).map(|_| ());
     }
-    let lower = name.to_ascii_lowercase();
+    let lower = values::without_placeholders(name).to_ascii_lowercase();
     let valid = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -437,7 +441,7 @@ fn certificates(
     let certs = level("ssl_certificate");
     let keys = level("ssl_certificate_key");
     for (i, (c, k)) in certs.iter().zip(keys.iter()).enumerate() {
-        if values::has_variable(c.arg(0)) || values::has_variable(k.arg(0)) {
+        if values::has_request_variable(c.arg(0)) || values::has_request_variable(k.arg(0)) {
             let comment =
                 report.untranslated(c, "certificates chosen by variables have no equivalent");
             table.comments.push(comment);
