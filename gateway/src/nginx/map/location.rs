@@ -625,7 +625,12 @@ fn cache_control_of_files(
     let max_age = value
         .split(',')
         .any(|x| x.trim().to_ascii_lowercase().starts_with("max-age"));
-    if d.arg(2) == "always" || value.is_empty() || expires && max_age {
+    if d.arg(2) == "always"
+        || value.is_empty()
+        || !value.is_ascii()
+        || http::HeaderValue::from_str(value).is_err()
+        || expires && max_age
+    {
         return;
     }
     files.set("cache_control", value);
