@@ -392,7 +392,7 @@ fn choose_listeners(
     if l.plain.len() > 1 {
         let c = report.untranslated(
             main,
-            "several plain listen addresses: the gateway has one (issue 29)",
+            "several plain listen addresses: the gateway has one public listener",
         );
         table.comments.push(c);
     }
