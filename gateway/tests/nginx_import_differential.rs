@@ -35,7 +35,8 @@ fn nginx_binary() -> PathBuf {
 
 /// An upstream that answers with what it received: method, target, and
 /// the headers named in `shown`; `/big` answers 4 KiB of JSON; `/accel`
-/// answers `X-Accel-Redirect` with the query's `to=` value.
+/// answers `X-Accel-Redirect` with the query's `to=` value; `/status/N`
+/// answers with status `N`.
 fn echo_upstream(shown: &'static [&'static str]) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -81,9 +82,14 @@ fn echo(mut stream: TcpStream, shown: &[&str]) {
     if let Some((_, to)) = target.split_once("/accel?to=") {
         extra = format!("X-Accel-Redirect: {to}\r\n");
     }
+    let status = target
+        .split_once("/status/")
+        .and_then(|(_, n)| n.get(..3))
+        .and_then(|n| n.parse::<u16>().ok())
+        .unwrap_or(200);
     let _ = write!(
         stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Powered-By: echo\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nX-Powered-By: echo\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
 }
@@ -730,6 +736,38 @@ fn the_vm_tls_static_corpus_file_and_its_translation_answer_alike() {
             ("/", "Host: shop.example.test\r\n"),
             ("/account?x=1", "Host: shop.example.test\r\n"),
             ("/static", "Host: shop.example.test\r\n"),
+        ],
+    });
+}
+
+/// Error pages answered by `return` locations: the upstream's own 404
+/// (intercepted) becomes `200 []`, its 503 and an unreachable upstream the
+/// JSON page with their own status, and `return 503` too.
+#[test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx")]
+fn the_api_errors_corpus_file_and_its_translation_answer_alike() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    compare(&Case {
+        name: "api-errors.conf",
+        replace: &[
+            ("api:8080", "ECHO"),
+            ("legacy:8080", &closed_addr),
+            ("listen 80;", "listen 127.0.0.1:PORT;"),
+        ],
+        files: &[],
+        shown: &["host"],
+        code: 0,
+        site: false,
+        tls: false,
+        requests: &[
+            ("/api/items?x=1", ""),
+            ("/api/status/404", ""),
+            ("/api/status/503", ""),
+            ("/api/status/500", ""),
+            ("/legacy-api/items", ""),
+            ("/maintenance", ""),
         ],
     });
 }

@@ -409,6 +409,7 @@ fn every_corpus_file_gives_a_table_that_passes_check() {
     for name in [
         "original.conf",
         "api-proxy.conf",
+        "api-errors.conf",
         "compose-spa.conf",
         "vm-tls-static.conf",
         "selfhosted-streaming.conf",
