@@ -106,9 +106,17 @@ proptest! {
         server_level in proptest::collection::vec(setting(), 0..5),
         http_level in proptest::collection::vec(setting(), 0..5),
         listen in prop::sample::select(vec!["80", "127.0.0.1:8080", "[::]:81", "443 ssl", "8443 ssl http2", "unix:/x"]),
+        second in proptest::option::of((
+            prop::sample::select(vec!["a.test", "_", "*.b.test", "~^(?<s>.+)\\.c$", "bad name!"]),
+            prop::sample::select(vec!["80", "8080", "80 default_server"]),
+            proptest::collection::vec(location(), 0..3),
+        )),
     ) {
+        let second = second.map_or(String::new(), |(name, listen, locations)| {
+            format!("server {{ listen {listen}; server_name {name}; {} }}\n", locations.join("\n"))
+        });
         let text = format!(
-            "events {{}}\nhttp {{\nlimit_req_zone $binary_remote_addr zone=z:1m rate=5r/s;\nupstream pool {{ server a:1 weight=2; server b:2 max_fails=3 fail_timeout=7s; }}\n{}\nserver {{\nlisten {listen};\nssl_certificate c.pem; ssl_certificate_key k.pem;\n{}\n{}\n}}\n}}\n",
+            "events {{}}\nhttp {{\nlimit_req_zone $binary_remote_addr zone=z:1m rate=5r/s;\nupstream pool {{ server a:1 weight=2; server b:2 max_fails=3 fail_timeout=7s; }}\n{}\nserver {{\nlisten {listen};\nssl_certificate c.pem; ssl_certificate_key k.pem;\n{}\n{}\n}}\n{second}}}\n",
             http_level.join("\n"),
             server_level.join("\n"),
             locations.join("\n"),
@@ -130,7 +138,19 @@ fn location() -> impl Strategy<Value = String> {
             "proxy_pass https://u;",
             "proxy_pass http://$up;",
             "root /srv;",
+            "root /tmp;",
             "return 204;",
+            "return 301 /x$is_args$args;",
+            "return 444;",
+            "return 200 \"$host $http_x\";",
+            "rewrite ^/(.*)$ /b/$1 last;",
+            "rewrite ^/(?<n>x)(.*)$ /$n$2 break; proxy_pass http://u:8000;",
+            "rewrite (a)\\1 /z;",
+            "try_files $uri $uri/ /index.html;",
+            "alias /tmp/; internal;",
+            "error_page 404 =200 /e; error_page 500 = @x;",
+            "proxy_pass http://u:8000/$1$is_args$args;",
+            "proxy_pass http://u:8000/v1$uri;",
         ]),
         proptest::collection::vec(setting(), 0..4),
     )
@@ -179,6 +199,25 @@ fn setting() -> impl Strategy<Value = String> {
         "large_client_header_buffers 4 8k;",
         "http2_max_concurrent_streams 64;",
         "server_name example.test;",
+        "root /tmp;",
+        "root relative/dir;",
+        "index index.htm default.html;",
+        "expires 30d;",
+        "expires modified 1h;",
+        "gzip_static on;",
+        "allow 10.0.0.0/8;",
+        "deny all;",
+        "allow unix:;",
+        "satisfy any;",
+        "auth_basic \"Staff\"; auth_basic_user_file /nonexistent/htpasswd;",
+        "auth_basic off;",
+        "error_page 500 502 /50x.html;",
+        "error_page 404 https://elsewhere/;",
+        "proxy_intercept_errors on;",
+        "proxy_redirect default;",
+        "proxy_redirect http://u:8000/ /;",
+        "proxy_redirect off;",
+        "autoindex on;",
     ])
     .prop_map(str::to_string)
 }

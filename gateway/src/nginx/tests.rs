@@ -56,8 +56,11 @@ fn the_api_proxy_corpus_file_translates_fully() {
     let t = import(&corpus("api-proxy.conf"), None).unwrap();
     assert!(t.untranslated.is_empty(), "{:?}", whys(&t));
     let c = Config::parse(Path::new("out.toml"), &t.toml, &Overrides::default()).unwrap();
-    let prefixes: Vec<&str> = c.routes.iter().map(|r| r.prefix.as_str()).collect();
-    assert_eq!(prefixes, ["/orders/", "/auth/", "/accounts/", "/events/"]);
+    let prefixes: Vec<String> = c.routes.iter().map(route_path).collect();
+    assert_eq!(
+        prefixes,
+        ["/orders/", "/auth/", "^~ /accounts/", "/events/"]
+    );
     assert_eq!(c.body_limit, 10 << 20);
     assert_eq!(c.routes[2].body_limit, 2 << 20);
     assert_eq!(c.routes[2].response_timeout.as_secs(), 120);
@@ -84,29 +87,51 @@ fn proxy_pass_follows_nginx_prefix_replacement() {
     let (t, c) = translate(
         "server { location /a/ { proxy_pass http://u:1/; } location /b/ { proxy_pass http://u:1; }
           location / { proxy_pass http://u:1/; } location /c/ { proxy_pass http://u:1/x/; }
-          location /d { proxy_pass http://u:1; } }",
+          location /d { proxy_pass http://u:1; } location = /e { proxy_pass http://u:1/f; }
+          location ^~ /g/ { proxy_pass http://u:1/; } }",
     );
-    let routes: Vec<(&str, bool)> = c
+    assert!(t.untranslated.is_empty(), "{:?}", whys(&t));
+    let routes: Vec<(String, bool)> = c
         .routes
         .iter()
-        .map(|r| (r.prefix.as_str(), r.strip_prefix))
+        .map(|r| (route_path(r), r.strip_prefix))
         .collect();
     assert_eq!(
         routes,
-        [("/a/", true), ("/b/", false), ("/", false), ("/d/", false)]
+        [
+            ("/a/".into(), true),
+            ("/b/".into(), false),
+            ("/".into(), false),
+            ("/c/".into(), false),
+            ("/d".into(), false),
+            ("= /e".into(), false),
+            ("^~ /g/".into(), true),
+        ]
     );
-    let w = whys(&t);
+    // `/c/y` goes as `/x/y`: the prefix replaced by a break rewrite.
     assert!(
-        w.iter()
-            .any(|l| l.starts_with("t.conf:2: proxy_pass: proxy_pass with the URI `/x/`")),
-        "{w:?}"
+        t.toml.contains(
+            "rewrite = [{ regex = \"^/c/(.*)$\", replacement = \"/x/$1\", flag = \"break\" }]"
+        ),
+        "{}",
+        t.toml
     );
-    assert!(
-        w.iter().any(|l| l.starts_with(
-            "t.conf:3: location: the route table's prefixes end with `/`: translated as `/d/`"
-        )),
-        "{w:?}"
-    );
+    assert!(t.toml.contains("upstream_path = \"/f\""), "{}", t.toml);
+}
+
+/// The route's location as NGINX writes it.
+fn route_path(r: &crate::config::RouteConfig) -> String {
+    use crate::config::Location;
+    match &r.location {
+        Location::Prefix {
+            path,
+            stop_regex: true,
+        } => format!("^~ {path}"),
+        Location::Prefix { path, .. } => path.clone(),
+        Location::Exact(p) => format!("= {p}"),
+        Location::Regex(_) => "~".into(),
+        Location::Named(n) => n.clone(),
+    }
 }
 
 #[test]
@@ -196,7 +221,8 @@ fn unknown_and_unsupported_directives_are_listed_with_their_line() {
         "{w:?}"
     );
     assert!(
-        w.iter().any(|l| l.starts_with("t.conf:9: location: exact")),
+        w.iter()
+            .any(|l| l == "t.conf:9: fastcgi_pass: the gateway forwards HTTP only"),
         "{w:?}"
     );
     assert!(
@@ -222,25 +248,134 @@ fn listen_addresses_and_tls_are_translated() {
 }
 
 #[test]
-fn several_virtual_servers_are_reported_and_the_default_kept() {
+fn several_virtual_servers_become_servers_with_the_default_marked() {
     let (t, c) = translate(
-        "server { listen 80; server_name a; location / { proxy_pass http://a:1; } }
-         server { listen 80 default_server; server_name b; location / { proxy_pass http://b:1; } }",
+        "server { listen 80; server_name A.test *.a.test; location / { proxy_pass http://a:1; } }
+         server { listen 80 default_server; server_name b; location / { proxy_pass http://b:1; } }
+         server { listen 80; server_name a.test c; location / { proxy_pass http://c:1; } }
+         server { listen 8080; server_name d; location / { proxy_pass http://d:1; } }",
     );
-    assert_eq!(c.routes[0].upstream, "b");
-    assert!(whys(&t)[0].starts_with("t.conf:1: server: several virtual servers"));
+    assert!(c.routes.is_empty());
+    assert_eq!(c.servers.len(), 4);
+    assert_eq!(c.servers[0].routes[0].upstream, "a");
+    assert!(c.servers[1].default && !c.servers[0].default);
+    // `a.test` stays with the first server that names it, as NGINX keeps it.
+    assert_eq!(c.servers[2].names.len(), 1);
+    let w = whys(&t);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("t.conf:4: server: its `listen` differs"),
+        "{w:?}"
+    );
 }
 
 #[test]
-fn a_file_with_nothing_to_proxy_still_passes_check() {
-    let (t, c) = translate("server { listen 8080; location / { root /srv; } }");
-    assert_eq!(c.routes[0].upstream, "unreachable");
+fn locations_without_proxy_pass_serve_files_return_or_rewrite() {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path().display();
+    let (t, c) = translate(&format!(
+        "server {{ listen 8080; root {r}; index index.htm;
+           location / {{ try_files $uri $uri/ /index.html; }}
+           location /assets/ {{ expires 30d; gzip_static on; }}
+           location /dl/ {{ internal; alias {r}/; }}
+           location = /healthz {{ return 200 \"ok\\n\"; }}
+           location /old/ {{ rewrite ^/old/(.*)$ /new/$1 permanent; }}
+           location ~* \\.(png|jpg)$ {{ expires max; }}
+           location @fallback {{ return 302 /; }}
+         }}"
+    ));
+    assert!(t.untranslated.is_empty(), "{:?}\n{}", whys(&t), t.toml);
     assert_eq!(c.listen.port(), 8080);
-    assert!(
-        whys(&t).iter().any(|l| l.contains("no proxy_pass")),
-        "{:?}",
-        whys(&t)
+    assert_eq!(c.routes.len(), 7, "{}", t.toml);
+    assert!(c.routes[0].files.is_some());
+    assert!(c.routes[2].internal && c.routes[2].files.is_some());
+    assert!(c.routes[3].return_.is_some());
+    assert_eq!(c.routes[4].rewrite.len(), 1);
+    assert!(t.toml.contains("expires = \"2592000s\""), "{}", t.toml);
+    assert!(t.toml.contains("precompressed = true"), "{}", t.toml);
+    assert!(t.toml.contains("index = [\"index.htm\"]"), "{}", t.toml);
+    assert!(t.toml.contains("body = \"ok\\n\""), "{}", t.toml);
+}
+
+#[test]
+fn a_missing_root_answers_404_and_a_missing_password_file_refuses_everyone() {
+    let (t, c) = translate(
+        "server { listen 8080; location / { root /nonexistent/www; }
+           location /admin/ { auth_basic Staff; auth_basic_user_file /nonexistent/htpasswd; proxy_pass http://a:1; } }",
     );
+    assert_eq!(c.routes[0].return_.as_ref().map(|r| r.status), Some(404));
+    assert_eq!(c.routes[1].access.len(), 1, "deny all");
+    let w = whys(&t);
+    assert!(
+        w.iter()
+            .any(|l| l.contains("`/nonexistent/www` does not exist here")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|l| l.contains("`/nonexistent/htpasswd` does not exist here")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn access_rules_auth_and_error_pages_are_inherited_as_nginx_inherits_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd = dir.path().join("htpasswd");
+    std::fs::write(
+        &htpasswd,
+        "admin:$2b$10$ULmH.W1WtsUWynJhi4BBpO1PgBqsNyVUJKLm1E/Ppvv3/WjJCdJ6S\n",
+    )
+    .unwrap();
+    let (t, c) = translate(&format!(
+        "server {{ listen 80; allow 10.0.0.0/8; deny all; error_page 502 503 /oops; error_page 404 =200 /oops;
+           location /api/ {{ proxy_pass http://a:1/; proxy_intercept_errors on; }}
+           location /admin/ {{ allow 192.168.1.1; deny all; auth_basic \"Staff\"; auth_basic_user_file {};
+             proxy_pass http://a:1; satisfy any; }}
+           location = /oops {{ return 200 \"sorry\"; }}
+           location /files/ {{ error_page 500 /static-page.html; proxy_pass http://a:1; }}
+           location = /static-page.html {{ root /; }} }}",
+        htpasswd.display()
+    ));
+    let api = &c.routes[0];
+    assert_eq!(api.access.len(), 2);
+    assert_eq!(api.error_pages.len(), 2);
+    assert!(api.intercept_errors);
+    let admin = &c.routes[1];
+    assert_eq!(admin.access.len(), 2);
+    assert!(
+        t.toml.contains("basic_auth = { realm = \"Staff\""),
+        "{}",
+        t.toml
+    );
+    assert!(c.routes[3].error_pages.is_empty());
+    let w = whys(&t);
+    assert!(w.iter().any(|l| l.contains("satisfy any")), "{w:?}");
+    assert!(
+        w.iter().any(|l| l.contains(
+            "error_page: the page `/static-page.html` is not answered by a `return` location"
+        )),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 2, "{w:?}");
+}
+
+#[test]
+fn regex_locations_keep_their_captures_in_the_upstream_path() {
+    let (t, c) = translate(
+        "server { location ~ ^/v([0-9]+)/catalog/(?<rest>.*)$ { proxy_pass http://c:1/api/v$1/$rest$is_args$args; }
+           location ~ ^/x/(.*)$ { proxy_pass http://c:1/$1; }
+           location ~* ^/billing(/|$)(.*) { rewrite ^/billing(/|$)(.*) /$2 break; proxy_pass http://b:1; } }",
+    );
+    assert_eq!(c.routes.len(), 2, "{}", t.toml);
+    assert!(
+        t.toml.contains("upstream_path = \"/api/v$1/$rest\""),
+        "{}",
+        t.toml
+    );
+    let w = whys(&t);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].contains("sends no query"), "{w:?}");
 }
 
 #[test]
@@ -274,6 +409,7 @@ fn every_corpus_file_gives_a_table_that_passes_check() {
     for name in [
         "original.conf",
         "api-proxy.conf",
+        "api-errors.conf",
         "compose-spa.conf",
         "vm-tls-static.conf",
         "selfhosted-streaming.conf",
@@ -331,4 +467,42 @@ fn an_options_block_beyond_the_recipe_is_reported() {
         "{:?}",
         whys(&t)
     );
+}
+
+#[test]
+fn envsubst_placeholders_stay_the_tables_own() {
+    let t = import_text(
+        Path::new("t.conf"),
+        b"server { listen ${NGINX_PORT}; server_name ${DOMAIN};
+           location / { proxy_pass http://${API_HOST}:8000; proxy_set_header X-Env ${ENV_NAME}; }
+           location /x/ { proxy_pass http://$backend; } }
+         server { listen ${NGINX_PORT}; server_name admin.${DOMAIN}; location / { return 204; } }",
+        Path::new("/etc/nginx"),
+    )
+    .unwrap();
+    assert_eq!(
+        whys(&t),
+        ["t.conf:3: proxy_pass: proxy_pass addresses with NGINX variables have no equivalent"]
+    );
+    for kept in [
+        "public = \"0.0.0.0:${NGINX_PORT}\"",
+        "endpoints = [\"http://${API_HOST}:8000\"]",
+        "X-Env = \"${ENV_NAME}\"",
+        "names = [\"${DOMAIN}\"]",
+        "names = [\"admin.${DOMAIN}\"]",
+        "[upstreams.api_host]",
+    ] {
+        assert!(t.toml.contains(kept), "{kept}\n{}", t.toml);
+    }
+    // What the gateway reads once the environment fills them in.
+    let filled = t
+        .toml
+        .replace("${NGINX_PORT}", "8080")
+        .replace("${API_HOST}", "api")
+        .replace("${ENV_NAME}", "prod")
+        .replace("${DOMAIN}", "shop.test");
+    let c = Config::parse(Path::new("out.toml"), &filled, &Overrides::default())
+        .unwrap_or_else(|e| panic!("{e}\n{filled}"));
+    assert_eq!(c.listen.port(), 8080);
+    assert_eq!(c.servers.len(), 2);
 }

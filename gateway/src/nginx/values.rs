@@ -70,6 +70,15 @@ pub fn time_text(ms: u64) -> String {
 
 /// A `listen` address as `host:port` for the route table, or why not.
 pub fn listen_address(text: &str) -> Result<String, String> {
+    if has_placeholder(text) && !has_request_variable(text) {
+        // `listen ${NGINX_PORT};` as the official image's templates write it.
+        let bare = without_placeholders(text);
+        return Ok(if bare == "X" {
+            format!("0.0.0.0:{text}")
+        } else {
+            text.to_string()
+        });
+    }
     if text.starts_with("unix:") {
         return Err("UNIX sockets are not supported by the gateway's listeners".into());
     }
@@ -110,26 +119,49 @@ pub fn has_variable(text: &str) -> bool {
     })
 }
 
-/// Why a value with variables is not translated: an envsubst template's
-/// `${NAME}` waits for the route table's own placeholders (issue 29);
-/// NGINX's run-time variables have no equivalent.
-pub fn variable_why(what: &str, text: &str) -> String {
-    match text
-        .split_once("${")
-        .and_then(|(_, rest)| rest.split_once('}'))
-    {
-        Some((name, _))
-            if !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
-        {
-            format!(
-                "{what} with the envsubst placeholder `${{{name}}}`: the route table's own `${{{name}}}` comes with issue 29; substitute it before importing"
-            )
+/// Why a value with NGINX's run-time variables is not translated (an
+/// envsubst template's `${NAME}` is kept: see [`without_placeholders`]).
+pub fn variable_why(what: &str, _text: &str) -> String {
+    format!("{what} with NGINX variables have no equivalent")
+}
+
+/// `text` with the envsubst placeholders (`${NAME}`, upper case) replaced
+/// by `X`: what is left is checked for NGINX's own variables. The route
+/// table keeps `${NAME}` as its own placeholder, replaced when it is read.
+pub fn without_placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find('}') {
+            Some(end)
+                if end > 0
+                    && after[..end]
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') =>
+            {
+                out.push('X');
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
         }
-        _ => format!("{what} with NGINX variables have no equivalent"),
     }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `text` has an envsubst placeholder.
+pub fn has_placeholder(text: &str) -> bool {
+    without_placeholders(text) != text
+}
+
+/// Whether `text` uses NGINX's run-time variables (placeholders aside).
+pub fn has_request_variable(text: &str) -> bool {
+    has_variable(&without_placeholders(text))
 }
 
 #[cfg(test)]
@@ -175,8 +207,14 @@ mod tests {
     }
 
     #[test]
-    fn envsubst_placeholders_get_their_own_reason() {
-        assert!(variable_why("addresses", "${API_HOST}:80").contains("`${API_HOST}`"));
+    fn envsubst_placeholders_are_kept_and_variables_are_not() {
+        assert!(!has_request_variable("${API_HOST}:80"));
+        assert!(has_request_variable("${API_HOST}$uri"));
+        assert!(has_request_variable("${host}"));
+        assert_eq!(
+            listen_address("${NGINX_PORT}").unwrap(),
+            "0.0.0.0:${NGINX_PORT}"
+        );
         assert_eq!(
             variable_why("values", "$host"),
             "values with NGINX variables have no equivalent"

@@ -176,33 +176,9 @@ pub fn why_not(name: &str) -> &'static str {
             "client certificates are not checked by the gateway"
         }
         "ssl_password_file" => "encrypted private keys are not supported",
-        "location"
-        | "return"
-        | "rewrite"
-        | "root"
-        | "alias"
-        | "try_files"
-        | "index"
-        | "error_page"
-        | "internal"
-        | "allow"
-        | "deny"
-        | "auth_basic"
-        | "auth_basic_user_file"
-        | "expires"
-        | "autoindex"
-        | "gzip_static"
-        | "proxy_redirect"
-        | "server_name"
-        | "recursive_error_pages"
-        | "absolute_redirect"
-        | "port_in_redirect"
-        | "server_name_in_redirect"
-        | "etag"
-        | "if_modified_since"
-        | "satisfy"
-        | "break" => {
-            "needs the NGINX-parity route table (issue 29: locations, static files, returns, rewrites, error pages, access rules)"
+        "location" | "return" | "rewrite" | "try_files" | "alias" | "internal" | "break"
+        | "server_name" => {
+            "not translated at this level: the importer reads it where NGINX applies it (`server` and `location` blocks)"
         }
         _ if name.contains("_by_lua") || name.starts_with("lua_") => {
             "Lua (OpenResty) has no equivalent"

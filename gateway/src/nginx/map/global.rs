@@ -141,6 +141,9 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
         // read by the server that listens with `ssl`
         "ssl_certificate" | "ssl_certificate_key" => {}
         name if route::INHERITED.contains(&name) => route::check(d, ctx)?,
+        name if super::location::CONTENT_INHERITED.contains(&name) => {
+            super::location::check_content(d)?
+        }
         name if catalog::needs_no_translation(name) => {}
         name => return Err(catalog::why_not(name).to_string()),
     }

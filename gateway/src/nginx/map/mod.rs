@@ -6,6 +6,7 @@
 mod catalog;
 mod cors;
 mod global;
+mod location;
 mod model;
 mod route;
 mod server;
@@ -71,7 +72,9 @@ impl Report<'_> {
             why: why.to_string(),
         };
         let comment = format!("UNTRANSLATED {item}");
-        self.items.push(item);
+        if !self.items.contains(&item) {
+            self.items.push(item);
+        }
         comment
     }
 }
@@ -154,7 +157,7 @@ pub fn translate(parsed: &Parsed, prefixes: &Prefixes) -> Translation {
     }
     let http: Vec<Directive> = http_level.into_iter().cloned().collect();
     global::http(&http, prefixes, &mut table, &mut report);
-    if table.routes.is_empty() {
+    if table.routes.is_empty() && table.servers.is_empty() {
         placeholder_route(&mut table);
     }
     if !report.items.is_empty() {

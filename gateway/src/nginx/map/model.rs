@@ -22,8 +22,10 @@ pub struct Table {
     pub log: Section,
     /// `[upstreams.<name>]`.
     pub upstreams: BTreeMap<String, Upstream>,
-    /// `[[routes]]`.
+    /// `[[routes]]` (the default server's, when only one server).
     pub routes: Vec<Route>,
+    /// `[[servers]]`, when the file has several virtual servers.
+    pub servers: Vec<Server>,
     /// `[tls]` keys other than certificates.
     pub tls: Section,
     /// `[[tls.certificates]]`: cert, key, where from.
@@ -45,17 +47,89 @@ pub struct Upstream {
     pub outlier: Option<(u32, String)>,
 }
 
+/// One `[[servers]]`.
+#[derive(Debug, Default, Clone)]
+pub struct Server {
+    /// Comments above it (the server block).
+    pub comments: Vec<String>,
+    /// `names`.
+    pub names: Vec<String>,
+    /// `default`.
+    pub default: bool,
+    /// `[[servers.routes]]`.
+    pub routes: Vec<Route>,
+}
+
+/// `return`: status, redirect location, body.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Return {
+    /// The status.
+    pub status: u16,
+    /// `location` of a redirect.
+    pub location: Option<String>,
+    /// `body` of another status.
+    pub body: Option<String>,
+}
+
+/// One `rewrite`: regex, replacement, flag.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Rewrite {
+    /// The regex.
+    pub regex: String,
+    /// The replacement.
+    pub replacement: String,
+    /// `last`, `break`, `redirect`, `permanent`.
+    pub flag: Option<String>,
+}
+
+/// One `error_page`: statuses, target, replacement status.
+#[derive(Debug, Default, Clone)]
+pub struct ErrorPage {
+    /// Where it is written (for the report).
+    pub directive: Option<super::super::parse::Directive>,
+    /// The statuses.
+    pub status: Vec<u16>,
+    /// The URI or `@name`.
+    pub uri: String,
+    /// `=CODE`.
+    pub code: Option<u16>,
+}
+
 /// One route.
 #[derive(Debug, Default, Clone)]
 pub struct Route {
     /// Comments above it (the location, and what was not translated).
     pub comments: Vec<String>,
-    /// `prefix`.
+    /// `prefix` (when `location` is not set).
     pub prefix: String,
-    /// `upstream`.
+    /// `location`: NGINX's location as written after the keyword.
+    pub location: Option<String>,
+    /// `upstream` (empty: no proxy).
     pub upstream: String,
     /// `strip_prefix`.
     pub strip_prefix: bool,
+    /// `upstream_path`.
+    pub upstream_path: Option<String>,
+    /// `return`.
+    pub ret: Option<Return>,
+    /// `rewrite`.
+    pub rewrite: Vec<Rewrite>,
+    /// `access`.
+    pub access: Vec<String>,
+    /// `internal`.
+    pub internal: bool,
+    /// `files`.
+    pub files: Option<Section>,
+    /// `basic_auth`: realm, file.
+    pub basic_auth: Option<(String, String)>,
+    /// `error_pages`.
+    pub error_pages: Vec<ErrorPage>,
+    /// `intercept_errors`.
+    pub intercept_errors: bool,
+    /// `upgrades`.
+    pub upgrades: bool,
+    /// `[routes.proxy_redirect]`.
+    pub proxy_redirect: Option<Section>,
     /// `host = "upstream"` when true.
     pub upstream_host: bool,
     /// `body_limit`.
@@ -123,7 +197,21 @@ impl Table {
             out.extend(u.sections(name));
         }
         for r in &self.routes {
-            out.extend(r.sections());
+            out.extend(r.sections("routes"));
+        }
+        for server in &self.servers {
+            let mut s = Section::new("[[servers]]");
+            s.comments = server.comments.clone();
+            if !server.names.is_empty() {
+                s.set("names", strings(&server.names));
+            }
+            if server.default {
+                s.set("default", Value::Bool(true));
+            }
+            out.push(s);
+            for r in &server.routes {
+                out.extend(r.sections("servers.routes"));
+            }
         }
         let mut tls = self.tls.clone();
         tls.header = "[tls]".into();
@@ -177,15 +265,96 @@ impl Upstream {
 }
 
 impl Route {
-    fn sections(&self) -> Vec<Section> {
-        let mut s = Section::new("[[routes]]");
+    fn sections(&self, at: &str) -> Vec<Section> {
+        let mut s = Section::new(format!("[[{at}]]"));
         s.comments = self.comments.clone();
-        s.set("prefix", self.prefix.as_str());
-        s.set("upstream", self.upstream.as_str());
-        if !self.strip_prefix {
-            s.set("strip_prefix", Value::Bool(false));
+        match &self.location {
+            Some(l) => s.set("location", l.as_str()),
+            None => s.set("prefix", self.prefix.as_str()),
         }
-        if self.upstream_host {
+        if !self.upstream.is_empty() {
+            s.set("upstream", self.upstream.as_str());
+            if self.location.is_none() && !self.strip_prefix {
+                s.set("strip_prefix", Value::Bool(false));
+            }
+            if self.location.is_some() && self.strip_prefix {
+                s.set("strip_prefix", Value::Bool(true));
+            }
+        }
+        if let Some(p) = &self.upstream_path {
+            s.set("upstream_path", p.as_str());
+        }
+        if self.internal {
+            s.set("internal", Value::Bool(true));
+        }
+        if let Some(r) = &self.ret {
+            let mut fields = vec![("status".to_string(), Value::Int(i64::from(r.status)))];
+            if let Some(l) = &r.location {
+                fields.push(("location".into(), Value::Str(l.clone())));
+            }
+            if let Some(b) = &r.body {
+                fields.push(("body".into(), Value::Str(b.clone())));
+            }
+            s.set("return", Value::Inline(fields));
+        }
+        if !self.rewrite.is_empty() {
+            let items = self
+                .rewrite
+                .iter()
+                .map(|r| {
+                    let mut f = vec![
+                        ("regex".to_string(), Value::Str(r.regex.clone())),
+                        ("replacement".to_string(), Value::Str(r.replacement.clone())),
+                    ];
+                    if let Some(flag) = &r.flag {
+                        f.push(("flag".into(), Value::Str(flag.clone())));
+                    }
+                    Value::Inline(f)
+                })
+                .collect();
+            s.set("rewrite", Value::Array(items));
+        }
+        if !self.access.is_empty() {
+            s.set("access", strings(&self.access));
+        }
+        if let Some((realm, file)) = &self.basic_auth {
+            s.set(
+                "basic_auth",
+                Value::Inline(vec![
+                    ("realm".into(), Value::Str(realm.clone())),
+                    ("file".into(), Value::Str(file.clone())),
+                ]),
+            );
+        }
+        if !self.error_pages.is_empty() {
+            let items = self
+                .error_pages
+                .iter()
+                .map(|p| {
+                    let mut f = vec![
+                        (
+                            "status".to_string(),
+                            Value::Array(
+                                p.status.iter().map(|s| Value::Int(i64::from(*s))).collect(),
+                            ),
+                        ),
+                        ("uri".to_string(), Value::Str(p.uri.clone())),
+                    ];
+                    if let Some(c) = p.code {
+                        f.push(("code".into(), Value::Int(i64::from(c))));
+                    }
+                    Value::Inline(f)
+                })
+                .collect();
+            s.set("error_pages", Value::Array(items));
+        }
+        if self.intercept_errors {
+            s.set("intercept_errors", Value::Bool(true));
+        }
+        if self.upgrades {
+            s.set("upgrades", Value::Bool(true));
+        }
+        if self.upstream_host && !self.upstream.is_empty() {
             s.set_noted(
                 "host",
                 "upstream",
@@ -200,7 +369,7 @@ impl Route {
         }
         let mut out = vec![s];
         let h = &self.headers;
-        let mut hs = Section::new("[routes.headers]");
+        let mut hs = Section::new(format!("[{at}.headers]"));
         if !h.request_set.is_empty() {
             hs.set("request_set", pairs(&h.request_set));
         }
@@ -215,13 +384,15 @@ impl Route {
         }
         out.push(hs);
         for (name, t) in [
-            ("[routes.compression]", &self.compression),
-            ("[routes.rate_limit]", &self.rate_limit),
-            ("[routes.cors]", &self.cors),
+            ("compression", &self.compression),
+            ("rate_limit", &self.rate_limit),
+            ("cors", &self.cors),
+            ("files", &self.files),
+            ("proxy_redirect", &self.proxy_redirect),
         ] {
             if let Some(t) = t {
                 let mut t = t.clone();
-                t.header = name.to_string();
+                t.header = format!("[{at}.{name}]");
                 out.push(t);
             }
         }

@@ -118,7 +118,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
                     "`{name}: {value}` cannot be expressed (the gateway owns `{name}`)"
                 ));
             }
-            if values::has_variable(value) {
+            if values::has_request_variable(value) {
                 return Err(values::variable_why("header values", value));
             }
             Ok(())
@@ -127,7 +127,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
             if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
                 return Err(format!("the gateway owns `{name}`"));
             }
-            if values::has_variable(value) {
+            if values::has_request_variable(value) {
                 return Err(values::variable_why("header values", value));
             }
             Ok(())
@@ -229,6 +229,9 @@ pub fn apply(levels: &[&[Directive]], ctx: &Context, route: &mut Route) {
     {
         route.upstream_host = true;
     }
+    route.upgrades = set_headers
+        .iter()
+        .any(|d| d.arg(0).eq_ignore_ascii_case("upgrade") && d.arg(1) == "$http_upgrade");
     for d in set_headers.into_iter().filter(ok) {
         let (name, value) = (d.arg(0), d.arg(1));
         if name.eq_ignore_ascii_case("x-forwarded-port") && value == "$server_port" {

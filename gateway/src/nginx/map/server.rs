@@ -4,9 +4,10 @@
 use super::super::emit::Value;
 use super::super::parse::Directive;
 use super::super::values;
-use super::model::Route;
+use super::location;
+use super::model::{Return, Route, Server};
 use super::route::{self, Context};
-use super::{Prefixes, Report, Table, UpstreamNames, catalog, cors, global, upstream};
+use super::{Prefixes, Report, Table, UpstreamNames, global};
 
 /// What a server listens on.
 struct Listens {
@@ -25,20 +26,17 @@ pub fn servers(
     report: &mut Report,
 ) {
     let redirects: Vec<&&Directive> = servers.iter().filter(|s| is_https_redirect(s)).collect();
-    let mut primary: Vec<&Directive> = servers
+    let primary: Vec<&Directive> = servers
         .iter()
         .copied()
         .filter(|s| !is_https_redirect(s))
         .collect();
-    if let Some(i) = primary.iter().position(|s| {
+    let default = primary.iter().position(|s| {
         s.children()
             .iter()
             .any(|d| d.name == "listen" && d.args.iter().any(|w| w.text == "default_server"))
-    }) {
-        let chosen = primary.remove(i);
-        primary.insert(0, chosen);
-    }
-    let Some(main) = primary.first().copied() else {
+    });
+    let Some(main) = primary.get(default.unwrap_or(0)).copied() else {
         for r in redirects {
             let c = report.untranslated(
                 r,
@@ -48,19 +46,33 @@ pub fn servers(
         }
         return;
     };
-    for other in primary.iter().skip(1) {
-        let c = report.untranslated(
-            other,
-            "several virtual servers need host-based routing (issue 29); the first (or default_server) one is translated",
-        );
-        table.comments.push(c);
-    }
     let mut listens = listens(main, report, table);
     for r in &redirects {
         listens.plain.extend(listens_of(r, report, table).plain);
     }
+    let chosen_plain: Vec<String> = listens.plain.iter().map(|(a, _)| a.clone()).collect();
+    let chosen_tls = listens.tls.clone();
     choose_listeners(main, listens, ctx, table, report);
-    certificates(http, main, prefixes, table, report);
+    for other in primary.iter().filter(|s| !std::ptr::eq(**s, main)) {
+        let l = listens_of(other, report, table);
+        let extra_plain = l.plain.iter().any(|(a, _)| !chosen_plain.contains(a));
+        let extra_tls = l.tls.iter().any(|a| !chosen_tls.contains(a));
+        let no_listen = l.plain.is_empty() && l.tls.is_empty();
+        let default_port = no_listen && !chosen_plain.iter().any(|a| a.ends_with(":80"));
+        if extra_plain || extra_tls || default_port {
+            let c = report.untranslated(
+                other,
+                "its `listen` differs from the default server's: a listen per server is not built, so every virtual server answers on the table's listeners",
+            );
+            table.comments.push(c);
+        }
+    }
+    for s in &primary {
+        certificates(http, s, prefixes, table, report);
+    }
+    if table.certificates.is_empty() {
+        table.tls.entries.retain(|(k, _, _)| k != "listen");
+    }
     let has_tls = table.tls.entries.iter().any(|(k, _, _)| k == "listen");
     for ret in redirects
         .iter()
@@ -75,7 +87,7 @@ pub fn servers(
                 .set_noted("redirect_https", Value::Bool(true), report.place(ret));
         } else {
             let why = format!(
-                "redirect_https answers 308 where this answers {}",
+                "redirect_https answers 308 where this answers {} (and sends a host the certificate does not name to the certificate's first name); a server per listener is not built, so this server cannot be kept apart",
                 ret.arg(0)
             );
             let c = report.untranslated(ret, &why);
@@ -83,25 +95,208 @@ pub fn servers(
             table.tls.set("redirect_https", Value::Bool(true));
         }
     }
-    let server_level = main.children();
-    for d in server_level {
+    if primary.len() == 1 {
+        let (routes, comments) = server_routes(main, http, names, ctx, prefixes, table, report);
+        table.comments.extend(comments);
+        table.routes = routes;
+        return;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (i, s) in primary.iter().enumerate() {
+        let (routes, mut comments) = server_routes(s, http, names, ctx, prefixes, table, report);
+        comments.insert(0, format!("server ({})", report.place(s)));
+        let is_default = Some(i) == default || (default.is_none() && i == 0);
+        let mut server_names = Vec::new();
+        for d in s.children().iter().filter(|d| d.name == "server_name") {
+            for name in d.arg_texts() {
+                if name.is_empty() || name == "_" {
+                    continue;
+                }
+                if values::has_request_variable(name) && !name.starts_with('~') {
+                    let why = format!("the server name `{name}` uses a variable");
+                    comments.push(report.untranslated(d, &why));
+                    continue;
+                }
+                let key = if values::has_placeholder(name) {
+                    name.to_string()
+                } else {
+                    name.to_ascii_lowercase()
+                };
+                if let Err(why) = server_name_ok(name) {
+                    comments.push(report.untranslated(d, &why));
+                    continue;
+                }
+                if seen.contains(&key) {
+                    comments.push(format!(
+                        "{}: `{name}` is named by an earlier server, which NGINX keeps (conflicting server name)",
+                        report.place(d)
+                    ));
+                    continue;
+                }
+                seen.push(key.clone());
+                server_names.push(if name.starts_with('~') {
+                    name.to_string()
+                } else {
+                    key
+                });
+            }
+        }
+        if server_names.is_empty() && !is_default {
+            let c = report.untranslated(
+                s,
+                "a server with no name the gateway can match, and not the default: NGINX reaches it only through a listen of its own",
+            );
+            table.comments.push(c);
+            continue;
+        }
+        table.servers.push(Server {
+            comments,
+            names: server_names,
+            default: is_default,
+            routes,
+        });
+    }
+}
+
+/// A `server_name` the route table accepts (as `config/servers.rs` reads it).
+fn server_name_ok(name: &str) -> Result<(), String> {
+    if let Some(regex) = name.strip_prefix('~') {
+        return crate::config::pattern::Pattern::parse(regex, false).map(|_| ());
+    }
+    let lower = values::without_placeholders(name).to_ascii_lowercase();
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+    };
+    let ok = match (
+        lower.strip_prefix("*."),
+        lower.strip_suffix(".*"),
+        lower.strip_prefix('.'),
+    ) {
+        (Some(suffix), _, _) => valid(suffix),
+        (None, Some(prefix), _) => valid(prefix),
+        (None, None, Some(domain)) => valid(domain),
+        (None, None, None) => valid(&lower),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a server name the gateway matches"))
+    }
+}
+
+/// The routes of one server, and the comments for its place.
+fn server_routes(
+    server: &Directive,
+    http: &[Directive],
+    names: &UpstreamNames,
+    ctx: &Context,
+    prefixes: &Prefixes,
+    table: &mut Table,
+    report: &mut Report,
+) -> (Vec<Route>, Vec<String>) {
+    let level = server.children();
+    let mut routes: Vec<Route> = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
+    let server_return = level.iter().find(|d| d.name == "return");
+    let env = location::Env {
+        outer: [http, level],
+        names,
+        ctx,
+        prefixes,
+    };
+    for d in level {
         match d.name.as_str() {
-            "listen" | "server_name" | "ssl_certificate" | "ssl_certificate_key" => {}
-            "location" => location(d, &[http, server_level], names, ctx, table, report),
-            name if route::INHERITED.contains(&name) => {
-                if let Err(why) = route::check(d, ctx) {
-                    let c = report.untranslated(d, &why);
-                    table.comments.push(c);
+            "listen" | "server_name" | "ssl_certificate" | "ssl_certificate_key" | "return" => {}
+            "location" if server_return.is_some() => {}
+            "location" => match location::translate(d, &env, &mut table.upstreams, report) {
+                Ok(r) => {
+                    let path = |o: &Route| o.location.clone().unwrap_or_else(|| o.prefix.clone());
+                    let same = |o: &Route| path(o) == path(&r);
+                    if routes.iter().any(same) {
+                        comments.push(report.untranslated(d, "a second location with the same path"));
+                    } else {
+                        routes.push(r);
+                    }
+                }
+                Err(c) => comments.extend(c),
+            },
+            name if location::CONTENT_INHERITED.contains(&name) => {
+                if let Err(why) = location::check_content(d) {
+                    comments.push(report.untranslated(d, &why));
                 }
             }
+            name if route::INHERITED.contains(&name) => {
+                if let Err(why) = route::check(d, ctx) {
+                    comments.push(report.untranslated(d, &why));
+                }
+            }
+            "rewrite" => comments.push(report.untranslated(
+                d,
+                "a server-level rewrite (before the location search) has no equivalent: write it in the locations",
+            )),
             _ => {
                 if let Err(why) = global::setting(d, table, ctx) {
-                    let c = report.untranslated(d, &why);
-                    table.comments.push(c);
+                    comments.push(report.untranslated(d, &why));
                 }
             }
         }
     }
+    if let Some(ret) = server_return {
+        // Every request of the server gets this answer.
+        let mut r = Route {
+            comments: vec![format!("return ({}): every request", report.place(ret))],
+            location: Some("/".into()),
+            ..Route::default()
+        };
+        match location::return_of(ret, &[]) {
+            Ok(x) => r.ret = Some(x),
+            Err(why) => {
+                r.comments
+                    .push(report.untranslated(ret, &format!("{why}: answered with 404 instead")));
+                r.ret = Some(Return {
+                    status: 404,
+                    location: None,
+                    body: None,
+                });
+            }
+        }
+        route::apply(&[http, level], ctx, &mut r);
+        routes = vec![r];
+    } else if !level.iter().any(|d| d.name == "location") {
+        // No location: NGINX serves the server's root for every path.
+        let implicit = Directive {
+            name: "location".into(),
+            args: vec![super::super::lexer::Word {
+                text: "/".into(),
+                quoted: false,
+                pos: server.pos,
+            }],
+            block: Some(Vec::new()),
+            file: server.file,
+            pos: server.pos,
+        };
+        match location::translate(&implicit, &env, &mut table.upstreams, report) {
+            Ok(r) => routes.push(r),
+            Err(c) => comments.extend(c),
+        }
+    }
+    location::resolve_error_pages(&mut routes, report);
+    if routes.is_empty() {
+        // Every location was left out (each reported): a server needs a route.
+        routes.push(Route {
+            comments: vec!["No location translated: every request answers 404.".into()],
+            location: Some("/".into()),
+            ret: Some(Return {
+                status: 404,
+                location: None,
+                body: None,
+            }),
+            ..Route::default()
+        });
+    }
+    (routes, comments)
 }
 
 fn is_https_redirect(s: &Directive) -> bool {
@@ -197,7 +392,7 @@ fn choose_listeners(
     if l.plain.len() > 1 {
         let c = report.untranslated(
             main,
-            "several plain listen addresses: the gateway has one (issue 29)",
+            "several plain listen addresses: the gateway has one public listener",
         );
         table.comments.push(c);
     }
@@ -228,7 +423,11 @@ fn certificates(
     table: &mut Table,
     report: &mut Report,
 ) {
-    if table.tls.entries.iter().all(|(k, _, _)| k != "listen") {
+    let ssl = main
+        .children()
+        .iter()
+        .any(|d| d.name == "listen" && d.args.iter().skip(1).any(|w| w.text == "ssl"));
+    if table.tls.entries.iter().all(|(k, _, _)| k != "listen") || !ssl {
         return;
     }
     let level = |name: &str| -> Vec<&Directive> {
@@ -242,7 +441,7 @@ fn certificates(
     let certs = level("ssl_certificate");
     let keys = level("ssl_certificate_key");
     for (i, (c, k)) in certs.iter().zip(keys.iter()).enumerate() {
-        if values::has_variable(c.arg(0)) || values::has_variable(k.arg(0)) {
+        if values::has_request_variable(c.arg(0)) || values::has_request_variable(k.arg(0)) {
             let comment =
                 report.untranslated(c, "certificates chosen by variables have no equivalent");
             table.comments.push(comment);
@@ -256,175 +455,21 @@ fn certificates(
             table.comments.push(comment);
             continue;
         }
-        table.certificates.push((
-            prefixes.conf_path(c.arg(0)),
-            prefixes.conf_path(k.arg(0)),
-            format!("ssl_certificate {}", report.place(c)),
-        ));
+        let pair = (prefixes.conf_path(c.arg(0)), prefixes.conf_path(k.arg(0)));
+        if !table
+            .certificates
+            .iter()
+            .any(|(a, b, _)| (a, b) == (&pair.0, &pair.1))
+        {
+            let from = format!("ssl_certificate {}", report.place(c));
+            table.certificates.push((pair.0, pair.1, from));
+        }
     }
-    if table.certificates.is_empty() {
+    if certs.is_empty() {
         let c = report.untranslated(
             main,
             "`listen ... ssl` without a translatable ssl_certificate: the TLS listener is left out",
         );
         table.comments.push(c);
-        table.tls.entries.retain(|(k, _, _)| k != "listen");
     }
-}
-
-/// A `location` with `proxy_pass`: a route.
-fn location(
-    d: &Directive,
-    outer: &[&[Directive]; 2],
-    names: &UpstreamNames,
-    ctx: &Context,
-    table: &mut Table,
-    report: &mut Report,
-) {
-    let (mut path, modifier) = match d.arg_texts().as_slice() {
-        [p] if !p.starts_with('@')
-            && !d
-                .args
-                .first()
-                .is_some_and(|w| w.quoted && w.text.is_empty()) =>
-        {
-            (p.to_string(), "")
-        }
-        ["^~", p] => (p.to_string(), "^~ "),
-        _ => {
-            let c = report.untranslated(d, "exact (`=`), regex (`~`, `~*`) and named (`@`) locations need the location matcher of issue 29");
-            table.comments.push(c);
-            return;
-        }
-    };
-    let mut comments = vec![format!("location {modifier}{path} ({})", report.place(d))];
-    let mut pass: Option<&Directive> = None;
-    let mut cors_section = None;
-    for c in d.children() {
-        match c.name.as_str() {
-            "proxy_pass" => pass = Some(c),
-            "if" if cors::is_preflight_if(c) => match cors::section(c, d.children()) {
-                Ok(s) => cors_section = Some(s),
-                Err(why) => comments.push(report.untranslated(c, &why)),
-            },
-            name if route::INHERITED.contains(&name) => {
-                if let Err(why) = route::check(c, ctx) {
-                    comments.push(report.untranslated(c, &why));
-                }
-            }
-            "proxy_redirect" if c.arg(0) == "off" => {}
-            "proxy_next_upstream"
-                if matches!(c.arg_texts().as_slice(), ["error", "timeout"] | ["error"]) => {}
-            "access_log" if c.arg(0) == "off" => comments.push(report.untranslated(
-                c,
-                "the access log is switched for the whole table, not per route",
-            )),
-            "access_log" | "log_not_found" => {}
-            name if catalog::needs_no_translation(name) => {}
-            name => comments.push(report.untranslated(c, catalog::why_not(name))),
-        }
-    }
-    let Some(pass) = pass else {
-        let c = report.untranslated(
-            d,
-            "no proxy_pass: static files, returns and rewrites need issue 29",
-        );
-        table.comments.extend(comments.into_iter().skip(1));
-        table.comments.push(c);
-        return;
-    };
-    let target = pass.arg(0);
-    if values::has_variable(target) {
-        comments
-            .push(report.untranslated(pass, &values::variable_why("proxy_pass targets", target)));
-        table.comments.extend(comments);
-        return;
-    }
-    let Some(rest) = target.strip_prefix("http://") else {
-        comments.push(report.untranslated(pass, "the gateway forwards to http:// upstreams only"));
-        table.comments.extend(comments);
-        return;
-    };
-    let (address, uri) = match rest.find('/') {
-        Some(i) => (
-            rest.get(..i).unwrap_or(rest),
-            Some(rest.get(i..).unwrap_or("/")),
-        ),
-        None => (rest, None),
-    };
-    let strip = match (path.ends_with('/'), uri) {
-        (true, None) => false,
-        (true, Some("/")) => path != "/",
-        // `location /auth/ { proxy_pass http://a/auth/; }` replaces the prefix by itself
-        (true, Some(u)) if u == path => false,
-        (true, Some(u)) => {
-            let why = format!(
-                "proxy_pass with the URI `{u}` replacing `{path}` needs the rewrites of issue 29"
-            );
-            comments.push(report.untranslated(pass, &why));
-            table.comments.extend(comments);
-            return;
-        }
-        (false, None) => {
-            // The nearest route serves `{path}/...` alike; reported all the same.
-            let why = format!(
-                "the route table's prefixes end with `/`: translated as `{path}/`, but NGINX also sends `{path}` and `{path}x` upstream (issue 29)"
-            );
-            comments.push(report.untranslated(d, &why));
-            path.push('/');
-            false
-        }
-        (false, Some(_)) => {
-            let why = format!(
-                "the route table's prefixes end with `/`: `{path}` also matches `{path}x`, and `{path}` itself would be redirected (issue 29)"
-            );
-            comments.push(report.untranslated(d, &why));
-            table.comments.extend(comments);
-            return;
-        }
-    };
-    if crate::path::normalize(&path).ok().as_deref() != Some(path.as_str()) {
-        comments.push(report.untranslated(d, "the prefix is not a normalised path"));
-        table.comments.extend(comments);
-        return;
-    }
-    if table.routes.iter().any(|r| r.prefix == path) {
-        comments.push(report.untranslated(d, "a second location with the same prefix"));
-        table.comments.extend(comments);
-        return;
-    }
-    let upstream = match upstream::for_address(address, names, &mut table.upstreams) {
-        Ok(u) => u,
-        Err(why) => {
-            comments.push(report.untranslated(pass, &why));
-            table.comments.extend(comments);
-            return;
-        }
-    };
-    let levels = [outer[0], outer[1], d.children()];
-    if let Some(t) = levels[1..]
-        .iter()
-        .rev()
-        .find_map(|l| l.iter().rev().find(|x| x.name == "proxy_connect_timeout"))
-        .and_then(|x| values::time_ms(x.arg(0)))
-        && let Some(u) = table.upstreams.get_mut(&upstream)
-    {
-        u.connect_timeout = Some(values::time_text(t));
-    }
-    let mut r = Route {
-        comments,
-        prefix: path,
-        upstream,
-        strip_prefix: strip,
-        ..Route::default()
-    };
-    route::apply(&levels, ctx, &mut r);
-    if let Some(c) = cors_section {
-        // The CORS policy writes these headers itself.
-        r.headers
-            .response_add
-            .retain(|(name, _)| !name.to_ascii_lowercase().starts_with("access-control-"));
-        r.cors = Some(c);
-    }
-    table.routes.push(r);
 }

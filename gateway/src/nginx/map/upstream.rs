@@ -31,8 +31,13 @@ pub fn endpoint_url(address: &str) -> Result<String, String> {
     if address.starts_with("unix:") {
         return Err("UNIX-socket upstreams are not supported".into());
     }
-    if values::has_variable(address) {
+    if values::has_request_variable(address) {
         return Err(values::variable_why("addresses", address));
+    }
+    if values::has_placeholder(address) {
+        // `${API_HOST}:8000`: checked when the table is read, after the
+        // placeholder is replaced (port 80 when none).
+        return Ok(format!("http://{address}"));
     }
     let with_port = if address.starts_with('[') {
         if address.contains("]:") {
@@ -176,7 +181,11 @@ pub fn for_address(
         endpoints: vec![(url, 1)],
         ..Upstream::default()
     };
-    let base = table_name(host);
+    let base = if values::has_placeholder(host) {
+        table_name(&host.replace("${", "").replace('}', "").to_ascii_lowercase())
+    } else {
+        table_name(host)
+    };
     let mut name = base.clone();
     let mut n = 2;
     loop {
