@@ -114,6 +114,9 @@ pub struct Gateway {
     admin: TcpListener,
     /// The HTTPS listener, when `[tls]` sets one.
     tls: Option<std::net::TcpListener>,
+    /// The servers' own listeners (`[[servers]] listen`, `listen_tls`), in
+    /// the order of [`config::Config::listeners`] after the default ones.
+    own: Vec<std::net::TcpListener>,
     local_addr: SocketAddr,
     admin_addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
@@ -121,7 +124,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Load and validate the configuration, resolve upstreams and bind both listeners.
+    /// Load and validate the configuration, resolve upstreams and bind the
+    /// listeners (public, admin, HTTPS when on, the servers' own).
     pub async fn bind(opts: LaunchOptions) -> Result<Gateway, GatewayError> {
         let overrides = opts.overrides();
         let config = Config::load(&opts.config_path, &overrides)?;
@@ -164,7 +168,17 @@ impl Gateway {
             }
             None => (None, None, None),
         };
-        let active = Active::build(config, None);
+        let listeners = config.listeners();
+        let mut own = Vec::new();
+        for listener in listeners.iter().filter(|l| !l.default) {
+            let setting = if listener.on.tls {
+                "servers[].listen_tls"
+            } else {
+                "servers[].listen"
+            };
+            own.push(listen::bind(listener.on.addr, setting)?);
+        }
+        let active = Active::build(config, None, &listeners);
         for pool in active.upstreams.values() {
             pool.resolve().await;
         }
@@ -173,6 +187,7 @@ impl Gateway {
             active: ArcSwap::from_pointee(active),
             config_path: opts.config_path.clone(),
             overrides,
+            listeners,
             draining: AtomicBool::new(false),
             tls: tls_state,
             tracer,
@@ -182,6 +197,7 @@ impl Gateway {
             public,
             admin,
             tls,
+            own,
             local_addr,
             admin_addr,
             tls_addr,
@@ -204,6 +220,15 @@ impl Gateway {
         self.tls_addr
     }
 
+    /// The addresses of the servers' own listeners (`[[servers]] listen`,
+    /// then `listen_tls`, in file order, each once), as bound.
+    pub fn server_listener_addrs(&self) -> Vec<SocketAddr> {
+        self.own
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
     /// Serve until `shutdown` resolves, then stop accepting and let in-flight
     /// requests finish (at most `timeouts.shutdown_grace`).
     pub async fn run(
@@ -220,18 +245,31 @@ impl Gateway {
             )
         };
         tracing::info!(public = %self.local_addr, admin = %self.admin_addr, https = ?self.tls_addr, "gateway listening");
-        let tls = match (self.tls, &self.shared.tls, tls_settings) {
-            (Some(socket), Some(state), Some(settings)) => {
+        let handshake = match (&self.shared.tls, tls_settings) {
+            (Some(state), Some(settings)) => {
                 tokio::spawn(acme::run(Arc::clone(&self.shared), stop_rx.clone()));
-                let handshake = listen::TlsListener::new(
+                Some(listen::TlsListener::new(
                     state,
                     settings.max_handshakes,
                     settings.handshake_timeout,
-                );
-                Some((socket, handshake))
+                ))
             }
             _ => None,
         };
+        let mut listeners = vec![(self.public, None)];
+        if let (Some(socket), Some(handshake)) = (self.tls, &handshake) {
+            listeners.push((socket, Some(handshake.clone())));
+        }
+        let own = self.shared.listeners.iter().filter(|l| !l.default);
+        for (socket, listener) in self.own.into_iter().zip(own) {
+            // A TLS listener has the handshake: validation refuses one without `[tls]`.
+            let tls = if listener.on.tls {
+                handshake.clone()
+            } else {
+                None
+            };
+            listeners.push((socket, tls));
+        }
         // The admin listener outlives the drain, so `/readyz` can say 503 meanwhile.
         let (admin_stop_tx, admin_stop_rx) = stop::channel();
         let admin = tokio::spawn(admin::serve(
@@ -252,8 +290,7 @@ impl Gateway {
             stop_tx.stop();
         });
         listen::serve(
-            self.public,
-            tls,
+            listeners,
             Arc::clone(&self.shared),
             stop_rx,
             grace,

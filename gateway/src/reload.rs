@@ -41,10 +41,21 @@ pub(crate) fn reload(shared: &Shared) -> Result<(), ConfigError> {
                     "log.access_file, access_buffer and access_flush take effect on restart"
                 );
             }
+            for listener in config.listeners() {
+                if !shared.listeners.iter().any(|l| l.on == listener.on) {
+                    tracing::warn!(
+                        address = %listener.on.addr,
+                        tls = listener.on.tls,
+                        "a new listener takes effect on restart"
+                    );
+                }
+            }
             let routes = config.routes.len();
-            shared
-                .active
-                .store(Arc::new(Active::build(config, Some(&previous))));
+            shared.active.store(Arc::new(Active::build(
+                config,
+                Some(&previous),
+                &shared.listeners,
+            )));
             crate::metrics::config_reload(true);
             tracing::info!(routes, file = %shared.config_path.display(), "configuration reloaded");
             Ok(())

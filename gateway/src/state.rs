@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use arc_swap::ArcSwap;
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Listener, Overrides};
 use crate::routing::servers::VirtualServers;
 use crate::tls::TlsState;
 use crate::trace_export::GatewayTracer;
@@ -27,9 +27,10 @@ pub(crate) struct Active {
 }
 
 impl Active {
-    /// Build the serving state for `config`, reusing the pools (and their
-    /// open connections) of `previous` whose upstream did not change.
-    pub(crate) fn build(config: Config, previous: Option<&Active>) -> Active {
+    /// Build the serving state for `config` on the listeners `bound` at
+    /// start, reusing the pools (and their open connections) of `previous`
+    /// whose upstream did not change.
+    pub(crate) fn build(config: Config, previous: Option<&Active>, bound: &[Listener]) -> Active {
         let mut upstreams = HashMap::new();
         for (name, upstream) in &config.upstreams {
             let before = previous.and_then(|p| p.upstreams.get(name));
@@ -51,7 +52,7 @@ impl Active {
             upstreams.insert(name.clone(), pool);
         }
         Active {
-            servers: VirtualServers::new(&config, previous.map(|p| &p.servers)),
+            servers: VirtualServers::new(&config, previous.map(|p| &p.servers), bound),
             config: Arc::new(config),
             upstreams,
         }
@@ -67,6 +68,9 @@ pub(crate) struct Shared {
     pub(crate) config_path: PathBuf,
     /// Overrides re-applied on every reload.
     pub(crate) overrides: Overrides,
+    /// The listeners bound at start, in the order of
+    /// [`Config::listeners`]; a connection carries its index.
+    pub(crate) listeners: Vec<Listener>,
     /// Set once shutdown starts (`/readyz` answers 503).
     pub(crate) draining: AtomicBool,
     /// Certificates and ACME answers, when the HTTPS listener is on.

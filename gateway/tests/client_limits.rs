@@ -142,11 +142,7 @@ async fn the_limit_counts_both_listeners_and_the_https_one_closes_without_an_ans
     let users = Upstream::start("users").await;
     let ca = test_ca();
     let dir = tempfile::tempdir().unwrap();
-    let pair = write_pair(
-        dir.path(),
-        "localhost",
-        &ca.issue(&["localhost"], 30).unwrap(),
-    );
+    let pair = localhost_pair(&ca, dir.path());
     let extra = format!(
         "[limits]\nconnections_per_client = 1\n{}",
         tls_section(&[pair], "")

@@ -283,11 +283,7 @@ async fn a_tls_connection_is_parked_and_served_again() {
 
     let ca = test_ca();
     let dir = tempfile::tempdir().unwrap();
-    let pair = write_pair(
-        dir.path(),
-        "localhost",
-        &ca.issue(&["localhost"], 30).unwrap(),
-    );
+    let pair = localhost_pair(&ca, dir.path());
     let users = Upstream::start("users").await;
     let gw = TestGateway::start(&one_route(&users.url(), &tls_section(&[pair], ""))).await;
     let tls_addr = gw.tls.expect("the HTTPS listener");

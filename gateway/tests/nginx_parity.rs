@@ -405,6 +405,61 @@ return = { status = 200, body = "default" }
     }
 }
 
+/// Feature 1, listeners: a `listen` per server. Each listener has its own
+/// servers (the same name on two listeners is two servers) and its own
+/// default (`default_server`, else the first server on it).
+#[tokio::test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (apt-get install nginx)")]
+async fn a_listen_per_server_follows_nginx() {
+    let (n2, g2) = (support::nginx::free_addr(), support::nginx::free_addr());
+    let nginx = r#"
+server { listen {LISTEN}; default_type text/plain; server_name shop.test; location / { return 200 "shop on main"; } }
+server { listen N2; default_type text/plain; server_name shop.test; location / { return 200 "shop on second"; } }
+server { listen {LISTEN}; listen N2; default_type text/plain; server_name admin.test; location / { return 200 "admin"; } }
+server { listen N2 default_server; default_type text/plain; server_name _; location / { return 200 "second default"; } }
+"#
+    .replace("N2", &n2.to_string());
+    // `127.0.0.1:0` is the public listener of the test gateway.
+    let gateway = r#"
+[[servers]]
+names = ["shop.test"]
+[[servers.routes]]
+location = "/"
+return = { status = 200, body = "shop on main" }
+[[servers]]
+names = ["shop.test"]
+listen = ["G2"]
+[[servers.routes]]
+location = "/"
+return = { status = 200, body = "shop on second" }
+[[servers]]
+names = ["admin.test"]
+listen = ["127.0.0.1:0", "G2"]
+[[servers.routes]]
+location = "/"
+return = { status = 200, body = "admin" }
+[[servers]]
+names = ["_"]
+listen = ["G2"]
+default = true
+[[servers.routes]]
+location = "/"
+return = { status = 200, body = "second default" }
+"#
+    .replace("G2", &g2.to_string());
+    let p = Parity::start(&nginx, &gateway, &[]).await;
+    assert_eq!(p.gateway.own, [g2]);
+    for host in ["shop.test", "admin.test", "other.test"] {
+        let request = format!("GET /x HTTP/1.1\r\nHost: {host}\r\n");
+        p.same(&request).await;
+        let n = support::nginx::exchange(n2, &request).await;
+        let g = support::nginx::exchange(g2, &request).await;
+        p.assert_same(&request, &n, &g);
+    }
+    let second = support::nginx::exchange(g2, "GET / HTTP/1.1\r\nHost: other.test\r\n").await;
+    assert_eq!(String::from_utf8_lossy(&second.body), "second default");
+}
+
 /// Feature 5: error pages from an internal route, for the gateway's own
 /// refusals and (with `intercept_errors`) the upstream's errors, with the
 /// original status or the given one; internal routes answer 404 outside.

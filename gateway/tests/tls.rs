@@ -19,11 +19,7 @@ async fn https_gateway(
     extra: &str,
 ) -> (TestGateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let pair = write_pair(
-        dir.path(),
-        "localhost",
-        &ca.issue(&["localhost"], 30).unwrap(),
-    );
+    let pair = localhost_pair(ca, dir.path());
     let gw = TestGateway::start(&one_route(&upstream.url(), &tls_section(&[pair], extra))).await;
     (gw, dir)
 }

@@ -61,7 +61,7 @@ pub use overlay::TlsOverride;
 pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
-pub(crate) use servers::{ServerConfig, ServerName};
+pub(crate) use servers::{ListenOn, Listener, ServerConfig, ServerName};
 pub(crate) use timeouts::Timeouts;
 pub(crate) use tls::{CertPaths, TlsConfig, UnknownSni};
 pub(crate) use upstreams::UpstreamConfig;
@@ -115,6 +115,16 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    /// The listeners it asks for: `listen.public`, `tls.listen` (when on),
+    /// then the servers' own (`[[servers]] listen`, `listen_tls`).
+    pub(crate) fn listeners(&self) -> Vec<Listener> {
+        servers::listeners(
+            self.listen,
+            self.tls.as_ref().map(|t| t.listen),
+            &self.servers,
+        )
+    }
+
     /// Read, override and validate `path`.
     pub(crate) fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
@@ -158,22 +168,17 @@ impl Config {
             &timeouts,
             &[],
         )?;
-        let servers = servers::validate(
-            &c,
-            &file.servers,
-            !routes.is_empty(),
-            |key, sections, groups| {
-                routes::validate(
-                    &c,
-                    key,
-                    sections,
-                    &upstreams,
-                    limits.body,
-                    &timeouts,
-                    groups,
-                )
-            },
-        )?;
+        let servers = servers::validate(&c, &file.servers, |key, sections, groups| {
+            routes::validate(
+                &c,
+                key,
+                sections,
+                &upstreams,
+                limits.body,
+                &timeouts,
+                groups,
+            )
+        })?;
         if routes.is_empty() && servers.is_empty() {
             return Err(c.err("routes", "at least one [[routes]] entry is required"));
         }
@@ -197,6 +202,14 @@ impl Config {
                 ),
             ));
         }
+        servers::check_listeners(
+            &c,
+            &servers,
+            listen.public,
+            listen.admin,
+            tls.as_ref().map(|t| t.listen),
+            !routes.is_empty(),
+        )?;
         Ok(Config {
             source: path.to_path_buf(),
             listen: listen.public,

@@ -47,6 +47,11 @@ impl Pattern {
         })
     }
 
+    /// The pattern as written.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
     /// The compiled expression.
     pub(crate) fn regex(&self) -> &Regex {
         &self.regex

@@ -7,10 +7,12 @@
 //! connection, its requests and the upstream connections they use then stay
 //! on that thread, as in NGINX's worker processes.
 //!
-//! The HTTPS listener ([`tls`]) is served by the same workers: each also
-//! accepts from its socket, completes the handshake (ALPN picks HTTP/2 or
-//! HTTP/1.1), then uses the same connection builders and
-//! [`crate::proxy::handle`].
+//! The HTTPS listener ([`tls`]) and the servers' own listeners
+//! (`[[servers]] listen`, `listen_tls`) are served by the same workers:
+//! each accepts from every socket (a TLS one completes the handshake, ALPN
+//! picking HTTP/2 or HTTP/1.1), then uses the same connection builders and
+//! [`crate::proxy::handle`]; the connection carries its listener's index,
+//! which picks the virtual servers that answer.
 
 mod client_io;
 mod first_read;
@@ -32,15 +34,16 @@ use crate::state::Shared;
 use crate::stop::Stop;
 
 pub(crate) use tls::TlsListener;
-use worker::Worker;
+use worker::{Listening, Worker};
 
-/// Serve the public listener on `workers` threads, each with its own
+/// Serve `listeners` (in the order of the bound listeners: the public
+/// one, the HTTPS one when on, the servers' own; a TLS one with its
+/// handshake settings) on `workers` threads, each with its own
 /// single-threaded event loop, until `stop`; then drain for at most
 /// `grace`. A connection, its requests and their upstream connections stay
 /// on one thread (no cross-thread wake-ups), like NGINX's worker processes.
 pub(crate) async fn serve(
-    listener: std::net::TcpListener,
-    tls: Option<(std::net::TcpListener, TlsListener)>,
+    listeners: Vec<(std::net::TcpListener, Option<TlsListener>)>,
     shared: Arc<Shared>,
     stop: Stop,
     grace: Duration,
@@ -52,23 +55,15 @@ pub(crate) async fn serve(
     for index in 0..workers.max(1) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         done.push(rx);
-        let listener = match listener.try_clone() {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot share the listener with a worker");
-                continue;
-            }
-        };
-        let tls = match &tls {
-            Some((socket, handshake)) => match socket.try_clone() {
-                Ok(socket) => Some((socket, handshake.clone())),
+        let mut shares = Vec::with_capacity(listeners.len());
+        for (at, (socket, tls)) in listeners.iter().enumerate() {
+            match socket.try_clone() {
+                Ok(socket) => shares.push((at, socket, tls.clone())),
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot share the HTTPS listener with a worker");
-                    None
+                    tracing::error!(error = %e, listener = at, "cannot share a listener with a worker");
                 }
-            },
-            None => None,
-        };
+            }
+        }
         let worker = Worker {
             index,
             shared: Arc::clone(&shared),
@@ -86,20 +81,20 @@ pub(crate) async fn serve(
                     .build();
                 match runtime {
                     Ok(rt) => rt.block_on(async move {
-                        let tls = match tls {
-                            Some((socket, handshake)) => match TcpListener::from_std(socket) {
-                                Ok(l) => Some((l, handshake)),
+                        let mut listening = Vec::with_capacity(shares.len());
+                        for (at, socket, tls) in shares {
+                            match TcpListener::from_std(socket) {
+                                Ok(socket) => listening.push(Listening {
+                                    socket,
+                                    index: at,
+                                    tls,
+                                }),
                                 Err(e) => {
-                                    tracing::error!(error = %e, "worker cannot use the HTTPS listener");
-                                    None
+                                    tracing::error!(error = %e, listener = at, "worker cannot use a listener");
                                 }
-                            },
-                            None => None,
-                        };
-                        match TcpListener::from_std(listener) {
-                            Ok(l) => worker.accept_loop(l, tls).await,
-                            Err(e) => tracing::error!(error = %e, "worker cannot use the listener"),
+                            }
                         }
+                        worker.accept_loop(listening).await;
                     }),
                     Err(e) => tracing::error!(error = %e, "cannot start a worker event loop"),
                 }
@@ -109,8 +104,7 @@ pub(crate) async fn serve(
             tracing::error!(error = %e, "cannot start a worker thread");
         }
     }
-    drop(listener);
-    drop(tls);
+    drop(listeners);
     for rx in done {
         let _ = rx.await;
     }

@@ -104,23 +104,21 @@ fn connection_builders(config: &Arc<Config>) -> Builders {
 }
 
 impl Worker {
-    /// Accept (from the plain listener and, when on, the HTTPS one) and
-    /// serve until the stop signal, then drain for at most the grace period.
-    pub(super) async fn accept_loop(
-        mut self,
-        listener: TcpListener,
-        tls: Option<(TcpListener, TlsListener)>,
-    ) {
+    /// Accept from every listener (the public one, the HTTPS one when on,
+    /// the servers' own) and serve until the stop signal, then drain for at
+    /// most the grace period.
+    pub(super) async fn accept_loop(mut self, listeners: Vec<Listening>) {
         let mut builders = Arc::new(connection_builders(&self.shared.active.load().config));
         let drain = Drain::new();
         let (lot, keeper) = Lot::new(self.stop.clone());
         tokio::spawn(keeper);
+        let mut next = 0;
         loop {
-            let (accepted, over_tls) = tokio::select! {
-                accepted = listener.accept() => (accepted, None),
-                accepted = accept_tls(tls.as_ref()) => accepted,
+            let (accepted, listening) = tokio::select! {
+                accepted = accept_any(&listeners, &mut next) => accepted,
                 () = self.stop.stopped() => break,
             };
+            let over_tls = listening.tls.as_ref();
             let (stream, peer) = match accepted {
                 Ok(conn) => conn,
                 // Another worker took it.
@@ -146,10 +144,9 @@ impl Worker {
                 admitted,
                 lot: lot.clone(),
             };
-            self.serve_connection(&builders, over_tls, opened, stream, peer);
+            self.serve_connection(&builders, listening, opened, stream, peer);
         }
-        drop(listener);
-        drop(tls);
+        drop(listeners);
         tracing::debug!(
             connections = drain.open(),
             worker = self.index,
@@ -203,7 +200,7 @@ impl Worker {
     fn serve_connection(
         &self,
         builders: &Arc<Builders>,
-        tls: Option<&TlsListener>,
+        listening: &Listening,
         opened: Opened,
         stream: TcpStream,
         peer: SocketAddr,
@@ -212,10 +209,11 @@ impl Worker {
         let shared = Arc::clone(&self.shared);
         let stop = self.stop.clone();
         let worker = self.index;
-        let tls = tls.cloned();
+        let tls = listening.tls.clone();
         let setup = Setup {
             shared,
             worker,
+            listener: listening.index,
             opened,
             peer,
             state: Arc::new(ConnState::default()),
@@ -248,6 +246,8 @@ struct Opened {
 struct Setup {
     shared: Arc<Shared>,
     worker: usize,
+    /// The listener's index (which servers answer).
+    listener: usize,
     opened: Opened,
     peer: SocketAddr,
     state: Arc<ConnState>,
@@ -267,6 +267,7 @@ impl Setup {
             client: Arc::new(ClientConn {
                 peer: client,
                 worker: self.worker,
+                listener: self.listener,
                 drain: guard.drain().clone(),
                 admitted,
             }),
@@ -463,18 +464,33 @@ fn refusal(refused: Refused) -> Vec<u8> {
     }
 }
 
-/// The next connection on the HTTPS listener, with its handshake settings;
-/// never when there is none.
-async fn accept_tls(
-    tls: Option<&(TcpListener, TlsListener)>,
-) -> (
-    std::io::Result<(TcpStream, SocketAddr)>,
-    Option<&TlsListener>,
-) {
-    match tls {
-        Some((listener, handshake)) => (listener.accept().await, Some(handshake)),
-        None => std::future::pending().await,
-    }
+/// One listening socket of a worker: its index in the bound listeners and,
+/// for a TLS one, its handshake settings.
+pub(super) struct Listening {
+    pub(super) socket: TcpListener,
+    pub(super) index: usize,
+    pub(super) tls: Option<TlsListener>,
+}
+
+/// The next connection on any of `listeners`, and the listener it came
+/// from. The search starts after the listener that gave the last one
+/// (`next`), so a busy listener cannot starve the others.
+async fn accept_any<'l>(
+    listeners: &'l [Listening],
+    next: &mut usize,
+) -> (std::io::Result<(TcpStream, SocketAddr)>, &'l Listening) {
+    std::future::poll_fn(|cx| {
+        let count = listeners.len();
+        for step in 0..count {
+            let i = (*next + step) % count;
+            if let std::task::Poll::Ready(accepted) = listeners[i].socket.poll_accept(cx) {
+                *next = (i + 1) % count;
+                return std::task::Poll::Ready((accepted, &listeners[i]));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 /// Serve a connection to its end; on `stop`, or when it has carried no

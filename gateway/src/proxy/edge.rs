@@ -1,4 +1,5 @@
-//! Phase "edge": what the plain listener answers itself once HTTPS is on:
+//! Phase "edge": what the plain public listener (`listen.public`; a
+//! server's own plain listener is left alone) answers itself once HTTPS is on:
 //! ACME HTTP-01 challenges (`/.well-known/acme-challenge/<token>`), and,
 //! with `tls.redirect_https`, `308` to the same URL on https for every
 //! other path. Responses over TLS get `Strict-Transport-Security` when
@@ -29,7 +30,8 @@ pub(super) fn edge(
     ctx: &RequestCtx<'_>,
     req: &Request<Incoming>,
 ) -> Result<Option<Response<ResponseBody>>, Problem> {
-    if ctx.peer.tls {
+    // Listener 0 is always `listen.public` (`Config::listeners`).
+    if ctx.peer.tls || ctx.conn.listener != 0 {
         return Ok(None);
     }
     let Some(tls) = &ctx.active.config.tls else {

@@ -76,6 +76,11 @@ pub(crate) struct ClientConn {
     pub(crate) peer: Peer,
     /// The worker thread serving it: the upstream connections its requests use.
     pub(crate) worker: usize,
+    /// The listener it came in on (its index in [`Shared::listeners`]):
+    /// which virtual servers answer.
+    ///
+    /// [`Shared::listeners`]: crate::state::Shared::listeners
+    pub(crate) listener: usize,
     /// What the worker waits for on shutdown: an upgraded connection
     /// outlives the request that made it and is counted here.
     pub(crate) drain: Drain,

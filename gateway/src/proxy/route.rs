@@ -32,7 +32,7 @@ pub(super) fn match_route<'a>(
     if let Some(host) = ctx.host.as_ref().and_then(|h| h.to_str().ok()) {
         ctx.host_name = routing::vars::host_name(host);
     }
-    let (table, captures) = active.servers.select(&ctx.host_name);
+    let (table, captures) = active.servers.select(ctx.conn.listener, &ctx.host_name);
     let mut target = Target::new(ctx.log.path.clone(), req.uri().query().map(String::from));
     if let Some(captures) = captures {
         target.captures = captures;

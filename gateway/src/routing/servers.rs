@@ -3,9 +3,11 @@
 //! `.*` wildcard; else the first regex name that matches (its captures
 //! usable in the server's routes); else the default server (`default =
 //! true`, else the top-level `[[routes]]`, else the first `[[servers]]`).
+//! Only the servers on the request's listener take part (NGINX's `listen`
+//! per `server`): each listener has its own set and its own default.
 
 use super::table::RouteTable;
-use crate::config::{Config, ServerName};
+use crate::config::{Config, Listener, ServerName};
 
 use super::vars::Captures;
 
@@ -13,59 +15,110 @@ use super::vars::Captures;
 #[derive(Debug)]
 struct VirtualServer {
     names: Vec<ServerName>,
+    /// Its own listeners (empty: the default ones), to find it again on reload.
+    listen: Vec<crate::config::ListenOn>,
     table: RouteTable,
 }
 
-/// The servers of the configuration.
+/// The servers of one listener, by index into [`VirtualServers`]' list.
+#[derive(Debug, Default)]
+struct OnListener {
+    servers: Vec<usize>,
+    /// Its default server; none when no server is on the listener.
+    default: Option<usize>,
+}
+
+/// The servers of the configuration, and which listener serves which.
 #[derive(Debug)]
 pub(crate) struct VirtualServers {
     servers: Vec<VirtualServer>,
-    default: usize,
+    /// By listener index (the order of the listeners bound at start).
+    listeners: Vec<OnListener>,
+    /// What a listener no server is on answers (every request `404`).
+    empty: RouteTable,
 }
 
 impl VirtualServers {
-    /// The servers of `config`; each takes policy state from the server of
-    /// `previous` with the same names.
-    pub(crate) fn new(config: &Config, previous: Option<&VirtualServers>) -> Self {
-        let before = |names: &[ServerName]| {
+    /// The servers of `config` on the listeners `bound` (those bound at
+    /// start: a listener added by a reload serves from the next start);
+    /// each takes policy state from the server of `previous` with the same
+    /// names and listeners.
+    pub(crate) fn new(
+        config: &Config,
+        previous: Option<&VirtualServers>,
+        bound: &[Listener],
+    ) -> Self {
+        let before = |names: &[ServerName], listen: &[crate::config::ListenOn]| {
             previous
-                .and_then(|p| p.servers.iter().find(|s| s.names == names))
+                .and_then(|p| {
+                    p.servers
+                        .iter()
+                        .find(|s| s.names == names && s.listen == listen)
+                })
                 .map(|s| &s.table)
         };
         let mut servers = Vec::new();
-        let mut default = None;
+        let mut listeners: Vec<OnListener> = bound.iter().map(|_| OnListener::default()).collect();
         if !config.routes.is_empty() {
             servers.push(VirtualServer {
                 names: Vec::new(),
-                table: RouteTable::new(config, &config.routes, before(&[])),
+                listen: Vec::new(),
+                table: RouteTable::new(config, &config.routes, before(&[], &[])),
             });
-            default = Some(0);
+            for (on, listener) in listeners.iter_mut().zip(bound) {
+                if listener.default {
+                    on.servers.push(0);
+                    on.default = Some(0);
+                }
+            }
         }
         for server in &config.servers {
-            if server.default {
-                default = Some(servers.len());
+            let index = servers.len();
+            for (on, listener) in listeners.iter_mut().zip(bound) {
+                if server.is_on(listener) {
+                    on.servers.push(index);
+                    // NGINX: the first server of a listener is its
+                    // default unless another says `default_server`.
+                    if server.default || on.default.is_none() {
+                        on.default = Some(index);
+                    }
+                }
             }
             servers.push(VirtualServer {
                 names: server.names.clone(),
-                table: RouteTable::new(config, &server.routes, before(&server.names)),
+                listen: server.listen.clone(),
+                table: RouteTable::new(
+                    config,
+                    &server.routes,
+                    before(&server.names, &server.listen),
+                ),
             });
         }
         VirtualServers {
             servers,
-            default: default.unwrap_or(0),
+            listeners,
+            empty: RouteTable::default(),
         }
     }
 
-    /// The server for `host` (lowercase, no port), and the captures of its
-    /// regex name, if that is what matched.
-    pub(crate) fn select(&self, host: &str) -> (&RouteTable, Option<Captures>) {
-        if self.servers.len() == 1 {
-            return (&self.servers[0].table, None);
+    /// The server for `host` (lowercase, no port) on `listener` (its
+    /// index in the bound listeners), and the captures of its regex name,
+    /// if that is what matched.
+    pub(crate) fn select(&self, listener: usize, host: &str) -> (&RouteTable, Option<Captures>) {
+        let Some(on) = self.listeners.get(listener) else {
+            return (&self.empty, None);
+        };
+        let Some(default) = on.default else {
+            return (&self.empty, None);
+        };
+        if on.servers.len() == 1 {
+            return (&self.servers[default].table, None);
         }
         let names = || {
-            self.servers
-                .iter()
-                .flat_map(|s| s.names.iter().map(move |n| (n, &s.table)))
+            on.servers.iter().flat_map(|&i| {
+                let s = &self.servers[i];
+                s.names.iter().map(move |n| (n, &s.table))
+            })
         };
         if let Some((_, table)) =
             names().find(|(n, _)| matches!(n, ServerName::Exact(e) if e == host))
@@ -99,6 +152,6 @@ impl VirtualServers {
                 return (table, Some(captures));
             }
         }
-        (&self.servers[self.default].table, None)
+        (&self.servers[default].table, None)
     }
 }

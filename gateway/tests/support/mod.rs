@@ -271,6 +271,8 @@ pub struct TestGateway {
     pub admin: SocketAddr,
     /// HTTPS address, when `[tls]` sets one.
     pub tls: Option<SocketAddr>,
+    /// The servers' own listeners (`[[servers]] listen`, `listen_tls`).
+    pub own: Vec<SocketAddr>,
     /// The route table file.
     pub config_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -298,6 +300,7 @@ impl TestGateway {
         let addr = gw.local_addr();
         let admin = gw.admin_addr();
         let tls = gw.tls_addr();
+        let own = gw.server_listener_addrs();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(gw.run(async move {
             let _ = rx.await;
@@ -306,6 +309,7 @@ impl TestGateway {
             addr,
             admin,
             tls,
+            own,
             config_path,
             stop: Some(tx),
             task: Some(task),

@@ -165,6 +165,11 @@ pub async fn https_raw(
     String::from_utf8_lossy(&out).to_string()
 }
 
+/// A `localhost` certificate pair from `ca`, valid 30 days, written in `dir`.
+pub fn localhost_pair(ca: &LocalCa, dir: &Path) -> (PathBuf, PathBuf) {
+    write_pair(dir, "localhost", &ca.issue(&["localhost"], 30).unwrap())
+}
+
 /// A `[tls]` section listening on 127.0.0.1:0 with these pairs, plus `extra` lines.
 pub fn tls_section(pairs: &[(PathBuf, PathBuf)], extra: &str) -> String {
     let mut s = format!("[tls]\nlisten = \"127.0.0.1:0\"\n{extra}\n");

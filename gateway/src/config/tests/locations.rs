@@ -181,7 +181,7 @@ fn servers_are_read_and_their_refusals_name_the_key() {
         ),
         (
             "[[servers]]\nnames = [\"a.test\"]\n[[servers.routes]]\nprefix = \"/\"\nupstream = \"app\"\n[[servers]]\nnames = [\"A.test\"]\n[[servers.routes]]\nprefix = \"/\"\nupstream = \"app\"",
-            "FILE: servers[1].names[0]: `A.test` is also a name of servers[0]",
+            "FILE: servers[1].names[0]: `a.test` is also a name of servers[0] on 0.0.0.0:80",
         ),
         (
             "[[servers]]\nnames = [\"a.test\"]\ndefault = true\n[[servers.routes]]\nprefix = \"/\"\nupstream = \"app\"",
@@ -193,6 +193,95 @@ fn servers_are_read_and_their_refusals_name_the_key() {
             want,
         );
     }
+}
+
+#[test]
+fn servers_listen_on_their_own_addresses_and_the_refusals_name_the_key() {
+    let srv = |lines: &str| {
+        format!("[[servers]]\n{lines}\n[[servers.routes]]\nprefix = \"/\"\nupstream = \"app\"\n")
+    };
+    let config = accepted(&format!(
+        "{UP}{}{}{}",
+        srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:8081\", \"[::1]:8082\"]"),
+        // The same name on another listener, and a default on each.
+        srv("names = [\"a.test\"]\ndefault = true"),
+        srv("names = [\"b.test\"]\nlisten = [\"127.0.0.1:8081\"]\ndefault = true"),
+    ));
+    assert_eq!(config.servers[0].listen.len(), 2);
+    let listeners: Vec<(String, bool, bool)> = config
+        .listeners()
+        .iter()
+        .map(|l| (l.on.addr.to_string(), l.on.tls, l.default))
+        .collect();
+    assert_eq!(
+        listeners,
+        [
+            ("0.0.0.0:80".to_string(), false, true),
+            ("127.0.0.1:8081".to_string(), false, false),
+            ("[::1]:8082".to_string(), false, false),
+        ]
+    );
+    for (servers, want) in [
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"nope\"]"),
+            "FILE: servers[0].listen[0]: `nope` is not an address",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:8081\", \"127.0.0.1:8081\"]"),
+            "FILE: servers[0].listen[1]: 127.0.0.1:8081 is listed twice in this server",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten_tls = [\"127.0.0.1:8443\"]"),
+            "FILE: servers[0].listen_tls[0]: a TLS listener needs the [tls] section",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:9000\"]"),
+            "FILE: servers[0].listen[0]: 127.0.0.1:9000 is the admin listener",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:8081\"]")
+                + &srv(
+                    "names = [\"b.test\"]\nlisten = [\"127.0.0.1:8081\"]\nlisten_tls = [\"127.0.0.1:8081\"]",
+                ),
+            "FILE: servers[1].listen_tls[0]: 127.0.0.1:8081 is listed twice in this server",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:8081\"]")
+                + &srv("names = [\"A.test\"]\nlisten = [\"127.0.0.1:8081\"]"),
+            "FILE: servers[1].names[0]: `a.test` is also a name of servers[0] on 127.0.0.1:8081",
+        ),
+        (
+            srv("names = [\"a.test\"]\nlisten = [\"127.0.0.1:8081\"]\ndefault = true")
+                + &srv("names = [\"b.test\"]\nlisten = [\"127.0.0.1:8081\"]\ndefault = true"),
+            "FILE: servers[1].default: servers[0] is the default server of 127.0.0.1:8081 already",
+        ),
+        (
+            srv("names = [\"a.test\", \"A.TEST\"]"),
+            "FILE: servers[0].names[1]: `A.TEST` is named twice",
+        ),
+    ] {
+        assert_refused(&format!("{UP}{servers}"), want);
+    }
+    // An address is plain or TLS: a server's TLS listener on the public address.
+    let tls = "[tls]\nlisten = \"0.0.0.0:443\"\n[[tls.certificates]]\ncert = \"c.pem\"\nkey = \"k.pem\"\n";
+    let text = format!(
+        "{UP}[[routes]]\nprefix = \"/\"\nupstream = \"app\"\n{}{tls}",
+        srv("names = [\"a.test\"]\nlisten_tls = [\"0.0.0.0:80\"]")
+    );
+    assert_refused(
+        &text,
+        "FILE: servers[0].listen_tls[0]: 0.0.0.0:80 is also a plain listener; an address speaks one of them",
+    );
+    // With [tls], a TLS listener of its own is a listener after the default two.
+    let config = accepted(&format!(
+        "{UP}[[routes]]\nprefix = \"/\"\nupstream = \"app\"\n{}{tls}",
+        srv("names = [\"a.test\"]\nlisten_tls = [\"0.0.0.0:8443\"]")
+    ));
+    let listeners = config.listeners();
+    assert_eq!(listeners.len(), 3);
+    assert!(listeners[1].on.tls && listeners[1].default);
+    assert!(listeners[2].on.tls && !listeners[2].default);
+    assert_eq!(listeners[2].on.addr.port(), 8443);
 }
 
 #[test]

@@ -86,6 +86,7 @@ fn locations(root: &Path) -> Vec<Location> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (Debian package nginx)")]
 async fn same_answers_as_nginx() {
     let t = Tree::new();
     for (name, data) in [
@@ -117,10 +118,7 @@ async fn same_answers_as_nginx() {
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
     let locs = locations(&t.root());
-    let Some((_nginx, port)) = start_nginx(t.dir.path(), &t.root(), &locs) else {
-        eprintln!("nginx is not installed: the comparison with NGINX was skipped");
-        return;
-    };
+    let (_nginx, port) = start_nginx(t.dir.path(), &t.root(), &locs).expect("nginx starts");
     let ours = start_ours(Arc::new(locs.clone())).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
