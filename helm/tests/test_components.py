@@ -424,6 +424,14 @@ def test_notes_tell_how_to_reach_the_gateway(default_release, render_with):
     assert "NODE_PORT=$(kubectl get service shop-gateway" in render_with(load_value_set("secrets-from-values")).notes
 
 
+def test_notes_point_at_the_storefront_only_while_it_is_served(default_release, render_with):
+    assert "The storefront (the shop for people in browsers) is at /" in default_release.notes
+    off = render_with({"gateway": {"storefront": {"enabled": False}}}).notes
+    assert "storefront" not in off
+    own_table = render_with(load_value_set("custom-route-table")).notes
+    assert "storefront" not in own_table
+
+
 def test_a_long_release_name_keeps_every_name_a_valid_dns_label(render_with):
     values = load_value_set("ingress-hpa-pdb-networkpolicy") | {"fullnameOverride": "a" * 63}
     rel = render_with(values)

@@ -20,6 +20,8 @@ def _gateway_check(table: str, env: dict[str, str], tmp_path) -> subprocess.Comp
     path.write_text(table)
     # The pod's environment: its ConfigMap (upstreams, listeners, logging).
     run_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    # The image's /srv/storefront is the repository's storefront/ (gateway/Dockerfile).
+    run_env.setdefault("STOREFRONT_ROOT", str(REPO_ROOT / "storefront"))
     if "GATEWAY_TLS_CERT" in env:
         # The pod reads the Secret's pair from its mount: give it one there.
         secret_dir = _tls_secret(tmp_path / "gateway-tls")
@@ -72,16 +74,26 @@ def test_gateway_check_refuses_a_broken_table(tmp_path):
     assert "userz" in result.stdout + result.stderr
 
 
+def _proxied(table):
+    return {r["prefix"]: r["upstream"] for r in table["routes"] if "upstream" in r}
+
+
+def _files_routes(table):
+    return [r for r in table["routes"] if "files" in r]
+
+
 def test_route_table_is_valid_toml_with_routes(release):
     table = tomllib.loads(release.route_table())
     assert table["routes"], "no [[routes]]"
     for route in table["routes"]:
+        if "files" in route:
+            continue
         assert route["upstream"] in table["upstreams"]
 
 
 def test_default_routes_send_users_and_products_prefixes_to_their_upstreams(default_release):
     table = tomllib.loads(default_release.route_table())
-    assert {r["prefix"]: r["upstream"] for r in table["routes"]} == {"/users/": "users", "/products/": "products"}
+    assert _proxied(table) == {"/users/": "users", "/products/": "products"}
 
 
 def test_default_routes_match_the_repository_route_table(default_release):
@@ -89,9 +101,36 @@ def test_default_routes_match_the_repository_route_table(default_release):
     if not repo_table.exists():
         pytest.skip(f"{repo_table} does not exist yet")
     chart_table = tomllib.loads(default_release.route_table())
-    ours = {r["prefix"]: r["upstream"] for r in chart_table["routes"]}
-    theirs = {r["prefix"]: r["upstream"] for r in tomllib.loads(repo_table.read_text())["routes"]}
-    assert ours == theirs
+    assert _proxied(chart_table) == _proxied(tomllib.loads(repo_table.read_text()))
+
+
+def test_default_routes_serve_the_storefront_as_the_repository_shop_table_does(default_release):
+    """The storefront's two routes (assets, then the page at /) with their
+    cache and CSP headers are gateway/shop.toml's, root included."""
+    shop_table = tomllib.loads((REPO_ROOT / "gateway" / "shop.toml").read_text())
+    chart_table = tomllib.loads(default_release.route_table())
+    ours = _files_routes(chart_table)
+    assert [r["location"] for r in ours] == ["^~ /v-", "/"]
+    assert ours == _files_routes(shop_table)
+    assert all(r["files"]["root"] == "${STOREFRONT_ROOT:-/srv/storefront}" for r in ours)
+    assert "frame-ancestors 'none'" in ours[1]["headers"]["response_set"]["Content-Security-Policy"]
+
+
+def test_the_storefront_can_be_turned_off(render_with, tmp_path):
+    rel = render_with({"gateway": {"storefront": {"enabled": False}}})
+    table = tomllib.loads(rel.route_table())
+    assert _files_routes(table) == []
+    assert _proxied(table) == {"/users/": "users", "/products/": "products"}
+    result = _gateway_check(rel.route_table(), rel.config_env("gateway"), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gateway_check_refuses_the_storefront_without_its_directory(default_release, tmp_path):
+    """Guards the STOREFRONT_ROOT stand-in above: a root that does not exist is refused."""
+    env = {**default_release.config_env("gateway"), "STOREFRONT_ROOT": str(tmp_path / "missing")}
+    result = _gateway_check(default_release.route_table(), env, tmp_path)
+    assert result.returncode != 0
+    assert "missing" in result.stdout + result.stderr
 
 
 def test_the_repository_route_table_can_be_given_with_set_file(render_with, tmp_path):

@@ -83,6 +83,23 @@ pub fn default_route_table() -> PathBuf {
         .join("gateway.toml")
 }
 
+/// The repository's route table with the storefront (`gateway/shop.toml`):
+/// `gateway.toml` plus `/` served from `STOREFRONT_ROOT`.
+pub fn shop_route_table() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("gateway")
+        .join("shop.toml")
+}
+
+/// The repository's `storefront/` directory (absolute).
+pub fn storefront_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("storefront");
+    std::fs::canonicalize(&dir).unwrap_or(dir)
+}
+
 /// A running system.
 pub struct System {
     /// The gateway's public address.

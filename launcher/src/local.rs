@@ -31,6 +31,49 @@ pub struct LocalOptions {
     pub https_port: Option<u16>,
 }
 
+/// The variable `gateway/shop.toml` takes the storefront's directory from.
+pub const STOREFRONT_ROOT: &str = "STOREFRONT_ROOT";
+
+/// Where the storefront is when `STOREFRONT_ROOT` is not set: `storefront/`
+/// under the working directory (where the default route table is found
+/// too), else the repository's this binary was built from. `None` when
+/// neither exists (the gateway then names the missing directory).
+pub fn default_storefront_root() -> Option<PathBuf> {
+    let here = std::env::current_dir()
+        .ok()
+        .map(|dir| dir.join("storefront"));
+    [here, Some(crate::storefront_dir())]
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("index.html").is_file())
+}
+
+/// Gives the gateway's route table a `STOREFRONT_ROOT` when the process has
+/// none: replaces this process with itself (same arguments, same PID) with
+/// the variable set to [`default_storefront_root`]. Returns only when
+/// nothing needs doing; call it first in `main`, before any thread starts.
+/// (The variable cannot be set in place: `std::env::set_var` is `unsafe`
+/// and the workspace forbids unsafe code.)
+#[cfg(unix)]
+pub fn exec_with_storefront_root() -> anyhow::Result<()> {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os(STOREFRONT_ROOT).is_some() {
+        return Ok(());
+    }
+    let Some(root) = default_storefront_root() else {
+        return Ok(());
+    };
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| "shop".into());
+    let exe = std::env::current_exe().context("cannot find this program to restart it")?;
+    let error = std::process::Command::new(exe)
+        .arg0(arg0)
+        .args(args)
+        .env(STOREFRONT_ROOT, root)
+        .exec();
+    Err(error).context("cannot restart with STOREFRONT_ROOT set")
+}
+
 /// Start everything, print where to go, run until Ctrl-C / SIGTERM.
 pub async fn run(options: LocalOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.data_dir)
@@ -93,6 +136,7 @@ fn print_banner(system: &System, password: Option<&str>, local_ca: Option<&std::
     };
     println!();
     println!("  shop is running");
+    println!("    storefront:         {host}/");
     println!("    users API docs:     {host}/users/docs");
     println!("    products API docs:  {host}/products/docs");
     if let Some(https) = system.https_addr {

@@ -25,8 +25,9 @@ struct Cli {
     /// The products service's metrics port, loopback only.
     #[arg(long, default_value_t = 9002, env = "SHOP_PRODUCTS_METRICS_PORT")]
     products_metrics_port: u16,
-    /// The gateway route table.
-    #[arg(long, default_value = "gateway/gateway.toml", env = "GATEWAY_CONFIG")]
+    /// The gateway route table (the default serves the storefront at `/`
+    /// from STOREFRONT_ROOT, default ./storefront).
+    #[arg(long, default_value = "gateway/shop.toml", env = "GATEWAY_CONFIG")]
     routes: PathBuf,
     /// Also serve HTTPS (on --https-port) with a localhost certificate from
     /// a local CA kept in <data-dir>/tls.
@@ -37,8 +38,15 @@ struct Cli {
     https_port: u16,
 }
 
+fn main() -> anyhow::Result<()> {
+    // Before the runtime's threads: this may replace the process.
+    #[cfg(unix)]
+    launcher::local::exec_with_storefront_root()?;
+    run()
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Span export (when OTEL_EXPORTER_OTLP_ENDPOINT is set) covers both
     // services: one process, one subscriber, one service name.

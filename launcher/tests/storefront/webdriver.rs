@@ -36,11 +36,12 @@ fn free_port() -> u16 {
 }
 
 impl Driver {
-    /// Starts `chromedriver` (from `CHROMEDRIVER` or the PATH) and waits until it is ready.
+    /// Starts `chromedriver` (found on the PATH at build time, see
+    /// `launcher/build.rs`) and waits until it is ready.
     pub async fn start() -> Driver {
-        let program = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let program = option_env!("CHROMEDRIVER_BIN").unwrap_or("chromedriver");
         let port = free_port();
-        let child = Command::new(&program)
+        let child = Command::new(program)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,7 +96,7 @@ impl Driver {
                 "width": width, "height": height, "pixelRatio": 1.0, "touch": true, "mobile": true,
             }});
         }
-        if let Ok(binary) = std::env::var("CHROMIUM") {
+        if let Some(binary) = option_env!("CHROMIUM_BIN") {
             options["binary"] = json!(binary);
         }
         let caps = json!({"capabilities": {"alwaysMatch": {

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+
 use common::testing::{Backend, TestDb};
 use launcher::{System, SystemOptions};
 
@@ -62,4 +64,30 @@ pub async fn spawn_system(users_db: TestDb) -> TestSystem {
         _products_db: products_db,
         _data: data,
     }
+}
+
+/// The storefront's directory as `gateway/shop.toml` names it.
+pub const STOREFRONT_PLACEHOLDER: &str = "${STOREFRONT_ROOT:-/srv/storefront}";
+
+/// `gateway/shop.toml` with its storefront root set to this repository's
+/// `storefront/`, written into `dir`; returns its path. (Tests cannot set
+/// `STOREFRONT_ROOT` in their process environment, which every test thread
+/// shares.)
+pub fn shop_route_table(dir: &Path) -> PathBuf {
+    let shipped = launcher::shop_route_table();
+    let text = std::fs::read_to_string(&shipped).expect("gateway/shop.toml");
+    assert_eq!(
+        text.matches(STOREFRONT_PLACEHOLDER).count(),
+        2,
+        "both storefront routes of {} take their root from STOREFRONT_ROOT",
+        shipped.display()
+    );
+    let root = launcher::storefront_dir();
+    let path = dir.join("shop.toml");
+    std::fs::write(
+        &path,
+        text.replace(STOREFRONT_PLACEHOLDER, &root.display().to_string()),
+    )
+    .expect("route table");
+    path
 }
