@@ -201,7 +201,10 @@ class Faults:
             os.replace(tmp, path)  # as editors save: the directory mount sees it
 
         def probe_status():
-            return self.api.call("GET", "/fault-probe/health")[0]
+            # Without the probe route the storefront at / answers the path
+            # with its page (200, text/html): count that as the 404 it was.
+            status, content_type, _ = self.api.call("GET", "/fault-probe/health")
+            return 404 if content_type.startswith("text/html") else status
 
         def wait_probe(want, what):
             deadline = time.monotonic() + 20
@@ -309,7 +312,7 @@ def main():
     p.add_argument("--compose", required=True, help='e.g. "docker-compose -p shopsmoke"')
     p.add_argument("--admin-email", required=True)
     p.add_argument("--admin-password", required=True)
-    p.add_argument("--route-table", default="gateway/gateway.toml")
+    p.add_argument("--route-table", default="gateway/shop.toml")
     p.add_argument("--report", help="write the figures as JSON here")
     args = p.parse_args()
 

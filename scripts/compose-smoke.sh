@@ -139,6 +139,17 @@ call 200 GET "/products/?q=Kettle" | json '["total"]' | grep -qx 1
 call 200 GET "/products/$product_id" | json '["slug"]' | grep -qx smoke-test-kettle
 log "register, login, create, list and read work through the gateway"
 
+# --- the storefront at / (from the gateway image's /srv/storefront) ------------
+page_headers=$(curl -s -D - -o /dev/null --max-time 10 "$BASE/product/smoke-test-kettle")
+echo "$page_headers" | grep -q '^HTTP/1.1 200' || fail "the storefront page is not served: $page_headers"
+echo "$page_headers" | grep -qi "^content-security-policy: default-src 'none'" || fail "no CSP on the page: $page_headers"
+echo "$page_headers" | grep -qi '^cache-control: no-cache' || fail "the page is not no-cache: $page_headers"
+asset=$(curl -s --max-time 10 "$BASE/" | grep -o '/v-[0-9a-f]*/app\.js' | head -1)
+[ -n "$asset" ] || fail "the storefront page names no app.js"
+curl -s -D - -o /dev/null -H 'accept-encoding: br' --max-time 10 "$BASE$asset" \
+  | grep -qi '^cache-control: max-age=31536000, public, immutable' || fail "$asset is not cached for a year"
+log "the storefront is served at / with its CSP and cache headers"
+
 # --- only port 80 is published ------------------------------------------------
 published=$(docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.Names}} {{.Ports}}' | grep -- '->' || true)
 echo "$published" | grep -q gateway || fail "the gateway publishes nothing"
@@ -262,7 +273,7 @@ if [ "${SMOKE_FAULTS:-1}" = 1 ]; then
   docker compose version >/dev/null 2>&1 && compose_cmd="docker compose -p $PROJECT"
   python3 scripts/compose-faults.py --base "$BASE" --compose "$compose_cmd" \
     --admin-email "$admin_email" --admin-password "$admin_password" \
-    --route-table gateway/gateway.toml ${FAULTS_REPORT:+--report "$FAULTS_REPORT"}
+    --route-table gateway/shop.toml ${FAULTS_REPORT:+--report "$FAULTS_REPORT"}
   log "fault test took $(( $(date +%s) - smoke_done ))s"
 fi
 

@@ -68,7 +68,15 @@ COMPRESSION_SCENARIOS = [
     ("16 KiB JSON GET, identity, 64 conns", 64, "/gz/json", [], 2, "gzip"),
 ]
 GZIP_TARGETS = ("gateway", "baseline", "nginx")
-SCENARIO_SETS = ("plain", "tls", "compression", "idle")
+
+# Files from disk: the gateway's files handler against NGINX with sendfile
+# (HAProxy serves no files; the upstream takes no part).
+STATIC_SCENARIOS = [
+    ("1 KiB file, 64 conns", 64, "/static/1k.bin", [], 2, "static"),
+    ("1 MiB file, 64 conns", 64, "/static/1m.bin", [], 2, "static"),
+]
+STATIC_TARGETS = ("gateway", "gateway+log", "baseline", "baseline+log", "nginx", "nginx+log")
+SCENARIO_SETS = ("plain", "tls", "compression", "static", "idle")
 GATEWAYS = ("gateway", "gateway+log", "baseline", "baseline+log", "traced", "edge")
 
 
@@ -90,7 +98,10 @@ def parse_args():
     ap.add_argument("--no-log-pair", dest="log_pair", action="store_false", default=True,
                     help="skip the access-log targets gateway+log, nginx+log (and baseline+log)")
     ap.add_argument("--scenarios", default="plain",
-                    help="comma-separated: plain (default), tls, compression, idle; or all")
+                    help="comma-separated: plain (default), tls, compression, static, idle; or all")
+    ap.add_argument("--slow-conns", type=int, default=1000,
+                    help="static: slow readers of the 100 MiB file per proxy (0: skip that phase)")
+    ap.add_argument("--slow-seconds", type=float, default=20.0, help="static: how long the slow readers read")
     ap.add_argument("--gzip-level", type=int, default=6,
                     help="gzip level for both the gateway and NGINX in the compression scenarios")
     ap.add_argument("--idle-conns", type=int, default=10000, help="idle HTTP/1.1 connections per proxy")
@@ -155,7 +166,17 @@ def main():
     sink = OtlpSink() if args.traced else None
     scenarios = (SCENARIOS if "plain" in args.sets else []) + \
         (TLS_SCENARIOS if "tls" in args.sets else []) + \
-        (COMPRESSION_SCENARIOS if "compression" in args.sets else [])
+        (COMPRESSION_SCENARIOS if "compression" in args.sets else []) + \
+        (STATIC_SCENARIOS if "static" in args.sets else [])
+    docroot = os.path.join(tmp, "docroot")
+    if "static" in args.sets:
+        os.makedirs(os.path.join(docroot, "static"))
+        for name, size in (("1k.bin", 1024), ("1m.bin", 1 << 20)):
+            with open(os.path.join(docroot, "static", name), "wb") as f:
+                f.write(os.urandom(size))
+        # Sparse: the page cache serves it; the disk takes no part.
+        with open(os.path.join(docroot, "static", "100m.bin"), "wb") as f:
+            f.truncate(100 << 20)
     # One ECDSA P-256 certificate for every proxy.
     cert, key, combined = (os.path.join(tmp, n) for n in ("cert.pem", "key.pem", "combined.pem"))
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
@@ -168,6 +189,8 @@ def main():
         f.write('wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n'
                 'wrk.headers["Content-Type"] = "application/octet-stream"\n')
     gz = configs.gz_route(args.gzip_level) if "compression" in args.sets else ""
+    if "static" in args.sets:
+        gz += configs.static_route(docroot)
     access_logs = {t: os.path.join(tmp, f"{t}.access.log") for t in ("gateway+log", "baseline+log", "nginx+log")}
 
     def gateway_config(name, binary, public, admin_port, tls_port, **kw):
@@ -194,6 +217,7 @@ def main():
     machine_start = machine_ticks()
     results = {}  # (scenario, target) -> list of dicts
     idle_results = []
+    slow_results = []
     idle_rss = {}
     json_bytes = 0
     try:
@@ -208,7 +232,8 @@ def main():
                 prefix = os.path.join(tmp, name)
                 conf = configs.nginx_conf(prefix, workers=workers, port=ports[name], tls_port=tls[name],
                                           up_port=ports["upstream"], cert=cert, key=key,
-                                          gzip_level=args.gzip_level, access_log=access_logs.get(name))
+                                          gzip_level=args.gzip_level, access_log=access_logs.get(name),
+                                          docroot=docroot if "static" in args.sets else None)
                 fleet.start(name, ["nginx", "-p", prefix, "-c", conf], ports[name])
             if "haproxy" in targets:
                 cfg = os.path.join(tmp, "haproxy.cfg")
@@ -219,6 +244,8 @@ def main():
             with urllib.request.urlopen(f"http://127.0.0.1:{ports['upstream']}/gz/json", timeout=5) as resp:
                 json_bytes = len(resp.read())
             run_rounds(args, scenarios, targets, tls, fleet, client_cpu, post_lua, results)
+            if "static" in args.sets and args.slow_conns:
+                slow_results = run_slow_downloads(args, fleet, targets, client_cpu)
             fleet.stop_all(keep=("upstream",))
         if "idle" in args.sets:
             idle_results = run_idle(args, fleet, tmp, workers, cert, key, combined, ports["upstream"],
@@ -253,6 +280,8 @@ def main():
         report.log_pair_table(scenarios, targets, results)
     if "compression" in args.sets:
         report.gzip_table(args.gzip_level, json_bytes, COMPRESSION_SCENARIOS, GZIP_TARGETS, results)
+    if slow_results:
+        report.slow_download_table(slow_results, args.slow_conns, args.slow_seconds)
     if idle_results:
         report.idle_table(idle_results, "proxy and upstream pinned to CPU 0, the client to CPU 1, one worker per "
                           "proxy" if args.pin else f"{CORES} cores shared", args.idle_hold, nofile)
@@ -274,6 +303,8 @@ def run_rounds(args, scenarios, targets, tls, fleet, client_cpu, post_lua, resul
             order = list(targets.items())
             if kind == "gzip":
                 order = [(t, p) for t, p in order if t in GZIP_TARGETS]
+            elif kind == "static":
+                order = [(t, p) for t, p in order if t in STATIC_TARGETS]
             elif kind != "http":
                 order = [(t, tls[t]) for t, _ in order if t in ("gateway", "nginx", "haproxy")]
             if rnd % 2:
@@ -313,6 +344,33 @@ def run_rounds(args, scenarios, targets, tls, fleet, client_cpu, post_lua, resul
                       f"p50 {r['p50']:7.2f} ms | p99 {r['p99']:7.2f} ms | rss {rss / 1024:6.1f} MiB | "
                       f"cpu {r['cpu']:5.1f} us/req {r['errors']}",
                       flush=True)
+
+
+def run_slow_downloads(args, fleet, targets, client_cpu):
+    """Each file-serving proxy in turn: --slow-conns clients GET the 100 MiB
+    file and read it slowly for --slow-seconds; the proxy's RSS sampled every
+    second (before, the highest, and at the end)."""
+    out = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    for target in (t for t in targets if t in ("gateway", "nginx")):
+        pid = fleet.pid(target)
+        before = rss_kib(pid)
+        client = subprocess.Popen(client_cpu + [sys.executable, os.path.join(here, "slow_download.py"),
+                                                "--port", str(targets[target]), "--path", "/static/100m.bin",
+                                                "--conns", str(args.slow_conns),
+                                                "--seconds", str(args.slow_seconds)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        samples = []
+        while client.poll() is None and len(samples) < args.slow_seconds + 120:
+            time.sleep(1)
+            samples.append(rss_kib(pid))
+        output = client.communicate(timeout=30)[0].strip()
+        after = rss_kib(pid)
+        print(f"slow readers | {target:8} | {output} | rss before {before / 1024:.1f} MiB, "
+              f"max {max(samples, default=0) / 1024:.1f}, end {after / 1024:.1f}", flush=True)
+        out.append({"target": target, "before": before, "max": max(samples, default=0), "after": after,
+                    "client": output})
+    return out
 
 
 def run_idle(args, fleet, tmp, workers, cert, key, combined, up_port, gateway_config, start_gateway):

@@ -60,6 +60,16 @@ min_size = 1
 """
 
 
+def static_route(docroot):
+    """The gateway's /static/ route: files under `docroot` (only with the
+    static scenarios: a baseline from before the files handler could not
+    read it)."""
+    return f"""[[routes]]
+location = "/static/"
+files = {{ root = "{docroot}" }}
+"""
+
+
 def gateway_toml(path, *, public, admin, up_port, tls_port, cert, key, edge=False, gz="", log=False,
                  idle_conns=0, limits=True):
     """Write a gateway route table. All load comes from loopback, one client
@@ -120,7 +130,7 @@ NGINX_LOG_FORMAT = """  log_format bench escape=json '{"time":"$time_iso8601","r
 
 
 def nginx_conf(prefix, *, workers, port, tls_port, up_port, cert, key, gzip_level, access_log=None,
-               idle_conns=0, h2_port=None, nofile=65536):
+               idle_conns=0, h2_port=None, nofile=65536, docroot=None):
     """Write `prefix`/nginx.conf (NGINX runs with `-p prefix`). `access_log`:
     a file for the buffered JSON-ish access log (off otherwise). With
     `idle_conns`: enough connections and file descriptors, a long keep-alive
@@ -133,6 +143,9 @@ def nginx_conf(prefix, *, workers, port, tls_port, up_port, cert, key, gzip_leve
            if access_log else "  access_log off;\n")
     idle = "  keepalive_timeout 120s;\n" if idle_conns else ""
     h2 = f"    listen 127.0.0.1:{h2_port} http2 backlog=4096;\n" if h2_port else ""
+    # NGINX's files the way operators tune them: sendfile, tcp_nopush.
+    static = (f"    location /static/ {{ root {docroot}; sendfile on; tcp_nopush on; }}\n"
+              if docroot else "")
     path = os.path.join(prefix, "nginx.conf")
     with open(path, "w") as f:
         f.write(f"""
@@ -177,7 +190,7 @@ http {{
       gzip_proxied any;
       gzip_vary on;
     }}
-  }}
+{static}  }}
 }}
 """)
     return path

@@ -152,3 +152,16 @@ def idle_table(rows, layout, hold, nofile):
         print(f"| {r['target']} | {r['proto']} | {r['n']} | {r['ok']} | {r['open_at_sample']} / {r['open_later']} | "
               f"{r['idle'] / 1024:.1f} | {r['at_open'] / 1024:.1f} | {r['later'] / 1024:.1f} | "
               f"{r['per_conn']:.2f} | {failures} |")
+
+
+def slow_download_table(rows, conns, seconds):
+    print()
+    print(f"Slow readers of a 100 MiB file: {conns} connections per proxy, each reading at most 16 KiB/s for "
+          f"{seconds:.0f} s (small receive buffers). RSS of the proxy's process tree before, the highest "
+          "1 s sample, and at the end; growth = highest - before.")
+    print()
+    print("| proxy | client | RSS before MiB | RSS highest MiB | RSS end MiB | growth MiB |")
+    print("|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['target']} | {r['client']} | {r['before'] / 1024:.1f} | {r['max'] / 1024:.1f} | "
+              f"{r['after'] / 1024:.1f} | {(r['max'] - r['before']) / 1024:.1f} |")

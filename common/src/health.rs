@@ -3,8 +3,28 @@
 //! documented for OpenAPI, and the probe behind the binaries' `healthcheck`
 //! subcommand.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Json;
 use serde::Serialize;
+
+/// Whether the service is draining: set when the shutdown signal fires.
+/// Every request carries it as an extension; `/ready` answers `503` while
+/// it is set (see [`ready`]).
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// Whether the drain has begun.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn begin(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
 
 /// Body of a successful health or readiness check.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -43,7 +63,7 @@ pub async fn health() -> Json<HealthStatus> {
     ))]
 pub async fn ready(
     axum::extract::State(db): axum::extract::State<sea_orm::DatabaseConnection>,
-    draining: Option<axum::Extension<crate::service::Draining>>,
+    draining: Option<axum::Extension<Draining>>,
 ) -> Result<Json<HealthStatus>, crate::Problem> {
     if draining.is_some_and(|d| d.is_draining()) {
         return Err(crate::Problem::unavailable("the service is shutting down"));

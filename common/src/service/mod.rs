@@ -17,11 +17,13 @@ mod serve_tests;
 mod settings;
 
 #[cfg(feature = "service")]
+pub use crate::health::Draining;
+#[cfg(feature = "service")]
 pub use layers::{apply_layers, request_context};
 #[cfg(feature = "service")]
 pub use placeholder_secrets::refuse_placeholder_secrets;
 #[cfg(feature = "service")]
-pub use serve::{Draining, StopTimes, serve, serve_with_metrics};
+pub use serve::{StopTimes, serve, serve_with_metrics};
 #[cfg(feature = "service")]
 pub use settings::{AppEnv, BaseConfig, MAX_DRAIN_DELAY};
 

@@ -12,8 +12,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +20,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use http::{HeaderValue, Version, header};
 use tokio::net::TcpListener;
+
+use crate::health::Draining;
 
 /// How a service stops after its shutdown signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,23 +32,6 @@ pub struct StopTimes {
     /// In-flight requests' time to finish once the listener is closed
     /// (`SHUTDOWN_GRACE`).
     pub grace: Duration,
-}
-
-/// Whether the service is draining: set when the shutdown signal fires.
-/// Every request carries it as an extension; `/ready` answers `503` while
-/// it is set (see [`crate::health::ready`]).
-#[derive(Debug, Clone, Default)]
-pub struct Draining(Arc<AtomicBool>);
-
-impl Draining {
-    /// Whether the drain has begun.
-    pub fn is_draining(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    fn begin(&self) {
-        self.0.store(true, Ordering::Release);
-    }
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, drain for

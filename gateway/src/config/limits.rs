@@ -54,9 +54,9 @@ pub(super) fn validate(c: &Checker<'_>, section: &LimitsSection) -> Result<Limit
             ),
         ));
     }
-    let connections = section.connections.unwrap_or_else(|| {
-        crate::client_limit::default_connection_cap(crate::client_limit::open_files_limit())
-    });
+    let connections = section
+        .connections
+        .unwrap_or_else(|| default_connection_cap(open_files_limit()));
     if !(1..=MAX_CONNECTIONS).contains(&connections) {
         return Err(c.err(
             "limits.connections",
@@ -81,4 +81,56 @@ pub(super) fn validate(c: &Checker<'_>, section: &LimitsSection) -> Result<Limit
             http2_max_concurrent_streams,
         },
     })
+}
+
+/// The process's soft limit on open files (`/proc/self/limits`), if known.
+pub(crate) fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line["Max open files".len()..].split_whitespace().next()?;
+    match soft {
+        "unlimited" => Some(u64::MAX),
+        n => n.parse().ok(),
+    }
+}
+
+/// `limits.connections` when not set: seven eighths of the open-files
+/// limit (the rest stays for upstream connections, which are capped per
+/// endpoint, and for files and logs), at least 64; 65,536 when the limit
+/// cannot be read; at most 1,000,000.
+pub(crate) fn default_connection_cap(open_files: Option<u64>) -> usize {
+    let Some(files) = open_files else {
+        return 65_536;
+    };
+    let cap = (files / 8).saturating_mul(7).clamp(64, 1_000_000);
+    usize::try_from(cap).unwrap_or(1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_total_follows_the_open_files_limit() {
+        let proc_limits = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                           Max cpu time              unlimited            unlimited            seconds   \n\
+                           Max open files            20000                1048576              files     \n";
+        assert_eq!(parse_open_files_limit(proc_limits), Some(20_000));
+        assert_eq!(default_connection_cap(Some(20_000)), 17_500);
+        assert_eq!(default_connection_cap(Some(1_024)), 896);
+        assert_eq!(default_connection_cap(Some(16)), 64);
+        assert_eq!(default_connection_cap(Some(u64::MAX)), 1_000_000);
+        assert_eq!(default_connection_cap(None), 65_536);
+        assert_eq!(
+            parse_open_files_limit(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            Some(u64::MAX)
+        );
+        assert_eq!(parse_open_files_limit("nothing here"), None);
+    }
 }

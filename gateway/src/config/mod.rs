@@ -17,6 +17,7 @@ mod envsubst;
 mod error;
 pub(crate) mod files;
 mod health;
+pub(crate) mod htpasswd;
 mod limits;
 mod listen;
 mod locations;

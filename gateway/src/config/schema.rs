@@ -43,7 +43,7 @@ pub(crate) struct FileConfig {
     pub(crate) routes: Vec<RouteSection>,
     /// `[[servers]]`: virtual servers by host name, each with its routes.
     #[serde(default)]
-    pub(crate) servers: Vec<super::servers::ServerSection>,
+    pub(crate) servers: Vec<ServerSection>,
     /// `[tls]`: the HTTPS listener and its certificates.
     #[serde(default)]
     pub(crate) tls: TlsSection,
@@ -235,4 +235,24 @@ pub(crate) enum HostPolicy {
     Client,
     /// The authority of the upstream's endpoint URL.
     Upstream,
+}
+
+/// `[[servers]]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ServerSection {
+    /// Host names: `shop.test`, `*.shop.test`, `www.shop.*`, `~regex`.
+    #[serde(default)]
+    pub(crate) names: Vec<String>,
+    /// The server for hosts no server names (NGINX's `default_server`).
+    pub(crate) default: Option<bool>,
+    /// Plain listeners of its own (`host:port`), instead of the default ones.
+    #[serde(default)]
+    pub(crate) listen: Vec<String>,
+    /// TLS listeners of its own (certificates from `[tls]`).
+    #[serde(default)]
+    pub(crate) listen_tls: Vec<String>,
+    /// Its routes.
+    #[serde(default)]
+    pub(crate) routes: Vec<RouteSection>,
 }

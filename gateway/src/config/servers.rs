@@ -7,32 +7,12 @@
 
 use std::net::SocketAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
 use super::pattern::Pattern;
 use super::routes::RouteConfig;
-use super::schema::RouteSection;
-
-/// `[[servers]]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ServerSection {
-    /// Host names: `shop.test`, `*.shop.test`, `www.shop.*`, `~regex`.
-    #[serde(default)]
-    pub(crate) names: Vec<String>,
-    /// The server for hosts no server names (NGINX's `default_server`).
-    pub(crate) default: Option<bool>,
-    /// Plain listeners of its own (`host:port`), instead of the default ones.
-    #[serde(default)]
-    pub(crate) listen: Vec<String>,
-    /// TLS listeners of its own (certificates from `[tls]`).
-    #[serde(default)]
-    pub(crate) listen_tls: Vec<String>,
-    /// Its routes.
-    #[serde(default)]
-    pub(crate) routes: Vec<RouteSection>,
-}
+use super::schema::{RouteSection, ServerSection};
 
 /// One listening address and whether it speaks TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

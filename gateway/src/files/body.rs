@@ -1,31 +1,29 @@
 //! A file's bytes as an HTTP body: small files (read whole while the file
-//! was opened, on the blocking pool) in one frame, larger ones streamed in
-//! [`CHUNK`]-byte frames, each read on the blocking pool, never held whole
-//! in memory. The body is polled only as fast as the client takes it.
+//! was opened) in one frame, larger ones streamed in [`CHUNK`]-byte frames,
+//! each read when hyper asks for the next (on the worker thread, as NGINX
+//! reads: a page-cache read is cheaper than a hop to the blocking pool),
+//! never held whole in memory. The body is polled only as fast as the
+//! client takes it, so a slow reader holds one chunk.
 
 use std::io::Read;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use tokio::task::JoinHandle;
 
-/// Bytes read per frame of a streamed file.
-pub(crate) const CHUNK: usize = 64 * 1024;
+/// Bytes read per frame of a streamed file: what a client that stopped
+/// reading holds in memory (NGINX's `output_buffers 2 32k` without
+/// sendfile hold as much).
+pub(crate) const CHUNK: usize = 32 * 1024;
 
 /// Files up to this size are read when opened and sent in one frame.
 pub(crate) const SMALL: u64 = 64 * 1024;
 
-/// One chunk read on the blocking pool: the file comes back with it.
-type ChunkRead = JoinHandle<(std::fs::File, std::io::Result<Vec<u8>>)>;
-
 enum Source {
     Bytes(Option<Bytes>),
     /// The file, between reads.
-    Idle(std::fs::File),
-    /// A read in flight.
-    Reading(ChunkRead),
+    File(std::fs::File),
     /// Ended (or failed).
     Done,
 }
@@ -33,10 +31,9 @@ enum Source {
 /// The body of a files response: `Data = Bytes`, `Error = std::io::Error`
 /// (a file that shrank or failed while being read ends the response early).
 ///
-/// Each chunk is read into a buffer of its own on the blocking pool and
-/// handed to hyper without a copy; between polls the body holds no buffer,
-/// so a client that stops reading costs the chunk hyper is writing, not
-/// more.
+/// Each chunk is read into a buffer of its own and handed to hyper without
+/// a copy; between polls the body holds no buffer, so a client that stops
+/// reading costs the chunk hyper is writing, not more.
 pub(crate) struct FileBody {
     source: Source,
     remaining: u64,
@@ -70,32 +67,26 @@ impl FileBody {
     /// `len` bytes of `file` from its current position.
     pub(crate) fn file(file: std::fs::File, len: u64) -> Self {
         FileBody {
-            source: Source::Idle(file),
+            source: Source::File(file),
             remaining: len,
         }
     }
 }
 
-fn read_chunk(mut file: std::fs::File, want: usize) -> ChunkRead {
-    tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        let result = loop {
-            match file.read(&mut buf[filled..]) {
-                Ok(0) => break Ok(()),
-                Ok(n) => {
-                    filled += n;
-                    if filled == want {
-                        break Ok(());
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        buf.truncate(filled);
-        (file, result.map(|()| buf))
-    })
+/// Read up to `want` bytes (fewer only at the end of the file).
+fn read_chunk(file: &mut std::fs::File, want: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; want];
+    let mut filled = 0;
+    while filled < want {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 impl Body for FileBody {
@@ -104,63 +95,46 @@ impl Body for FileBody {
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = &mut *self;
-        loop {
-            if this.remaining == 0 {
-                this.source = Source::Done;
-                return Poll::Ready(None);
-            }
-            match &mut this.source {
-                Source::Bytes(bytes) => {
-                    this.remaining = 0;
-                    return Poll::Ready(
-                        bytes
-                            .take()
-                            .filter(|b| !b.is_empty())
-                            .map(|b| Ok(Frame::data(b))),
-                    );
-                }
-                Source::Done => return Poll::Ready(None),
-                Source::Idle(_) => {
-                    let Source::Idle(file) = std::mem::replace(&mut this.source, Source::Done)
-                    else {
-                        return Poll::Ready(None);
-                    };
-                    let want = usize::try_from(this.remaining).map_or(CHUNK, |r| r.min(CHUNK));
-                    this.source = Source::Reading(read_chunk(file, want));
-                }
-                Source::Reading(task) => {
-                    let joined = ready!(Pin::new(task).poll(cx));
-                    this.source = Source::Done;
-                    let (file, result) = match joined {
-                        Ok(done) => done,
-                        Err(e) => {
-                            this.remaining = 0;
-                            return Poll::Ready(Some(Err(std::io::Error::other(e))));
-                        }
-                    };
-                    let chunk = match result {
-                        Ok(chunk) if !chunk.is_empty() => chunk,
-                        Ok(_) => {
-                            this.remaining = 0;
-                            return Poll::Ready(Some(Err(std::io::Error::new(
-                                std::io::ErrorKind::UnexpectedEof,
-                                "the file shrank while it was being sent",
-                            ))));
-                        }
-                        Err(e) => {
-                            this.remaining = 0;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                    };
-                    this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
-                    this.source = Source::Idle(file);
-                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))));
-                }
-            }
+        if this.remaining == 0 {
+            this.source = Source::Done;
+            return Poll::Ready(None);
         }
+        let frame = match &mut this.source {
+            Source::Bytes(bytes) => {
+                this.remaining = 0;
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b)))
+            }
+            Source::Done => None,
+            Source::File(file) => {
+                let want = usize::try_from(this.remaining).map_or(CHUNK, |r| r.min(CHUNK));
+                match read_chunk(file, want) {
+                    Ok(chunk) if !chunk.is_empty() => {
+                        this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+                        Some(Ok(Frame::data(Bytes::from(chunk))))
+                    }
+                    Ok(_) => {
+                        this.remaining = 0;
+                        this.source = Source::Done;
+                        Some(Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "the file shrank while it was being sent",
+                        )))
+                    }
+                    Err(e) => {
+                        this.remaining = 0;
+                        this.source = Source::Done;
+                        Some(Err(e))
+                    }
+                }
+            }
+        };
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -14,7 +14,9 @@
 //! [`crate::proxy::handle`]; the connection carries its listener's index,
 //! which picks the virtual servers that answer.
 
+mod accept;
 mod client_io;
+mod drive;
 mod first_read;
 mod keep_alive;
 mod parking;
@@ -33,8 +35,9 @@ use crate::panics::PanicWatch;
 use crate::state::Shared;
 use crate::stop::Stop;
 
+use accept::Listening;
 pub(crate) use tls::TlsListener;
-use worker::{Listening, Worker};
+use worker::Worker;
 
 /// Serve `listeners` (in the order of the bound listeners: the public
 /// one, the HTTPS one when on, the servers' own; a TLS one with its

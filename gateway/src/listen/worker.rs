@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -27,16 +26,18 @@ use hyper::server::conn::{http1, http2};
 use hyper::service::{HttpService, service_fn};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use crate::client_limit::{Admitted, ClientConnections, Refused};
+use crate::client_limit::{Admitted, ClientConnections};
 use crate::config::Config;
 use crate::headers::{self, Peer};
 use crate::proxy::ClientConn;
 use crate::state::Shared;
 use crate::stop::{Drain, DrainGuard, Stop};
 
+use super::accept::{Listening, accept_any, refusal};
 use super::client_io::{ClientIo, ClientSocket, ConnState};
+use super::drive::{drive, report};
 use super::first_read::{self, Opening};
 use super::keep_alive::{self, Served, Tracked};
 use super::parking::{Lot, Parked};
@@ -438,122 +439,5 @@ where
         let busy = parked < keep_alive::park_after(builders.header_read);
         conn.state.busy.store(busy, Ordering::Relaxed);
         tokio::spawn(conn.serve_http1(builders, io));
-    }
-}
-
-/// The raw answer to a connection refused at accept: `503` (with
-/// `Retry-After`) when the gateway is full, `429` for a client over its cap.
-fn refusal(refused: Refused) -> Vec<u8> {
-    match refused {
-        Refused::Full(limit) => {
-            let mut answer = crate::proxy::raw_problem(
-                http::StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the gateway holds as many connections as it may ({limit}); try again"),
-            );
-            let status_line = answer.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-            answer.splice(
-                status_line..status_line,
-                b"retry-after: 1\r\n".iter().copied(),
-            );
-            answer
-        }
-        Refused::PerClient(limit) => crate::proxy::raw_problem(
-            http::StatusCode::TOO_MANY_REQUESTS,
-            &format!("too many connections from this address (at most {limit})"),
-        ),
-    }
-}
-
-/// One listening socket of a worker: its index in the bound listeners and,
-/// for a TLS one, its handshake settings.
-pub(super) struct Listening {
-    pub(super) socket: TcpListener,
-    pub(super) index: usize,
-    pub(super) tls: Option<TlsListener>,
-}
-
-/// The next connection on any of `listeners`, and the listener it came
-/// from. The search starts after the listener that gave the last one
-/// (`next`), so a busy listener cannot starve the others.
-async fn accept_any<'l>(
-    listeners: &'l [Listening],
-    next: &mut usize,
-) -> (std::io::Result<(TcpStream, SocketAddr)>, &'l Listening) {
-    std::future::poll_fn(|cx| {
-        let count = listeners.len();
-        for step in 0..count {
-            let i = (*next + step) % count;
-            if let std::task::Poll::Ready(accepted) = listeners[i].socket.poll_accept(cx) {
-                *next = (i + 1) % count;
-                return std::task::Poll::Ready((accepted, &listeners[i]));
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
-}
-
-/// Serve a connection to its end; on `stop`, or when it has carried no
-/// request for `idle` (between `idle` and twice that), ask it to finish
-/// (`graceful_shutdown`: no new requests, the ones in flight complete;
-/// HTTP/2 sends `GOAWAY`). hyper closes a connection whose request head is
-/// too slow without a response; the socket answers `408` when it is
-/// dropped, which happens at the end of this function, after the flag is
-/// set.
-async fn drive<C>(
-    conn: C,
-    mut graceful_shutdown: impl FnMut(Pin<&mut C>),
-    mut stop: Stop,
-    idle: Duration,
-    state: &ConnState,
-    peer: SocketAddr,
-) where
-    C: Future<Output = Result<(), hyper::Error>>,
-{
-    let mut conn = std::pin::pin!(conn);
-    let mut stopped = std::pin::pin!(stop.stopped());
-    let mut idle_timer = std::pin::pin!(tokio::time::sleep(idle));
-    let mut served = state.served.load(Ordering::Relaxed);
-    // Neither `stopped` nor the timer is polled once the connection is
-    // finishing: a completed `async fn` panics when polled again.
-    let mut finishing = false;
-    let ended = std::future::poll_fn(|cx| {
-        if let Poll::Ready(ended) = conn.as_mut().poll(cx) {
-            return Poll::Ready(ended);
-        }
-        if finishing {
-            return Poll::Pending;
-        }
-        let mut finish = stopped.as_mut().poll(cx).is_ready();
-        if !finish && idle_timer.as_mut().poll(cx).is_ready() {
-            let now = state.served.load(Ordering::Relaxed);
-            if now == served && state.in_flight.load(Ordering::Relaxed) == 0 {
-                tracing::debug!(%peer, ?idle, "idle connection closed");
-                finish = true;
-            } else {
-                served = now;
-                idle_timer
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + idle);
-                let _ = idle_timer.as_mut().poll(cx);
-            }
-        }
-        if finish {
-            finishing = true;
-            graceful_shutdown(conn.as_mut());
-            return conn.as_mut().poll(cx);
-        }
-        Poll::Pending
-    })
-    .await;
-    state.note_end(&ended);
-    report(ended, peer);
-}
-
-/// Log how a connection ended (an HTTP/1.1 turn has already noted a head
-/// timeout for the `408`: `keep_alive.rs`).
-fn report(ended: Result<(), hyper::Error>, peer: SocketAddr) {
-    if let Err(e) = ended {
-        tracing::debug!(%peer, error = %e, "client connection ended with an error");
     }
 }

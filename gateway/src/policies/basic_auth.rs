@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::policies::basic_auth::BasicAuthConfig;
 
-use super::htpasswd::{Htpasswd, StoredHash};
+use crate::config::htpasswd::{Htpasswd, StoredHash};
 use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict, counters};
 
 /// Requests that may wait for a hashing slot before the next is refused.

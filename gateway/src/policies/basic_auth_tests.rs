@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use http::{HeaderMap, Method};
 
 use super::*;
-use crate::policies::htpasswd::tests::{argon2id_of, bcrypt_of};
+use crate::config::htpasswd::tests::{argon2id_of, bcrypt_of};
 
 struct Fixture {
     _dir: tempfile::TempDir,

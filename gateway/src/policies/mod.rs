@@ -31,7 +31,6 @@ mod cors;
 mod counters;
 mod header_rules;
 mod host;
-pub(crate) mod htpasswd;
 mod proxy_redirect;
 mod rate_limit;
 

@@ -10,8 +10,8 @@
 //! `base_ejection` (at most `max_ejection`). An endpoint is never ejected
 //! when it is the last healthy one, nor beyond `max_ejected_percent`.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// Milliseconds since the process's first call: one clock for every pool,
@@ -103,5 +103,23 @@ mod tests {
         assert_eq!(st.record_check(true, 2, 3), None);
         assert_eq!(st.record_check(true, 2, 3), Some(true));
         assert!(st.is_healthy(now_ms()));
+    }
+}
+
+/// One request counted as outstanding at an endpoint until dropped (the
+/// load power of two choices compares).
+#[derive(Debug)]
+pub(crate) struct Outstanding(Arc<EndpointState>);
+
+impl Outstanding {
+    pub(super) fn new(state: Arc<EndpointState>) -> Self {
+        state.outstanding.fetch_add(1, Ordering::Relaxed);
+        Outstanding(state)
+    }
+}
+
+impl Drop for Outstanding {
+    fn drop(&mut self) {
+        self.0.outstanding.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,8 @@ use crate::config::UpstreamConfig;
 use super::body::RequestBody;
 use super::driver::{Driver, Home, still_open};
 use super::failure::UpstreamFailure;
-use super::health::EndpointState;
+
+pub(crate) use super::health::Outstanding;
 use super::share::Share;
 use super::stall::Link;
 
@@ -170,24 +170,6 @@ impl Drop for Lease {
             }
         }
         state.open = state.open.saturating_sub(1);
-    }
-}
-
-/// One request counted as outstanding at an endpoint until dropped (the
-/// load power of two choices compares).
-#[derive(Debug)]
-pub(crate) struct Outstanding(Arc<EndpointState>);
-
-impl Outstanding {
-    pub(super) fn new(state: Arc<EndpointState>) -> Self {
-        state.outstanding.fetch_add(1, Ordering::Relaxed);
-        Outstanding(state)
-    }
-}
-
-impl Drop for Outstanding {
-    fn drop(&mut self) {
-        self.0.outstanding.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

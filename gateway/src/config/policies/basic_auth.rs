@@ -66,7 +66,7 @@ pub(in crate::config) fn validate(
     if !path.is_absolute() {
         return Err(c.err(&file_key, format!("`{file}` must be an absolute path")));
     }
-    crate::policies::htpasswd::load(&path).map_err(|e| c.err(&file_key, e))?;
+    crate::config::htpasswd::load(&path).map_err(|e| c.err(&file_key, e))?;
     Ok(BasicAuthConfig {
         realm: realm.to_string(),
         file: path,
@@ -78,7 +78,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::policies::htpasswd::tests::bcrypt_of;
+    use crate::config::htpasswd::tests::bcrypt_of;
 
     fn check(text: &str) -> Result<BasicAuthConfig, String> {
         let s: BasicAuthSection = toml::from_str(text).map_err(|e| e.to_string())?;

@@ -51,7 +51,7 @@ fn no_per_client_cap_by_default_and_128_http2_streams() {
     assert_eq!(limits.http2_max_concurrent_streams, 128);
     assert_eq!(
         limits.connections,
-        crate::client_limit::default_connection_cap(crate::client_limit::open_files_limit())
+        crate::config::limits::default_connection_cap(crate::config::limits::open_files_limit())
     );
 }
 

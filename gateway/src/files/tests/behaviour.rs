@@ -403,7 +403,7 @@ fn mime_types_from_the_table() {
 }
 
 #[tokio::test]
-async fn serve_answers_through_the_blocking_pool() {
+async fn serve_answers_a_file_and_a_redirect() {
     use http_body_util::BodyExt;
     let t = Tree::new();
     let c = std::sync::Arc::new(t.config());

@@ -1,15 +1,27 @@
 //! The `http` level: upstream blocks, zones, the WebSocket `map`, the
 //! table-wide settings (`[limits]`, `[timeouts]`, `trusted_proxies`,
-//! `[log]`), then the servers.
+//! `[log]`); the servers are translated after it (`server.rs`).
 
 use super::super::emit::Value;
 use super::super::parse::Directive;
 use super::super::values;
 use super::route::{self, Context};
-use super::{Prefixes, Report, Table, UpstreamNames, catalog, server, upstream};
+use super::{Report, Table, UpstreamNames, catalog, upstream};
 
-/// Translate the `http` level's directives.
-pub fn http(http: &[Directive], prefixes: &Prefixes, table: &mut Table, report: &mut Report) {
+/// What the `http` level hands to its servers' translation
+/// ([`super::server::servers`]).
+pub struct HttpLevel<'a> {
+    /// The `server` blocks, in order.
+    pub servers: Vec<&'a Directive>,
+    /// Upstream blocks by name.
+    pub names: UpstreamNames,
+    /// Zones, WebSocket variables.
+    pub ctx: Context,
+}
+
+/// Translate the `http` level's own directives; its servers are left to
+/// the caller.
+pub fn http<'a>(http: &'a [Directive], table: &mut Table, report: &mut Report) -> HttpLevel<'a> {
     let mut ctx = Context::default();
     let mut names = UpstreamNames::new();
     let mut servers: Vec<&Directive> = Vec::new();
@@ -53,7 +65,11 @@ pub fn http(http: &[Directive], prefixes: &Prefixes, table: &mut Table, report: 
             }
         }
     }
-    server::servers(&servers, http, &names, &mut ctx, prefixes, table, report);
+    HttpLevel {
+        servers,
+        names,
+        ctx,
+    }
 }
 
 /// A directive that may be written at `http` or `server` level: apply it

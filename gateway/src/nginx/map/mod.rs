@@ -5,6 +5,8 @@
 
 mod catalog;
 mod cors;
+mod directives;
+mod error_pages;
 mod global;
 mod location;
 mod model;
@@ -156,7 +158,16 @@ pub fn translate(parsed: &Parsed, prefixes: &Prefixes) -> Translation {
         }
     }
     let http: Vec<Directive> = http_level.into_iter().cloned().collect();
-    global::http(&http, prefixes, &mut table, &mut report);
+    let mut level = global::http(&http, &mut table, &mut report);
+    server::servers(
+        &level.servers,
+        &http,
+        &level.names,
+        &mut level.ctx,
+        prefixes,
+        &mut table,
+        &mut report,
+    );
     if table.routes.is_empty() && table.servers.is_empty() {
         placeholder_route(&mut table);
     }
