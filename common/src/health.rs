@@ -1,4 +1,5 @@
-//! `/health` (liveness) and `/ready` (readiness: the database answers),
+//! `/health` (liveness) and `/ready` (readiness: the database answers and
+//! the service is not draining before a stop),
 //! documented for OpenAPI, and the probe behind the binaries' `healthcheck`
 //! subcommand.
 
@@ -33,16 +34,20 @@ pub async fn health() -> Json<HealthStatus> {
     Json(HealthStatus { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the service is not stopping and the database answers.
 #[cfg(feature = "db")]
 #[utoipa::path(get, path = "/ready", tag = "health",
     responses(
         (status = 200, description = "Ready", body = HealthStatus),
-        (status = 503, description = "The database is not reachable"),
+        (status = 503, description = "The database is not reachable, or the service is stopping (draining after SIGTERM)"),
     ))]
 pub async fn ready(
     axum::extract::State(db): axum::extract::State<sea_orm::DatabaseConnection>,
+    draining: Option<axum::Extension<crate::service::Draining>>,
 ) -> Result<Json<HealthStatus>, crate::Problem> {
+    if draining.is_some_and(|d| d.is_draining()) {
+        return Err(crate::Problem::unavailable("the service is shutting down"));
+    }
     match db.ping().await {
         Ok(()) => Ok(Json(HealthStatus { status: "ready" })),
         Err(e) => {

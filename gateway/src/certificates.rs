@@ -6,7 +6,7 @@
 //! A pair that does not load is logged and counted; its previous version
 //! keeps serving, and open connections are never touched.
 
-use crate::config::{Config, TlsConfig};
+use crate::config::{Config, TlsConfig, UnknownSni};
 use crate::error::GatewayError;
 use crate::state::Shared;
 use crate::tls::certs::{self, unix_now};
@@ -22,6 +22,8 @@ pub(crate) fn load_at_start(tls: &TlsState, config: &TlsConfig) -> Result<(), Ga
         });
     }
     tls.store.set(Source::Files, loaded);
+    tls.store
+        .refuse_unknown_names(config.unknown_sni == UnknownSni::Refuse);
     Ok(())
 }
 
@@ -30,6 +32,8 @@ pub(crate) fn reload(shared: &Shared) -> bool {
     let (Some(tls), Some(config)) = (&shared.tls, shared.active.load().config.tls.clone()) else {
         return true;
     };
+    tls.store
+        .refuse_unknown_names(config.unknown_sni == UnknownSni::Refuse);
     let previous = tls.store.get(Source::Files);
     let (loaded, refused) = files::load(&config.certificates, &previous);
     for r in &refused {

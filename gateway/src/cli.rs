@@ -1,4 +1,5 @@
-//! The `gateway` command line: `run` (default), `check [FILE]`, `healthcheck`.
+//! The `gateway` command line: `run` (default), `check [FILE]`, `healthcheck`,
+//! `import-nginx FILE [-o OUT] [-p PREFIX]`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -37,6 +38,19 @@ pub enum Command {
     },
     /// Exit 0 when the admin `/healthz` answers 200 (Docker HEALTHCHECK).
     Healthcheck,
+    /// Translate an nginx.conf into a route table: exit 0 when everything
+    /// translated, 2 when something did not (listed on standard error),
+    /// 1 when the file is not valid NGINX syntax.
+    ImportNginx {
+        /// The nginx.conf (includes are followed).
+        file: PathBuf,
+        /// Write the table here instead of standard output.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+        /// NGINX's prefix (`nginx -p`), for relative paths (default /usr/share/nginx).
+        #[arg(short = 'p', long = "prefix")]
+        prefix: Option<PathBuf>,
+    },
 }
 
 /// Run the command line; the binary's whole `main`.
@@ -44,6 +58,11 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command.unwrap_or(Command::Run) {
         Command::Check { file } => check(&file.unwrap_or(cli.config)),
         Command::Healthcheck => with_runtime(healthcheck(cli.config)),
+        Command::ImportNginx {
+            file,
+            output,
+            prefix,
+        } => import_nginx(&file, output.as_deref(), prefix.as_deref()),
         Command::Run => with_runtime(run(cli.config)),
     }
 }
@@ -83,6 +102,37 @@ fn check(file: &std::path::Path) -> ExitCode {
             eprintln!("gateway: configuration invalid: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn import_nginx(
+    file: &std::path::Path,
+    output: Option<&std::path::Path>,
+    prefix: Option<&std::path::Path>,
+) -> ExitCode {
+    let translation = match crate::nginx::import(file, prefix) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match output {
+        None => print!("{}", translation.toml),
+        Some(out) => {
+            if let Err(e) = std::fs::write(out, &translation.toml) {
+                eprintln!("gateway: cannot write {}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for u in &translation.untranslated {
+        eprintln!("{u}");
+    }
+    if translation.untranslated.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
     }
 }
 

@@ -37,6 +37,14 @@ pub enum GatewayError {
     /// The access log's output cannot be opened (or its writer started).
     #[error("cannot start the access log: {0}")]
     AccessLog(String),
+    /// Worker threads panicked while serving (a bug; each is in the log).
+    #[error(
+        "{count} panic(s) on the gateway's worker threads while serving (see the error log lines); requests were cut"
+    )]
+    WorkerPanics {
+        /// How many panics.
+        count: usize,
+    },
 }
 
 fn describe(e: &std::io::Error) -> String {

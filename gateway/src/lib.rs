@@ -21,16 +21,21 @@ pub mod cli;
 mod client_addr;
 mod client_limit;
 mod config;
+mod content;
 mod error;
+mod files;
 mod headers;
 mod listen;
 pub mod local_ca;
 mod metrics;
+pub mod nginx;
+mod panics;
 mod path;
 mod policies;
 mod proxy;
 mod reload;
 mod routes;
+mod routing;
 mod state;
 mod stop;
 mod tls;
@@ -239,6 +244,7 @@ impl Gateway {
             self.watch,
             stop_rx.clone(),
         ));
+        let panics = panics::PanicWatch::new();
         let shared = Arc::clone(&self.shared);
         tokio::spawn(async move {
             shutdown.await;
@@ -252,6 +258,7 @@ impl Gateway {
             stop_rx,
             grace,
             workers,
+            &panics,
         )
         .await;
         admin_stop_tx.stop();
@@ -264,6 +271,11 @@ impl Gateway {
         // Every line of the requests served is written before `run` returns
         // (and the process exits); blocking, so off the async workers.
         let _ = tokio::task::spawn_blocking(access_log::flush).await;
+        let count = panics.count();
+        if count > 0 {
+            tracing::error!(count, "gateway stopped after worker panics");
+            return Err(GatewayError::WorkerPanics { count });
+        }
         tracing::info!("gateway stopped");
         Ok(())
     }

@@ -62,6 +62,9 @@ pub(crate) const UPGRADED_TOTAL: &str = "gateway_upgraded_connections_total";
 /// `gateway_upgraded_connections_closed_total{reason}`.
 pub(crate) const UPGRADED_CLOSED: &str = "gateway_upgraded_connections_closed_total";
 
+/// `gateway_worker_panics_total`.
+pub(crate) const WORKER_PANICS: &str = "gateway_worker_panics_total";
+
 /// `gateway_access_log_dropped_lines_total`.
 pub(crate) const ACCESS_LOG_DROPPED: &str = "gateway_access_log_dropped_lines_total";
 
@@ -91,6 +94,10 @@ pub(crate) fn install() -> Option<&'static PrometheusHandle> {
                 "Time from request head to the end of the response body, by route."
             );
             metrics::describe_gauge!(IN_FLIGHT, "Requests being processed.");
+            metrics::describe_counter!(
+                WORKER_PANICS,
+                "Panics on worker threads (a bug: the connection's requests were cut; the process exits non-zero at its stop)."
+            );
             metrics::describe_counter!(
                 UPSTREAM_ERRORS,
                 "Failed upstream exchanges, by upstream and kind (connect, timeout, protocol)."
@@ -220,6 +227,11 @@ pub(crate) fn upstream_parking(upstream: &str, revived: bool) {
         UPSTREAM_PARKED
     };
     metrics::counter!(name, "upstream" => upstream.to_string()).increment(1);
+}
+
+/// Count a panic on a worker thread (`panics.rs`).
+pub(crate) fn worker_panic() {
+    metrics::counter!(WORKER_PANICS).increment(1);
 }
 
 /// Count access-log lines dropped (the output was too slow, or stopped).

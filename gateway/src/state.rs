@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use arc_swap::ArcSwap;
 
 use crate::config::{Config, Overrides};
-use crate::routes::RouteTable;
+use crate::routing::servers::VirtualServers;
 use crate::tls::TlsState;
 use crate::trace_export::GatewayTracer;
 use crate::upstreams::{UpstreamFailure, UpstreamPool};
@@ -20,8 +20,8 @@ use crate::upstreams::{UpstreamFailure, UpstreamPool};
 pub(crate) struct Active {
     /// The validated configuration.
     pub(crate) config: Arc<Config>,
-    /// The route table built from it.
-    pub(crate) table: RouteTable,
+    /// The virtual servers and their route tables built from it.
+    pub(crate) servers: VirtualServers,
     /// Upstream pools by name.
     pub(crate) upstreams: HashMap<String, Arc<UpstreamPool>>,
 }
@@ -51,7 +51,7 @@ impl Active {
             upstreams.insert(name.clone(), pool);
         }
         Active {
-            table: RouteTable::new(&config, previous.map(|p| &p.table)),
+            servers: VirtualServers::new(&config, previous.map(|p| &p.servers)),
             config: Arc::new(config),
             upstreams,
         }

@@ -2,6 +2,14 @@
 //! or start a trace, pass it upstream, and put the trace id on the access
 //! log line.
 //!
+//! Only a peer in `trusted_proxies` (a load balancer or mesh sidecar that
+//! owns the trace) may hand the gateway a trace. From any other peer the
+//! trace is re-rooted: a new trace id, and nothing of the client's kept
+//! (`traceparent` replaced, `tracestate` dropped, no span link), so that a
+//! client can neither force sampling (and the cost of recording) nor
+//! choose the trace id its requests are filed under (to collide with, or
+//! hide among, someone else's).
+//!
 //! Without span export the gateway adds no span of its own: a valid
 //! client trace goes upstream as it came (so a service's span hangs under
 //! the client's), and a missing or invalid one is replaced by a new trace
@@ -28,9 +36,15 @@ pub(crate) struct RequestTrace {
 }
 
 impl RequestTrace {
-    /// The trace of a request with `headers` (the client's).
-    pub(crate) fn start(headers: &HeaderMap, tracer: Option<&GatewayTracer>) -> RequestTrace {
-        let incoming = TraceParent::from_headers(headers);
+    /// The trace of a request with `headers` (the client's), sent by a
+    /// peer that is a trusted proxy (`from_trusted`: its trace is kept) or
+    /// not (the trace is restarted).
+    pub(crate) fn start(
+        headers: &HeaderMap,
+        from_trusted: bool,
+        tracer: Option<&GatewayTracer>,
+    ) -> RequestTrace {
+        let incoming = TraceParent::from_headers(headers).filter(|_| from_trusted);
         let restarted = incoming.is_none() && headers.contains_key(TRACESTATE);
         match tracer {
             Some(tracer) => {
@@ -81,7 +95,7 @@ mod tests {
     const CLIENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     fn upstream_of(client: &HeaderMap) -> HeaderMap {
-        let trace = RequestTrace::start(client, None);
+        let trace = RequestTrace::start(client, true, None);
         let mut out = client.clone();
         trace.upstream_headers(&mut out);
         out
@@ -95,7 +109,7 @@ mod tests {
         let out = upstream_of(&client);
         assert_eq!(out[TRACEPARENT], CLIENT);
         assert_eq!(out[TRACESTATE], "vendor=1");
-        let trace = RequestTrace::start(&client, None);
+        let trace = RequestTrace::start(&client, true, None);
         assert_eq!(
             trace.trace_id().expect("started").as_str(),
             "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -120,9 +134,27 @@ mod tests {
     fn a_request_without_a_trace_starts_one() {
         let out = upstream_of(&HeaderMap::new());
         assert!(TraceParent::from_headers(&out).is_some());
-        let a = RequestTrace::start(&HeaderMap::new(), None).trace_id();
-        let b = RequestTrace::start(&HeaderMap::new(), None).trace_id();
+        let a = RequestTrace::start(&HeaderMap::new(), true, None).trace_id();
+        let b = RequestTrace::start(&HeaderMap::new(), true, None).trace_id();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_untrusted_peers_trace_is_restarted_and_nothing_of_it_kept() {
+        let mut client = HeaderMap::new();
+        client.insert(TRACEPARENT, HeaderValue::from_static(CLIENT));
+        client.insert(TRACESTATE, HeaderValue::from_static("vendor=1"));
+        let trace = RequestTrace::start(&client, false, None);
+        let mut out = client.clone();
+        trace.upstream_headers(&mut out);
+        let tp = TraceParent::from_headers(&out).expect("a new valid trace");
+        assert_ne!(out[TRACEPARENT], CLIENT);
+        assert_ne!(
+            tp.trace_id.to_hex().as_str(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(!out.contains_key(TRACESTATE));
+        assert_eq!(trace.trace_id(), Some(tp.trace_id.to_hex()));
     }
 
     #[test]

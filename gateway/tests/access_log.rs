@@ -54,7 +54,12 @@ async fn each_request_writes_one_json_line_with_every_field_to_the_file() {
         file.display()
     );
     let users = Upstream::start("users").await;
-    let mut gw = TestGateway::start(&one_route(&users.url(), &log)).await;
+    // The test client is a trusted proxy: its trace is kept.
+    let mut gw = TestGateway::start(&one_route(
+        &users.url(),
+        &format!("trusted_proxies = [\"127.0.0.1\"]\n{log}"),
+    ))
+    .await;
     let resp = client()
         .get(gw.url("/users/big?bytes=1234"))
         .header("x-request-id", "log-me")

@@ -119,7 +119,8 @@ async fn the_connection_limit_is_reloaded() {
     let gw = TestGateway::start_with(&one_route(&users.url(), ""), |o| o.watch = true).await;
     assert_eq!(
         gw.config_json().await["client_limits"]["connections_per_client"],
-        256
+        serde_json::Value::Null,
+        "no per-client cap by default"
     );
     std::fs::write(
         &gw.config_path,
@@ -174,4 +175,93 @@ async fn the_limit_counts_both_listeners_and_the_https_one_closes_without_an_ans
     )
     .await;
     assert_eq!(served.map(|f| f.status), Ok(200));
+}
+
+/// The default is safe for an office or a carrier-grade NAT: 300
+/// connections from one address are all served (issue 31: the old default
+/// of 256 refused 209 of them with `429`).
+#[tokio::test]
+async fn by_default_one_address_may_hold_hundreds_of_connections() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        held.push(TcpStream::connect(gw.addr).await.unwrap());
+    }
+    for stream in &mut held {
+        stream
+            .write_all(b"GET /users/me HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    let mut ok = 0;
+    for stream in &mut held {
+        let answer = read_all(stream, Duration::from_secs(10)).await;
+        if statuses(&answer) == [200] {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 300);
+}
+
+/// `limits.connections` caps all clients together: past it a new
+/// connection gets `503` with `Retry-After` and is closed, and a place
+/// comes back when a connection closes.
+#[tokio::test]
+async fn past_the_total_connection_cap_new_connections_get_503() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(
+        &users.url(),
+        // Trusted proxies count in the total too.
+        "trusted_proxies = [\"127.0.0.1\"]\n[limits]\nconnections = 2",
+    ))
+    .await;
+    let first = TcpStream::connect(gw.addr).await.unwrap();
+    let _second = TcpStream::connect(gw.addr).await.unwrap();
+    let refused = get_on_new_connection(&gw).await;
+    assert_eq!(statuses(&refused), [503], "{refused}");
+    assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
+    assert!(
+        raw_body(&refused).contains("the gateway holds as many connections as it may (2)"),
+        "{refused}"
+    );
+    let series = "gateway_client_connections_refused_total{reason=\"connection_limit\"}";
+    assert!(metric(&gw.metrics().await, series).unwrap() >= 1.0);
+    drop(first);
+    let answer = poll_until(
+        || get_on_new_connection(&gw),
+        |answer| statuses(answer) == [200],
+    )
+    .await;
+    assert_eq!(statuses(&answer), [200], "{answer}");
+}
+
+/// An HTTP/2 connection that carries no request for `timeouts.client_idle`
+/// is sent `GOAWAY` and closed (it used to be pinged forever); one with a
+/// request in flight is not.
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_client_idle() {
+    let users = Upstream::start("users").await;
+    let gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[timeouts]\nclient_idle = \"300ms\"",
+    ))
+    .await;
+    let (_h2, conn) = h2_after_one_get(gw.addr, "/users/me").await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), conn)
+        .await
+        .expect("the gateway closes the idle connection");
+    assert!(ended.is_ok(), "closed gracefully (GOAWAY): {ended:?}");
+
+    // A request lasting longer than `client_idle` is not cut.
+    let (mut h2, mut conn) = h2_after_one_get(gw.addr, "/users/me").await;
+    let request = http::Request::get(format!("http://{}/users/sleep?ms=1000", gw.addr))
+        .body(())
+        .unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    let response = tokio::select! {
+        response = response => response.unwrap(),
+        ended = &mut conn => panic!("connection ended first: {ended:?}"),
+    };
+    assert_eq!(response.status(), 200);
 }

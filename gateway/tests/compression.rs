@@ -173,7 +173,8 @@ async fn each_encoding_is_chosen_by_accept_encoding_and_round_trips() {
         assert_eq!(h["content-encoding"], want, "{accept}");
         assert!(h.get("content-length").is_none(), "{accept}");
         assert!(h.get("accept-ranges").is_none(), "{accept}");
-        assert_eq!(h["etag"], "\"7-3\"");
+        // The compressed bytes are not the ones the upstream tagged.
+        assert_eq!(h["etag"], "W/\"7-3\"");
         assert_eq!(h["vary"], "Accept-Encoding");
         let compressed = r.bytes().await.unwrap();
         assert!(
@@ -213,6 +214,16 @@ async fn responses_that_must_not_be_compressed_go_out_as_they_are() {
             "bytes=20000&status=206&header=content-range:bytes%200-19999/40000",
             false,
         ),
+        // BREACH hygiene: a user's secrets are never compressed.
+        ("bytes=20000&header=cache-control:no-store", false),
+        (
+            "bytes=20000&header=cache-control:max-age=0,%20private",
+            false,
+        ),
+        (
+            "bytes=20000&header=set-cookie:session=s3cret;%20HttpOnly",
+            false,
+        ),
     ] {
         let r = c
             .get(gw.url(&format!("/users/gen?{query}")))
@@ -225,6 +236,8 @@ async fn responses_that_must_not_be_compressed_go_out_as_they_are() {
         assert_eq!(h.get("content-encoding").is_some(), already, "{query}");
         assert_eq!(h.get("vary").is_some(), vary, "{query}");
         if !already {
+            // The upstream's tag as it was.
+            assert_eq!(h["etag"], "\"7-3\"", "{query}");
             assert_eq!(
                 r.bytes().await.unwrap().len(),
                 query[6..]
@@ -349,4 +362,20 @@ async fn the_gateways_own_small_problems_are_not_compressed() {
     assert!(r.headers().get("content-encoding").is_none());
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["status"], 429);
+}
+
+#[tokio::test]
+async fn a_weakened_tag_in_if_match_goes_upstream_strong_again() {
+    let up = Upstream::start("users").await;
+    let gw = TestGateway::start(&route_with(&up.url(), ON)).await;
+    let r = client()
+        .put(gw.url("/users/x"))
+        .header("if-match", "W/\"7-3\", \"8-1\"")
+        .header("if-none-match", "W/\"7-3\"")
+        .send()
+        .await
+        .unwrap();
+    let e = echo(&r.text().await.unwrap());
+    assert_eq!(echoed(&e, "if-match"), ["\"7-3\", \"8-1\""]);
+    assert_eq!(echoed(&e, "if-none-match"), ["W/\"7-3\""]);
 }

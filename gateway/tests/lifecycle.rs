@@ -145,3 +145,69 @@ async fn any_number_of_workers_serves_every_request() {
     }
     assert_eq!(users.requests(), 24);
 }
+
+/// The drain under load (issue 31): hundreds of client connections, many
+/// with a request in flight to a slow upstream, others idle (parked) or
+/// between requests, when the stop signal comes. Every request in flight
+/// is answered, and `run` returns `Ok` (a worker panic would make it an
+/// error: `panics.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_under_load_answers_every_request_in_flight_without_a_panic() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const IN_FLIGHT: usize = 200;
+    const IDLE: usize = 100;
+    let users = Upstream::start("users").await;
+    let mut gw = TestGateway::start(&one_route(
+        &users.url(),
+        "[listen]\nworkers = 2\n[timeouts]\nshutdown_grace = \"10s\"",
+    ))
+    .await;
+    let addr = gw.addr;
+    // Idle connections: one request answered, then nothing (they park).
+    let mut idle = Vec::new();
+    for _ in 0..IDLE {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /users/x HTTP/1.1\r\nhost: shop\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        idle.push(s);
+    }
+    let mut in_flight = Vec::new();
+    for i in 0..IN_FLIGHT {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Half wait for their whole answer; half get it in chunks, so their
+        // connections are woken several times while they finish.
+        let request: &[u8] = if i % 2 == 0 {
+            b"GET /users/sleep?ms=1500 HTTP/1.1\r\nhost: shop\r\n\r\n"
+        } else {
+            b"GET /users/slow?chunks=4&ms=300 HTTP/1.1\r\nhost: shop\r\n\r\n"
+        };
+        s.write_all(request).await.unwrap();
+        in_flight.push(tokio::spawn(async move {
+            let mut answer = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(8), s.read_to_end(&mut answer)).await;
+            String::from_utf8_lossy(&answer).into_owned()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped = gw.begin_shutdown();
+    let mut answered = 0;
+    for task in in_flight {
+        let answer = task.await.unwrap();
+        let whole = answer.ends_with("slept")
+            || (answer.contains("chunk3;") && answer.ends_with("0\r\n\r\n"));
+        if answer.starts_with("HTTP/1.1 200") && whole {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, IN_FLIGHT, "every request in flight is answered");
+    let outcome = tokio::time::timeout(Duration::from_secs(10), stopped)
+        .await
+        .expect("run returns after the drain")
+        .unwrap();
+    assert!(outcome.is_ok(), "no worker panicked: {outcome:?}");
+    drop(idle);
+}

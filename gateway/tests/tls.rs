@@ -89,6 +89,33 @@ async fn sni_chooses_the_certificate_and_a_client_without_sni_gets_the_first() {
 }
 
 #[tokio::test]
+async fn unknown_sni_refuse_fails_handshakes_that_name_no_served_certificate() {
+    let up = Upstream::start("u").await;
+    let ca = test_ca();
+    let (gw, _dir) = https_gateway(&ca, &up, "unknown_sni = \"refuse\"").await;
+    let addr = gw.tls.unwrap();
+    let config = client_config(ca.cert_pem(), &[b"http/1.1"]);
+    let got = https_get(addr, &config, "localhost", "/users/x")
+        .await
+        .unwrap();
+    assert_eq!(got.status, 200);
+    // Without SNI, or naming another host: no certificate at all (the
+    // default one would have revealed its names), a fatal alert.
+    let mut no_sni = (*client_config(ca.cert_pem(), &[b"http/1.1"])).clone();
+    no_sni.enable_sni = false;
+    let err = https_get(addr, &std::sync::Arc::new(no_sni), "localhost", "/users/x")
+        .await
+        .expect_err("a client without SNI got a certificate");
+    assert!(err.contains("alert"), "{err}");
+    let err = https_get(addr, &config, "other.test", "/users/x")
+        .await
+        .expect_err("an unknown name got a certificate");
+    assert!(err.contains("alert"), "{err}");
+    let shown = gw.config_json().await;
+    assert_eq!(shown["tls"]["unknown_sni"], "refuse");
+}
+
+#[tokio::test]
 async fn redirect_https_answers_308_except_acme_challenges_and_hsts_is_sent_over_tls_only() {
     let up = Upstream::start("u").await;
     let ca = test_ca();
@@ -97,15 +124,31 @@ async fn redirect_https_answers_308_except_acme_challenges_and_hsts_is_sent_over
     let port = gw.tls.unwrap().port();
     let r = client()
         .get(gw.url("/users/a/b?q=1&r=2"))
-        .header("host", "shop.test:8080")
+        .header("host", "LocalHost:8080")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 308);
     assert_eq!(
         r.headers()["location"],
-        format!("https://shop.test:{port}/users/a/b?q=1&r=2").as_str()
+        format!("https://LocalHost:{port}/users/a/b?q=1&r=2").as_str()
     );
+    // A host no certificate names goes to the default certificate's name,
+    // never where the client pointed.
+    for host in ["evil.test", "evil.test:80", "127.0.0.1:8080", "[::1]"] {
+        let r = client()
+            .get(gw.url("/users/x?y"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 308, "{host}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("https://localhost:{port}/users/x?y").as_str(),
+            "{host}"
+        );
+    }
     assert!(!r.headers().contains_key("strict-transport-security"));
     assert_eq!(up.requests(), 0);
     // An ACME challenge path is not redirected (nothing published: routing says 404).

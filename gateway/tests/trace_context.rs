@@ -1,6 +1,7 @@
-//! W3C Trace Context through the gateway: a valid `traceparent` goes
-//! upstream, an invalid or missing one is replaced by a new trace (and a
-//! `tracestate` of a refused trace is dropped).
+//! W3C Trace Context through the gateway: a valid `traceparent` from a
+//! trusted proxy goes upstream, one from any other peer is re-rooted, an
+//! invalid or missing one is replaced by a new trace (and a `tracestate`
+//! of a refused trace is dropped).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -9,11 +10,19 @@ use support::*;
 
 const CLIENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
+/// The test client's address, as a trusted proxy.
+const TRUSTED: &str = "trusted_proxies = [\"127.0.0.1\"]";
+
 /// The `traceparent` and `tracestate` the upstream received for a request
-/// with `headers`.
+/// with `headers`, sent from a trusted proxy.
 async fn upstream_saw(headers: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
+    upstream_saw_with(TRUSTED, headers).await
+}
+
+/// The same, with `extra` at the top of the route table.
+async fn upstream_saw_with(extra: &str, headers: &[(&str, &str)]) -> (Vec<String>, Vec<String>) {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let gw = TestGateway::start(&one_route(&users.url(), extra)).await;
     let mut request = client().get(gw.url("/users/me"));
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -43,6 +52,30 @@ async fn a_valid_traceparent_and_its_tracestate_go_upstream_unchanged() {
     let (parent, state) = upstream_saw(&[("traceparent", CLIENT), ("tracestate", "shop=1")]).await;
     assert_eq!(parent, [CLIENT]);
     assert_eq!(state, ["shop=1"]);
+}
+
+#[tokio::test]
+async fn a_client_that_is_not_a_trusted_proxy_gets_a_new_trace_and_keeps_nothing() {
+    for extra in ["", "trusted_proxies = [\"10.0.0.0/8\"]"] {
+        let (parent, state) =
+            upstream_saw_with(extra, &[("traceparent", CLIENT), ("tracestate", "shop=1")]).await;
+        assert_eq!(parent.len(), 1, "{extra}");
+        assert!(is_valid_traceparent(&parent[0]), "{extra}: {parent:?}");
+        assert!(
+            !parent[0].contains("4bf92f3577b34da6a3ce929d0e0e4736"),
+            "{extra}: {parent:?}"
+        );
+        assert!(
+            !parent[0].contains("00f067aa0ba902b7"),
+            "{extra}: {parent:?}"
+        );
+        assert!(state.is_empty(), "{extra}: {state:?}");
+    }
+    // An unsampled request cannot be sampled on demand either way: the new
+    // trace's flags are the gateway's.
+    let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    let (parent, _) = upstream_saw_with("", &[("traceparent", unsampled)]).await;
+    assert!(!parent[0].contains("4bf92f3577b34da6a3ce929d0e0e4736"));
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! WebSocket and other HTTP/1.1 `Upgrade` requests: passed through both
 //! ways, joined byte for byte after `101`, closed when idle, drained on
-//! shutdown; refused (left HTTP) when the upstream does not switch.
+//! shutdown; refused (left HTTP) when the upstream does not switch. (A
+//! route without `upgrades = true`, and tunnels under the endpoint cap:
+//! `upgrade_switch.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -57,6 +59,11 @@ async fn read_head(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&head).to_string()
 }
 
+/// [`one_route`] with upgrades switched on for its route.
+fn ws_route(url: &str, extra: &str) -> String {
+    format!("{}upgrades = true\n", one_route(url, extra))
+}
+
 const WEBSOCKET_REQUEST: &[u8] = b"GET /users/chat HTTP/1.1\r\nHost: shop.test\r\n\
     Upgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\
     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -98,7 +105,7 @@ async fn metric_reaches(gw: &TestGateway, series: &str, want: f64) -> f64 {
 #[tokio::test]
 async fn a_websocket_passes_through_both_ways_over_http1() {
     let (upstream, mut heads) = upgrading_upstream().await;
-    let gw = TestGateway::start(&one_route(&format!("http://{upstream}"), "")).await;
+    let gw = TestGateway::start(&ws_route(&format!("http://{upstream}"), "")).await;
     let (head, mut ws) = open_websocket(&gw).await;
     assert!(
         head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
@@ -135,7 +142,7 @@ async fn a_websocket_passes_through_both_ways_over_http1() {
 #[tokio::test]
 async fn an_upgrade_to_an_upstream_that_does_not_switch_gets_its_answer_and_stays_http() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let gw = TestGateway::start(&ws_route(&users.url(), "")).await;
     let mut stream = TcpStream::connect(gw.addr).await.unwrap();
     stream.write_all(WEBSOCKET_REQUEST).await.unwrap();
     stream
@@ -158,7 +165,7 @@ async fn an_upgrade_to_an_upstream_that_does_not_switch_gets_its_answer_and_stay
 #[tokio::test]
 async fn an_h2c_upgrade_is_never_passed_on() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let gw = TestGateway::start(&ws_route(&users.url(), "")).await;
     let req = b"GET /users/x HTTP/1.1\r\nHost: shop.test\r\nUpgrade: h2c\r\n\
                 Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
     let resp = raw(gw.addr, req, Duration::from_secs(2)).await;
@@ -171,7 +178,7 @@ async fn an_h2c_upgrade_is_never_passed_on() {
 #[tokio::test]
 async fn an_upgrade_over_http_1_0_is_not_passed_on() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let gw = TestGateway::start(&ws_route(&users.url(), "")).await;
     let req = b"GET /users/x HTTP/1.0\r\nHost: shop.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     let resp = raw(gw.addr, req, Duration::from_secs(2)).await;
     assert!(resp.starts_with("HTTP/1.0 200 OK\r\n"), "{resp}");
@@ -182,7 +189,7 @@ async fn an_upgrade_over_http_1_0_is_not_passed_on() {
 #[tokio::test]
 async fn a_switch_the_client_did_not_ask_for_is_refused() {
     let (upstream, _heads) = upgrading_upstream().await;
-    let gw = TestGateway::start(&one_route(
+    let gw = TestGateway::start(&ws_route(
         &format!("http://{upstream}"),
         "[timeouts]\nresponse = \"2s\"",
     ))
@@ -197,7 +204,7 @@ async fn a_switch_the_client_did_not_ask_for_is_refused() {
 #[tokio::test]
 async fn an_idle_upgraded_connection_is_closed() {
     let (upstream, _heads) = upgrading_upstream().await;
-    let gw = TestGateway::start(&one_route(
+    let gw = TestGateway::start(&ws_route(
         &format!("http://{upstream}"),
         "[timeouts]\nupgrade_idle = \"1s\"",
     ))
@@ -214,14 +221,14 @@ async fn an_idle_upgraded_connection_is_closed() {
 async fn the_upgrade_idle_timeout_is_shown_and_reloaded() {
     let (upstream, _heads) = upgrading_upstream().await;
     let url = format!("http://{upstream}");
-    let gw = TestGateway::start_with(&one_route(&url, ""), |o| o.watch = true).await;
+    let gw = TestGateway::start_with(&ws_route(&url, ""), |o| o.watch = true).await;
     assert_eq!(
         gw.config_json().await["timeouts"]["upgrade_idle"],
         "60000ms"
     );
     std::fs::write(
         &gw.config_path,
-        one_route(&url, "[timeouts]\nupgrade_idle = \"1s\""),
+        ws_route(&url, "[timeouts]\nupgrade_idle = \"1s\""),
     )
     .unwrap();
     let shown = poll_until(
@@ -237,7 +244,7 @@ async fn the_upgrade_idle_timeout_is_shown_and_reloaded() {
 #[tokio::test]
 async fn an_upgraded_connection_is_drained_then_closed_at_the_grace_period() {
     let (upstream, _heads) = upgrading_upstream().await;
-    let mut gw = TestGateway::start(&one_route(
+    let mut gw = TestGateway::start(&ws_route(
         &format!("http://{upstream}"),
         "[timeouts]\nshutdown_grace = \"1s\"",
     ))
@@ -260,7 +267,7 @@ async fn an_upgraded_connection_is_drained_then_closed_at_the_grace_period() {
 #[tokio::test]
 async fn a_websocket_client_that_stops_reading_is_cut_off() {
     let (upstream, _heads) = upgrading_upstream().await;
-    let gw = TestGateway::start(&one_route(
+    let gw = TestGateway::start(&ws_route(
         &format!("http://{upstream}"),
         "[timeouts]\nclient_send = \"500ms\"",
     ))
@@ -306,7 +313,7 @@ async fn a_websocket_client_that_stops_reading_is_cut_off() {
 #[tokio::test]
 async fn http2_clients_are_not_offered_websockets() {
     let users = Upstream::start("users").await;
-    let gw = TestGateway::start(&one_route(&users.url(), "")).await;
+    let gw = TestGateway::start(&ws_route(&users.url(), "")).await;
     let (h2, _conn) = h2_after_one_get(gw.addr, "/users/me").await;
     // No RFC 8441 extended CONNECT: HTTP/2 has no `Upgrade` either.
     assert!(!h2.is_extended_connect_protocol_enabled());

@@ -193,6 +193,7 @@ max_connections_per_endpoint = 1
 [[routes]]
 prefix = "/users/"
 upstream = "users"
+upgrades = true
 "#
     ))
     .await;

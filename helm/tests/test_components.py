@@ -191,6 +191,36 @@ def test_a_secret_put_in_a_configmap_setting_is_refused(render_with):
         render_with({"users": {"config": {"JWT_SIGNING_KEY": "pem"}}})
 
 
+def test_the_drain_delay_defaults_to_5s_with_a_4s_readiness_and_a_longer_termination_grace(default_release):
+    for component in ("users", "products"):
+        assert default_release.config_env(component)["SHUTDOWN_DRAIN_DELAY"] == "5s"
+        spec = default_release.deployment(component)["spec"]["template"]["spec"]
+        probe = spec["containers"][0]["readinessProbe"]
+        assert (probe["periodSeconds"], probe["failureThreshold"]) == (2, 2)
+        # preStop 10 + drain 5 + grace 20 + margin 10.
+        assert spec["terminationGracePeriodSeconds"] == 45
+
+
+def test_a_readiness_probe_slower_than_the_drain_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"products.readinessProbe: periodSeconds x failureThreshold \(10s\) must stay below common.shutdownDrainDelaySeconds \(5s\)"):
+        render_with({"products": {"readinessProbe": {"periodSeconds": 5, "failureThreshold": 2}}})
+    with pytest.raises(helm.HelmRenderError, match=r"users.readinessProbe: .* \(4s\) must stay below common.shutdownDrainDelaySeconds \(3s\)"):
+        render_with({"common": {"shutdownDrainDelaySeconds": 3}})
+
+
+def test_a_longer_drain_or_none_at_all_renders(render_with):
+    rel = render_with({"common": {"shutdownDrainDelaySeconds": 12}, "users": {"readinessProbe": {"periodSeconds": 5, "failureThreshold": 2}}})
+    assert rel.config_env("users")["SHUTDOWN_DRAIN_DELAY"] == "12s"
+    assert rel.deployment("users")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 52
+    off = render_with({"common": {"shutdownDrainDelaySeconds": 0}, "users": {"readinessProbe": {"periodSeconds": 10, "failureThreshold": 3}}})
+    assert off.config_env("users")["SHUTDOWN_DRAIN_DELAY"] == "0s"
+
+
+def test_the_drain_delay_is_a_chart_setting_not_a_config_entry(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"users.config.SHUTDOWN_DRAIN_DELAY is set by the chart"):
+        render_with({"users": {"config": {"SHUTDOWN_DRAIN_DELAY": "1s"}}})
+
+
 def test_a_setting_the_chart_owns_is_refused_in_config(render_with):
     with pytest.raises(helm.HelmRenderError, match=r"users.config.LISTEN_ADDR is set by the chart"):
         render_with({"users": {"config": {"LISTEN_ADDR": "0.0.0.0:1"}}})
@@ -228,9 +258,52 @@ def test_rendering_twice_gives_identical_pod_templates(render_with):
 # --- optional resources ---------------------------------------------------------------
 
 
-def test_ingress_hpa_and_networkpolicies_are_off_by_default(default_release):
-    for kind in ("Ingress", "HorizontalPodAutoscaler", "NetworkPolicy"):
+def test_ingress_and_hpa_are_off_by_default(default_release):
+    for kind in ("Ingress", "HorizontalPodAutoscaler"):
         assert not default_release.of_kind(kind), kind
+
+
+def test_networkpolicies_are_on_by_default_so_only_the_gateway_reaches_users(default_release):
+    assert default_release.merged_values["users"]["trustedProxies"], "users trusts forwarding headers"
+    users = default_release.get("NetworkPolicy", f"{RELEASE}-users")
+    peers = [p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for r in users["spec"]["ingress"] for p in r["from"]]
+    assert sorted(peers) == ["gateway", "products"]
+
+
+def test_the_gateway_admin_port_is_closed_to_other_pods_by_default(default_release):
+    """The admin listener binds the pod address (for the kubelet's probes),
+    so the default NetworkPolicy admits nobody else to it."""
+    assert default_release.config_env("gateway")["GATEWAY_ADMIN_LISTEN"] == "0.0.0.0:9000"
+    rules = default_release.get("NetworkPolicy", f"{RELEASE}-gateway")["spec"]["ingress"]
+    assert [r["ports"] for r in rules] == [[{"port": "http", "protocol": "TCP"}]]
+
+
+def test_ingress_without_trusted_proxies_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"ingress.enabled needs gateway.trustedProxies"):
+        render_with({"ingress": {"enabled": True}})
+
+
+def test_ingress_with_trusted_proxies_from_the_values_or_the_route_table_renders(render_with):
+    rel = render_with({"ingress": {"enabled": True}, "gateway": {"trustedProxies": ["10.42.0.0/16"]}})
+    assert rel.config_env("gateway")["GATEWAY_TRUSTED_PROXIES"] == "10.42.0.0/16"
+    table = 'trusted_proxies = ["10.42.0.0/16"]\n[upstreams.users]\nendpoints = ["http://u:8000"]\n[[routes]]\nprefix = "/users/"\nupstream = "users"\n'
+    assert render_with({"ingress": {"enabled": True}, "gateway": {"routeTable": table}}).of_kind("Ingress")
+    empty_list = table.replace('["10.42.0.0/16"]', "[]")
+    with pytest.raises(helm.HelmRenderError, match=r"ingress.enabled needs gateway.trustedProxies"):
+        render_with({"ingress": {"enabled": True}, "gateway": {"routeTable": empty_list}})
+
+
+def test_users_trusting_proxies_without_networkpolicies_is_refused(render_with):
+    with pytest.raises(helm.HelmRenderError, match=r"networkPolicy.enabled=false with users.trustedProxies \[10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7\]"):
+        render_with({"networkPolicy": {"enabled": False}})
+
+
+def test_without_networkpolicies_users_trusts_no_proxy_or_the_operator_says_why(render_with):
+    narrowed = render_with({"networkPolicy": {"enabled": False}, "users": {"trustedProxies": []}})
+    assert narrowed.config_env("users")["TRUSTED_PROXIES"] == ""
+    assert not narrowed.of_kind("NetworkPolicy")
+    acknowledged = render_with({"networkPolicy": {"enabled": False}, "users": {"trustProxiesWithoutNetworkPolicy": True}})
+    assert acknowledged.config_env("users")["TRUSTED_PROXIES"].startswith("10.0.0.0/8,")
 
 
 def test_ingress_sends_its_host_to_the_gateway_with_tls(render_with):

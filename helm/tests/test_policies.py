@@ -207,7 +207,20 @@ def test_pods_wait_in_prestop_then_get_more_than_the_shutdown_grace(release):
         (c,) = spec["containers"]
         sleep = c["lifecycle"]["preStop"]["exec"]["command"]
         assert sleep == ["sleep", str(common["preStopSleepSeconds"])]
-        assert spec["terminationGracePeriodSeconds"] > common["preStopSleepSeconds"] + common["shutdownGraceSeconds"]
+        assert spec["terminationGracePeriodSeconds"] > (
+            common["preStopSleepSeconds"] + common["shutdownDrainDelaySeconds"] + common["shutdownGraceSeconds"]
+        )
+
+
+def test_services_drain_longer_than_their_readiness_takes_to_notice(release):
+    """After SIGTERM a service serves on, not ready, for SHUTDOWN_DRAIN_DELAY:
+    its readiness probe must mark it not ready within that time."""
+    drain = release.merged_values["common"]["shutdownDrainDelaySeconds"]
+    for component in ("users", "products"):
+        assert release.config_env(component)["SHUTDOWN_DRAIN_DELAY"] == f"{drain}s"
+        (c,) = release.deployment(component)["spec"]["template"]["spec"]["containers"]
+        probe = c["readinessProbe"]
+        assert probe["periodSeconds"] * probe["failureThreshold"] < drain, component
 
 
 def test_services_get_the_shutdown_grace_by_environment(release):

@@ -98,6 +98,18 @@ def test_an_upstream_url_must_be_plain_http(chart):
     assert "at '/gateway/upstreams/reviews'" in message
 
 
+def test_a_drain_delay_over_a_minute_or_with_a_unit_is_refused(chart):
+    message = _refusal(chart, {"common": {"shutdownDrainDelaySeconds": 61}})
+    assert "/common/shutdownDrainDelaySeconds" in message and "maximum" in message
+    message = _refusal(chart, {"common": {"shutdownDrainDelaySeconds": "5s"}})
+    assert "at '/common/shutdownDrainDelaySeconds': got string, want integer" in message
+
+
+def test_the_users_trust_acknowledgement_must_be_a_boolean(chart):
+    message = _refusal(chart, {"users": {"trustProxiesWithoutNetworkPolicy": "yes"}})
+    assert "at '/users/trustProxiesWithoutNetworkPolicy': got string, want boolean" in message
+
+
 def test_a_database_password_that_would_break_the_url_is_refused(chart):
     message = _refusal(chart, {"postgresql": {"auth": {"usersPassword": "p@ss/word"}}})
     assert "at '/postgresql/auth/usersPassword'" in message and "does not match pattern" in message

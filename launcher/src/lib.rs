@@ -129,6 +129,9 @@ impl System {
                 options.users_metrics_listen.to_string(),
             ),
             ("DATA_DIR".to_string(), data_dir.clone()),
+            // One replica on loopback behind our own gateway: no balancer to
+            // drain away from, so a stop (Ctrl-C) starts its grace at once.
+            ("SHUTDOWN_DRAIN_DELAY".to_string(), "0s".to_string()),
             (
                 "DATABASE_URL".to_string(),
                 options
@@ -153,6 +156,7 @@ impl System {
                 options.products_metrics_listen.to_string(),
             ),
             ("DATA_DIR".to_string(), data_dir.clone()),
+            ("SHUTDOWN_DRAIN_DELAY".to_string(), "0s".to_string()),
             (
                 "DATABASE_URL".to_string(),
                 options

@@ -101,7 +101,8 @@ impl Application {
             .unwrap_or(self.base.metrics_listen_addr)
     }
 
-    /// Serve until `shutdown` resolves, then let in-flight requests finish
+    /// Serve until `shutdown` resolves, drain for `SHUTDOWN_DRAIN_DELAY`
+    /// (not ready, `Connection: close`), then let in-flight requests finish
     /// for at most `SHUTDOWN_GRACE`.
     pub async fn run(
         self,
@@ -113,7 +114,7 @@ impl Application {
             self.router,
             self.metrics,
             shutdown,
-            self.base.shutdown_grace,
+            self.base.stop_times(),
         )
         .await
     }

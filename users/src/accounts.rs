@@ -95,6 +95,15 @@ pub async fn update(
     row.update(db).await.map_err(email_taken)
 }
 
+/// Delete the account with `id` for good (its refresh tokens go with it);
+/// whether there was one.
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    Users::delete_by_id(id)
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected > 0)
+}
+
 /// Which accounts to list and which page.
 #[derive(Debug, Clone)]
 pub struct ListFilter {

@@ -26,7 +26,7 @@ const DEFAULT_PER_PAGE: u64 = 20;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
-        .routes(routes!(read_user, update_user, deactivate_user))
+        .routes(routes!(read_user, update_user, delete_user))
 }
 
 /// Query of the user list. `page` and `per_page` arrive as text and are
@@ -72,7 +72,8 @@ pub struct UserPage {
 pub struct AdminUpdate {
     /// New role.
     pub role: Option<Role>,
-    /// `false` deactivates (and revokes refresh tokens), `true` reactivates.
+    /// `false` deactivates (the account stays, cannot sign in, and its
+    /// refresh tokens are revoked), `true` reactivates.
     pub is_active: Option<bool>,
 }
 
@@ -212,11 +213,13 @@ async fn update_user(
     Ok(axum::Json(UserView::from(updated)))
 }
 
-/// Deactivate a user (soft delete).
+/// Delete a user for good.
 ///
-/// The account stays (and can be reactivated with PATCH); it can no longer
-/// sign in, refresh, or use its access tokens here, and its refresh tokens
-/// are revoked. Deactivating an inactive user changes nothing.
+/// The account and its refresh tokens are removed: a later `GET` of it is
+/// `404`, its email can be registered again, and its access tokens are
+/// refused here at once (`401`; other services refuse them when they
+/// expire). To keep the account but stop its use, deactivate it instead
+/// with `PATCH {"is_active": false}`. Admins cannot delete themselves (409).
 #[utoipa::path(
     delete,
     path = "/{id}",
@@ -224,32 +227,29 @@ async fn update_user(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
-        (status = 204, description = "Deactivated"),
+        (status = 204, description = "Deleted: the user no longer exists"),
         (status = 401, description = "Missing, invalid or expired access token"),
         (status = 403, description = "Not an admin"),
-        (status = 404, description = "No such user"),
-        (status = 409, description = "An admin deactivating themselves"),
+        (status = 404, description = "No such user (or already deleted)"),
+        (status = 409, description = "An admin deleting themselves"),
     )
 )]
-async fn deactivate_user(
+async fn delete_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let id = parse_id(&id)?;
-    let target = accounts::get(&state.db, id).await?;
-    if target.id == admin.id {
+    if id == admin.id {
         return Err(Problem::conflict(
-            "admins cannot deactivate themselves; ask another admin",
+            "admins cannot delete themselves; ask another admin",
         ));
     }
     let txn = state.db.begin().await?;
-    if target.is_active {
-        let mut row = target.into_active_model();
-        row.is_active = Set(false);
-        accounts::update(&txn, row).await?;
+    refresh_tokens::delete_all_of_user(&txn, id).await?;
+    if !accounts::delete(&txn, id).await? {
+        return Err(Problem::not_found("no user with this id"));
     }
-    refresh_tokens::revoke_all_of_user(&txn, id).await?;
     txn.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

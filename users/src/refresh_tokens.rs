@@ -205,6 +205,16 @@ pub async fn revoke_all_of_user(db: &impl ConnectionTrait, user_id: Uuid) -> Res
         .map(|r| r.rows_affected)
 }
 
+/// Delete every token of a user (the account is being deleted). The
+/// foreign key cascades too; this does not rely on SQLite enforcing it.
+pub async fn delete_all_of_user(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64, DbErr> {
+    RefreshTokens::delete_many()
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .map(|r| r.rows_affected)
+}
+
 /// Delete every row of the families that can no longer be used: those
 /// without a live (unrevoked, unexpired) token. Rows of a live family stay,
 /// revoked ones included, because reuse of a rotated token must still be

@@ -116,7 +116,8 @@ impl Application {
             .unwrap_or(self.config.base.metrics_listen_addr)
     }
 
-    /// Serve until `shutdown` resolves, then let in-flight requests finish
+    /// Serve until `shutdown` resolves, drain for `SHUTDOWN_DRAIN_DELAY`
+    /// (not ready, `Connection: close`), then let in-flight requests finish
     /// for at most `SHUTDOWN_GRACE`.
     pub async fn run(
         self,
@@ -129,7 +130,7 @@ impl Application {
             self.router,
             self.metrics,
             shutdown,
-            self.config.base.shutdown_grace,
+            self.config.base.stop_times(),
         )
         .await;
         purge.abort();

@@ -1,7 +1,7 @@
 //! Request ids (every component) and, with the `service` feature, what every
 //! axum service shares: the base settings ([`BaseConfig`]), the shared layers
 //! (request id, problem rendering, access log, body limit, timeout) and
-//! serving with a bounded graceful shutdown.
+//! serving with a drain and a bounded graceful shutdown.
 
 #[cfg(feature = "service")]
 pub mod drain;
@@ -11,6 +11,8 @@ mod layers;
 mod placeholder_secrets;
 #[cfg(feature = "service")]
 mod serve;
+#[cfg(all(test, feature = "db"))]
+mod serve_tests;
 #[cfg(feature = "service")]
 mod settings;
 
@@ -19,9 +21,9 @@ pub use layers::{apply_layers, request_context};
 #[cfg(feature = "service")]
 pub use placeholder_secrets::refuse_placeholder_secrets;
 #[cfg(feature = "service")]
-pub use serve::{serve, serve_with_metrics};
+pub use serve::{Draining, StopTimes, serve, serve_with_metrics};
 #[cfg(feature = "service")]
-pub use settings::{AppEnv, BaseConfig};
+pub use settings::{AppEnv, BaseConfig, MAX_DRAIN_DELAY};
 
 /// The request id header.
 pub const X_REQUEST_ID: &str = "x-request-id";

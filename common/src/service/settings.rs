@@ -69,6 +69,37 @@ pub struct BaseConfig {
     /// SIGTERM (default 20s).
     #[serde(default = "default_grace", deserialize_with = "duration")]
     pub shutdown_grace: Duration,
+    /// `SHUTDOWN_DRAIN_DELAY`: after SIGTERM and before the graceful
+    /// shutdown, how long the service keeps serving while `/ready` answers
+    /// 503 and every response closes its connection (default 5s, at most
+    /// [`MAX_DRAIN_DELAY`]; `0` skips the drain). Above the readiness
+    /// probe's period x failure threshold, so balancers stop sending first.
+    #[serde(default = "default_drain_delay", deserialize_with = "drain_delay")]
+    pub shutdown_drain_delay: Duration,
+}
+
+/// The longest `SHUTDOWN_DRAIN_DELAY`: a stop waits this long before its
+/// grace period even starts, and orchestrators kill what takes longer.
+pub const MAX_DRAIN_DELAY: Duration = Duration::from_secs(60);
+
+impl BaseConfig {
+    /// The drain delay and grace period of a stop.
+    pub fn stop_times(&self) -> super::StopTimes {
+        super::StopTimes {
+            drain_delay: self.shutdown_drain_delay,
+            grace: self.shutdown_grace,
+        }
+    }
+}
+
+fn drain_delay<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let delay = duration(deserializer)?;
+    if delay > MAX_DRAIN_DELAY {
+        return Err(serde::de::Error::custom(format!(
+            "{delay:?} is longer than the {MAX_DRAIN_DELAY:?} allowed"
+        )));
+    }
+    Ok(delay)
 }
 
 fn default_listen() -> SocketAddr {
@@ -100,6 +131,9 @@ fn default_body_limit() -> usize {
 }
 fn default_grace() -> Duration {
     Duration::from_secs(20)
+}
+fn default_drain_delay() -> Duration {
+    Duration::from_secs(5)
 }
 
 #[cfg(feature = "db")]
@@ -137,6 +171,7 @@ mod config_tests {
         assert_eq!(c.metrics_listen_addr.to_string(), "127.0.0.1:9464");
         assert_eq!(c.app_env, AppEnv::Development);
         assert_eq!(c.body_limit, 1024 * 1024);
+        assert_eq!(c.shutdown_drain_delay, Duration::from_secs(5));
         #[cfg(feature = "db")]
         assert!(c.db("users").url.expose().ends_with("data/users.db"));
     }
@@ -154,6 +189,9 @@ mod config_tests {
             ("REQUEST_TIMEOUT", "forever"),
             ("BODY_LIMIT", "huge"),
             ("SHUTDOWN_GRACE", "later"),
+            ("SHUTDOWN_DRAIN_DELAY", "soon"),
+            ("SHUTDOWN_DRAIN_DELAY", "61s"),
+            ("SHUTDOWN_DRAIN_DELAY", "2h"),
         ] {
             let err = load::<BaseConfig>(&Sources::only([(var, value)])).expect_err(var);
             assert!(
@@ -164,5 +202,18 @@ mod config_tests {
             let err = load::<Flattened>(&Sources::only([(var, value)])).expect_err(var);
             assert!(err.to_string().contains(var), "flattened {var}: {err}");
         }
+    }
+
+    #[test]
+    fn the_drain_delay_may_be_zero_or_up_to_its_cap() {
+        for (value, want) in [("0", 0), ("0s", 0), ("10s", 10), ("60s", 60), ("1m", 60)] {
+            let c: BaseConfig =
+                load(&Sources::only([("SHUTDOWN_DRAIN_DELAY", value)])).expect(value);
+            assert_eq!(c.shutdown_drain_delay, Duration::from_secs(want), "{value}");
+            assert_eq!(c.stop_times().drain_delay, Duration::from_secs(want));
+        }
+        let err = load::<BaseConfig>(&Sources::only([("SHUTDOWN_DRAIN_DELAY", "61s")]))
+            .expect_err("over the cap");
+        assert!(err.to_string().contains("longer than"), "{err}");
     }
 }

@@ -1,18 +1,16 @@
 //! `[limits]`: the default request body limit, the request head limit, and
-//! the caps on what one client may hold open (connections per address,
-//! HTTP/2 streams per connection).
+//! the caps on what clients may hold open (connections in all, connections
+//! per client, HTTP/2 streams per connection).
 
 use serde::Serialize;
 
 use super::error::{Checker, ConfigError};
 use super::schema::LimitsSection;
 
-/// Most connections one client address may hold, when not set: enough for
-/// browsers behind a shared NAT, few enough that one address cannot take
-/// the gateway's file descriptors.
-const CONNECTIONS_PER_CLIENT: usize = 256;
 /// Highest `limits.connections_per_client`.
 const MAX_CONNECTIONS_PER_CLIENT: usize = 1_000_000;
+/// Highest `limits.connections`.
+const MAX_CONNECTIONS: usize = 10_000_000;
 /// HTTP/2 streams at once per connection, when not set (NGINX's default).
 const HTTP2_STREAMS: u32 = 128;
 /// Highest `limits.http2_max_concurrent_streams`.
@@ -25,11 +23,15 @@ pub(super) struct Limits {
     pub(super) clients: ClientLimits,
 }
 
-/// What one client may hold open at once.
+/// What one client, and all clients together, may hold open at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub(crate) struct ClientLimits {
-    /// Connections open at once from one address (trusted proxies exempt).
-    pub(crate) connections_per_client: usize,
+    /// Connections open at once from one client (an IPv4 address or an
+    /// IPv6 /64; trusted proxies exempt); `None`: no per-client cap (the
+    /// default, safe for offices and carrier-grade NAT).
+    pub(crate) connections_per_client: Option<usize>,
+    /// Client connections open at once, all clients together.
+    pub(crate) connections: usize,
     /// Streams at once on one HTTP/2 connection.
     pub(crate) http2_max_concurrent_streams: u32,
 }
@@ -41,13 +43,24 @@ pub(super) fn validate(c: &Checker<'_>, section: &LimitsSection) -> Result<Limit
     if !(1024..=1024 * 1024).contains(&headers) {
         return Err(c.err("limits.headers", "must be between 1KiB and 1MiB"));
     }
-    let connections_per_client = section
-        .connections_per_client
-        .unwrap_or(CONNECTIONS_PER_CLIENT);
-    if !(1..=MAX_CONNECTIONS_PER_CLIENT).contains(&connections_per_client) {
+    let connections_per_client = section.connections_per_client;
+    if let Some(cap) = connections_per_client
+        && !(1..=MAX_CONNECTIONS_PER_CLIENT).contains(&cap)
+    {
         return Err(c.err(
             "limits.connections_per_client",
-            format!("must be between 1 and {MAX_CONNECTIONS_PER_CLIENT}"),
+            format!(
+                "must be between 1 and {MAX_CONNECTIONS_PER_CLIENT} (leave it out for no per-client cap)"
+            ),
+        ));
+    }
+    let connections = section.connections.unwrap_or_else(|| {
+        crate::client_limit::default_connection_cap(crate::client_limit::open_files_limit())
+    });
+    if !(1..=MAX_CONNECTIONS).contains(&connections) {
+        return Err(c.err(
+            "limits.connections",
+            format!("must be between 1 and {MAX_CONNECTIONS}"),
         ));
     }
     let http2_max_concurrent_streams = section
@@ -64,6 +77,7 @@ pub(super) fn validate(c: &Checker<'_>, section: &LimitsSection) -> Result<Limit
         headers,
         clients: ClientLimits {
             connections_per_client,
+            connections,
             http2_max_concurrent_streams,
         },
     })

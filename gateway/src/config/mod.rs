@@ -13,17 +13,24 @@
 
 mod acme;
 mod endpoint;
+mod envsubst;
 mod error;
+pub(crate) mod files;
 mod health;
 mod limits;
 mod listen;
+mod locations;
 mod log;
 mod overlay;
+pub(crate) mod pattern;
 pub(crate) mod policies;
+pub(crate) mod redirects;
 mod retry;
 mod routes;
 mod schema;
+mod servers;
 mod syntax;
+pub(crate) mod template;
 mod timeouts;
 mod tls;
 mod trusted;
@@ -45,14 +52,18 @@ pub(crate) use acme::AcmeConfig;
 pub use error::ConfigError;
 pub(crate) use health::{Balance, HealthCheck, Outlier};
 pub(crate) use limits::ClientLimits;
+pub(crate) use locations::{
+    AccessRule, ErrorPage, Location, ReturnConfig, RewriteFlag, RewriteRule,
+};
 pub(crate) use log::AccessOutput;
 pub(crate) use overlay::Overrides;
 pub use overlay::TlsOverride;
 pub(crate) use retry::{RetryConfig, SplitTarget};
 pub(crate) use routes::RouteConfig;
 pub(crate) use schema::HostPolicy;
+pub(crate) use servers::{ServerConfig, ServerName};
 pub(crate) use timeouts::Timeouts;
-pub(crate) use tls::{CertPaths, TlsConfig};
+pub(crate) use tls::{CertPaths, TlsConfig, UnknownSni};
 pub(crate) use upstreams::UpstreamConfig;
 
 use error::Checker;
@@ -92,8 +103,11 @@ pub(crate) struct Config {
     pub(crate) access_output: AccessOutput,
     /// Upstreams by name.
     pub(crate) upstreams: BTreeMap<String, UpstreamConfig>,
-    /// Routes, in file order.
+    /// Routes, in file order (the default server's).
     pub(crate) routes: Vec<RouteConfig>,
+    /// Virtual servers by host name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) servers: Vec<ServerConfig>,
     /// The HTTPS listener, when configured.
     pub(crate) tls: Option<TlsConfig>,
     /// Automatic certificates, when domains are named.
@@ -126,11 +140,8 @@ impl Config {
         overrides: &Overrides,
         env: Env<'_>,
     ) -> Result<Config, ConfigError> {
-        let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            file: path.to_path_buf(),
-            message: syntax::describe_syntax_error(text, &e),
-        })?;
         let c = Checker { file: path };
+        let file = read_file(&c, path, text, env)?;
         // Section by section, in file order, so the first problem is reported.
         let listen = listen::validate(&c, &file.listen, env, overrides)?;
         let limits = limits::validate(&c, &file.limits)?;
@@ -138,7 +149,34 @@ impl Config {
         let trusted_proxies = trusted::validate(&c, &file.trusted_proxies, env)?;
         let log = log::validate(&c, &file.log, env)?;
         let upstreams = upstreams::validate(&c, &file.upstreams, &timeouts, env, overrides)?;
-        let routes = routes::validate(&c, &file.routes, &upstreams, limits.body, &timeouts)?;
+        let routes = routes::validate(
+            &c,
+            "routes",
+            &file.routes,
+            &upstreams,
+            limits.body,
+            &timeouts,
+            &[],
+        )?;
+        let servers = servers::validate(
+            &c,
+            &file.servers,
+            !routes.is_empty(),
+            |key, sections, groups| {
+                routes::validate(
+                    &c,
+                    key,
+                    sections,
+                    &upstreams,
+                    limits.body,
+                    &timeouts,
+                    groups,
+                )
+            },
+        )?;
+        if routes.is_empty() && servers.is_empty() {
+            return Err(c.err("routes", "at least one [[routes]] entry is required"));
+        }
         let acme = acme::validate(&c, &file.acme, env)?;
         let tls = tls::validate(&c, &file.tls, env, overrides, acme.is_some())?;
         if acme.is_some() && tls.is_none() {
@@ -175,8 +213,37 @@ impl Config {
             access_output: log.access_output,
             upstreams,
             routes,
+            servers,
             tls,
             acme,
         })
     }
+}
+
+/// The file's schema types, its `${NAME}` placeholders replaced (syntax
+/// errors keep their line: the text is read as written first).
+fn read_file(
+    c: &Checker<'_>,
+    path: &Path,
+    text: &str,
+    env: Env<'_>,
+) -> Result<FileConfig, ConfigError> {
+    let syntax = |e: toml::de::Error| ConfigError::Syntax {
+        file: path.to_path_buf(),
+        message: syntax::describe_syntax_error(text, &e),
+    };
+    let file: FileConfig = toml::from_str(text).map_err(syntax)?;
+    if !text.contains("${") {
+        return Ok(file);
+    }
+    let mut table: toml::Table = toml::from_str(text).map_err(syntax)?;
+    if !envsubst::substitute(c, &mut table, env)? {
+        return Ok(file);
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Syntax {
+            file: path.to_path_buf(),
+            message: format!("after replacing `${{...}}` placeholders: {}", e.message()),
+        })
 }

@@ -38,9 +38,12 @@ pub(crate) struct FileConfig {
     /// `[upstreams.<name>]`: named upstream services.
     #[serde(default)]
     pub(crate) upstreams: BTreeMap<String, UpstreamSection>,
-    /// `[[routes]]`: prefix routes.
+    /// `[[routes]]`: prefix routes (the default server's).
     #[serde(default)]
     pub(crate) routes: Vec<RouteSection>,
+    /// `[[servers]]`: virtual servers by host name, each with its routes.
+    #[serde(default)]
+    pub(crate) servers: Vec<super::servers::ServerSection>,
     /// `[tls]`: the HTTPS listener and its certificates.
     #[serde(default)]
     pub(crate) tls: TlsSection,
@@ -69,9 +72,12 @@ pub(crate) struct LimitsSection {
     pub(crate) body: Option<SizeText>,
     /// Largest request head: request line plus headers (default 32 KiB).
     pub(crate) headers: Option<SizeText>,
-    /// Connections open at once from one client address (default 256;
-    /// trusted proxies exempt).
+    /// Connections open at once from one client address, IPv6 per /64
+    /// (default: no cap; trusted proxies exempt).
     pub(crate) connections_per_client: Option<usize>,
+    /// Client connections open at once in all (default: from the open
+    /// files limit).
+    pub(crate) connections: Option<usize>,
     /// Streams at once on one HTTP/2 client connection (default 128).
     pub(crate) http2_max_concurrent_streams: Option<u32>,
 }
@@ -145,13 +151,17 @@ pub(crate) struct UpstreamSection {
     /// Connections open at once per endpoint and worker (default 128);
     /// further requests wait for one to come back.
     pub(crate) max_connections_per_endpoint: Option<usize>,
+    /// Connections one client's requests may hold per endpoint and worker
+    /// (default: no share beyond `max_connections_per_endpoint`).
+    pub(crate) max_connections_per_client: Option<usize>,
 }
 
 /// `[[routes]]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RouteSection {
-    /// Path prefix, starting and ending with `/` (`/users/`).
+    /// Path prefix, starting and ending with `/` (`/users/`); or `location`.
+    #[serde(default)]
     pub(crate) prefix: String,
     /// Upstream name (a key of `[upstreams]`); required unless `split`.
     #[serde(default)]
@@ -169,6 +179,9 @@ pub(crate) struct RouteSection {
     pub(crate) body_limit: Option<SizeText>,
     /// Response timeout for this route (default `timeouts.response`).
     pub(crate) response_timeout: Option<DurationText>,
+    /// Pass WebSocket and other `Upgrade` requests through (default false:
+    /// the request goes upstream as a plain one, as NGINX sends it).
+    pub(crate) upgrades: Option<bool>,
     /// `[routes.rate_limit]`: token buckets per client.
     pub(crate) rate_limit: Option<rate_limit::RateLimitSection>,
     /// `[routes.cors]`: cross-origin requests from browsers.
@@ -179,6 +192,38 @@ pub(crate) struct RouteSection {
     pub(crate) headers: Option<header_rules::HeaderRulesSection>,
     /// `[routes.auth]`: access tokens verified at the edge.
     pub(crate) auth: Option<auth::AuthSection>,
+    /// NGINX's location instead of `prefix`: `= /exact`, `/prefix`,
+    /// `^~ /prefix`, `~ regex`, `~* regex`, `@name`.
+    pub(crate) location: Option<String>,
+    /// The path the upstream receives, built from variables and captures
+    /// (`/v2/$1`), instead of the (stripped) request path.
+    pub(crate) upstream_path: Option<String>,
+    /// Reachable only from inside (`X-Accel-Redirect`, error pages,
+    /// rewrites): `404` to clients.
+    pub(crate) internal: Option<bool>,
+    /// `[routes.return]`: answer at the edge (redirect or status and body).
+    #[serde(rename = "return")]
+    pub(crate) return_: Option<super::locations::ReturnSection>,
+    /// `[[routes.rewrite]]`: NGINX's `rewrite`, in order.
+    #[serde(default)]
+    pub(crate) rewrite: Vec<super::locations::RewriteSection>,
+    /// `[routes.proxy_redirect]`: the upstream's own URLs in `Location`
+    /// and `Refresh` rewritten.
+    pub(crate) proxy_redirect: Option<super::redirects::ProxyRedirectSection>,
+    /// Error pages: statuses answered by an internal URI or named route.
+    #[serde(default)]
+    pub(crate) error_pages: Vec<super::locations::ErrorPageSection>,
+    /// Error pages also replace the upstream's own error answers
+    /// (NGINX's `proxy_intercept_errors`; default false).
+    pub(crate) intercept_errors: Option<bool>,
+    /// `[routes.files]`: static files (NGINX's `root`/`alias`, `index`,
+    /// `try_files`, `expires`) as the content handler.
+    pub(crate) files: Option<super::files::FilesSection>,
+    /// `[routes.basic_auth]`: HTTP Basic authentication from an htpasswd file.
+    pub(crate) basic_auth: Option<super::policies::basic_auth::BasicAuthSection>,
+    /// `allow` / `deny` rules in order (`["allow 10.0.0.0/8", "deny all"]`).
+    #[serde(default)]
+    pub(crate) access: Vec<String>,
 }
 
 /// Which `Host` the upstream receives.

@@ -34,6 +34,9 @@ pub(crate) struct TlsSection {
     pub(crate) handshake_timeout: Option<DurationText>,
     /// TLS handshakes in progress at once; more connections are closed (default 1024).
     pub(crate) max_handshakes: Option<usize>,
+    /// A handshake whose SNI names no served certificate: `default` (the
+    /// default certificate, the default) or `refuse`.
+    pub(crate) unknown_sni: Option<String>,
 }
 
 /// `[[tls.certificates]]` as written.
@@ -66,6 +69,22 @@ pub(crate) struct TlsConfig {
     pub(crate) handshake_timeout: Duration,
     /// Handshakes in progress at once.
     pub(crate) max_handshakes: usize,
+    /// What a handshake gets whose SNI names no served certificate.
+    pub(crate) unknown_sni: UnknownSni,
+}
+
+/// `tls.unknown_sni`: what a client gets whose SNI (or lack of one) names
+/// no certificate being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum UnknownSni {
+    /// The default certificate (the first file pair, else ACME's): clients
+    /// without SNI (an IP address in the URL, old clients, probes) still
+    /// connect.
+    #[default]
+    Default,
+    /// The handshake fails (an alert, no certificate shown).
+    Refuse,
 }
 
 /// One certificate/key pair's files.
@@ -169,6 +188,16 @@ pub(super) fn validate(
             format!("must be between 1 and {MAX_HANDSHAKES}"),
         ));
     }
+    let unknown_sni = match section.unknown_sni.as_deref().map(str::trim) {
+        None | Some("default") => UnknownSni::Default,
+        Some("refuse") => UnknownSni::Refuse,
+        Some(other) => {
+            return Err(c.err(
+                "tls.unknown_sni",
+                format!("`{other}` is not `default` or `refuse`"),
+            ));
+        }
+    };
     let Some(listen) = listen else {
         if redirect_https {
             return Err(c.err(
@@ -197,6 +226,7 @@ pub(super) fn validate(
         hsts_max_age,
         handshake_timeout,
         max_handshakes,
+        unknown_sni,
     }))
 }
 

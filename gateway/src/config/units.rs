@@ -16,12 +16,34 @@ pub(crate) enum DurationText {
     Text(String),
 }
 
+/// The longest duration any setting takes: a year. Longer values are
+/// refused at validation, so no timer anywhere overflows `Instant` (a
+/// `client_idle = "999999999999h"` used to pass `gateway check` and then
+/// kill a worker's parking task).
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 impl DurationText {
-    /// The duration, or why the text is not one.
+    /// The duration, or why the text is not one (or is over
+    /// [`MAX_DURATION`]).
     pub(crate) fn parse(&self) -> Result<Duration, String> {
+        let d = match self {
+            DurationText::Secs(s) => Duration::from_secs(*s),
+            DurationText::Text(t) => common::config::parse_duration(t)?,
+        };
+        if d > MAX_DURATION {
+            return Err(format!(
+                "{} is longer than the longest duration a setting takes (365 days)",
+                self.as_written()
+            ));
+        }
+        Ok(d)
+    }
+
+    /// The value as the file wrote it.
+    fn as_written(&self) -> String {
         match self {
-            DurationText::Secs(s) => Ok(Duration::from_secs(*s)),
-            DurationText::Text(t) => common::config::parse_duration(t),
+            DurationText::Secs(s) => format!("{s}s"),
+            DurationText::Text(t) => format!("`{t}`"),
         }
     }
 }

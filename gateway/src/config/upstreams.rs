@@ -38,6 +38,10 @@ pub(crate) struct UpstreamConfig {
     pub(crate) max_idle_per_endpoint: usize,
     /// Open connections per endpoint and worker thread.
     pub(crate) max_connections_per_endpoint: usize,
+    /// Connections one client may hold per endpoint and worker thread
+    /// (its fair share); `None`: no share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_connections_per_client: Option<usize>,
     /// Idle connection lifetime.
     #[serde(serialize_with = "serialize_millis")]
     pub(crate) idle_timeout: Duration,
@@ -123,6 +127,24 @@ fn validate_one(
             "must be at least 1 (requests would wait forever)",
         ));
     }
+    let per_client = u.max_connections_per_client;
+    match per_client {
+        Some(0) => {
+            return Err(c.err(
+                format!("{key}.max_connections_per_client"),
+                "must be at least 1 (leave it out for no per-client share)",
+            ));
+        }
+        Some(n) if n > max_connections => {
+            return Err(c.err(
+                format!("{key}.max_connections_per_client"),
+                format!(
+                    "{n} is more than max_connections_per_endpoint ({max_connections}): the share would never apply"
+                ),
+            ));
+        }
+        _ => {}
+    }
     Ok(UpstreamConfig {
         name: name.to_string(),
         endpoints,
@@ -141,6 +163,7 @@ fn validate_one(
         outlier: validate_outlier(c, &key, u.outlier.as_ref())?,
         max_idle_per_endpoint: u.max_idle_per_endpoint.unwrap_or(256),
         max_connections_per_endpoint: max_connections,
+        max_connections_per_client: per_client,
         idle_timeout: timeouts.upstream_idle,
     })
 }

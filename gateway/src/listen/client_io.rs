@@ -39,6 +39,9 @@ pub(super) struct ConnState {
     pub(super) answer_timeout: AtomicBool,
     /// Requests whose response hyper has not finished with.
     pub(super) in_flight: AtomicU32,
+    /// Responses hyper has finished with (their bodies dropped): their
+    /// last bytes may still wait in hyper's write buffer until it flushes.
+    pub(super) finished: AtomicU64,
     /// A `101` was answered: the socket now belongs to the tunnel.
     pub(super) upgraded: AtomicBool,
     /// Bytes reached hyper since the last response ended: a request head
@@ -67,6 +70,7 @@ impl ConnState {
 
     /// hyper is done with a response (its body was dropped).
     pub(super) fn response_finished(&self) {
+        self.finished.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -147,6 +151,10 @@ pub(super) struct ClientIo<S: ClientSocket = TcpStream> {
     /// [`ConnState::served`] when the current hyper connection started:
     /// only one that has served a request is idle between requests.
     turn_start: u64,
+    /// [`ConnState::finished`] when hyper last flushed: hyper flushes only
+    /// once its write buffer is empty, so every response finished by then
+    /// has been written out in full.
+    flushed_finished: u64,
 }
 
 impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
@@ -173,7 +181,22 @@ impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
             waiting: false,
             park: false,
             turn_start: 0,
+            flushed_finished: 0,
         }
+    }
+
+    /// Whether what hyper writes now can only be hyper's own answer to an
+    /// unparseable request: HTTP/1.1, nothing handed to the proxy is in
+    /// flight or waiting in hyper's write buffer, and the socket is not a
+    /// tunnel. Decided from the connection's state, never from the bytes:
+    /// an upstream body (or tunnelled bytes) may look exactly like
+    /// hyper's head, and replacing it would desynchronise the client's
+    /// response stream.
+    fn writes_own_answer(&self) -> bool {
+        self.http1
+            && self.state.in_flight.load(Ordering::Relaxed) == 0
+            && !self.state.upgraded.load(Ordering::Relaxed)
+            && self.state.finished.load(Ordering::Relaxed) == self.flushed_finished
     }
 
     /// A new hyper connection starts on this socket.
@@ -279,12 +302,12 @@ impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> ClientIo<S> {
     }
 }
 
-/// The replacement for `bytes` if they are exactly a response head hyper
-/// writes by itself for an unparseable request: `HTTP/1.1 400|414|431`,
-/// then only `content-length: 0`, `date` and `connection` lines. Responses
-/// of the proxy always carry `x-request-id`, so they never match.
-fn automatic_response(http1: bool, bytes: &[u8]) -> Option<Vec<u8>> {
-    if !http1 || !bytes.starts_with(b"HTTP/1.1 4") || !bytes.ends_with(b"\r\n\r\n") {
+/// The replacement for `bytes`, written when only hyper can be writing
+/// ([`ClientIo::writes_own_answer`]), if they are its head for an
+/// unparseable request: `HTTP/1.1 400|414|431`, then only
+/// `content-length: 0`, `date` and `connection` lines.
+fn automatic_response(own: bool, bytes: &[u8]) -> Option<Vec<u8>> {
+    if !own || !bytes.starts_with(b"HTTP/1.1 4") || !bytes.ends_with(b"\r\n\r\n") {
         return None;
     }
     let text = std::str::from_utf8(&bytes[..bytes.len() - 4]).ok()?;
@@ -372,7 +395,7 @@ impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         std::task::ready!(this.poll_substitute_within(cx))?;
-        if let Some(replacement) = automatic_response(this.http1, buf) {
+        if let Some(replacement) = automatic_response(this.writes_own_answer(), buf) {
             return this.poll_replace(cx, buf, replacement);
         }
         let written = Pin::new(&mut this.io).poll_write(cx, buf);
@@ -394,7 +417,7 @@ impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
             None => bufs,
         };
         if let Some(last) = bufs.last()
-            && let Some(replacement) = automatic_response(this.http1, last)
+            && let Some(replacement) = automatic_response(this.writes_own_answer(), last)
         {
             if bufs.len() == 1 {
                 return this.poll_replace(cx, last, replacement);
@@ -412,6 +435,7 @@ impl<S: ClientSocket + AsyncRead + AsyncWrite + Unpin> Write for ClientIo<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        this.flushed_finished = this.state.finished.load(Ordering::Relaxed);
         std::task::ready!(this.poll_substitute_within(cx))?;
         let flushed = Pin::new(&mut this.io).poll_flush(cx);
         this.within_send_timeout(cx, flushed)

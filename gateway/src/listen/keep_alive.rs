@@ -168,6 +168,10 @@ where
         // request.
         let mut park_timer = pin!(tokio::time::sleep(park_after));
         let mut armed: Option<u64> = None;
+        // `stopped` is polled until it completes, never after: a finished
+        // `async fn` panics when polled again, and this closure runs again
+        // at every wake-up while in-flight requests finish.
+        let mut stopping = false;
         poll_fn(|cx| {
             if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {
                 return Poll::Ready(Some(result));
@@ -197,7 +201,8 @@ where
                     armed = None;
                 }
             }
-            if stopped.as_mut().poll(cx).is_ready() {
+            if !stopping && stopped.as_mut().poll(cx).is_ready() {
+                stopping = true;
                 // In-flight requests finish; an idle connection closes.
                 Pin::new(&mut conn).graceful_shutdown();
                 if let Poll::Ready(result) = Pin::new(&mut conn).poll(cx) {

@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 
 use crate::client_limit::ClientConnections;
 use crate::error::GatewayError;
+use crate::panics::PanicWatch;
 use crate::state::Shared;
 use crate::stop::Stop;
 
@@ -44,6 +45,7 @@ pub(crate) async fn serve(
     stop: Stop,
     grace: Duration,
     workers: usize,
+    panics: &PanicWatch,
 ) {
     let mut done = Vec::new();
     let clients = Arc::new(ClientConnections::default());
@@ -74,9 +76,11 @@ pub(crate) async fn serve(
             grace,
             clients: Arc::clone(&clients),
         };
+        let panics = panics.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("gateway-worker-{index}"))
             .spawn(move || {
+                panics.enter();
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();

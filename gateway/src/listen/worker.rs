@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -28,7 +29,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::client_limit::{Admitted, ClientConnections};
+use crate::client_limit::{Admitted, ClientConnections, Refused};
 use crate::config::Config;
 use crate::headers::{self, Peer};
 use crate::proxy::ClientConn;
@@ -160,10 +161,11 @@ impl Worker {
         }
     }
 
-    /// Take the connection's place under `limits.connections_per_client`
-    /// (trusted proxies exempt), with the builders of the active
-    /// configuration; `None` (and the connection answered `429` and
-    /// closed, or just closed on the HTTPS listener) when over it.
+    /// Take the connection's place under `limits.connections` and
+    /// `limits.connections_per_client` (trusted proxies exempt from the
+    /// latter), with the builders of the active configuration; `None` (and
+    /// the connection answered `503` or `429` and closed, or just closed on
+    /// the HTTPS listener) when over either.
     fn admit(
         &self,
         builders: &mut Arc<Builders>,
@@ -177,15 +179,22 @@ impl Worker {
         }
         let ip = peer.ip().to_canonical();
         let exempt = headers::is_trusted(ip, &active.config.trusted_proxies);
-        let limit = active.config.client_limits.connections_per_client;
-        let admitted = self.clients.admit(ip, limit, exempt);
-        if admitted.is_none() {
-            tracing::debug!(%peer, limit, "too many connections from one client; refused");
-            if !over_tls {
-                super::client_io::write_final(stream, &too_many_connections(limit));
+        let limits = &active.config.client_limits;
+        match self.clients.admit(
+            ip,
+            limits.connections,
+            limits.connections_per_client,
+            exempt,
+        ) {
+            Ok(admitted) => Some(admitted),
+            Err(refused) => {
+                tracing::debug!(%peer, ?refused, "connection refused at accept");
+                if !over_tls {
+                    super::client_io::write_final(stream, &refusal(refused));
+                }
+                None
             }
         }
-        admitted
     }
 
     /// Serve one connection on this worker to its end: on the plain
@@ -364,6 +373,7 @@ impl Conn {
             conn,
             |c| c.graceful_shutdown(),
             self.stop,
+            builders.client_idle,
             &self.state,
             self.peer,
         )
@@ -430,12 +440,27 @@ where
     }
 }
 
-/// The raw `429` for a client over `limits.connections_per_client`.
-fn too_many_connections(limit: usize) -> Vec<u8> {
-    crate::proxy::raw_problem(
-        http::StatusCode::TOO_MANY_REQUESTS,
-        &format!("too many connections from this address (at most {limit})"),
-    )
+/// The raw answer to a connection refused at accept: `503` (with
+/// `Retry-After`) when the gateway is full, `429` for a client over its cap.
+fn refusal(refused: Refused) -> Vec<u8> {
+    match refused {
+        Refused::Full(limit) => {
+            let mut answer = crate::proxy::raw_problem(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the gateway holds as many connections as it may ({limit}); try again"),
+            );
+            let status_line = answer.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+            answer.splice(
+                status_line..status_line,
+                b"retry-after: 1\r\n".iter().copied(),
+            );
+            answer
+        }
+        Refused::PerClient(limit) => crate::proxy::raw_problem(
+            http::StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many connections from this address (at most {limit})"),
+        ),
+    }
 }
 
 /// The next connection on the HTTPS listener, with its handshake settings;
@@ -452,28 +477,59 @@ async fn accept_tls(
     }
 }
 
-/// Serve a connection to its end; on `stop`, ask it to finish
-/// (`graceful_shutdown`: no new requests, the ones in flight complete).
-/// hyper closes a connection whose request head is too slow without a
-/// response; the socket answers `408` when it is dropped, which happens at
-/// the end of this function, after the flag is set.
+/// Serve a connection to its end; on `stop`, or when it has carried no
+/// request for `idle` (between `idle` and twice that), ask it to finish
+/// (`graceful_shutdown`: no new requests, the ones in flight complete;
+/// HTTP/2 sends `GOAWAY`). hyper closes a connection whose request head is
+/// too slow without a response; the socket answers `408` when it is
+/// dropped, which happens at the end of this function, after the flag is
+/// set.
 async fn drive<C>(
     conn: C,
-    graceful_shutdown: impl FnOnce(Pin<&mut C>),
+    mut graceful_shutdown: impl FnMut(Pin<&mut C>),
     mut stop: Stop,
+    idle: Duration,
     state: &ConnState,
     peer: SocketAddr,
 ) where
     C: Future<Output = Result<(), hyper::Error>>,
 {
     let mut conn = std::pin::pin!(conn);
-    let ended = tokio::select! {
-        ended = conn.as_mut() => ended,
-        () = stop.stopped() => {
-            graceful_shutdown(conn.as_mut());
-            conn.as_mut().await
+    let mut stopped = std::pin::pin!(stop.stopped());
+    let mut idle_timer = std::pin::pin!(tokio::time::sleep(idle));
+    let mut served = state.served.load(Ordering::Relaxed);
+    // Neither `stopped` nor the timer is polled once the connection is
+    // finishing: a completed `async fn` panics when polled again.
+    let mut finishing = false;
+    let ended = std::future::poll_fn(|cx| {
+        if let Poll::Ready(ended) = conn.as_mut().poll(cx) {
+            return Poll::Ready(ended);
         }
-    };
+        if finishing {
+            return Poll::Pending;
+        }
+        let mut finish = stopped.as_mut().poll(cx).is_ready();
+        if !finish && idle_timer.as_mut().poll(cx).is_ready() {
+            let now = state.served.load(Ordering::Relaxed);
+            if now == served && state.in_flight.load(Ordering::Relaxed) == 0 {
+                tracing::debug!(%peer, ?idle, "idle connection closed");
+                finish = true;
+            } else {
+                served = now;
+                idle_timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + idle);
+                let _ = idle_timer.as_mut().poll(cx);
+            }
+        }
+        if finish {
+            finishing = true;
+            graceful_shutdown(conn.as_mut());
+            return conn.as_mut().poll(cx);
+        }
+        Poll::Pending
+    })
+    .await;
     state.note_end(&ended);
     report(ended, peer);
 }

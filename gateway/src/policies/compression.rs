@@ -8,11 +8,23 @@
 //! (`Content-Encoding`), not `Cache-Control: no-transform`, of a listed
 //! content type, and not declared shorter than `min_size`. Such a response
 //! gets `Vary: Accept-Encoding` whether or not this client's is compressed,
-//! so that caches keep the two apart. A compressed one loses
-//! `Content-Length` (the length is not known before the end) and
-//! `Accept-Ranges`; its `ETag` is kept as it is: the services' tags name a
-//! version of the resource, and `If-Match` on a stock update must keep
-//! matching the tag a compressed `GET` returned.
+//! so that caches keep the two apart.
+//!
+//! BREACH hygiene: a response marked `Cache-Control: no-store` or
+//! `private`, or carrying `Set-Cookie`, is never compressed. Those are the
+//! responses that carry a user's secrets (tokens, profiles, session
+//! cookies); compressing them next to text an attacker can reflect lets the
+//! compressed length leak the secret byte by byte.
+//!
+//! A compressed response loses `Content-Length` (the length is not known
+//! before the end) and `Accept-Ranges`, and a strong `ETag` becomes weak
+//! (`"x"` -> `W/"x"`, as NGINX does): the compressed bytes are not the
+//! bytes the upstream tagged, and a strong tag promises byte equality
+//! (ranges, caches). So that a conditional write still matches the tag a
+//! compressed `GET` returned, a weak tag in the `If-Match` of a request on
+//! the route goes upstream strong again (`W/"x"` -> `"x"`): the gateway
+//! gives back what it took. (`If-None-Match` needs nothing: it compares
+//! weakly.)
 
 mod encoder;
 
@@ -95,13 +107,13 @@ impl Compression {
         if encoded {
             return false;
         }
-        let no_transform = headers
-            .get_all(header::CACHE_CONTROL)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|d| d.trim().eq_ignore_ascii_case("no-transform"));
+        let no_transform = cache_control_has(headers, &["no-transform"]);
         if no_transform {
+            return false;
+        }
+        if headers.contains_key(header::SET_COOKIE)
+            || cache_control_has(headers, &["no-store", "private"])
+        {
             return false;
         }
         let Some(content_type) = headers
@@ -133,9 +145,14 @@ impl Compression {
 impl Policy for Compression {
     fn hooks(&self) -> Hooks {
         Hooks {
+            upstream_request: true,
             response: true,
             ..Hooks::default()
         }
+    }
+
+    fn on_upstream_request(&self, headers: &mut HeaderMap, _facts: &super::RequestFacts<'_>) {
+        strengthen_if_match(headers);
     }
 
     fn on_response(&self, response: &mut OutgoingResponse<'_>) {
@@ -173,7 +190,70 @@ impl Policy for Compression {
             header::CONTENT_ENCODING,
             http::HeaderValue::from_static(algorithm.token()),
         );
+        weaken_etag(&mut head.headers);
         response.encoder = Some(encoder);
+    }
+}
+
+/// Whether a `Cache-Control` line of `headers` names one of `directives`
+/// (a directive with an argument, `private="set-cookie"`, counts).
+fn cache_control_has(headers: &HeaderMap, directives: &[&str]) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.split('=').next().unwrap_or_default().trim())
+        .any(|d| directives.iter().any(|w| d.eq_ignore_ascii_case(w)))
+}
+
+/// A strong `ETag` (`"x"`) becomes weak (`W/"x"`); a weak one stays.
+fn weaken_etag(headers: &mut HeaderMap) {
+    let Some(tag) = headers.get(header::ETAG) else {
+        return;
+    };
+    if tag.as_bytes().starts_with(b"\"") {
+        let mut weak = Vec::with_capacity(tag.len() + 2);
+        weak.extend_from_slice(b"W/");
+        weak.extend_from_slice(tag.as_bytes());
+        if let Ok(value) = http::HeaderValue::from_bytes(&weak) {
+            headers.insert(header::ETAG, value);
+        }
+    }
+}
+
+/// Weak tags in `If-Match` go upstream strong (see the module
+/// documentation); every other tag, and `*`, as they are.
+fn strengthen_if_match(headers: &mut HeaderMap) {
+    if !headers
+        .get_all(header::IF_MATCH)
+        .iter()
+        .any(|v| v.as_bytes().windows(3).any(|w| w == b"W/\""))
+    {
+        return;
+    }
+    let lines: Vec<http::HeaderValue> = headers
+        .get_all(header::IF_MATCH)
+        .iter()
+        .map(|v| match v.to_str() {
+            Ok(text) => {
+                let tags: Vec<&str> = text
+                    .split(',')
+                    .map(|t| {
+                        let t = t.trim();
+                        t.strip_prefix("W/")
+                            .filter(|s| s.starts_with('"'))
+                            .unwrap_or(t)
+                    })
+                    .collect();
+                http::HeaderValue::from_str(&tags.join(", ")).unwrap_or_else(|_| v.clone())
+            }
+            Err(_) => v.clone(),
+        })
+        .collect();
+    headers.remove(header::IF_MATCH);
+    for line in lines {
+        headers.append(header::IF_MATCH, line);
     }
 }
 
@@ -292,6 +372,46 @@ mod tests {
         assert_eq!(choose(None, ALL), None);
         assert_eq!(choose(Some("gzip;q=2"), ALL), None);
         assert_eq!(choose(Some("gzip;q=0.0001"), ALL), None);
+    }
+
+    #[test]
+    fn cache_control_directives_are_found_with_or_without_arguments() {
+        let mut h = HeaderMap::new();
+        h.append(header::CACHE_CONTROL, "max-age=0".parse().expect("value"));
+        assert!(!cache_control_has(&h, &["no-store", "private"]));
+        h.append(
+            header::CACHE_CONTROL,
+            "Private=\"set-cookie\"".parse().expect("value"),
+        );
+        assert!(cache_control_has(&h, &["no-store", "private"]));
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            "no-cache, No-Store".parse().expect("v"),
+        );
+        assert!(cache_control_has(&h, &["no-store"]));
+        assert!(!cache_control_has(&h, &["private"]));
+    }
+
+    #[test]
+    fn a_strong_etag_becomes_weak_and_if_match_gets_it_back() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ETAG, "\"7-3\"".parse().expect("value"));
+        weaken_etag(&mut h);
+        assert_eq!(h[header::ETAG], "W/\"7-3\"");
+        weaken_etag(&mut h);
+        assert_eq!(h[header::ETAG], "W/\"7-3\"");
+
+        let mut h = HeaderMap::new();
+        h.append(header::IF_MATCH, "W/\"7-3\", \"8-1\"".parse().expect("v"));
+        h.append(header::IF_MATCH, "\"9-W/\"".parse().expect("v"));
+        strengthen_if_match(&mut h);
+        let lines: Vec<_> = h.get_all(header::IF_MATCH).iter().collect();
+        assert_eq!(lines, ["\"7-3\", \"8-1\"", "\"9-W/\""]);
+        let mut star = HeaderMap::new();
+        star.insert(header::IF_MATCH, "*".parse().expect("v"));
+        strengthen_if_match(&mut star);
+        assert_eq!(star[header::IF_MATCH], "*");
     }
 
     #[test]

@@ -6,9 +6,9 @@ use metrics::Counter;
 
 /// `gateway_rate_limited_total{route}`: requests refused with `429`.
 pub(crate) const RATE_LIMITED: &str = "gateway_rate_limited_total";
-/// `gateway_rate_limit_resets_total{route}`: buckets dropped wholesale
-/// because more than `max_keys` clients were active at once.
-pub(crate) const RATE_LIMIT_RESETS: &str = "gateway_rate_limit_resets_total";
+/// `gateway_rate_limit_evictions_total{route}`: buckets dropped before
+/// they were full again, to keep at most `max_keys`.
+pub(crate) const RATE_LIMIT_EVICTIONS: &str = "gateway_rate_limit_evictions_total";
 /// `gateway_cors_preflights_total{route,result}`: `allowed` or `refused`.
 pub(crate) const CORS_PREFLIGHTS: &str = "gateway_cors_preflights_total";
 /// `gateway_compressed_responses_total{route,encoding}`.
@@ -28,8 +28,8 @@ pub(crate) fn describe() {
         "Requests refused with 429 by a route's rate limit."
     );
     metrics::describe_counter!(
-        RATE_LIMIT_RESETS,
-        "Rate-limit buckets dropped wholesale: more than max_keys clients active at once."
+        RATE_LIMIT_EVICTIONS,
+        "Rate-limit buckets dropped before they were full again, to keep at most max_keys."
     );
     metrics::describe_counter!(
         CORS_PREFLIGHTS,

@@ -22,13 +22,17 @@
 //! so a phase no policy of the route acts in costs an empty loop, and a
 //! route without response policies never takes its response apart.
 
+mod access_rules;
 mod auth;
+mod basic_auth;
 mod body_limit;
 mod compression;
 mod cors;
 mod counters;
 mod header_rules;
 mod host;
+pub(crate) mod htpasswd;
+mod proxy_redirect;
 mod rate_limit;
 
 use std::net::IpAddr;
@@ -199,14 +203,20 @@ macro_rules! policies {
 policies! {
     /// A declared `Content-Length` over the route's body limit: `413`.
     BodyLimit(body_limit::DeclaredLength),
+    /// `allow` / `deny` on the client's address: `403`.
+    Access(access_rules::AccessRules),
     /// CORS: preflights answered, responses to allowed origins marked.
     Cors(cors::Cors),
     /// Token buckets per client: `429` when empty.
     RateLimit(rate_limit::RateLimit),
+    /// User name and password from an htpasswd file: `401` without.
+    BasicAuth(basic_auth::BasicAuth),
     /// Access tokens verified at the edge: `401` without a valid one.
     Auth(auth::EdgeAuth),
     /// The `Host` the upstream receives.
     Host(host::HostHeader),
+    /// The upstream's own URLs in `Location` / `Refresh` made public.
+    Redirects(proxy_redirect::RedirectRewrite),
     /// Headers set, added, removed.
     Headers(header_rules::HeaderRules),
     /// gzip, brotli, zstd responses.
@@ -230,9 +240,10 @@ impl RoutePolicies {
     /// policies in the table being replaced, when its settings did not
     /// change.
     ///
-    /// Request phase order: body limit, CORS preflight (a browser's
+    /// Request phase order: body limit (NGINX checks it when it finds the
+    /// location), access rules, CORS preflight (a browser's
     /// preflight carries no token and must not spend the client's
-    /// requests), rate limit, authentication.
+    /// requests), rate limit, basic authentication, edge authentication.
     pub(crate) fn for_route(
         route: &RouteConfig,
         upstream: Option<&UpstreamConfig>,
@@ -243,6 +254,11 @@ impl RoutePolicies {
         let mut all = vec![RoutePolicy::BodyLimit(body_limit::DeclaredLength::new(
             route.body_limit,
         ))];
+        if !route.access.is_empty() {
+            all.push(RoutePolicy::Access(access_rules::AccessRules::new(
+                &route.access,
+            )));
+        }
         if let Some(cors) = &settings.cors {
             all.push(RoutePolicy::Cors(cors::Cors::new(cors, &label)));
         }
@@ -257,6 +273,17 @@ impl RoutePolicies {
                 limit, &label, kept,
             )));
         }
+        if let Some(basic) = &settings.basic_auth {
+            let kept = previous.and_then(|p| {
+                p.all.iter().find_map(|x| match x {
+                    RoutePolicy::BasicAuth(b) if b.config() == basic => Some(b),
+                    _ => None,
+                })
+            });
+            all.push(RoutePolicy::BasicAuth(basic_auth::BasicAuth::new(
+                basic, &label, kept,
+            )));
+        }
         if let Some(auth) = &settings.auth {
             let kept = previous.and_then(|p| {
                 p.all.iter().find_map(|x| match x {
@@ -269,6 +296,18 @@ impl RoutePolicies {
         all.push(RoutePolicy::Host(host::HostHeader::new(
             route.host, upstream,
         )));
+        if let Some(setting) = &route.proxy_redirect {
+            let public = match (&route.location, &route.upstream_path) {
+                (_, Some(_)) => None,
+                (crate::config::Location::Prefix { path, .. }, None) if route.strip_prefix => {
+                    Some(path.as_str())
+                }
+                _ => Some("/"),
+            };
+            if let Some(rewrite) = proxy_redirect::RedirectRewrite::new(setting, upstream, public) {
+                all.push(RoutePolicy::Redirects(rewrite));
+            }
+        }
         if let Some(rules) = &settings.headers {
             all.push(RoutePolicy::Headers(header_rules::HeaderRules::new(rules)));
         }
@@ -358,9 +397,19 @@ impl RoutePolicies {
 }
 
 /// Whether the client `path` lies under one of `prefixes` (a policy's
-/// `paths` / `public_paths`).
+/// `paths` / `public_paths`), on segment boundaries: `/users/auth` covers
+/// `/users/auth` and `/users/auth/...`, not `/users/authz`; a prefix
+/// ending with `/` covers everything that starts with it.
 pub(crate) fn under_any(path: &str, prefixes: &[String]) -> bool {
-    prefixes.iter().any(|p| path.starts_with(p.as_str()))
+    prefixes.iter().any(|p| under(path, p))
+}
+
+/// Whether `path` is `prefix` or lies below it (see [`under_any`]).
+fn under(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+    }
 }
 
 /// Append `token` to the `Vary` header unless it is listed already (or
@@ -375,5 +424,36 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
         .any(|t| t == "*" || t.eq_ignore_ascii_case(token));
     if !listed {
         headers.append(header::VARY, HeaderValue::from_static(token));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_paths_match_on_segment_boundaries() {
+        let paths = vec!["/users/auth".to_string(), "/users/files/".to_string()];
+        for yes in [
+            "/users/auth",
+            "/users/auth/",
+            "/users/auth/login",
+            "/users/files/",
+            "/users/files/a",
+            "/users/files/a/b",
+        ] {
+            assert!(under_any(yes, &paths), "{yes}");
+        }
+        for no in [
+            "/users/authz",
+            "/users/authz/x",
+            "/users/aut",
+            "/users/files",
+            "/users/filesx",
+            "/users/",
+        ] {
+            assert!(!under_any(no, &paths), "{no}");
+        }
+        assert!(!under_any("/users/auth", &[]));
     }
 }

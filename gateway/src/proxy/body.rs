@@ -17,12 +17,14 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 
 use crate::access_log::Completion;
+use crate::files::FileBody;
 use crate::policies::Encoder;
 use crate::upstreams::{Connection, UpstreamPool};
 
 enum Source {
     Upstream(Incoming),
     Fixed(Option<Bytes>),
+    File(FileBody),
 }
 
 /// The body sent to the client: the upstream's, streamed, or the gateway's own.
@@ -80,6 +82,17 @@ impl ResponseBody {
     pub(crate) fn fixed(bytes: Bytes) -> Self {
         ResponseBody {
             source: Source::Fixed(Some(bytes)),
+            completion: None,
+            connection: None,
+            ended: false,
+            encoder: None,
+        }
+    }
+
+    /// A static file's body (the files handler's).
+    pub(crate) fn file(body: FileBody) -> Self {
+        ResponseBody {
+            source: Source::File(body),
             completion: None,
             connection: None,
             ended: false,
@@ -159,6 +172,7 @@ impl Body for ResponseBody {
         match &self.source {
             Source::Upstream(inner) => inner.is_end_stream(),
             Source::Fixed(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
+            Source::File(file) => file.is_end_stream(),
         }
     }
 
@@ -171,6 +185,7 @@ impl Body for ResponseBody {
             Source::Fixed(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
+            Source::File(file) => file.size_hint(),
         }
     }
 }
@@ -187,5 +202,17 @@ fn poll_source(
                 .filter(|b| !b.is_empty())
                 .map(|b| Ok(Frame::data(b))),
         ),
+        // A file that fails mid-read (it shrank, the disk failed) ends the
+        // body early: hyper then closes the connection, the declared
+        // length not reached.
+        Source::File(file) => match Pin::new(file).poll_frame(cx) {
+            Poll::Ready(Some(Err(e))) => {
+                tracing::warn!(error = %e, "static file failed mid-read");
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        },
     }
 }

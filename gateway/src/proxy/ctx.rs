@@ -11,6 +11,7 @@ use crate::client_addr::{ClientAddr, client_addr};
 use crate::headers::{self, Peer};
 use crate::metrics;
 use crate::policies::RequestFacts;
+use crate::routing::{RequestLine, Target};
 use crate::state::Active;
 use crate::tls::TlsState;
 
@@ -36,6 +37,13 @@ pub(crate) struct RequestCtx<'a> {
     pub(super) request_id: HeaderValue,
     /// The client's host (`Host`, or HTTP/2 `:authority`), from admission.
     pub(super) host: Option<HeaderValue>,
+    /// `$host`: the host's name, lowercase, without its port (from routing).
+    pub(super) host_name: String,
+    /// The virtual server's routes (internal redirects search them again).
+    pub(crate) table: Option<&'a crate::routes::RouteTable>,
+    /// Where routing took the request: the path it serves (rewritten),
+    /// its query, the captures.
+    pub(crate) target: Target,
     /// Certificates and ACME challenge answers, when HTTPS is on.
     pub(super) tls: Option<&'a TlsState>,
     /// The access-log record: path (normalised once admitted), route,
@@ -69,6 +77,9 @@ impl<'a> RequestCtx<'a> {
             conn,
             request_id,
             host: None,
+            host_name: String::new(),
+            target: Target::new(String::new(), None),
+            table: None,
             tls: None,
             log,
         }
@@ -78,6 +89,17 @@ impl<'a> RequestCtx<'a> {
     /// outside `trusted_proxies`, else the peer): what rate limits key on.
     pub(super) fn client_ip(&self) -> std::net::IpAddr {
         self.client.ip
+    }
+
+    /// What templates and routing read of the request.
+    pub(super) fn line<'s, B>(&'s self, req: &'s Request<B>) -> RequestLine<'s> {
+        RequestLine {
+            scheme: if self.peer.tls { "https" } else { "http" },
+            host: &self.host_name,
+            request_uri: req.uri().path_and_query().map_or("/", |p| p.as_str()),
+            method: req.method().as_str(),
+            remote_addr: self.client.ip,
+        }
     }
 
     /// What policies may read of the request.

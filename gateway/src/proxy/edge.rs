@@ -3,6 +3,14 @@
 //! with `tls.redirect_https`, `308` to the same URL on https for every
 //! other path. Responses over TLS get `Strict-Transport-Security` when
 //! `tls.hsts_max_age` is set.
+//!
+//! The redirect's host is the client's `Host` only when a served
+//! certificate names it; any other `Host` (an address, an alias, a name
+//! an attacker chose) is sent to the default certificate's first name,
+//! so the `Location` is never a place the client picked: no open
+//! redirect, and never a URL whose certificate would not match. Without
+//! such a name (the default certificate has only wildcards) the request is
+//! refused with `400`.
 
 use bytes::Bytes;
 use common::Problem;
@@ -52,7 +60,18 @@ pub(super) fn edge(
         .and_then(|h| h.to_str().ok())
         .ok_or_else(|| Problem::bad_request("a Host header is needed to redirect to https"))?;
     let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let location = https_location(host, state.port, target)
+    let name = host_name(host)
+        .ok_or_else(|| Problem::bad_request("the Host header is not a valid host"))?;
+    let primary;
+    let name = if state.store.serves(name) {
+        name
+    } else {
+        primary = state.store.primary_name().ok_or_else(|| {
+            Problem::bad_request("the Host header names no host served over https")
+        })?;
+        primary.as_str()
+    };
+    let location = https_location(name, state.port, target)
         .ok_or_else(|| Problem::bad_request("the Host header is not a valid host"))?;
     let mut response = Response::new(ResponseBody::fixed(Bytes::new()));
     *response.status_mut() = StatusCode::PERMANENT_REDIRECT;
@@ -60,17 +79,19 @@ pub(super) fn edge(
     Ok(Some(response))
 }
 
-/// `https://host[:port]target`, the port left out when it is 443.
-fn https_location(host: &str, port: u16, target: &str) -> Option<HeaderValue> {
-    // The client's port was the plain listener's: drop it.
+/// The host of a `Host` value, without its port (the client's port was
+/// the plain listener's); `None` when empty.
+fn host_name(host: &str) -> Option<&str> {
     let name = if host.starts_with('[') {
         &host[..=host.find(']')?]
     } else {
         host.split(':').next()?
     };
-    if name.is_empty() {
-        return None;
-    }
+    (!name.is_empty()).then_some(name)
+}
+
+/// `https://name[:port]target`, the port left out when it is 443.
+fn https_location(name: &str, port: u16, target: &str) -> Option<HeaderValue> {
     let location = if port == 443 {
         format!("https://{name}{target}")
     } else {
@@ -100,7 +121,7 @@ mod tests {
     #[test]
     fn the_location_keeps_the_target_and_drops_the_plain_port() {
         let at = |host, port, target| {
-            https_location(host, port, target)
+            https_location(host_name(host)?, port, target)
                 .map(|v| v.to_str().map(String::from).unwrap_or_default())
         };
         assert_eq!(

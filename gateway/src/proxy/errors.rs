@@ -72,10 +72,10 @@ pub(super) fn answer(status: StatusCode, headers: http::HeaderMap) -> Response<R
     response
 }
 
-/// A `301` to `location` (with a tiny problem-free body, like nginx).
-pub(super) fn redirect(location: &str) -> Response<ResponseBody> {
+/// A redirect (`301`, `302`) to `location`, without a body.
+pub(super) fn redirect(status: StatusCode, location: &str) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::fixed(Bytes::new()));
-    *response.status_mut() = StatusCode::MOVED_PERMANENTLY;
+    *response.status_mut() = status;
     if let Ok(v) = HeaderValue::from_str(location) {
         response.headers_mut().insert(http::header::LOCATION, v);
     }

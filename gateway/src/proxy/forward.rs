@@ -14,7 +14,7 @@
 //!
 //! Every outcome feeds passive outlier detection.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use http::Response;
@@ -61,7 +61,7 @@ pub(super) async fn forward(
         // a second slot of its size in this one (rust-lang/rust#62958).
         let result = tokio::time::timeout(
             route.response_timeout,
-            exchange(ctx.worker, pool, &endpoint, &mut out),
+            exchange(ctx.worker, ctx.client_ip(), pool, &endpoint, &mut out),
         )
         .await
         .unwrap_or(Err((UpstreamFailure::ResponseTimeout, true)));
@@ -153,19 +153,30 @@ fn unavailable(pool: &UpstreamPool, picked: &Picked) -> UpstreamFailure {
     failure
 }
 
-/// One attempt on one endpoint: a pooled or new connection, then the
+/// One attempt on one endpoint: a place in the client's share of its
+/// connections when the upstream sets one, a pooled or new connection, then the
 /// exchange (once more on a fresh connection when a pooled one turns out
 /// closed under it, as the module says).
 async fn exchange(
     worker: usize,
+    client: IpAddr,
     pool: &UpstreamPool,
     endpoint: &Endpoint,
     out: &mut Outbound,
 ) -> Result<Exchanged, Failed> {
+    // The client's share first (`max_connections_per_client`): a request
+    // waiting for it holds no place under the endpoint's cap. Boxed, like
+    // the handshakes: this future is part of every request's, and most
+    // upstreams set no share.
+    let share = match pool.shares_clients() {
+        true => Box::pin(pool.share(worker, endpoint.addr, client)).await,
+        false => None,
+    };
     let (mut conn, reused) = pool
         .acquire(worker, endpoint.addr, out.upgrade)
         .await
         .map_err(|f| (f, false))?;
+    conn.hold(share);
     let mut fresh = !reused;
     if conn.ready().await.is_err() {
         // Closed while idle: nothing was sent on it.

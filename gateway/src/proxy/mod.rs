@@ -5,10 +5,15 @@
 //! 1. [`admit::admit`]: head size, host, path normalisation;
 //!    then [`edge::edge`]: ACME challenges and the redirect to https on
 //!    the plain listener;
-//! 2. [`route::match_route`]: longest prefix, slash redirect, not found;
-//! 3. **request policies** (`route.policies.on_request`, see
-//!    [`crate::policies`]): e.g. the declared body length, a CORS
-//!    preflight answered, a rate limit, edge authentication;
+//! 2. [`route::match_route`]: [`crate::routing`] finds the location
+//!    (NGINX's search), runs its rewrites (a redirect, or another search),
+//!    answers the slash redirect and not found;
+//! 3. [`content`]: a `return` answers now (NGINX's rewrite phase), else
+//!    the **request policies** (`route.policies.on_request`, see
+//!    [`crate::policies`]): the declared body length, access rules, a
+//!    CORS preflight answered, a rate limit, edge authentication; then the
+//!    route's one content handler ([`crate::routes::Content`]): the proxy
+//!    (steps 4-8) or another handler of [`crate::content`];
 //! 4. [`upstream`]: the route's upstream pool (a split route's chosen one);
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`, and the
@@ -20,20 +25,25 @@
 //!    [`response::response_policies`] (on every response of the route,
 //!    the gateway's own refusals included); or, for an upstream's `101`,
 //!    [`upgrade::switch`] (the two connections joined, no response policy);
+//!    then [`error_pages::page`]: a listed status answered by the route's
+//!    error page (an internal redirect);
 //! 9. [`response::log`]: request id echoed, access-log record attached
 //!    (written when the response body ends).
 //!
 //! A problem from any phase is rendered as problem+json ([`errors::render`])
 //! and still goes through "log". Nothing here buffers a body: both stream.
 
+mod accel;
 mod admit;
 mod body;
 mod ctx;
 mod edge;
+mod error_pages;
 mod errors;
 mod forward;
 mod response;
 mod route;
+mod static_files;
 mod upgrade;
 mod upstream_request;
 
@@ -47,7 +57,7 @@ use hyper::body::Incoming;
 use crate::client_limit::Admitted;
 use crate::headers::Peer;
 use crate::policies::{RequestHead, Verdict};
-use crate::routes::Route;
+use crate::routes::{Content, Route};
 use crate::state::Shared;
 use crate::stop::Drain;
 use crate::trace_context::RequestTrace;
@@ -84,7 +94,11 @@ pub(crate) async fn handle(
     let active = shared.active.load_full();
     let mut ctx = RequestCtx::new(&active, &conn, &req);
     ctx.tls = shared.tls.as_deref();
-    ctx.log.trace = RequestTrace::start(req.headers(), shared.tracer.as_deref());
+    ctx.log.trace = RequestTrace::start(
+        req.headers(),
+        ctx.client.peer_trusted,
+        shared.tracer.as_deref(),
+    );
     let mut response = match proxy(&mut ctx, req).await {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
@@ -93,7 +107,8 @@ pub(crate) async fn handle(
     Ok(response::log(response, &ctx.request_id, ctx.log))
 }
 
-/// The phases, in order.
+/// The phases, in order: admission and the edge's own answers, routing,
+/// then the route's content handler between the before- and after-phases.
 async fn proxy(
     ctx: &mut RequestCtx<'_>,
     req: Request<Incoming>,
@@ -104,10 +119,21 @@ async fn proxy(
     }
     let route = match route::match_route(ctx, &req)? {
         Routed::To(route) => route,
-        Routed::AddSlash(location) => return Ok(errors::redirect(&location)),
+        Routed::Redirect(status, location) => return Ok(errors::redirect(status, &location)),
     };
     let facts = route.policies.response_facts(&RequestHead::of(&req));
-    let response = match routed(ctx, route, req).await {
+    let kept = error_pages::keep(route, &req);
+    let mut result = content(ctx, route, req).await;
+    if let Some(head) = kept {
+        let (status, from_upstream) = match &result {
+            Ok(r) => (r.status(), matches!(route.content, Content::Proxy)),
+            Err(problem) => (problem.status_code(), false),
+        };
+        if let Some(page) = error_pages::page(ctx, route, &head, status, from_upstream) {
+            result = page;
+        }
+    }
+    let response = match result {
         Ok(response) => response,
         Err(problem) => render(problem, &ctx.request_id, &ctx.log.path),
     };
@@ -118,13 +144,19 @@ async fn proxy(
     Ok(response::response_policies(route, response, facts.as_ref()))
 }
 
-/// The phases of a routed request, from its request policies to the
-/// upstream's response.
-async fn routed(
-    ctx: &mut RequestCtx<'_>,
-    route: &Route,
+/// The route's content handler between its before-phases (request
+/// policies) and the response (after-phases run on what it returns).
+async fn content<'a>(
+    ctx: &mut RequestCtx<'a>,
+    route: &'a Route,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Problem> {
+    // NGINX runs `return` in the rewrite phase: before access rules and
+    // authentication.
+    if let Content::Return(ret) = &route.content {
+        return crate::content::returns::answer(ret, &ctx.target.vars(&ctx.line(&req)))
+            .map(|r| r.map(ResponseBody::fixed));
+    }
     match route
         .policies
         .on_request(&RequestHead::of(&req), &ctx.facts())
@@ -134,14 +166,50 @@ async fn routed(
         Err(Verdict::Refuse(problem)) => return Err(problem),
         Err(Verdict::Answer(status, headers)) => return Ok(errors::answer(status, headers)),
     }
+    // A `try_files` fallback moves the request to another route (at most
+    // ten times: routing counts the changes).
+    let mut current = route;
+    loop {
+        match &current.content {
+            Content::Proxy => return proxied(ctx, current, req).await,
+            Content::Files(config) => match static_files::serve(ctx, current, config, &req).await {
+                static_files::Next::Answer(answer) => return *answer,
+                static_files::Next::Route(next) => current = next,
+            },
+            Content::Return(ret) => {
+                return crate::content::returns::answer(ret, &ctx.target.vars(&ctx.line(&req)))
+                    .map(|r| r.map(ResponseBody::fixed));
+            }
+            Content::Nothing => {
+                return Err(Problem::not_found(format!(
+                    "no route matches `{}`",
+                    ctx.target.uri
+                )));
+            }
+        }
+    }
+}
+
+/// The proxy handler: the upstream's response to the rewritten request.
+async fn proxied(
+    ctx: &mut RequestCtx<'_>,
+    route: &Route,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Problem> {
     let pool = upstream(ctx, route)?;
-    let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req);
+    let client_uri = req.uri().clone();
+    let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req)?;
     let (response, conn) = forward::forward(ctx, route, pool, outbound)
         .await
         .map_err(|failure| errors::map_error(failure, pool.name(), route.body_limit))?;
     let timeouts = &ctx.active.config.timeouts;
     if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         return upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn);
+    }
+    if let Some(to) = response.headers().get(accel::X_ACCEL_REDIRECT).cloned() {
+        let app_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
+        drop((response, conn));
+        return accel::serve(ctx, &client_uri, &to, app_type).await;
     }
     Ok(response::upstream_response(
         response,

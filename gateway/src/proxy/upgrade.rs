@@ -1,5 +1,7 @@
 //! WebSocket and other HTTP/1.1 `Upgrade` requests, passed through both
-//! ways: the client's `Upgrade` and `Connection: upgrade` reach the
+//! ways on a route with `upgrades = true` (elsewhere the request goes
+//! upstream as a plain one, without `Upgrade`, as NGINX sends it without
+//! `proxy_set_header Upgrade`): the client's `Upgrade` and `Connection: upgrade` reach the
 //! upstream; an upstream answering `101 Switching Protocols` gets its
 //! `101` passed back, and once both sides have switched the two
 //! connections are joined byte for byte ([`tunnel`]) until one side
@@ -11,8 +13,9 @@
 //! clients cannot ask (RFC 9113 forbids `Upgrade`; extended CONNECT is not
 //! offered), nor can HTTP/1.0 ones, and `h2c` is never passed on
 //! ([`crate::headers::upgrade_protocol`]). The upstream connection leaves
-//! its pool: an upgraded connection does not count against
-//! `max_connections_per_endpoint`.
+//! its pool but keeps its place: a tunnel counts against
+//! `max_connections_per_endpoint` until it closes (requests beyond the cap
+//! wait in line, as they do for busy connections).
 
 use std::io;
 use std::pin::Pin;
@@ -74,7 +77,7 @@ pub(super) fn requested(parts: &mut http::request::Parts) -> Option<Upgrade> {
 pub(super) fn switch(
     upgrade: Option<Upgrade>,
     mut response: Response<Incoming>,
-    conn: Connection,
+    mut conn: Connection,
     idle: Duration,
     client_conn: &Arc<ClientConn>,
 ) -> Result<Response<ResponseBody>, Problem> {
@@ -95,13 +98,13 @@ pub(super) fn switch(
     headers::set_upgrade(&mut parts.headers, protocol);
     parts.version = Version::HTTP_11;
     let guard = client_conn.drain.guard();
+    // A tunnel is not a request in progress (what the balancer compares),
+    // but it keeps its place under `max_connections_per_endpoint`.
+    conn.track(None);
     // The client's place under `limits.connections_per_client` stays taken.
     let client_conn = Arc::clone(client_conn);
     tokio::spawn(async move {
         let (client, upstream) = tokio::join!(upgrade.client, upstream);
-        // Switched (or failed): the pooled connection is of no more use,
-        // and its place under the cap is free again.
-        drop(conn);
         match (client, upstream) {
             (Ok(client), Ok(upstream)) => tunnel(client, upstream, idle, guard).await,
             (client, upstream) => tracing::debug!(
@@ -110,6 +113,10 @@ pub(super) fn switch(
                 "an upgrade did not complete"
             ),
         }
+        // The tunnel is over (or never opened): its place under the
+        // endpoint's cap is free again (dropped with the task too, when
+        // the shutdown's grace period ends).
+        drop(conn);
         drop(client_conn);
     });
     Ok(Response::from_parts(

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use common::Problem;
 use http::header::{self, HeaderMap};
 use http::{Method, Request, Uri, Version};
 use hyper::body::Incoming;
@@ -42,9 +43,15 @@ pub(super) fn upstream_request(
     ctx: &RequestCtx<'_>,
     route: &Route,
     req: Request<Incoming>,
-) -> (Outbound, Option<Upgrade>) {
+) -> Result<(Outbound, Option<Upgrade>), Problem> {
+    let path_and_query = upstream_target(ctx, route, &req)?;
     let (mut parts, body) = req.into_parts();
-    let upgrade = upgrade::requested(&mut parts);
+    // A route that does not take upgrades sends the request as a plain
+    // one (its `Upgrade` and `Connection` go with the hop-by-hop headers).
+    let upgrade = route
+        .upgrades
+        .then(|| upgrade::requested(&mut parts))
+        .flatten();
     let mut headers = parts.headers;
     headers::strip_hop_by_hop(&mut headers);
     if let Some(upgrade) = &upgrade {
@@ -70,11 +77,6 @@ pub(super) fn upstream_request(
     headers.insert(&X_REQUEST_ID, ctx.request_id.clone());
     ctx.log.trace.upstream_headers(&mut headers);
 
-    let upstream_path = route.upstream_path(&ctx.log.path);
-    let path_and_query = match parts.uri.query() {
-        Some(q) => format!("{upstream_path}?{q}"),
-        None => upstream_path.into_owned(),
-    };
     // The normalised path is a valid origin form; `from_maybe_shared` takes
     // the string's buffer instead of copying it.
     let uri = Uri::from_maybe_shared(bytes::Bytes::from(path_and_query))
@@ -90,7 +92,36 @@ pub(super) fn upstream_request(
         replayable_body,
         upgrade: upgrade.is_some(),
     };
-    (outbound, upgrade)
+    Ok((outbound, upgrade))
+}
+
+/// The path and query the upstream receives: the route's `upstream_path`
+/// rendered (its own query, else the request's), or the routed path (the
+/// prefix stripped when the route says so) with the query byte for byte.
+fn upstream_target(
+    ctx: &RequestCtx<'_>,
+    route: &Route,
+    req: &Request<Incoming>,
+) -> Result<String, Problem> {
+    let target = &ctx.target;
+    if let Some(template) = &route.upstream_path {
+        let rendered = crate::routing::vars::render(template, &target.vars(&ctx.line(req)));
+        let (path, query) = match rendered.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (rendered.as_str(), target.args.clone()),
+        };
+        let path = crate::path::normalize(path)
+            .map_err(|e| Problem::bad_request(format!("the upstream path is refused: {e}")))?;
+        return Ok(match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        });
+    }
+    let upstream_path = route.upstream_path(&target.uri);
+    Ok(match &target.args {
+        Some(q) => format!("{upstream_path}?{q}"),
+        None => upstream_path.into_owned(),
+    })
 }
 
 impl Outbound {

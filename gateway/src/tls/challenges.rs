@@ -32,7 +32,9 @@ impl Challenges {
             && is_token(token)
         {
             let _ = std::fs::create_dir_all(&dir);
-            let _ = std::fs::write(dir.join(token), key_authorization);
+            // Public (it is what the CA fetches), written whole, through
+            // no link.
+            let _ = crate::local_ca::write_public(&dir.join(token), key_authorization);
         }
     }
 
@@ -59,7 +61,7 @@ impl Challenges {
             .unwrap_or_else(|e| e.into_inner())
             .get(token)
             .cloned();
-        known.or_else(|| std::fs::read_to_string(self.dir()?.join(token)).ok())
+        known.or_else(|| crate::local_ca::read_no_follow(&self.dir()?.join(token)).ok())
     }
 
     fn dir(&self) -> Option<PathBuf> {

@@ -1,8 +1,15 @@
 //! The certificates being served, chosen by SNI: an index rebuilt whenever
 //! a source (the certificate files, ACME) hands in a new set, read without
 //! a lock by every handshake.
+//!
+//! A client whose SNI names no served certificate (or that sends none)
+//! gets the default one, unless `tls.unknown_sni = "refuse"`: then its
+//! handshake fails. The names served are also the ones the plain
+//! listener's redirect to https accepts in `Host`
+//! ([`CertStore::serves`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -31,11 +38,26 @@ struct Index {
     infos: Vec<CertInfo>,
 }
 
+impl Index {
+    /// The certificate whose SANs name `name`: exact, else a wildcard one
+    /// level up (case and a trailing dot ignored).
+    fn named(&self, name: &str) -> Option<&Arc<CertifiedKey>> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(key) = self.exact.get(&name) {
+            return Some(key);
+        }
+        let (_, parent) = name.split_once('.')?;
+        self.wildcard.get(parent)
+    }
+}
+
 /// Every certificate the HTTPS listener serves.
 #[derive(Default)]
 pub(crate) struct CertStore {
     sources: Mutex<BTreeMap<Source, Vec<Certificate>>>,
     index: ArcSwap<Index>,
+    /// `tls.unknown_sni = "refuse"`.
+    refuse_unknown: AtomicBool,
 }
 
 impl std::fmt::Debug for CertStore {
@@ -85,20 +107,35 @@ impl CertStore {
         self.index.load().infos.clone()
     }
 
+    /// Refuse handshakes whose SNI names no served certificate (`true`),
+    /// or give them the default one (`false`, the default).
+    pub(crate) fn refuse_unknown_names(&self, refuse: bool) {
+        self.refuse_unknown.store(refuse, Ordering::Relaxed);
+    }
+
+    /// Whether a served certificate names `host` (a host name without a
+    /// port): the names the redirect to https accepts.
+    pub(crate) fn serves(&self, host: &str) -> bool {
+        self.index.load().named(host).is_some()
+    }
+
+    /// The default certificate's first name that is not a wildcard: where
+    /// the redirect sends a `Host` that no certificate names.
+    pub(crate) fn primary_name(&self) -> Option<String> {
+        let index = self.index.load();
+        let first = index.infos.first()?;
+        first.names.iter().find(|n| !n.starts_with("*.")).cloned()
+    }
+
     /// The certificate for `server_name`: an exact SAN, else a wildcard
-    /// one level up, else the default.
+    /// one level up, else the default (unless unknown names are refused).
     fn choose(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let index = self.index.load();
-        if let Some(name) = server_name {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            if let Some(key) = index.exact.get(&name) {
-                return Some(Arc::clone(key));
-            }
-            if let Some((_, parent)) = name.split_once('.')
-                && let Some(key) = index.wildcard.get(parent)
-            {
-                return Some(Arc::clone(key));
-            }
+        if let Some(key) = server_name.and_then(|name| index.named(name)) {
+            return Some(Arc::clone(key));
+        }
+        if self.refuse_unknown.load(Ordering::Relaxed) {
+            return None;
         }
         index.default.clone()
     }
@@ -147,6 +184,35 @@ mod tests {
         assert!(Arc::ptr_eq(&pick(Some("a.v1.api.test")), &default.key));
         assert!(Arc::ptr_eq(&pick(None), &default.key));
         assert_eq!(store.infos()[0].names, ["default.test"]);
+    }
+
+    #[test]
+    fn unknown_names_can_be_refused_and_the_served_names_are_known() {
+        let store = CertStore::default();
+        let shop = cert(&["shop.test", "*.api.test"]);
+        let wild = cert(&["*.only.test"]);
+        store.set(Source::Files, vec![shop.clone(), wild]);
+        assert!(store.serves("Shop.Test."));
+        assert!(store.serves("v1.api.test"));
+        assert!(store.serves("x.only.test"));
+        assert!(!store.serves("evil.test"));
+        assert!(!store.serves("a.v1.api.test"));
+        assert!(!store.serves("127.0.0.1"));
+        assert_eq!(store.primary_name().as_deref(), Some("shop.test"));
+        assert!(store.choose(Some("evil.test")).is_some());
+        store.refuse_unknown_names(true);
+        assert!(store.choose(Some("evil.test")).is_none());
+        assert!(store.choose(None).is_none());
+        assert!(Arc::ptr_eq(
+            &store.choose(Some("shop.test")).expect("named"),
+            &shop.key
+        ));
+        store.refuse_unknown_names(false);
+        assert!(store.choose(None).is_some());
+
+        let only_wildcards = CertStore::default();
+        only_wildcards.set(Source::Files, vec![cert(&["*.only.test"])]);
+        assert_eq!(only_wildcards.primary_name(), None);
     }
 
     #[test]

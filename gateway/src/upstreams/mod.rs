@@ -6,7 +6,9 @@
 //!   choices or weighted round robin, healthy endpoints only);
 //! - [`health`]: each address's health and load, and passive outlier
 //!   detection; [`checker`]: active HTTP health checks;
-//! - [`pool`]: the per-worker keep-alive connection pool;
+//! - [`pool`]: the per-worker keep-alive connection pool, swept on a timer
+//!   and whenever the endpoints change;
+//! - [`share`]: a fair share of an endpoint's connections per client;
 //! - [`retry`] and [`split`]: a route's retry budget and its split over
 //!   several upstreams;
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
@@ -27,6 +29,7 @@ mod pool;
 mod resolve;
 mod retry;
 mod select;
+mod share;
 mod split;
 mod stall;
 
@@ -47,11 +50,13 @@ pub(crate) use outlier::Observed;
 pub(crate) use pool::{Connection, Outstanding};
 pub(crate) use retry::{RetryPolicy, RetryReason, is_idempotent};
 pub(crate) use select::Picked;
+pub(crate) use share::Share;
 pub(crate) use split::Split;
 
 use outlier::OutlierDetector;
 use pool::ConnectionPool;
 use select::{Balancer, EndpointSet};
+use share::Shares;
 
 /// One upstream: its resolved endpoints, their health, the choice among
 /// them, and the connection pool to them.
@@ -63,6 +68,7 @@ pub(crate) struct UpstreamPool {
     balancer: Balancer,
     outlier: OutlierDetector,
     connections: ConnectionPool,
+    shares: Shares,
 }
 
 /// How one upstream's endpoints fare, for `/readyz` and the health gauge.
@@ -98,6 +104,7 @@ impl UpstreamPool {
             balancer: Balancer::new(config.balance),
             outlier: OutlierDetector::new(&config.outlier),
             connections: ConnectionPool::new(&config, workers),
+            shares: Shares::new(config.max_connections_per_client.unwrap_or(0), workers),
             config,
         })
     }
@@ -168,6 +175,23 @@ impl UpstreamPool {
         self.connections.acquire(worker, addr, upgrade).await
     }
 
+    /// Whether the upstream shares its connections per client.
+    pub(crate) fn shares_clients(&self) -> bool {
+        self.config.max_connections_per_client.is_some()
+    }
+
+    /// A place in `client`'s share of `addr`'s connections on `worker`
+    /// (`max_connections_per_client`), waiting while the client holds its
+    /// whole share; `None` when the upstream sets no share.
+    pub(crate) async fn share(
+        &self,
+        worker: usize,
+        addr: SocketAddr,
+        client: std::net::IpAddr,
+    ) -> Option<Share> {
+        self.shares.take(worker, addr, client).await
+    }
+
     /// Replace a connection found closed by a new one to `addr`, keeping
     /// its place under the limit.
     pub(crate) async fn reconnect(
@@ -188,14 +212,45 @@ impl UpstreamPool {
     pub(crate) async fn resolve(&self) {
         let current = self.endpoints();
         if let Some(next) = resolve::resolve(&self.config, &current).await {
-            self.endpoints.store(Arc::new(EndpointSet::new(next)));
+            self.set_endpoints(next);
         }
     }
 
+    /// Use `next` as the endpoints from now on; the connections to an
+    /// address that left the set are closed (idle and parked ones at once,
+    /// busy ones when their exchange ends).
+    fn set_endpoints(&self, next: Vec<Arc<Endpoint>>) {
+        self.endpoints.store(Arc::new(EndpointSet::new(next)));
+        self.sweep();
+    }
+
+    /// The pool's housekeeping (`pool/sweep.rs`): parked sockets unused for
+    /// `upstream_idle` closed, slots of addresses no longer in the set
+    /// dropped.
+    fn sweep(&self) -> usize {
+        let current: Vec<SocketAddr> = self.endpoints.load().list.iter().map(|e| e.addr).collect();
+        self.connections.sweep(&current)
+    }
+
     /// Start the background work while the pool is alive: re-resolving host
-    /// names every `resolve_interval`, and active health checks.
+    /// names every `resolve_interval`, active health checks, and the
+    /// connection pool's sweep (every quarter of `upstream_idle`, between
+    /// 100 ms and 15 s, so a parked socket is closed at most that much
+    /// after `upstream_idle`).
     pub(crate) fn spawn_tasks(self: &Arc<Self>) {
         checker::spawn(self);
+        let weak: Weak<Self> = Arc::downgrade(self);
+        let every = (self.config.idle_timeout / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(15));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match weak.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                };
+            }
+        });
         if !resolve::has_names(&self.config) {
             return;
         }

@@ -25,7 +25,10 @@ use super::body::RequestBody;
 use super::driver::{Driver, Home, still_open};
 use super::failure::UpstreamFailure;
 use super::health::EndpointState;
+use super::share::Share;
 use super::stall::Link;
+
+mod sweep;
 
 type Sender = SendRequest<RequestBody>;
 
@@ -98,17 +101,14 @@ impl Home for Mutex<Slot> {
 }
 
 impl Slot {
-    /// Close the parked sockets unused for `idle_timeout`.
-    fn expire_parked(&mut self, idle_timeout: Duration) {
-        let stale = self
-            .parked
-            .iter()
-            .take_while(|(_, since)| since.elapsed() >= idle_timeout)
-            .count();
-        if stale > 0 {
-            self.parked.drain(..stale);
-            self.open = self.open.saturating_sub(stale);
-        }
+    /// Close the parked sockets unused for `idle_timeout`; how many.
+    fn expire_parked(&mut self, idle_timeout: Duration) -> usize {
+        let before = self.parked.len();
+        self.parked
+            .retain(|(_, since)| since.elapsed() < idle_timeout);
+        let stale = before - self.parked.len();
+        self.open = self.open.saturating_sub(stale);
+        stale
     }
 }
 
@@ -199,6 +199,10 @@ pub(crate) struct Connection {
     lease: Lease,
     /// The request on it, counted at its endpoint until its response ends.
     outstanding: Option<Outstanding>,
+    /// Its place in its client's share (`share.rs`), until its response
+    /// ends (boxed: most upstreams set no share, and the connection is
+    /// part of every request's future).
+    share: Option<Box<Share>>,
     /// What the response body on it tells its watch (`stall.rs`).
     link: Arc<Link>,
 }
@@ -228,6 +232,12 @@ impl Connection {
     /// connection is handed back or dropped.
     pub(crate) fn track(&mut self, outstanding: Option<Outstanding>) {
         self.outstanding = outstanding;
+    }
+
+    /// Count this connection in its client's share until it is handed
+    /// back or dropped.
+    pub(crate) fn hold(&mut self, share: Option<Share>) {
+        self.share = share.map(Box::new);
     }
 
     /// Wait until the connection can take a request.
@@ -315,6 +325,7 @@ impl ConnectionPool {
                     conn.link.checked_out();
                     conn.lease = Lease::new(Arc::clone(&slot));
                     conn.outstanding = None;
+                    conn.share = None;
                     return Ok((conn, true));
                 }
                 state.open = state.open.saturating_sub(1);
@@ -386,6 +397,7 @@ impl ConnectionPool {
                 sender,
                 lease,
                 outstanding: None,
+                share: None,
                 link,
             },
             reused,
@@ -413,6 +425,7 @@ impl ConnectionPool {
     pub(super) fn checkin(&self, mut conn: Connection) {
         // Its request is over, wherever the connection goes next.
         conn.outstanding = None;
+        conn.share = None;
         if conn.is_closed() {
             return;
         }

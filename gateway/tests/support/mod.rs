@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+pub mod nginx;
+pub mod parity_upstream;
 pub mod scripted;
 pub mod tls;
 

@@ -70,10 +70,11 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* The preStop wait, shutdown grace and margin the kubelet allows before SIGKILL. */}}
+{{/* The preStop wait, the services' drain delay, the shutdown grace and a
+margin: what the kubelet allows before SIGKILL. */}}
 {{- define "shop.terminationGracePeriodSeconds" -}}
 {{- $c := .Values.common -}}
-{{- add $c.preStopSleepSeconds $c.shutdownGraceSeconds $c.terminationGraceExtraSeconds -}}
+{{- add $c.preStopSleepSeconds $c.shutdownDrainDelaySeconds $c.shutdownGraceSeconds $c.terminationGraceExtraSeconds -}}
 {{- end -}}
 
 {{/* Pod-level security: non-root uid 10001 (the images' user), RuntimeDefault seccomp. */}}

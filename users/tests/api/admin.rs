@@ -169,18 +169,39 @@ common::backend_tests! {
         problem(r, 404).await;
     }
 
-    async fn admin_deactivates_with_delete(db) {
+    async fn admin_deactivates_with_patch(db) {
+        let app = spawn_app(&db).await;
+        let admin = app.admin().await;
+        let tokens = app.customer("c@example.com").await;
+        let id = app.id_of(&admin, "c@example.com").await;
+        assert_eq!(app.deactivate(&id, &admin).await, 200);
+        let user: Value = app.get_as(&format!("/{id}"), &admin.access).await.json().await.expect("json");
+        assert_eq!(user["is_active"], false);
+        // The account stays, listed; deactivating again is harmless.
+        assert_eq!(app.deactivate(&id, &admin).await, 200);
+        let page: Value = app.get_as("/?q=c@example.com", &admin.access).await.json().await.expect("json");
+        assert_eq!(page["total"], 1);
+        problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 403).await;
+    }
+
+    async fn delete_removes_the_user_for_good(db) {
         let app = spawn_app(&db).await;
         let admin = app.admin().await;
         let tokens = app.customer("c@example.com").await;
         let id = app.id_of(&admin, "c@example.com").await;
         let r = app.delete_as(&format!("/{id}"), &admin.access).await;
         assert_eq!(r.status(), 204);
-        let user: Value = app.get_as(&format!("/{id}"), &admin.access).await.json().await.expect("json");
-        assert_eq!(user["is_active"], false);
-        // Soft: the account is still listed, and deleting again is harmless.
-        assert_eq!(app.delete_as(&format!("/{id}"), &admin.access).await.status(), 204);
-        problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 403).await;
+        // What the method says: gone, not deactivated.
+        problem(app.get_as(&format!("/{id}"), &admin.access).await, 404).await;
+        problem(app.delete_as(&format!("/{id}"), &admin.access).await, 404).await;
+        problem(app.patch_as(&format!("/{id}"), &admin.access, &json!({"is_active": true})).await, 404).await;
+        let page: Value = app.get_as("/?q=c@example.com", &admin.access).await.json().await.expect("json");
+        assert_eq!(page["total"], 0);
+        // Its sessions and tokens are dead, and the email is free again.
+        problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 401).await;
+        problem(app.get_as("/me", &tokens.access).await, 401).await;
+        problem(app.login("c@example.com", PASSWORD).await, 401).await;
+        assert_eq!(app.register("c@example.com").await["email"], "c@example.com");
     }
 
     async fn deactivation_revokes_refresh_tokens(db) {
@@ -188,7 +209,7 @@ common::backend_tests! {
         let admin = app.admin().await;
         let tokens = app.customer("c@example.com").await;
         let id = app.id_of(&admin, "c@example.com").await;
-        app.delete_as(&format!("/{id}"), &admin.access).await;
+        assert_eq!(app.deactivate(&id, &admin).await, 200);
         app.patch_as(&format!("/{id}"), &admin.access, &json!({"is_active": true})).await;
         problem(app.post_refresh("/auth/refresh", &tokens.refresh).await, 401).await;
     }
@@ -198,7 +219,7 @@ common::backend_tests! {
         let admin = app.admin().await;
         app.register("c@example.com").await;
         let id = app.id_of(&admin, "c@example.com").await;
-        app.delete_as(&format!("/{id}"), &admin.access).await;
+        assert_eq!(app.deactivate(&id, &admin).await, 200);
         let user: Value = app
             .patch_as(&format!("/{id}"), &admin.access, &json!({"is_active": true}))
             .await
@@ -215,11 +236,12 @@ common::backend_tests! {
         problem(app.delete_as(&format!("/{}", uuid::Uuid::new_v4()), &admin.access).await, 404).await;
     }
 
-    async fn admins_cannot_deactivate_or_demote_themselves(db) {
+    async fn admins_cannot_delete_deactivate_or_demote_themselves(db) {
         let app = spawn_app(&db).await;
         let admin = app.admin().await;
         let id = app.id_of(&admin, ADMIN_EMAIL).await;
         problem(app.delete_as(&format!("/{id}"), &admin.access).await, 409).await;
+        assert_eq!(app.deactivate(&id, &admin).await, 409);
         problem(app.patch_as(&format!("/{id}"), &admin.access, &json!({"role": "staff"})).await, 409).await;
         assert_eq!(app.get_as("/", &admin.access).await.status(), 200);
     }

@@ -193,6 +193,19 @@ impl TestApp {
             .expect("DELETE")
     }
 
+    /// Deactivate user `id` as `admin` (`PATCH {"is_active": false}`);
+    /// the status.
+    pub async fn deactivate(&self, id: &str, admin: &Tokens) -> u16 {
+        self.patch_as(
+            &format!("/{id}"),
+            &admin.access,
+            &serde_json::json!({"is_active": false}),
+        )
+        .await
+        .status()
+        .as_u16()
+    }
+
     /// PATCH a JSON body with a bearer token.
     pub async fn patch_as(&self, path: &str, token: &str, body: &Value) -> Response {
         self.client

@@ -97,8 +97,7 @@ common::backend_tests! {
         let app = spawn_app(&db).await;
         let user = app.register("ada@example.com").await;
         let admin = app.admin().await;
-        let r = app.delete_as(&format!("/{}", user["id"].as_str().expect("id")), &admin.access).await;
-        assert_eq!(r.status(), 204);
+        assert_eq!(app.deactivate(user["id"].as_str().expect("id"), &admin).await, 200);
         let body = problem(app.login("ada@example.com", PASSWORD).await, 403).await;
         assert!(body["detail"].as_str().expect("detail").contains("deactivated"));
     }

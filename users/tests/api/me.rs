@@ -140,7 +140,7 @@ common::backend_tests! {
         let tokens = app.customer("ada@example.com").await;
         let admin = app.admin().await;
         let id = app.id_of(&admin, "ada@example.com").await;
-        assert_eq!(app.delete_as(&format!("/{id}"), &admin.access).await.status(), 204);
+        assert_eq!(app.deactivate(&id, &admin).await, 200);
         let body = problem(app.get_as("/me", &tokens.access).await, 403).await;
         assert!(body["detail"].as_str().expect("detail").contains("deactivated"));
     }

@@ -46,7 +46,7 @@ common::backend_tests! {
         assert_eq!(app.login("ada@example.com", PASSWORD).await.status(), 429);
         let admin = app.admin().await;
         let bob = app.id_of(&admin, "bob@example.com").await;
-        assert_eq!(app.delete_as(&format!("/{bob}"), &admin.access).await.status(), 204);
+        assert_eq!(app.deactivate(&bob, &admin).await, 200);
         assert_eq!(app.login("bob@example.com", PASSWORD).await.status(), 403);
         let text = app.metrics().await;
         // ada once, the admin once.

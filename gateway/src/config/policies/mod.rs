@@ -4,6 +4,7 @@
 //! written, its validated form (what `/config` shows) and the check between.
 
 pub(crate) mod auth;
+pub(crate) mod basic_auth;
 pub(crate) mod compression;
 pub(crate) mod cors;
 pub(crate) mod header_rules;
@@ -31,6 +32,11 @@ pub(crate) struct PolicySettings {
     /// Access tokens verified at the edge.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) auth: Option<auth::AuthConfig>,
+    /// User names and passwords from an htpasswd file. Set by the route
+    /// table's `basic_auth` table through [`basic_auth::validate`] (the
+    /// route schema gains the key with issue 29's locations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) basic_auth: Option<basic_auth::BasicAuthConfig>,
 }
 
 /// A route's policy tables as written (borrowed from its `RouteSection`).
@@ -70,6 +76,8 @@ pub(super) fn validate(
             .auth
             .map(|s| auth::validate(c, &format!("{key}.auth"), prefix, s))
             .transpose()?,
+        // Read by `config/routes.rs` from the route's `basic_auth` table.
+        basic_auth: None,
     })
 }
 

@@ -28,7 +28,7 @@ fn a_missing_file_is_refused_naming_it() {
 fn an_unknown_key_is_refused_with_its_line_and_table() {
     assert_refused(
         &format!("{GOOD}\nunknown_key = 1\n"),
-        "FILE: line 8, column 1: unknown field `unknown_key`, expected one of `prefix`, `upstream`, `split`, `retry`, `strip_prefix`, `host`, `body_limit`, `response_timeout`, `rate_limit`, `cors`, `compression`, `headers`, `auth` (in [[routes]])",
+        "FILE: line 8, column 1: unknown field `unknown_key`, expected one of `prefix`, `upstream`, `split`, `retry`, `strip_prefix`, `host`, `body_limit`, `response_timeout`, `upgrades`, `rate_limit`, `cors`, `compression`, `headers`, `auth`, `location`, `upstream_path`, `internal`, `return`, `rewrite`, `proxy_redirect`, `error_pages`, `intercept_errors`, `files`, `basic_auth`, `access` (in [[routes]])",
     );
     assert_refused(
         &format!("[timeouts]\nconect = \"2s\"\n{GOOD}"),

@@ -45,19 +45,24 @@ fn a_head_limit_outside_1kib_to_1mib_is_refused() {
 }
 
 #[test]
-fn clients_may_hold_256_connections_and_128_http2_streams_by_default() {
+fn no_per_client_cap_by_default_and_128_http2_streams() {
     let limits = accepted(GOOD).client_limits;
-    assert_eq!(limits.connections_per_client, 256);
+    assert_eq!(limits.connections_per_client, None);
     assert_eq!(limits.http2_max_concurrent_streams, 128);
+    assert_eq!(
+        limits.connections,
+        crate::client_limit::default_connection_cap(crate::client_limit::open_files_limit())
+    );
 }
 
 #[test]
 fn client_caps_are_read() {
     let limits = accepted(&format!(
-        "[limits]\nconnections_per_client = 8\nhttp2_max_concurrent_streams = 16\n{GOOD}"
+        "[limits]\nconnections_per_client = 8\nconnections = 5000\nhttp2_max_concurrent_streams = 16\n{GOOD}"
     ))
     .client_limits;
-    assert_eq!(limits.connections_per_client, 8);
+    assert_eq!(limits.connections_per_client, Some(8));
+    assert_eq!(limits.connections, 5000);
     assert_eq!(limits.http2_max_concurrent_streams, 16);
 }
 
@@ -66,7 +71,13 @@ fn client_caps_out_of_range_are_refused() {
     for value in ["0", "1000001"] {
         assert_refused(
             &format!("[limits]\nconnections_per_client = {value}\n{GOOD}"),
-            "FILE: limits.connections_per_client: must be between 1 and 1000000",
+            "FILE: limits.connections_per_client: must be between 1 and 1000000 (leave it out for no per-client cap)",
+        );
+    }
+    for value in ["0", "10000001"] {
+        assert_refused(
+            &format!("[limits]\nconnections = {value}\n{GOOD}"),
+            "FILE: limits.connections: must be between 1 and 10000000",
         );
     }
     for value in ["0", "10001"] {

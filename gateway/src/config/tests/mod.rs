@@ -5,6 +5,7 @@ mod balancing;
 mod file;
 mod limits;
 mod listen;
+mod locations;
 mod log;
 mod policies;
 mod properties;

@@ -17,6 +17,17 @@ fn defaults_strip_the_prefix_keep_the_clients_host_and_follow_the_limits() {
     assert_eq!(route.host, HostPolicy::Client);
     assert_eq!(route.body_limit, 100);
     assert_eq!(route.response_timeout, Duration::from_secs(9));
+    assert!(!route.upgrades, "upgrades are off unless a route asks");
+}
+
+#[test]
+fn upgrades_are_switched_on_per_route_and_must_be_a_boolean() {
+    let config = accepted(&format!("{GOOD}upgrades = true\n"));
+    assert!(config.routes[0].upgrades);
+    assert_refused(
+        &format!("{GOOD}upgrades = \"yes\"\n"),
+        "FILE: line 7, column 12: invalid type: string \"yes\", expected a boolean (in [[routes]])",
+    );
 }
 
 #[test]

@@ -85,3 +85,31 @@ fn a_client_idle_that_is_not_a_duration_is_refused() {
         "FILE: timeouts.client_idle: `soon` is not a duration",
     );
 }
+
+#[test]
+fn a_duration_over_a_year_is_refused_for_every_timeout() {
+    // These used to pass `gateway check` and overflow `Instant` later.
+    for key in [
+        "header_read",
+        "connect",
+        "response",
+        "upstream_idle",
+        "shutdown_grace",
+        "client_send",
+        "upgrade_idle",
+        "client_idle",
+    ] {
+        assert_refused(
+            &format!("[timeouts]\n{key} = \"999999999999h\"\n{GOOD}"),
+            &format!(
+                "FILE: timeouts.{key}: `999999999999h` is longer than the longest duration a setting takes (365 days)"
+            ),
+        );
+        assert_refused(
+            &format!("[timeouts]\n{key} = 31536001\n{GOOD}"),
+            &format!("FILE: timeouts.{key}: 31536001s is longer than"),
+        );
+    }
+    let t = accepted(&format!("[timeouts]\nclient_idle = 31536000\n{GOOD}")).timeouts;
+    assert_eq!(t.client_idle, Duration::from_secs(31_536_000));
+}

@@ -24,6 +24,24 @@ fn the_listener_with_a_pair_and_its_defaults() {
     assert_eq!(tls.hsts_max_age, None);
     assert_eq!(tls.handshake_timeout, Duration::from_secs(10));
     assert_eq!(tls.max_handshakes, 1024);
+    assert_eq!(tls.unknown_sni, crate::config::UnknownSni::Default);
+}
+
+#[test]
+fn unknown_sni_is_default_or_refuse() {
+    for (value, want) in [
+        ("default", crate::config::UnknownSni::Default),
+        ("refuse", crate::config::UnknownSni::Refuse),
+    ] {
+        let config = accepted(&format!(
+            "[tls]\nlisten = \"0.0.0.0:443\"\nunknown_sni = \"{value}\"\n{PAIR}{GOOD}"
+        ));
+        assert_eq!(config.tls.expect("tls").unknown_sni, want);
+    }
+    assert_refused(
+        &format!("[tls]\nlisten = \"0.0.0.0:443\"\nunknown_sni = \"drop\"\n{PAIR}{GOOD}"),
+        "tls.unknown_sni: `drop` is not `default` or `refuse`",
+    );
 }
 
 #[test]

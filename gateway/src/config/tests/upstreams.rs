@@ -25,6 +25,36 @@ fn defaults_follow_the_timeouts() {
     assert_eq!(users.outlier.max_ejected_percent, 50);
     assert_eq!(users.max_idle_per_endpoint, 256);
     assert_eq!(users.max_connections_per_endpoint, 128);
+    assert_eq!(users.max_connections_per_client, None);
+}
+
+#[test]
+fn a_per_client_share_is_read_and_bounded_by_the_endpoint_cap() {
+    let with = |extra: &str| {
+        GOOD.replace(
+            "endpoints = [\"http://users:8000\"]",
+            &format!(
+                "endpoints = [\"http://users:8000\"]\nmax_connections_per_endpoint = 16\n{extra}"
+            ),
+        )
+    };
+    let config = accepted(&with("max_connections_per_client = 4"));
+    assert_eq!(
+        config.upstreams["users"].max_connections_per_client,
+        Some(4)
+    );
+    assert_refused(
+        &with("max_connections_per_client = 0"),
+        "FILE: upstreams.users.max_connections_per_client: must be at least 1",
+    );
+    assert_refused(
+        &with("max_connections_per_client = 17"),
+        "FILE: upstreams.users.max_connections_per_client: 17 is more than max_connections_per_endpoint (16)",
+    );
+    assert_refused(
+        &with("max_connections_per_client = -1"),
+        "invalid value: integer `-1`, expected usize (in [upstreams.users])",
+    );
 }
 
 #[test]

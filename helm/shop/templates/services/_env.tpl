@@ -7,7 +7,7 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- define "shop.service.configData" -}}
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
-{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
+{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "SHUTDOWN_DRAIN_DELAY" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" "JWT_ISSUER" "JWT_AUDIENCE" "DATABASE_URL" -}}
 {{- if eq .component "users" -}}
 {{- $reserved = append $reserved "TRUSTED_PROXIES" -}}
 {{- if $values.adminEmail -}}
@@ -19,6 +19,7 @@ non-secret settings (ConfigMap) and sensitive ones (Secret). Both take
 {{- end }}
 {{ include "shop.commonEnv" $root }}
 SHUTDOWN_GRACE: {{ printf "%ds" (int $root.Values.common.shutdownGraceSeconds) | quote }}
+SHUTDOWN_DRAIN_DELAY: {{ printf "%ds" (int $root.Values.common.shutdownDrainDelaySeconds) | quote }}
 LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $values.port) | quote }}
 METRICS_LISTEN_ADDR: {{ printf "0.0.0.0:%d" (int $root.Values.monitoring.servicesMetricsPort) | quote }}
 DATA_DIR: "/var/lib/shop/data"
@@ -41,7 +42,7 @@ SEED_DEMO_CATALOGUE: "true"
 
 {{- define "shop.service.secretData" -}}
 {{- $values := index .root.Values .component -}}
-{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" -}}
+{{- $reserved := list "APP_ENV" "LOG_FORMAT" "RUST_LOG" "SHUTDOWN_GRACE" "SHUTDOWN_DRAIN_DELAY" "LISTEN_ADDR" "METRICS_LISTEN_ADDR" "DATA_DIR" -}}
 {{- include "shop.envMap" (dict "values" $values.secretEnv "path" (printf "%s.secretEnv" .component) "reserved" $reserved "secret" true) }}
 {{- end -}}
 
