@@ -55,9 +55,9 @@ else
     explain "search: one noun, the bounded total" \
         "SELECT COUNT(*) FROM (SELECT 1 FROM products WHERE search_vector @@ $words LIMIT 201) AS matches"
     explain "search: one noun, page 3, first tier (every word in the title)" \
-        "SELECT * FROM products WHERE search_vector @@ $words AND ts_filter(search_vector, '{a}') @@ $words ORDER BY id DESC LIMIT 20 OFFSET 40"
-    explain "search: two words of the descriptions, page 5, second tier" \
-        "SELECT * FROM products WHERE search_vector @@ websearch_to_tsquery('english', 'sturdy everyday') AND NOT (ts_filter(search_vector, '{a}') @@ websearch_to_tsquery('english', 'sturdy everyday')) ORDER BY id DESC LIMIT 20 OFFSET 80"
+        "SELECT * FROM products WHERE search_vector @@ $words AND title_vector @@ $words ORDER BY id DESC LIMIT 20 OFFSET 40"
+    explain "search: two words of the descriptions, page 5, last tier (the rest: not every word in the title)" \
+        "SELECT * FROM products WHERE search_vector @@ websearch_to_tsquery('english', 'sturdy everyday') AND NOT (title_vector @@ websearch_to_tsquery('english', 'sturdy everyday')) ORDER BY id DESC LIMIT 20 OFFSET 80"
     explain "facets: every facet in one pass (GROUPING SETS); the total is their sum" \
         "SELECT CASE WHEN GROUPING(category) = 0 THEN 'category' WHEN GROUPING(brand) = 0 THEN 'brand' ELSE 'price' END, CASE WHEN GROUPING(category) = 0 THEN category WHEN GROUPING(brand) = 0 THEN brand ELSE band END, COUNT(*) FROM (SELECT category, brand, $band AS band FROM products WHERE $filter_facets) AS matches GROUP BY GROUPING SETS ((category), (brand), (band))"
     explain "facets: the page" \

@@ -2,8 +2,6 @@
 //! before description), paging through the tiers, deep pages, and a write
 //! seen by another replica's search.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 
 use crate::helpers::*;
@@ -65,22 +63,43 @@ common::backend_tests! {
         assert_eq!(filtered, ["Red Kettle", "Desk Lamp"]);
     }
 
-    async fn a_new_product_is_found_by_another_replica_within_a_second(db) {
+    async fn a_new_product_is_found_by_another_replica_at_once(db) {
         let url = db.url.clone();
         let writer = spawn_app(db).await;
         let spare = common::testing::TestDb::sqlite();
         let reader = spawn_app_with(spare, &[("DATABASE_URL", url.as_str())]).await;
         assert!(titles(&reader, "q=zebra").await.is_empty(), "nothing yet (and now cached)");
         writer.create(json!({"title": "Zebra Lamp", "description": "Striped"})).await;
-        let written = Instant::now();
-        loop {
-            if titles(&reader, "q=zebra").await == ["Zebra Lamp"] {
-                break;
-            }
-            assert!(written.elapsed() < Duration::from_secs(1), "not found within 1 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Search reads the database (no index of its own to refresh) and
+        // the page cache checks the catalogue version on every request: the
+        // very first search after the write sees it, well within 1 s.
+        assert_eq!(titles(&reader, "q=zebra").await, ["Zebra Lamp"]);
         assert_eq!(titles(&reader, "q=striped+lamp").await, ["Zebra Lamp"]);
+        let id = id_of(&writer.get_json("/?q=zebra").await["items"][0]);
+        let renamed = writer
+            .patch_product(id, Some("staff"), &json!({"title": "Okapi Lamp"}))
+            .await;
+        assert_eq!(renamed.status(), 200);
+        assert!(titles(&reader, "q=zebra").await.is_empty(), "a rename is seen at once too");
+        assert_eq!(titles(&reader, "q=okapi").await, ["Okapi Lamp"]);
+    }
+
+    async fn every_counted_match_is_on_some_page(db) {
+        let app = kettles_and_lamps(db).await;
+        // A phrase whose words are split between title and description: on
+        // PostgreSQL the combined vector matches it, though neither field
+        // alone does; the last tier still holds it.
+        app.create(json!({"title": "Desk", "description": "Lamp for reading"})).await;
+        for q in ["kettle", "kettle+or+lamp", "%22desk+lamp%22", "lamp+-desk", "kettle+or+mug", "kett"] {
+            let page = app.get_json(&format!("/?q={q}")).await;
+            assert_eq!(page["total_is_exact"], true, "{q}");
+            let total = page["total"].as_u64().map(|n| n as usize);
+            let mut listed = paged(&app, q, 2).await;
+            assert_eq!(Some(listed.len()), total, "{q}: {listed:?}");
+            listed.sort();
+            listed.dedup();
+            assert_eq!(Some(listed.len()), total, "{q}: no product twice");
+        }
     }
 
     async fn deep_pages_are_the_same_rows_as_shallow_ones(db) {

@@ -116,6 +116,6 @@ mod tests {
         assert_eq!(bound_for(u64::MAX, 100), u64::MAX);
         assert_eq!(search_bound_for(0, 20), SEARCH_EXACT_UP_TO);
         assert_eq!(search_bound_for(2_000, 50), 2_050);
-        assert!(SEARCH_EXACT_UP_TO < EXACT_UP_TO);
+        const { assert!(SEARCH_EXACT_UP_TO < EXACT_UP_TO) };
     }
 }
