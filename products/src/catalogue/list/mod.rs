@@ -195,10 +195,27 @@ impl Listing {
     }
 
     /// Run the listing (see the module comment).
+    ///
+    /// With facets the statements run in a transaction on a task of its
+    /// own, which a client that goes away cannot cancel: on PostgreSQL
+    /// sea-orm sends `BEGIN` and `SET TRANSACTION` as two statements, and a
+    /// request dropped between them left its pooled connection inside a
+    /// transaction (the next facets request then failed with "SET
+    /// TRANSACTION ISOLATION LEVEL must be called before any query").
     pub async fn run(&self, db: &DatabaseConnection) -> Result<ProductPage, sea_orm::DbErr> {
         if !self.facets.any() {
             return self.run_on(db).await;
         }
+        let (listing, db) = (self.clone(), db.clone());
+        tokio::spawn(async move { listing.run_in_transaction(&db).await })
+            .await
+            .map_err(|failed| sea_orm::DbErr::Custom(format!("listing task: {failed}")))?
+    }
+
+    async fn run_in_transaction(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<ProductPage, sea_orm::DbErr> {
         let txn = match db.get_database_backend() {
             DbBackend::Postgres => {
                 db.begin_with_config(
