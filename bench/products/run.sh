@@ -18,6 +18,14 @@
 # To compare two builds, point TARGET_DIR at each in turn (a directory with
 # release/products and release/examples/bench_seed) for the same backend and
 # size, back to back.
+#
+# MODE=fixed (default) repeats one URL per scenario: with the list-page
+# cache on, that measures the cache. MODE=diverse sends every request a
+# different query from a seeded generator (`bench_queries` example, built
+# with `cargo build --release -p products --example bench_queries`), in
+# three mixes: browse, search, filtered + facets (see the example's
+# header); QUERIES (30000) paths per mix, SEED (33) for the measured run
+# and SEED+1 for the warm-up. MODE="fixed diverse" runs both.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +33,10 @@ root=$(cd "$here/../.." && pwd)
 target=${TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}}
 products_bin=$target/release/products
 seed_bin=$target/release/examples/bench_seed
+queries_bin=$target/release/examples/bench_queries
+modes=${MODE:-fixed}
+queries=${QUERIES:-30000}
+seed=${SEED:-33}
 gateway_bin=$target/release/gateway
 sizes=${SIZES:-"1000 100000"}
 duration=${DURATION:-10s}
@@ -49,6 +61,9 @@ trap cleanup EXIT
 for bin in "$products_bin" "$seed_bin"; do
     [ -x "$bin" ] || { echo "missing $bin: build it first (see the header of $0)" >&2; exit 1; }
 done
+case " $modes " in
+    *" diverse "*) [ -x "$queries_bin" ] || { echo "missing $queries_bin: build it first (see the header of $0)" >&2; exit 1; } ;;
+esac
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 use_gateway=false
 [ -x "$gateway_bin" ] && [ "${GATEWAY:-true}" = true ] && use_gateway=true
@@ -68,19 +83,40 @@ stop() { # pid
 }
 
 # wrk's requests/s and the 50th/99th latency percentiles, as table cells.
-measure() { # name url
+# With a third argument (a mix), every request is a different query.
+measure() { # name url [mix]
     local out=$results/$1.txt
+    local script=() warm_script=()
+    if [ -n "${3:-}" ]; then
+        script=(-s "$here/diverse.lua" "$2" -- "$work/$3-measured.txt" "$threads")
+        warm_script=(-s "$here/diverse.lua" "$2" -- "$work/$3-warmup.txt" "$threads")
+    else
+        script=("$2")
+        warm_script=("$2")
+    fi
     # Warm-up: connection pools, the database's buffers and plans, the
-    # list-page cache; its figures are discarded.
-    [ "$warmup" != 0 ] && wrk -t"$threads" -c"$connections" -d"$warmup" "$2" > /dev/null
-    wrk -t"$threads" -c"$connections" -d"$duration" --latency "$2" > "$out"
+    # list-page cache; its figures are discarded. Diverse runs warm up on
+    # other queries than they measure.
+    [ "$warmup" != 0 ] && wrk -t"$threads" -c"$connections" -d"$warmup" "${warm_script[@]}" > /dev/null
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" > "$out"
     local rps p50 p99 errors
     rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")
     p50=$(awk '$1 == "50%" {print $2}' "$out")
     p99=$(awk '$1 == "99%" {print $2}' "$out")
     errors=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out")
-    echo "$rps | $p50 | $p99${errors:+ | non-2xx: $errors}"
+    local note=""
+    grep -q 'some repeated' "$out" && note=" | some queries repeated"
+    echo "$rps | $p50 | $p99${errors:+ | non-2xx: $errors}$note"
 }
+
+case " $modes " in
+    *" diverse "*)
+        for mix in browse search facets; do
+            "$queries_bin" "$mix" "$queries" "$seed" > "$work/$mix-measured.txt"
+            "$queries_bin" "$mix" "$queries" "$((seed + 1))" > "$work/$mix-warmup.txt"
+        done
+        ;;
+esac
 
 echo "| backend | products | path | scenario | req/s | p50 | p99 |"
 echo "|---|---|---|---|---|---|---|"
@@ -134,21 +170,38 @@ for backend in $backends; do
             fi
             id=$((size / 2))
             # name|path (as the service serves it)
-            scenarios=(
-                "list 20|/?per_page=20"
-                "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20"
-                "read by id|/$id"
-                "search q|/?q=granite+kettle&per_page=20"
-                "filtered + facets|/?category=Category%203&in_stock=true&facets=category,brand,price&per_page=20"
-            )
+            # name|path (as the service serves it)|mix (diverse only)
+            scenarios=()
+            case " $modes " in
+                *" fixed "*)
+                    scenarios+=(
+                        "list 20|/?per_page=20|"
+                        "filtered list|/?category=Category%203&min_price=10&max_price=200&in_stock=true&sort=-price&per_page=20|"
+                        "read by id|/$id|"
+                        "search q|/?q=granite+kettle&per_page=20|"
+                        "filtered + facets|/?category=Category%203&in_stock=true&facets=category,brand,price&per_page=20|"
+                    )
+                    ;;
+            esac
+            case " $modes " in
+                *" diverse "*)
+                    scenarios+=(
+                        "diverse browse|/|browse"
+                        "diverse search|/|search"
+                        "diverse filtered + facets|/|facets"
+                    )
+                    ;;
+            esac
             for entry in "${scenarios[@]}"; do
                 scenario=${entry%%|*}
-                path=${entry#*|}
-                slug=$(echo "$scenario" | tr ' ' '-')
-                cells=$(measure "$backend-$size$suffix-direct-$slug" "http://127.0.0.1:$products_port$path")
+                rest=${entry#*|}
+                path=${rest%%|*}
+                mix=${rest#*|}
+                slug=$(echo "$scenario" | tr ' +' '--')
+                cells=$(measure "$backend-$size$suffix-direct-$slug" "http://127.0.0.1:$products_port$path" "$mix")
                 echo "| $backend | $size | direct$label | $scenario | $cells |"
                 if $use_gateway; then
-                    cells=$(measure "$backend-$size$suffix-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path")
+                    cells=$(measure "$backend-$size$suffix-gateway-$slug" "http://127.0.0.1:$gateway_port/products$path" "$mix")
                     echo "| $backend | $size | via gateway$label | $scenario | $cells |"
                 fi
             done

@@ -13,11 +13,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 /// Rows per `INSERT` statement.
 pub const BATCH: u64 = 50_000;
 
-const WORDS: [&str; 16] = [
+/// The first word of every synthetic title.
+pub const WORDS: [&str; 16] = [
     "Aurora", "Granite", "Willow", "Ember", "Harbor", "Nimbus", "Quartz", "Cedar", "Falcon",
     "Meadow", "Orbit", "Summit", "Tidal", "Velvet", "Zephyr", "Lumen",
 ];
-const NOUNS: [&str; 12] = [
+/// The second word of every synthetic title (lower-cased in descriptions).
+pub const NOUNS: [&str; 12] = [
     "Lamp",
     "Kettle",
     "Backpack",

@@ -8,6 +8,7 @@ mod m20261126_000002_sqlite_text_search;
 mod m20261126_000003_composite_filter_indexes;
 mod m20261201_000004_catalogue_counts;
 mod m20261201_000005_word_search;
+mod m20261207_000006_catalogue_at_scale;
 
 /// All migrations of the products database, in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_composite_filter_indexes::Migration),
             Box::new(m20261201_000004_catalogue_counts::Migration),
             Box::new(m20261201_000005_word_search::Migration),
+            Box::new(m20261207_000006_catalogue_at_scale::Migration),
         ]
     }
 }

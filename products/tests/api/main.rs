@@ -18,6 +18,7 @@ mod metrics;
 mod migrations;
 mod placeholders;
 mod read;
+mod relevance;
 mod search;
 mod stock;
 mod tokens;

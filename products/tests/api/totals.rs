@@ -38,11 +38,19 @@ common::backend_tests! {
         assert_eq!(in_stock["total_is_exact"], false);
         assert_eq!(in_stock["total"].as_u64(), Some(products::catalogue::list::counts::EXACT_UP_TO));
         let sturdy = app.get_json("/?q=sturdy&per_page=2").await;
+        let search_bound = products::catalogue::list::counts::SEARCH_EXACT_UP_TO;
         assert_eq!(
             (sturdy["total"].as_u64(), &sturdy["total_is_exact"]),
-            (Some(SIZE), &true.into()),
-            "a word search's page counts all its matches exactly"
+            (Some(search_bound), &false.into()),
+            "a word search counts its matches up to its own bound"
         );
+        let deep = app.get_json("/?q=sturdy&per_page=100&page=30").await;
+        assert_eq!(
+            (deep["total"].as_u64(), &deep["total_is_exact"]),
+            (Some(3_000), &false.into()),
+            "... or to the end of the page when further"
+        );
+        assert_eq!(deep["items"].as_array().map(Vec::len), Some(100));
         let narrow = app.get_json("/?category=Category%203&max_price=100").await;
         assert_eq!(narrow["total_is_exact"], true);
         let facets = app.get_json("/?facets=category").await;

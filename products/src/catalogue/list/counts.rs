@@ -9,6 +9,9 @@
 //!   larger, so counting never costs more than serving a deep page does.
 //!   Up to the bound the total is exact; beyond it `total` is the bound and
 //!   `total_is_exact` is `false`: more than `total` products match.
+//! * Text search (`q`): the same with [`SEARCH_EXACT_UP_TO`]: each counted
+//!   match costs a text test on its row (the index gives the matches, not
+//!   their number), so the bound is lower.
 
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DbErr, QuerySelect, QueryTrait, Select, Statement};
@@ -17,6 +20,9 @@ use super::super::entity::Entity;
 
 /// Matches counted exactly before a filtered total becomes a lower bound.
 pub const EXACT_UP_TO: u64 = 10_000;
+
+/// Text matches counted exactly before the total becomes a lower bound.
+pub const SEARCH_EXACT_UP_TO: u64 = 200;
 
 /// How many products match, and whether that is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +99,12 @@ pub(super) fn bound_for(offset: u64, per_page: u64) -> u64 {
     Ord::max(EXACT_UP_TO, offset.saturating_add(per_page))
 }
 
+/// The bound for a text search's page starting at `offset`:
+/// [`SEARCH_EXACT_UP_TO`], or the end of the page when that is further.
+pub(super) fn search_bound_for(offset: u64, per_page: u64) -> u64 {
+    Ord::max(SEARCH_EXACT_UP_TO, offset.saturating_add(per_page))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +114,8 @@ mod tests {
         assert_eq!(bound_for(0, 20), EXACT_UP_TO);
         assert_eq!(bound_for(50_000, 100), 50_100);
         assert_eq!(bound_for(u64::MAX, 100), u64::MAX);
+        assert_eq!(search_bound_for(0, 20), SEARCH_EXACT_UP_TO);
+        assert_eq!(search_bound_for(2_000, 50), 2_050);
+        const { assert!(SEARCH_EXACT_UP_TO < EXACT_UP_TO) };
     }
 }

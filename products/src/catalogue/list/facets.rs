@@ -2,12 +2,17 @@
 //! in each category, brand and price band.
 //!
 //! Without a filter the counts the database keeps (`catalogue_counts`)
-//! answer at once; with one, a single `UNION ALL` of one `GROUP BY` per
-//! asked facet counts the matches (exact, whatever their number). The
-//! caller runs it in the transaction that reads the page and the total.
+//! answer at once; with one, the matches are counted exactly, whatever
+//! their number: on PostgreSQL in one pass over them (`GROUP BY GROUPING
+//! SETS`, one set per asked facet), on SQLite by a `UNION ALL` of one
+//! `GROUP BY` per asked facet. The caller runs it in the transaction that
+//! reads the page and the total.
 
 use sea_orm::sea_query::{Expr, UnionType};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QuerySelect, QueryTrait, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, QueryFilter, QuerySelect, QueryTrait, Select,
+    Statement,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,6 +38,18 @@ pub struct Facets {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub price: Option<Vec<PriceBandCount>>,
+}
+
+impl Facets {
+    /// The number of matching products, from a facet that counts each of
+    /// them once (category, else price band); 0 when neither was asked.
+    pub fn matches(&self) -> u64 {
+        match (&self.category, &self.price) {
+            (Some(category), _) => category.iter().map(|c| c.count).sum(),
+            (None, Some(bands)) => bands.iter().map(|b| b.count).sum(),
+            (None, None) => 0,
+        }
+    }
 }
 
 /// One category or brand and its number of matching products.
@@ -81,6 +98,9 @@ pub(super) async fn filtered(
     asked: FacetSet,
     matching: impl Fn() -> Select<Entity>,
 ) -> Result<Facets, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        return grouping_sets(db, asked, matching()).await;
+    }
     let price = price_band::band_sql("\"products\".\"price_minor\"");
     let mut parts = Vec::new();
     if asked.category {
@@ -109,6 +129,65 @@ pub(super) async fn filtered(
     }
     let statement = db.get_database_backend().build(&query);
     let rows = read(db, statement).await?;
+    Ok(assemble(asked, rows))
+}
+
+/// PostgreSQL: every asked facet counted in one pass over the matches.
+async fn grouping_sets(
+    db: &impl ConnectionTrait,
+    asked: FacetSet,
+    matching: Select<Entity>,
+) -> Result<Facets, DbErr> {
+    let price = price_band::band_sql("\"products\".\"price_minor\"");
+    let inner = matching
+        .select_only()
+        .column(Column::Category)
+        .column(Column::Brand)
+        .expr_as(Expr::cust(price), "band")
+        .into_query();
+    let inner = DbBackend::Postgres.build(&inner);
+    let (inner_sql, values) = (inner.sql, inner.values.map(|v| v.0).unwrap_or_default());
+    // (facet, grouped column) of each asked facet; only grouped columns
+    // may be named, and GROUPING(x) is 0 in the set that groups by x.
+    let asked_sets: Vec<(&str, &str)> = [
+        (asked.category, "category", "category"),
+        (asked.brand, "brand", "brand"),
+        (asked.price, "price", "band"),
+    ]
+    .into_iter()
+    .filter(|(on, _, _)| *on)
+    .map(|(_, facet, column)| (facet, column))
+    .collect();
+    if asked_sets.is_empty() {
+        return Ok(Facets::default());
+    }
+    let mut facet = String::from("CASE");
+    let mut value = String::from("CASE");
+    for (name, column) in &asked_sets {
+        facet.push_str(&format!(" WHEN GROUPING({column}) = 0 THEN '{name}'"));
+        value.push_str(&format!(" WHEN GROUPING({column}) = 0 THEN {column}"));
+    }
+    facet.push_str(" END");
+    value.push_str(" END");
+    let sets: Vec<String> = asked_sets
+        .iter()
+        .map(|(_, column)| format!("({column})"))
+        .collect();
+    let sql = format!(
+        "SELECT {facet}, {value}, COUNT(*) FROM ({inner_sql}) AS matches \
+         GROUP BY GROUPING SETS ({})",
+        sets.join(", ")
+    );
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    let mut rows: Vec<Row> = Vec::new();
+    for row in db.query_all_raw(statement).await? {
+        // Products without a brand form a NULL brand group: not counted.
+        let Some(value) = row.try_get_by_index::<Option<String>>(1)? else {
+            continue;
+        };
+        let facet = row.try_get_by_index::<String>(0)?;
+        rows.push((facet, value, row.try_get_by_index::<i64>(2)?));
+    }
     Ok(assemble(asked, rows))
 }
 

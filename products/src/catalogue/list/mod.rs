@@ -1,19 +1,23 @@
 //! `GET /`: search, filters, sort, pagination, facets and HTTP caching.
 //!
-//! A listing is at most four statements: the total ([`counts`]), the page,
-//! the facets when asked ([`facets`]), and, when `q`'s words match
-//! nothing, the total again for the substring fallback ([`search`]). A
-//! word search finds its matches once: the page statement counts them too
-//! ([`Listing::words_page`]). With
-//! facets they run in one read-only transaction (`REPEATABLE READ` on
-//! PostgreSQL, one snapshot on SQLite), so total, page and facets agree.
+//! A listing is a few statements: the total ([`counts`]), or, with facets
+//! that cover every match, the facets ([`facets`]) with the total as their
+//! sum; when `q`'s words match nothing, the total again for the substring
+//! fallback ([`search`]); and the page. A word search's page is read tier
+//! by tier in relevance order ([`relevance`]); a deep page of any other
+//! listing is found as ids first (an index-only scan of the sort's index),
+//! then read by id ([`Listing::page_rows`]). With facets they run in one
+//! read-only transaction (`REPEATABLE READ` on PostgreSQL, one snapshot on
+//! SQLite), so total, page and facets agree.
 
 pub mod counts;
 pub mod facets;
 pub mod http_cache;
 pub mod params;
+mod relevance;
 pub mod search;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -22,11 +26,9 @@ use axum::response::Response;
 use common::Problem;
 use common::extract::Query;
 use http::HeaderMap;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, IsolationLevel, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Select, TransactionTrait,
+    IsolationLevel, Order, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,8 +42,8 @@ use super::entity::{self, Column, Entity};
 use super::product::Product;
 use crate::page_cache::PageCache;
 
-/// The column [`Listing::words_page`] adds for the number of all matches.
-const MATCHES_IN_ALL: &str = "matches_in_all";
+/// Pages starting this deep are read as ids first, then rows by id.
+const DEFERRED_FROM: u64 = 100;
 
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,9 +52,9 @@ pub struct ProductPage {
     pub items: Vec<Product>,
     /// How many products match in all: exact when `total_is_exact` is
     /// true; otherwise a lower bound (more than `total` match). Exact
-    /// without a filter, with only `category` or only `brand`, for a page
-    /// of word-search (`q`) results, and whenever at most 10,000 products
-    /// (or the end of the requested page, if further) match.
+    /// without a filter, with only `category` or only `brand`, with the
+    /// `category` or `price` facet, and whenever at most 10,000 products
+    /// (200 with `q`), or the end of the requested page if further, match.
     pub total: u64,
     /// Whether `total` is the exact number of matching products.
     pub total_is_exact: bool,
@@ -99,10 +101,13 @@ impl Listing {
     fn ordered(&self, backend: DbBackend, matching: Option<Matching>) -> Select<Entity> {
         let (column, order) = match self.sort {
             Sort::Relevance => match (&self.q, matching) {
-                (Some(q), Some(matching)) => {
+                (Some(q), Some(Matching::Substring)) => {
                     let select = self.filtered(backend, None);
-                    return search::by_relevance(select, q, matching, backend);
+                    return search::by_substring_relevance(select, q, backend);
                 }
+                // Words are paged by `relevance::page`; this order serves
+                // only as a fallback.
+                (Some(_), Some(Matching::Words)) => (Column::Id, Order::Desc),
                 _ => (Column::CreatedAt, Order::Desc),
             },
             Sort::PriceAsc => (Column::PriceMinor, Order::Asc),
@@ -125,6 +130,7 @@ impl Listing {
         let backend = db.get_database_backend();
         let bound = counts::bound_for(self.offset(), self.per_page);
         if let Some(q) = &self.q {
+            let bound = counts::search_bound_for(self.offset(), self.per_page);
             if search::words_possible(q, backend) {
                 let words = Some(Matching::Words);
                 let total = counts::bounded(db, self.filtered(backend, words), bound).await?;
@@ -149,42 +155,35 @@ impl Listing {
         Ok((None, total))
     }
 
-    /// A word search's page and its exact total in one statement: each row
-    /// carries the number of all matches (`count(*) OVER ()`, computed
-    /// before `LIMIT`), so the index and the rows are read once rather than
-    /// once to count and once to rank. `None` when `q` cannot be matched as
-    /// words or the page is empty (no word matches, or a page past the
-    /// end): the caller then counts as usual and may fall back to
-    /// substrings.
-    async fn words_page(
+    /// The page's rows (not for a word search by relevance): a deep page
+    /// as ids first, found in the sort's index alone, then the rows by id.
+    async fn page_rows(
         &self,
         db: &impl ConnectionTrait,
-    ) -> Result<Option<(Vec<entity::Model>, Total)>, sea_orm::DbErr> {
+        matching: Option<Matching>,
+    ) -> Result<Vec<entity::Model>, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        match &self.q {
-            Some(q) if search::words_possible(q, backend) => {}
-            _ => return Ok(None),
-        }
-        let statement = self
-            .ordered(backend, Some(Matching::Words))
-            .expr_as(Expr::cust("count(*) OVER ()"), MATCHES_IN_ALL)
+        let select = self
+            .ordered(backend, matching)
             .offset(self.offset())
-            .limit(self.per_page)
-            .build(backend);
-        let rows = db.query_all_raw(statement).await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let count = first.try_get::<i64>("", MATCHES_IN_ALL)?;
-        let models = rows
-            .iter()
-            .map(|row| entity::Model::from_query_result(row, ""))
-            .collect::<Result<Vec<_>, _>>()?;
-        let total = Total {
-            count: u64::try_from(count).unwrap_or(0),
-            exact: true,
-        };
-        Ok(Some((models, total)))
+            .limit(self.per_page);
+        if self.offset() < DEFERRED_FROM {
+            return select.all(db).await;
+        }
+        let ids: Vec<i64> = select
+            .select_only()
+            .column(Column::Id)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut rows = Entity::find()
+            .filter(Column::Id.is_in(ids.iter().copied()))
+            .all(db)
+            .await?;
+        let position: HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
+        rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
+        Ok(rows)
     }
 
     fn only_one_filter(&self) -> bool {
@@ -196,10 +195,27 @@ impl Listing {
     }
 
     /// Run the listing (see the module comment).
+    ///
+    /// With facets the statements run in a transaction on a task of its
+    /// own, which a client that goes away cannot cancel: on PostgreSQL
+    /// sea-orm sends `BEGIN` and `SET TRANSACTION` as two statements, and a
+    /// request dropped between them left its pooled connection inside a
+    /// transaction (the next facets request then failed with "SET
+    /// TRANSACTION ISOLATION LEVEL must be called before any query").
     pub async fn run(&self, db: &DatabaseConnection) -> Result<ProductPage, sea_orm::DbErr> {
         if !self.facets.any() {
             return self.run_on(db).await;
         }
+        let (listing, db) = (self.clone(), db.clone());
+        tokio::spawn(async move { listing.run_in_transaction(&db).await })
+            .await
+            .map_err(|failed| sea_orm::DbErr::Custom(format!("listing task: {failed}")))?
+    }
+
+    async fn run_in_transaction(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<ProductPage, sea_orm::DbErr> {
         let txn = match db.get_database_backend() {
             DbBackend::Postgres => {
                 db.begin_with_config(
@@ -217,30 +233,38 @@ impl Listing {
 
     async fn run_on(&self, db: &impl ConnectionTrait) -> Result<ProductPage, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        let (matching, total, rows) = match self.words_page(db).await? {
-            Some((rows, total)) => (Some(Matching::Words), total, rows),
-            None => {
-                let (matching, total) = self.total(db).await?;
-                let offset = self.offset();
-                let rows: Vec<entity::Model> = if offset >= total.count {
-                    Vec::new()
-                } else {
-                    self.ordered(backend, matching)
-                        .offset(offset)
-                        .limit(self.per_page)
-                        .all(db)
-                        .await?
-                };
-                (matching, total, rows)
-            }
-        };
-        let facets = if !self.facets.any() {
-            None
-        } else if self.is_filtered() {
-            let select = || self.filtered(backend, matching);
-            Some(facets::filtered(db, self.facets, select).await?)
+        // Facets that count every match (each product has one category and
+        // one price band) give the exact total as their sum: no count.
+        let early_facets = self.facets.any()
+            && self.is_filtered()
+            && self.q.is_none()
+            && (self.facets.category || self.facets.price);
+        let (matching, total, facets) = if early_facets {
+            let facets = facets::filtered(db, self.facets, || self.filtered(backend, None)).await?;
+            let total = Total {
+                count: facets.matches(),
+                exact: true,
+            };
+            (None, total, Some(facets))
         } else {
-            Some(facets::unfiltered(db, self.facets).await?)
+            let (matching, total) = self.total(db).await?;
+            (matching, total, None)
+        };
+        let rows: Vec<entity::Model> = match (&self.q, matching) {
+            _ if self.offset() >= total.count => Vec::new(),
+            (Some(q), Some(Matching::Words)) if self.sort == Sort::Relevance => {
+                relevance::page(db, self, q).await?
+            }
+            _ => self.page_rows(db, matching).await?,
+        };
+        let facets = match facets {
+            Some(facets) => Some(facets),
+            None if !self.facets.any() => None,
+            None if self.is_filtered() => {
+                let select = || self.filtered(backend, matching);
+                Some(facets::filtered(db, self.facets, select).await?)
+            }
+            None => Some(facets::unfiltered(db, self.facets).await?),
         };
         Ok(ProductPage {
             items: rows.into_iter().map(Product::from).collect(),

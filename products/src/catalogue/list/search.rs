@@ -4,18 +4,20 @@
 //! (stemmed: `kettles` finds `kettle`), `"a phrase"` matches in order, `or`
 //! between words offers alternatives, `-word` excludes. PostgreSQL parses
 //! it itself (`websearch_to_tsquery('english', q)` over the weighted
-//! `search_vector`, ranked by `ts_rank`: title `A` over description `B`);
-//! on SQLite [`fts5_query`] writes the same query for the Porter-stemmed
-//! FTS5 table `products_words`, ranked by `bm25` with the title weighted
-//! over the description. When the words match nothing (a partial word such
+//! `search_vector`, title `A`, description `B`); on SQLite [`fts5_query`]
+//! writes the same query for the Porter-stemmed FTS5 table
+//! `products_words`. Matches are ranked in [`tiers`] (all words before
+//! some, title before description, then newest), which are read in index
+//! order a page at a time rather than by scoring every match
+//! (`super::relevance`). When the words match nothing (a partial word such
 //! as `kett`, or text with no word in it such as `%`), `q` is matched as a
 //! case-insensitive substring, as before word search existed: trigram
 //! indexes serve it (FTS5 `trigram` on SQLite from 3 characters, `pg_trgm`
 //! on PostgreSQL).
 
 use common::db::contains_pattern;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query, SimpleExpr};
-use sea_orm::{DbBackend, Order, QueryFilter, QueryOrder, QueryTrait, Select};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::{DbBackend, Order, QueryFilter, QueryOrder, Select};
 
 use super::super::entity::{Column, Entity};
 
@@ -30,10 +32,6 @@ pub(super) enum Matching {
 
 /// Shortest text the SQLite trigram index can answer.
 const TRIGRAM: usize = 3;
-
-/// Title weight over description in SQLite's `bm25` (PostgreSQL's default
-/// `ts_rank` weights give `A` 1.0 and `B` 0.4: the same ratio).
-const BM25_WEIGHTS: &str = "2.5, 1.0";
 
 /// Where `q` can be matched as words: on PostgreSQL always (a text with no
 /// word simply matches nothing); on SQLite when it has a word.
@@ -68,66 +66,37 @@ pub(super) fn condition(q: &str, matching: Matching, backend: DbBackend) -> Simp
     }
 }
 
-/// `select` (already filtered by everything but `q`) narrowed to `q` and
-/// ordered best match first, the id (newest first) breaking ties.
-pub(super) fn by_relevance(
-    mut select: Select<Entity>,
+/// `select` (already filtered by everything but `q`) narrowed to `q`
+/// matched as a substring, titles first, the id (newest first) breaking
+/// ties. (Words are ordered by [`tiers`].)
+pub(super) fn by_substring_relevance(
+    select: Select<Entity>,
     q: &str,
-    matching: Matching,
     backend: DbBackend,
 ) -> Select<Entity> {
-    match (matching, backend) {
-        (Matching::Words, DbBackend::Postgres) => {
-            select.filter(condition(q, matching, backend)).order_by(
-                Expr::cust_with_values(
-                    "ts_rank(\"products\".\"search_vector\", websearch_to_tsquery('english', $1))",
-                    [q],
-                ),
-                Order::Desc,
-            )
-        }
-        (Matching::Words, _) => {
-            // The rank only exists next to the MATCH: join the hits.
-            let hits = Alias::new("hits");
-            let mut ranked = Query::select();
-            ranked
-                .expr_as(Expr::cust("rowid"), Alias::new("hit_id"))
-                .expr_as(
-                    Expr::cust(format!("bm25(products_words, {BM25_WEIGHTS})")),
-                    Alias::new("hit_rank"),
-                )
-                .from(Alias::new("products_words"))
-                .and_where(Expr::cust_with_values(
-                    "products_words MATCH ?",
-                    [fts5_query(q).unwrap_or_default()],
-                ));
-            QueryTrait::query(&mut select).join_subquery(
-                JoinType::InnerJoin,
-                ranked,
-                hits.clone(),
-                Expr::col((hits.clone(), Alias::new("hit_id"))).equals((Entity, Column::Id)),
-            );
-            select.order_by(Expr::col((hits, Alias::new("hit_rank"))), Order::Asc)
-        }
-        (Matching::Substring, _) => {
-            let in_title = Expr::expr(Func::lower(Expr::col((Entity, Column::Title))))
-                .like(contains_pattern(q));
-            select.filter(condition(q, matching, backend)).order_by(
-                Into::<SimpleExpr>::into(Expr::case(in_title, 0).finally(1)),
-                Order::Asc,
-            )
-        }
-    }
-    .order_by(Column::Id, Order::Desc)
+    let in_title =
+        Expr::expr(Func::lower(Expr::col((Entity, Column::Title)))).like(contains_pattern(q));
+    select
+        .filter(condition(q, Matching::Substring, backend))
+        .order_by(
+            Into::<SimpleExpr>::into(Expr::case(in_title, 0).finally(1)),
+            Order::Asc,
+        )
+        .order_by(Column::Id, Order::Desc)
 }
 
-/// `q` in web-search syntax as an FTS5 query, or `None` when it has no
-/// word to search for. Every term is quoted (FTS5 then splits it into
-/// tokens as it indexed the text), so no user text is ever FTS5 syntax.
-/// A group with nothing but exclusions is dropped: FTS5 cannot say "all
-/// rows but".
-pub(super) fn fts5_query(q: &str) -> Option<String> {
-    let mut groups: Vec<Vec<(bool, String)>> = vec![Vec::new()];
+/// One term of `q`: a word or a `"quoted phrase"`, maybe `-`excluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    negated: bool,
+    quoted: bool,
+    text: String,
+}
+
+/// `q` in web-search syntax as groups of terms: the groups are the
+/// alternatives (`or`), the terms of a group must all match.
+fn groups(q: &str) -> Vec<Vec<Term>> {
+    let mut groups: Vec<Vec<Term>> = vec![Vec::new()];
     let mut rest = q.trim_start();
     while !rest.is_empty() {
         let negated = rest.starts_with('-');
@@ -151,15 +120,57 @@ pub(super) fn fts5_query(q: &str) -> Option<String> {
             groups.push(Vec::new());
             continue;
         }
-        if term.chars().any(char::is_alphanumeric) {
-            let quoted = format!("\"{}\"", term.replace('"', "\"\""));
-            if let Some(group) = groups.last_mut() {
-                group.push((negated, quoted));
-            }
+        if let Some(group) = groups.last_mut() {
+            group.push(Term {
+                negated,
+                quoted,
+                text: term.to_string(),
+            });
         }
     }
-    let clauses: Vec<String> = groups
+    groups
+}
+
+/// `q` without its alternatives: every term of every group required, in
+/// web-search syntax again; `None` when `q` has no `or`.
+fn all_terms(q: &str) -> Option<String> {
+    let groups = groups(q);
+    if groups.len() < 2 {
+        return None;
+    }
+    let terms: Vec<String> = groups
         .iter()
+        .flatten()
+        .map(|term| {
+            let sign = if term.negated { "-" } else { "" };
+            if term.quoted {
+                format!("{sign}\"{}\"", term.text)
+            } else {
+                format!("{sign}{}", term.text)
+            }
+        })
+        .collect();
+    Some(terms.join(" "))
+}
+
+/// `q` in web-search syntax as an FTS5 query, or `None` when it has no
+/// word to search for. Every term is quoted (FTS5 then splits it into
+/// tokens as it indexed the text), so no user text is ever FTS5 syntax.
+/// A group with nothing but exclusions is dropped: FTS5 cannot say "all
+/// rows but".
+pub(super) fn fts5_query(q: &str) -> Option<String> {
+    let clauses: Vec<String> = groups(q)
+        .iter()
+        .map(|group| {
+            group
+                .iter()
+                .filter(|term| term.text.chars().any(char::is_alphanumeric))
+                .map(|term| {
+                    let quoted = format!("\"{}\"", term.text.replace('"', "\"\""));
+                    (term.negated, quoted)
+                })
+                .collect::<Vec<_>>()
+        })
         .filter(|group| group.iter().any(|(negated, _)| !negated))
         .map(|group| {
             let wanted: Vec<&str> = group
@@ -177,6 +188,99 @@ pub(super) fn fts5_query(q: &str) -> Option<String> {
         })
         .collect();
     (!clauses.is_empty()).then(|| clauses.join(" OR "))
+}
+
+/// The relevance tiers of a word search, best first: conditions that,
+/// applied on top of [`condition`] (`Matching::Words`), split the matches
+/// into buckets, as search engines' ranking rules do. A product belongs
+/// to the first tier it meets (the caller excludes the earlier tiers);
+/// within a tier the newest comes first.
+///
+/// 1. every word of `q` in the title;
+/// 2. every word of `q` somewhere, some of them in the description;
+/// 3. one alternative of `q` (`a or b`) wholly in the title;
+/// 4. every other match (no condition of its own: with the earlier tiers
+///    excluded it is the rest, so every match is in exactly one tier).
+///
+/// Tiers 1 and 2 exist only when `q` has alternatives (else every match
+/// has every word): all words beat some words, then a title match beats a
+/// description match. Tier 2's description condition is one an index
+/// answers (and what its members have): a tier with few or no members is
+/// then found in the index rather than by walking the table.
+pub(super) fn tiers(q: &str, backend: DbBackend) -> Vec<SimpleExpr> {
+    let mut tiers = Vec::new();
+    if let Some(all) = all_terms(q) {
+        tiers.push(in_title(&all, backend));
+        let mut some = anywhere(&all, backend);
+        if let Some(described) = in_description(&all, backend) {
+            some = some.and(described);
+        }
+        tiers.push(some);
+    }
+    tiers.push(in_title(q, backend));
+    tiers.push(Expr::cust("TRUE"));
+    tiers
+}
+
+/// The words of `q` all matched somewhere (as [`condition`] does).
+fn anywhere(q: &str, backend: DbBackend) -> SimpleExpr {
+    condition(q, Matching::Words, backend)
+}
+
+/// The words of `q` matched by the title alone.
+fn in_title(q: &str, backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust_with_values(
+            "\"products\".\"title_vector\" @@ websearch_to_tsquery('english', $1)",
+            [q],
+        ),
+        _ => {
+            let query = fts5_query(q).map(|fts| format!("{{title}} : ({fts})"));
+            Expr::cust_with_values(
+                "\"products\".\"id\" IN (SELECT rowid FROM products_words WHERE products_words MATCH ?)",
+                [query.unwrap_or_default()],
+            )
+        }
+    }
+}
+
+/// Some wanted (not excluded) word of `q` in the description; `None` when
+/// `q` wants no word.
+fn in_description(q: &str, backend: DbBackend) -> Option<SimpleExpr> {
+    let wanted: Vec<Term> = groups(q)
+        .into_iter()
+        .flatten()
+        .filter(|term| !term.negated && term.text.chars().any(char::is_alphanumeric))
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    Some(match backend {
+        DbBackend::Postgres => {
+            let any: Vec<String> = (1..=wanted.len())
+                .map(|at| format!("websearch_to_tsquery('english', ${at})"))
+                .collect();
+            let any = any.join(" || ");
+            let texts: Vec<String> = wanted
+                .iter()
+                .map(|term| format!("\"{}\"", term.text))
+                .collect();
+            Expr::cust_with_values(
+                format!("\"products\".\"description_vector\" @@ ({any})"),
+                texts,
+            )
+        }
+        _ => {
+            let any: Vec<String> = wanted
+                .iter()
+                .map(|term| format!("\"{}\"", term.text.replace('"', "\"\"")))
+                .collect();
+            Expr::cust_with_values(
+                "\"products\".\"id\" IN (SELECT rowid FROM products_words WHERE products_words MATCH ?)",
+                [format!("{{description}} : ({})", any.join(" OR "))],
+            )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -209,6 +313,17 @@ mod tests {
             fts5_query("\"unclosed phrase").as_deref(),
             Some("(\"unclosed phrase\")")
         );
+    }
+
+    #[test]
+    fn alternatives_dropped_require_every_term() {
+        assert_eq!(all_terms("kettle lamp"), None);
+        assert_eq!(
+            all_terms("kettle or \"desk lamp\" -red").as_deref(),
+            Some("kettle \"desk lamp\" -red")
+        );
+        assert_eq!(tiers("kettle", DbBackend::Postgres).len(), 2);
+        assert_eq!(tiers("kettle or lamp", DbBackend::Sqlite).len(), 4);
     }
 
     #[test]
