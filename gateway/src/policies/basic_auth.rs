@@ -33,8 +33,8 @@ use tokio::sync::Semaphore;
 
 use crate::config::policies::basic_auth::BasicAuthConfig;
 
-use crate::config::htpasswd::{Htpasswd, StoredHash};
 use super::{Hooks, Policy, RequestFacts, RequestHead, Verdict, counters};
+use crate::config::htpasswd::{Htpasswd, StoredHash};
 
 /// Requests that may wait for a hashing slot before the next is refused.
 pub(crate) const MAX_WAITING: usize = 256;
