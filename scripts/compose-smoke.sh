@@ -224,7 +224,14 @@ docker ps --filter "label=com.docker.compose.project=$PROJECT" --filter "label=c
 docker exec "$prom_container" sh -c 'promtool check rules /etc/prometheus/rules/*.yml' >/dev/null \
   || fail "promtool in the prometheus container refuses the rule files"
 shipped_rules=$(cat monitoring/prometheus/rules/*.yml | grep -Ec '^ *- (alert|record):')
-loaded_rules=$(prom_query 'sum(prometheus_rule_group_rules)' | python3 -c "$scalar" 2>/dev/null || echo 0)
+# prometheus_rule_group_rules exists once Prometheus has scraped itself:
+# asked again for up to 60 s (bounded) rather than read once.
+loaded_rules=0
+for _ in $(seq 1 30); do
+  loaded_rules=$(prom_query 'sum(prometheus_rule_group_rules)' | python3 -c "$scalar" 2>/dev/null || echo 0)
+  [ "$loaded_rules" = "$shipped_rules" ] && break
+  sleep 2
+done
 [ "$loaded_rules" = "$shipped_rules" ] || fail "Prometheus loaded $loaded_rules rules, the repository has $shipped_rules"
 [ "$(prom_query 'sum(prometheus_rule_evaluation_failures_total)' | python3 -c "$scalar" 2>/dev/null)" = 0 ] \
   || fail "rule evaluations failed in Prometheus"
