@@ -29,22 +29,40 @@ async fn a_client_over_its_connection_limit_is_refused_with_429() {
         "[limits]\nconnections_per_client = 2",
     ))
     .await;
+    refused_until_a_place_comes_back(
+        &gw,
+        429,
+        "too many connections from this address (at most 2)",
+        "per_client_limit",
+        "",
+    )
+    .await;
+}
+
+/// With two connections held, a third gets `status` (a problem+json saying
+/// `message`, with `header_line` in its head), counted as refused for
+/// `reason`; once one of the two closes, a new connection is served.
+async fn refused_until_a_place_comes_back(
+    gw: &TestGateway,
+    status: u16,
+    message: &str,
+    reason: &str,
+    header_line: &str,
+) {
     let first = TcpStream::connect(gw.addr).await.unwrap();
     let _second = TcpStream::connect(gw.addr).await.unwrap();
-    let refused = get_on_new_connection(&gw).await;
-    assert_eq!(statuses(&refused), [429], "{refused}");
+    let refused = get_on_new_connection(gw).await;
+    assert_eq!(statuses(&refused), [status], "{refused}");
     assert!(refused.contains("application/problem+json"), "{refused}");
-    assert!(
-        raw_body(&refused).contains("too many connections from this address (at most 2)"),
-        "{refused}"
-    );
-    let series = "gateway_client_connections_refused_total{reason=\"per_client_limit\"}";
-    assert!(metric(&gw.metrics().await, series).unwrap() >= 1.0);
+    assert!(refused.contains(header_line), "{refused}");
+    assert!(raw_body(&refused).contains(message), "{refused}");
+    let series = format!("gateway_client_connections_refused_total{{reason=\"{reason}\"}}");
+    assert!(metric(&gw.metrics().await, &series).unwrap() >= 1.0);
 
     // A closed connection gives its place back.
     drop(first);
     let answer = poll_until(
-        || get_on_new_connection(&gw),
+        || get_on_new_connection(gw),
         |answer| statuses(answer) == [200],
     )
     .await;
@@ -212,24 +230,14 @@ async fn past_the_total_connection_cap_new_connections_get_503() {
         "trusted_proxies = [\"127.0.0.1\"]\n[limits]\nconnections = 2",
     ))
     .await;
-    let first = TcpStream::connect(gw.addr).await.unwrap();
-    let _second = TcpStream::connect(gw.addr).await.unwrap();
-    let refused = get_on_new_connection(&gw).await;
-    assert_eq!(statuses(&refused), [503], "{refused}");
-    assert!(refused.contains("retry-after: 1\r\n"), "{refused}");
-    assert!(
-        raw_body(&refused).contains("the gateway holds as many connections as it may (2)"),
-        "{refused}"
-    );
-    let series = "gateway_client_connections_refused_total{reason=\"connection_limit\"}";
-    assert!(metric(&gw.metrics().await, series).unwrap() >= 1.0);
-    drop(first);
-    let answer = poll_until(
-        || get_on_new_connection(&gw),
-        |answer| statuses(answer) == [200],
+    refused_until_a_place_comes_back(
+        &gw,
+        503,
+        "the gateway holds as many connections as it may (2)",
+        "connection_limit",
+        "retry-after: 1\r\n",
     )
     .await;
-    assert_eq!(statuses(&answer), [200], "{answer}");
 }
 
 /// An HTTP/2 connection that carries no request for `timeouts.client_idle`
