@@ -61,6 +61,51 @@ upstream = "users"
     assert_eq!(live.requests(), 10);
 }
 
+/// NGINX's `backup`: never sent a request while a primary endpoint can
+/// take it; every request once the primaries refuse connections (a GET, and
+/// a POST once the dead primary is ejected).
+#[tokio::test]
+async fn a_backup_endpoint_answers_only_when_the_primaries_cannot() {
+    let primary = Upstream::start("primary").await;
+    let backup = Upstream::start("backup").await;
+    let table = |first: String| {
+        format!(
+            r#"
+[upstreams.users]
+endpoints = ["{first}", {{ url = "{}", backup = true }}]
+[upstreams.users.outlier]
+consecutive_connect_failures = 1
+base_ejection = "30s"
+[[routes]]
+prefix = "/users/"
+upstream = "users"
+"#,
+            backup.url()
+        )
+    };
+    let gw = TestGateway::start(&table(primary.url())).await;
+    for _ in 0..20 {
+        let r = client().get(gw.url("/users/x")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!((primary.requests(), backup.requests()), (20, 0));
+    drop(gw);
+    let dead = closed_port().await;
+    let gw = TestGateway::start(&table(format!("http://{dead}"))).await;
+    for _ in 0..10 {
+        let r = client().get(gw.url("/users/x")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = client()
+        .post(gw.url("/users/x"))
+        .body("b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(backup.requests(), 11);
+}
+
 #[tokio::test]
 async fn a_post_to_a_dead_endpoint_fails_once_then_the_endpoint_is_skipped() {
     let live = Upstream::start("live").await;

@@ -46,7 +46,7 @@ fn untranslated_directives_exit_2_listed_as_file_line_directive_why() {
     let conf = dir.path().join("nginx.conf");
     std::fs::write(
         &conf,
-        "events {}\nhttp {\n  server {\n    listen 8080;\n    location /api/ { proxy_pass http://api:9000/; sub_filter a b; }\n    location = /gone { return 444; }\n  }\n}\n",
+        "events {}\nhttp {\n  server {\n    listen 8080;\n    location /api/ { proxy_pass http://api:9000/; sub_filter a b; }\n    location = /gone { if ($http_x_a) { return 403; } return 410; }\n  }\n}\n",
     )
     .unwrap();
     let out_file = dir.path().join("gateway.toml");
@@ -57,7 +57,7 @@ fn untranslated_directives_exit_2_listed_as_file_line_directive_why() {
     assert_eq!(
         text(&out.stderr),
         format!(
-            "{c}:5: sub_filter: response body rewriting has no equivalent\n{c}:6: return: `return 444` closes the connection without an answer; the gateway always answers\n"
+            "{c}:5: sub_filter: response body rewriting has no equivalent\n{c}:6: if: `if` beyond the recognised idioms has no equivalent\n"
         )
     );
     let table = std::fs::read_to_string(&out_file).unwrap();
@@ -140,6 +140,7 @@ fn every_corpus_file_imports_and_passes_gateway_check() {
         "vm-tls-static.conf",
         "selfhosted-streaming.conf",
         "vhosts/nginx.conf",
+        "certbot-vm.conf",
     ] {
         let out_file = dir.path().join(format!("{}.toml", name.replace('/', "_")));
         let out = import(&[
@@ -158,21 +159,9 @@ fn every_corpus_file_imports_and_passes_gateway_check() {
             std::fs::read_to_string(&out_file).unwrap_or_default()
         );
     }
-    for (name, code, report) in &reports[..7] {
+    for (name, code, report) in &reports {
         assert_eq!((*code, report.as_str()), (Some(0), ""), "{name}");
     }
-    // What the gateway cannot express, each at its line.
-    assert_eq!(
-        reports[7..]
-            .iter()
-            .map(|(n, c, r)| format!("{n} {c:?}\n{r}"))
-            .collect::<Vec<_>>(),
-        [
-            "vm-tls-static.conf Some(2)\nvm-tls-static.conf:6: return: redirect_https answers 308 where this answers 301 (and sends a host the certificate does not name to the certificate's first name); a server per listener is not built, so this server cannot be kept apart\n",
-            "selfhosted-streaming.conf Some(2)\nselfhosted-streaming.conf:9: server: backup servers have no equivalent (outlier detection ejects failing endpoints instead)\nselfhosted-streaming.conf:44: error_page: the page `/500.html` is not answered by a `return` location: the gateway serves error pages from `return` routes only (the original status stays, with the gateway's own error body)\n",
-            "vhosts/nginx.conf Some(2)\nvhosts/conf.d/00-default.conf:4: return: `return 444` closes the connection without an answer; the gateway always answers: answered with 404 instead\n",
-        ]
-    );
 }
 
 #[test]

@@ -530,6 +530,124 @@ return = { status = 200, body = "sorry" }
     assert_eq!(n.body, g.body, "the error page's body");
 }
 
+/// Error pages served from files (`root`), with the original status or
+/// the page's code; with the original (error) status the client's
+/// conditional and range headers do not apply, and a `HEAD` stays one; a
+/// missing page file is the page's own `404`.
+#[tokio::test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (apt-get install nginx)")]
+async fn error_pages_from_files_follow_nginx() {
+    let nginx = r#"
+server {
+    listen {LISTEN};
+    location /app/ { proxy_pass http://{UPSTREAM}/; proxy_intercept_errors on; error_page 502 503 /errors/50x.html; }
+    location /denied/ { deny all; proxy_pass http://{UPSTREAM}/; error_page 403 =200 /errors/403.html; }
+    location /lost/ { deny all; proxy_pass http://{UPSTREAM}/; error_page 403 /errors/missing.html; }
+    location /errors/ { internal; root {ROOT}; }
+}
+"#;
+    let gateway = r#"
+[upstreams.app]
+endpoints = ["http://{UPSTREAM}"]
+[[routes]]
+location = "/app/"
+upstream = "app"
+strip_prefix = true
+intercept_errors = true
+error_pages = [{ status = [502, 503], uri = "/errors/50x.html" }]
+[[routes]]
+location = "/denied/"
+upstream = "app"
+access = ["deny all"]
+error_pages = [{ status = [403], uri = "/errors/403.html", code = 200 }]
+[[routes]]
+location = "/lost/"
+upstream = "app"
+access = ["deny all"]
+error_pages = [{ status = [403], uri = "/errors/missing.html" }]
+[[routes]]
+location = "/errors/"
+internal = true
+files = { root = "{ROOT}" }
+"#;
+    let files = [
+        ("errors/50x.html", "<p>down for a moment</p>\n"),
+        ("errors/403.html", "<p>not for you</p>\n"),
+    ];
+    let p = Parity::start(nginx, gateway, &files).await;
+    for path in [
+        "/app/status/502",
+        "/app/status/503",
+        "/app/fine",
+        "/denied/x",
+        "/lost/x",
+    ] {
+        p.same_get(path).await;
+    }
+    let h = "Host: parity.test\r\n";
+    for request in [
+        format!("GET /app/status/503 HTTP/1.1\r\n{h}"),
+        format!("GET /app/status/502 HTTP/1.1\r\n{h}If-None-Match: *\r\nRange: bytes=0-3\r\n"),
+        format!("HEAD /app/status/502 HTTP/1.1\r\n{h}"),
+    ] {
+        // Bodies of error statuses are not compared by `same`: here they are.
+        let (n, g) = p.both(&request).await;
+        p.assert_same(&request, &n, &g);
+        assert_eq!(
+            String::from_utf8_lossy(&n.body),
+            String::from_utf8_lossy(&g.body),
+            "{request}: the page"
+        );
+    }
+}
+
+/// `return 444`: NGINX closes the connection without sending a byte; so
+/// does the gateway, alone or after an answered request on the same
+/// connection.
+#[tokio::test]
+#[cfg_attr(not(nginx_tests), ignore = "needs nginx (apt-get install nginx)")]
+async fn return_444_closes_the_connection_like_nginx() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let nginx = r#"
+server {
+    listen {LISTEN};
+    default_type text/plain;
+    location /drop/ { return 444; }
+    location / { return 200 "kept"; }
+}
+"#;
+    let gateway = r#"
+[[routes]]
+location = "/drop/"
+return = { status = 444 }
+[[routes]]
+location = "/"
+return = { status = 200, body = "kept" }
+"#;
+    let p = Parity::start(nginx, gateway, &[]).await;
+    p.same_get("/x").await;
+    let h = "Host: parity.test\r\n";
+    let alone = format!("GET /drop/x HTTP/1.1\r\n{h}\r\n");
+    let after = format!("GET /a HTTP/1.1\r\n{h}\r\nGET /drop/ HTTP/1.1\r\n{h}\r\n");
+    for (who, addr) in [("nginx", p.nginx.addr), ("gateway", p.gateway.addr)] {
+        for (request, want) in [(&alone, 0), (&after, 1)] {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut raw = Vec::new();
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                stream.read_to_end(&mut raw),
+            )
+            .await
+            .expect("closed in time")
+            .unwrap();
+            let text = String::from_utf8_lossy(&raw);
+            assert_eq!(text.matches("HTTP/1.1 ").count(), want, "{who}: {text}");
+            assert_eq!(text.matches("kept").count(), want, "{who}: {text}");
+        }
+    }
+}
+
 /// Feature 3 (the files handler wired in): `root`, `alias`, `try_files`
 /// with a fallback URI, `expires`, conditional and range answers, through
 /// the gateway's routing; 7: basic auth, with `return` answering before it.

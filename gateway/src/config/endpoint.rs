@@ -16,6 +16,10 @@ pub(crate) struct EndpointUrl {
     /// Share of the upstream's requests relative to the other endpoints
     /// (every address a host name resolves to gets it).
     pub(crate) weight: u32,
+    /// A backup (NGINX's `server ... backup`): sent requests only when no
+    /// other endpoint of the upstream can take them (all unhealthy,
+    /// ejected, or already tried by the request).
+    pub(crate) backup: bool,
 }
 
 /// The largest endpoint or split weight: keeps the precomputed weighted
@@ -63,6 +67,7 @@ impl EndpointUrl {
             host,
             port: authority.port_u16().unwrap_or(80),
             weight: 1,
+            backup: false,
         })
     }
 
@@ -100,16 +105,16 @@ pub(super) fn parse_endpoint_list(list: &str) -> Result<Vec<EndpointUrl>, String
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(
     untagged,
-    expecting = "expected an endpoint URL (\"http://host:port\") or a table { url = \"http://host:port\", weight = 1 }"
+    expecting = "expected an endpoint URL (\"http://host:port\") or a table { url = \"http://host:port\", weight = 1, backup = false }"
 )]
 pub(crate) enum EndpointEntry {
     /// `"http://host:port"`, weight 1.
     Url(String),
-    /// `{ url = "http://host:port", weight = 3 }`.
+    /// `{ url = "http://host:port", weight = 3, backup = true }`.
     Weighted(WeightedEndpoint),
 }
 
-/// `{ url, weight }`.
+/// `{ url, weight, backup }`.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WeightedEndpoint {
@@ -117,6 +122,9 @@ pub(crate) struct WeightedEndpoint {
     url: String,
     /// Its weight (default 1).
     weight: Option<u32>,
+    /// A backup endpoint (default false).
+    #[serde(default)]
+    backup: bool,
 }
 
 impl EndpointEntry {
@@ -134,6 +142,7 @@ impl EndpointEntry {
                     ));
                 }
                 endpoint.weight = weight;
+                endpoint.backup = w.backup;
                 Ok(endpoint)
             }
         }

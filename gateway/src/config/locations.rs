@@ -147,6 +147,10 @@ pub(crate) struct ReturnConfig {
     pub(crate) body: Option<Template>,
 }
 
+/// `return = { status = 444 }`: NGINX's "close the connection without an
+/// answer" (HTTP/2: the stream is reset).
+pub(crate) const CLOSE_WITHOUT_ANSWER: u16 = 444;
+
 /// Whether `status` is one `return` answers with a `Location`.
 pub(crate) fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
@@ -240,8 +244,28 @@ pub(super) fn validate_return(
     groups: &[&str],
 ) -> Result<ReturnConfig, ConfigError> {
     let at = format!("{key}.return");
-    if !(200..=599).contains(&r.status) || r.status == 444 {
-        return Err(c.err(format!("{at}.status"), format!("{} is not a status the gateway answers with (200-599; NGINX's 444 closes the connection, which the gateway does not do)", r.status)));
+    if r.status == CLOSE_WITHOUT_ANSWER {
+        // NGINX's 444: the connection is closed, nothing is sent.
+        if r.location.is_some() || r.body.is_some() {
+            return Err(c.err(
+                at,
+                "444 closes the connection without an answer: no `location` or `body`",
+            ));
+        }
+        return Ok(ReturnConfig {
+            status: r.status,
+            location: None,
+            body: None,
+        });
+    }
+    if !(200..=599).contains(&r.status) {
+        return Err(c.err(
+            format!("{at}.status"),
+            format!(
+                "{} is not a status the gateway answers with (200-599, or 444 to close the connection without an answer)",
+                r.status
+            ),
+        ));
     }
     let template = |field: &str, text: &str| {
         Template::parse(text, groups).map_err(|p| c.err(format!("{at}.{field}"), p))

@@ -50,11 +50,12 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 pub(crate) use acme::AcmeConfig;
+pub(crate) use endpoint::EndpointUrl;
 pub use error::ConfigError;
 pub(crate) use health::{Balance, HealthCheck, Outlier};
 pub(crate) use limits::ClientLimits;
 pub(crate) use locations::{
-    AccessRule, ErrorPage, Location, ReturnConfig, RewriteFlag, RewriteRule,
+    AccessRule, CLOSE_WITHOUT_ANSWER, ErrorPage, Location, ReturnConfig, RewriteFlag, RewriteRule,
 };
 pub(crate) use log::AccessOutput;
 pub(crate) use overlay::Overrides;

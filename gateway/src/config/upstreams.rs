@@ -114,6 +114,12 @@ fn validate_one(
             format!("at least one endpoint URL is required (or set {var})"),
         ));
     }
+    if endpoints.iter().all(|e| e.backup) {
+        return Err(c.err(
+            format!("{key}.endpoints"),
+            "every endpoint is a backup: at least one must not be (backups take requests only when the others cannot)",
+        ));
+    }
     if u.failure_cooldown.is_some() {
         return Err(c.err(
             format!("{key}.failure_cooldown"),

@@ -8,11 +8,34 @@ use common::Problem;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
-use crate::config::ReturnConfig;
+use crate::config::{CLOSE_WITHOUT_ANSWER, ReturnConfig};
 use crate::routing::vars::{Vars, render};
+
+/// Marks a response that must not be sent: `return 444` (NGINX's "close
+/// the connection without an answer"). The connection's service sees it
+/// and fails the request (hyper then closes an HTTP/1 connection and
+/// resets an HTTP/2 stream, writing nothing); the access log still shows
+/// the status 444, as NGINX's does.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CloseWithoutAnswer;
+
+impl std::fmt::Display for CloseWithoutAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("closed without an answer (return 444)")
+    }
+}
+
+impl std::error::Error for CloseWithoutAnswer {}
 
 /// The answer `ret` gives with `vars`.
 pub(crate) fn answer(ret: &ReturnConfig, vars: &Vars<'_>) -> Result<Response<Bytes>, Problem> {
+    if ret.status == CLOSE_WITHOUT_ANSWER {
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() =
+            StatusCode::from_u16(ret.status).map_err(|_| Problem::internal())?;
+        response.extensions_mut().insert(CloseWithoutAnswer);
+        return Ok(response);
+    }
     let status = StatusCode::from_u16(ret.status).map_err(|_| Problem::internal())?;
     if let Some(location) = &ret.location {
         let value = HeaderValue::from_str(&render(location, vars)).map_err(|_| {

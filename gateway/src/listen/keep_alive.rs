@@ -26,7 +26,6 @@
 //!    closed, like NGINX's `keepalive_timeout`), or for the shutdown signal
 //!    (closed at once).
 
-use std::convert::Infallible;
 use std::future::poll_fn;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -43,6 +42,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use tokio::time::Instant;
 
+use crate::content::returns::CloseWithoutAnswer;
 use crate::proxy::ResponseBody;
 use crate::stop::Stop;
 
@@ -130,7 +130,7 @@ pub(super) async fn serve_http1<S, Svc>(
 ) -> Served<S>
 where
     S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Clone + Unpin,
+    Svc: HttpService<Incoming, ResBody = Tracked, Error = CloseWithoutAnswer> + Clone + Unpin,
 {
     loop {
         match turn(builder, io, service.clone(), state, park_after, stop).await {
@@ -152,7 +152,7 @@ async fn turn<S, Svc>(
 ) -> Turn<S>
 where
     S: ClientSocket + AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    Svc: HttpService<Incoming, ResBody = Tracked, Error = Infallible> + Unpin,
+    Svc: HttpService<Incoming, ResBody = Tracked, Error = CloseWithoutAnswer> + Unpin,
 {
     io.begin_turn();
     let mut conn = builder.serve_connection(io, service).with_upgrades();

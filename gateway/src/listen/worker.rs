@@ -13,7 +13,6 @@
 //! active when the connection is accepted: a reload applies them to new
 //! connections.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -30,6 +29,7 @@ use tokio::net::TcpStream;
 
 use crate::client_limit::{Admitted, ClientConnections};
 use crate::config::Config;
+use crate::content::returns::CloseWithoutAnswer;
 use crate::headers::{self, Peer};
 use crate::proxy::ClientConn;
 use crate::state::Shared;
@@ -338,8 +338,12 @@ impl Conn {
     /// done with its response ([`Tracked`]).
     fn service(
         &self,
-    ) -> impl HttpService<Incoming, ResBody = Tracked, Error = Infallible, Future: Send + 'static>
-    + Clone
+    ) -> impl HttpService<
+        Incoming,
+        ResBody = Tracked,
+        Error = CloseWithoutAnswer,
+        Future: Send + 'static,
+    > + Clone
     + Send
     + Unpin
     + use<> {
@@ -359,7 +363,14 @@ impl Conn {
                     if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                         state.upgraded.store(true, Ordering::Relaxed);
                     }
-                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, state)))
+                    if response.extensions().get::<CloseWithoutAnswer>().is_some() {
+                        // `return 444`: nothing is written; the response
+                        // (and its access log line) ends here.
+                        drop(response);
+                        state.response_finished();
+                        return Err(CloseWithoutAnswer);
+                    }
+                    Ok(response.map(|body| Tracked::new(body, state)))
                 },
             )
         })

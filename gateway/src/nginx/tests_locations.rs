@@ -68,7 +68,9 @@ fn access_rules_auth_and_error_pages_are_inherited_as_nginx_inherits_them() {
              proxy_pass http://a:1; satisfy any; }}
            location = /oops {{ return 200 \"sorry\"; }}
            location /files/ {{ error_page 500 /static-page.html; proxy_pass http://a:1; }}
-           location = /static-page.html {{ root /; }} }}",
+           location = /static-page.html {{ root /; }}
+           location /up/ {{ error_page 500 /proxied-page; proxy_pass http://a:1; }}
+           location = /proxied-page {{ proxy_pass http://a:1; }} }}",
         htpasswd.display()
     ));
     let api = &c.routes[0];
@@ -82,12 +84,14 @@ fn access_rules_auth_and_error_pages_are_inherited_as_nginx_inherits_them() {
         "{}",
         t.toml
     );
-    assert!(c.routes[3].error_pages.is_empty());
+    // A page served by files is kept; one served by a proxy is not.
+    assert_eq!(c.routes[3].error_pages.len(), 1);
+    assert!(c.routes[5].error_pages.is_empty());
     let w = whys(&t);
     assert!(w.iter().any(|l| l.contains("satisfy any")), "{w:?}");
     assert!(
         w.iter().any(|l| l.contains(
-            "error_page: the page `/static-page.html` is not answered by a `return` location"
+            "error_page: the page `/proxied-page` is not answered by a `return` or files location"
         )),
         "{w:?}"
     );
@@ -119,10 +123,12 @@ fn upstream_blocks_keep_weights_balance_and_failures() {
          server { location / { proxy_pass http://pool; } }",
     );
     let u = &c.upstreams["pool"];
-    assert_eq!(u.endpoints.len(), 1);
-    assert_eq!(u.endpoints[0].weight, 2);
+    assert_eq!(u.endpoints.len(), 2);
+    assert_eq!((u.endpoints[0].weight, u.endpoints[0].backup), (2, false));
+    assert_eq!((u.endpoints[1].weight, u.endpoints[1].backup), (1, true));
     let w = whys(&t);
-    assert!(w.iter().any(|l| l.contains("backup")), "{w:?}");
+    assert!(!w.iter().any(|l| l.contains("backup")), "{w:?}");
     assert!(w.iter().any(|l| l.contains("ip_hash")), "{w:?}");
+    assert!(t.toml.contains("backup = true"), "{}", t.toml);
     assert!(t.toml.contains("base_ejection = \"5s\""));
 }

@@ -26,6 +26,9 @@ pub fn size_text(bytes: u64) -> String {
     bytes.to_string()
 }
 
+/// The longest time the route table takes (`config::units`): 365 days.
+pub const MAX_TIME_MS: u64 = 365 * 86_400_000;
+
 /// An NGINX time (`30s`, `1m30s`, `1h 30m`, `500ms`, `60`) in milliseconds.
 pub fn time_ms(text: &str) -> Option<u64> {
     let mut total: u64 = 0;

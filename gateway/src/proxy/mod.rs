@@ -134,7 +134,7 @@ async fn proxy(
             Ok(r) => (r.status(), matches!(route.content, Content::Proxy)),
             Err(problem) => (problem.status_code(), false),
         };
-        if let Some(page) = error_pages::page(ctx, route, &head, status, from_upstream) {
+        if let Some(page) = error_pages::page(ctx, route, &head, status, from_upstream).await {
             result = page;
         }
     }

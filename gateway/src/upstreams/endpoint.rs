@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use metrics::Counter;
 
+use crate::config::EndpointUrl;
 use crate::metrics::ENDPOINT_REQUESTS;
 
 use super::health::EndpointState;
@@ -18,6 +19,9 @@ pub(crate) struct Endpoint {
     pub(super) configured_authority: String,
     /// Its balancing weight (its configured endpoint's).
     pub(super) weight: u32,
+    /// A backup: chosen only when no other endpoint can be
+    /// ([`super::select`]).
+    pub(super) backup: bool,
     /// Its health and load, shared with the same address in the pools of
     /// earlier and later route tables.
     pub(super) state: Arc<EndpointState>,
@@ -26,13 +30,12 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    /// An endpoint for `addr`, with the state of the same address in
-    /// `known` when there is one (else healthy and idle).
+    /// An endpoint for `addr` resolved from `url`, with the state of the
+    /// same address in `known` when there is one (else healthy and idle).
     pub(super) fn new(
         upstream: &str,
         addr: SocketAddr,
-        configured_authority: String,
-        weight: u32,
+        url: &EndpointUrl,
         known: &[Arc<Endpoint>],
     ) -> Arc<Self> {
         let state = known
@@ -43,8 +46,9 @@ impl Endpoint {
         requests.increment(0);
         Arc::new(Endpoint {
             addr,
-            configured_authority,
-            weight: weight.max(1),
+            configured_authority: url.authority(),
+            weight: url.weight.max(1),
+            backup: url.backup,
             state,
             requests,
         })

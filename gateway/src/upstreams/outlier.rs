@@ -134,11 +134,12 @@ mod tests {
     fn endpoints(n: u16) -> Vec<Arc<Endpoint>> {
         (1..=n)
             .map(|port| {
+                let url = crate::config::EndpointUrl::parse(&format!("http://127.0.0.1:{port}"))
+                    .expect("a valid URL");
                 Endpoint::new(
                     "t",
                     std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                    format!("127.0.0.1:{port}"),
-                    1,
+                    &url,
                     &[],
                 )
             })

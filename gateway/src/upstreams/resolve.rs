@@ -29,13 +29,7 @@ pub(super) fn initial_endpoints(
         };
         for addr in addrs {
             if !out.iter().any(|ep| ep.addr == addr) {
-                out.push(Endpoint::new(
-                    &config.name,
-                    addr,
-                    authority.clone(),
-                    url.weight,
-                    known,
-                ));
+                out.push(Endpoint::new(&config.name, addr, url, known));
             }
         }
     }
@@ -80,13 +74,7 @@ pub(super) async fn resolve(
             }
             match current.iter().find(|ep| ep.addr == addr) {
                 Some(ep) => next.push(Arc::clone(ep)),
-                None => next.push(Endpoint::new(
-                    &config.name,
-                    addr,
-                    configured.clone(),
-                    url.weight,
-                    current,
-                )),
+                None => next.push(Endpoint::new(&config.name, addr, url, current)),
             }
         }
     }

@@ -8,6 +8,10 @@
 //!   way NGINX's smooth weighted round robin does it, walked by one atomic
 //!   cursor (with equal weights, plain turns).
 //!
+//! Backup endpoints (NGINX's `backup`) are not in either draw: they are
+//! chosen, least loaded first, only when no other endpoint is usable for
+//! the request (all unhealthy or ejected, or already tried by it).
+//!
 //! Everything per request is atomics: no lock, no allocation. The set and
 //! its schedule are rebuilt only when the addresses change.
 
@@ -24,8 +28,10 @@ use super::endpoint::Endpoint;
 /// list of addresses.
 #[derive(Debug, Default)]
 pub(super) struct EndpointSet {
-    /// The endpoints.
+    /// The endpoints: the primary ones, then the backups.
     pub(super) list: Vec<Arc<Endpoint>>,
+    /// How many of `list` are primary (the rest are backups).
+    primary: usize,
     /// Running sums of the weights (weighted draws); empty with equal weights.
     cumulative: Vec<u64>,
     /// Weighted round-robin order (indices into `list`); empty with equal weights.
@@ -34,7 +40,10 @@ pub(super) struct EndpointSet {
 
 impl EndpointSet {
     pub(super) fn new(list: Vec<Arc<Endpoint>>) -> Self {
-        let weights: Vec<u32> = list.iter().map(|e| e.weight).collect();
+        let (mut list, backups): (Vec<_>, Vec<_>) = list.into_iter().partition(|e| !e.backup);
+        let primary = list.len();
+        list.extend(backups);
+        let weights: Vec<u32> = list[..primary].iter().map(|e| e.weight).collect();
         let equal = weights.windows(2).all(|w| w[0] == w[1]);
         let (cumulative, schedule) = if equal {
             (Vec::new(), Vec::new())
@@ -51,15 +60,16 @@ impl EndpointSet {
         };
         EndpointSet {
             list,
+            primary,
             cumulative,
             schedule,
         }
     }
 
-    /// An index drawn at random, by weight.
+    /// An index drawn at random among the primary endpoints, by weight.
     fn draw(&self) -> usize {
         match self.cumulative.last() {
-            None => random_below(self.list.len() as u64) as usize,
+            None => random_below(self.primary as u64) as usize,
             Some(&total) => {
                 let x = random_below(total);
                 self.cumulative.partition_point(|&c| c <= x)
@@ -165,8 +175,8 @@ impl Balancer {
     /// The endpoint for the next request among `set`, healthy at `now_ms`
     /// and not in `tried`.
     pub(super) fn pick(&self, set: &EndpointSet, tried: &[SocketAddr], now_ms: u64) -> Picked {
-        let n = set.list.len();
-        if n == 0 {
+        let n = set.primary;
+        if set.list.is_empty() {
             return Picked::Empty;
         }
         let usable = |i: usize| {
@@ -174,6 +184,7 @@ impl Balancer {
             ep.state.is_healthy(now_ms) && !tried.contains(&ep.addr)
         };
         let first = match self.balance {
+            _ if n == 0 => 0,
             Balance::RoundRobin => {
                 let turn = self.cursor.fetch_add(1, Ordering::Relaxed);
                 if set.schedule.is_empty() {
@@ -196,14 +207,20 @@ impl Balancer {
                 }
             }
         };
-        if usable(first) {
+        if n > 0 && usable(first) {
             return Picked::Endpoint(Arc::clone(&set.list[first]));
         }
-        // The drawn ones are out: the least loaded of the rest, in turn.
+        // The drawn ones are out: the least loaded of the rest, in turn;
+        // then the least loaded backup.
         let found = (1..n)
             .map(|k| (first + k) % n)
             .filter(|&i| usable(i))
-            .reduce(|best, i| lighter(set, best, i));
+            .reduce(|best, i| lighter(set, best, i))
+            .or_else(|| {
+                (n..set.list.len())
+                    .filter(|&i| usable(i))
+                    .reduce(|best, i| lighter(set, best, i))
+            });
         match found {
             Some(i) => Picked::Endpoint(Arc::clone(&set.list[i])),
             None if set.list.iter().any(|ep| ep.state.is_healthy(now_ms)) => Picked::NoneLeft,
@@ -232,6 +249,57 @@ mod tests {
         let s = weighted_schedule(&[95, 5]);
         assert_eq!(s.iter().filter(|&&i| i == 1).count(), 1);
         assert_eq!(weighted_schedule(&[3, 0]), vec![0]);
+    }
+
+    fn set(urls: &[&str]) -> EndpointSet {
+        let list = urls
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let url = crate::config::EndpointUrl {
+                    backup: u.ends_with(" backup"),
+                    ..crate::config::EndpointUrl::parse(u.trim_end_matches(" backup"))
+                        .expect("a valid URL")
+                };
+                let port = 9000 + u16::try_from(i).expect("few");
+                Endpoint::new(
+                    "select-test",
+                    SocketAddr::from(([127, 0, 0, 1], port)),
+                    &url,
+                    &[],
+                )
+            })
+            .collect();
+        EndpointSet::new(list)
+    }
+
+    #[test]
+    fn a_backup_is_chosen_only_when_no_primary_is_usable() {
+        let set = set(&[
+            "http://127.0.0.1:9000 backup",
+            "http://127.0.0.1:9001",
+            "http://127.0.0.1:9002",
+        ]);
+        let backup = SocketAddr::from(([127, 0, 0, 1], 9000));
+        for balance in [Balance::P2c, Balance::RoundRobin] {
+            let b = Balancer::new(balance);
+            for _ in 0..200 {
+                let Picked::Endpoint(ep) = b.pick(&set, &[], 0) else {
+                    panic!("an endpoint");
+                };
+                assert_ne!(ep.addr, backup, "{balance:?}");
+            }
+            let primaries = [
+                SocketAddr::from(([127, 0, 0, 1], 9001)),
+                SocketAddr::from(([127, 0, 0, 1], 9002)),
+            ];
+            let Picked::Endpoint(ep) = b.pick(&set, &primaries, 0) else {
+                panic!("the backup");
+            };
+            assert_eq!(ep.addr, backup);
+            let all = [primaries[0], primaries[1], backup];
+            assert!(matches!(b.pick(&set, &all, 0), Picked::NoneLeft));
+        }
     }
 
     #[test]

@@ -46,6 +46,27 @@ fn endpoints_may_carry_weights() {
 }
 
 #[test]
+fn endpoints_may_be_backups_but_not_all_of_them() {
+    let config = accepted(
+        "[upstreams.users]\nendpoints = [\"http://a:1\", { url = \"http://b:2\", backup = true }, { url = \"http://c:3\", weight = 2, backup = false }]\n[[routes]]\nprefix = \"/users/\"\nupstream = \"users\"\n",
+    );
+    let backups: Vec<bool> = config.upstreams["users"]
+        .endpoints
+        .iter()
+        .map(|e| e.backup)
+        .collect();
+    assert_eq!(backups, vec![false, true, false]);
+    assert_refused(
+        "[upstreams.users]\nendpoints = [{ url = \"http://b:2\", backup = true }]\n[[routes]]\nprefix = \"/users/\"\nupstream = \"users\"\n",
+        "FILE: upstreams.users.endpoints: every endpoint is a backup: at least one must not be",
+    );
+    assert_refused(
+        "[upstreams.users]\nendpoints = [{ url = \"http://b:2\", backup = \"yes\" }]\n",
+        "expected an endpoint URL",
+    );
+}
+
+#[test]
 fn a_weight_out_of_range_is_refused() {
     for weight in ["0", "1001"] {
         assert_refused(
@@ -63,7 +84,7 @@ fn a_weight_out_of_range_is_refused() {
 fn a_malformed_endpoint_entry_says_what_is_expected() {
     assert_refused(
         "[upstreams.users]\nendpoints = [{ address = \"http://a:1\" }]\n",
-        "expected an endpoint URL (\"http://host:port\") or a table { url = \"http://host:port\", weight = 1 }",
+        "expected an endpoint URL (\"http://host:port\") or a table { url = \"http://host:port\", weight = 1, backup = false }",
     );
 }
 

@@ -83,8 +83,12 @@ fn each_invalid_combination_is_refused_naming_its_key() {
             "FILE: routes[0].return.body: a redirect has a `location`",
         ),
         (
-            "location = \"/a/\"\nreturn = { status = 444 }",
-            "FILE: routes[0].return.status: 444 is not a status",
+            "location = \"/a/\"\nreturn = { status = 444, body = \"x\" }",
+            "FILE: routes[0].return: 444 closes the connection without an answer",
+        ),
+        (
+            "location = \"/a/\"\nreturn = { status = 600 }",
+            "FILE: routes[0].return.status: 600 is not a status the gateway answers with",
         ),
         (
             "location = \"/a/\"\nreturn = { status = 200, body = \"$nope\" }",

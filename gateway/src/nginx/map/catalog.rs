@@ -74,6 +74,11 @@ pub fn needs_no_translation(name: &str) -> bool {
         "http2",
         "http2_push_preload",
         "chunked_transfer_encoding",
+        // conditions of a response cache: without `proxy_cache` (itself
+        // reported) they do nothing (the Node.js tutorials' WebSocket
+        // recipe writes `proxy_cache_bypass $http_upgrade`)
+        "proxy_cache_bypass",
+        "proxy_no_cache",
         // names are re-resolved by the gateway already
         "resolver",
         "resolver_timeout",
@@ -129,8 +134,6 @@ pub fn why_not(name: &str) -> &'static str {
         | "proxy_cache_path"
         | "proxy_cache_valid"
         | "proxy_cache_key"
-        | "proxy_cache_bypass"
-        | "proxy_no_cache"
         | "proxy_cache_use_stale"
         | "proxy_cache_lock"
         | "proxy_cache_methods"

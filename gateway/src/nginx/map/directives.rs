@@ -131,10 +131,13 @@ pub fn return_of(d: &Directive, groups: &[String]) -> Result<Return, String> {
         _ => return Err("`return` takes a status and a text or URL".into()),
     };
     if status == 444 {
-        return Err(
-            "`return 444` closes the connection without an answer; the gateway always answers"
-                .into(),
-        );
+        // Closes the connection without an answer; a text after it is
+        // never sent.
+        return Ok(Return {
+            status,
+            location: None,
+            body: None,
+        });
     }
     if !(200..=599).contains(&status) {
         return Err(format!("{status} is not a status the gateway answers with"));

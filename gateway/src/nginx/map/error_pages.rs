@@ -1,6 +1,6 @@
 //! Error pages across routes: the route that answers an internal URI
 //! (NGINX's location search), and which `error_page`s the gateway can
-//! serve (a `return` route) or must report.
+//! serve (a `return` or a files route) or must report.
 
 use super::Report;
 use super::model::Route;
@@ -58,15 +58,17 @@ pub(super) fn target<'a>(routes: &'a [Route], uri: &str) -> Option<&'a Route> {
     best.map(|(r, _, _)| r)
 }
 
-/// Keep the error pages the gateway serves (a `return` route); report the
-/// others at their `error_page`.
+/// Keep the error pages the gateway serves (a `return` or a files route);
+/// report the others (a proxied page) at their `error_page`.
 pub fn resolve_error_pages(routes: &mut [Route], report: &mut Report) {
     let answers: Vec<Vec<bool>> = routes
         .iter()
         .map(|r| {
             r.error_pages
                 .iter()
-                .map(|p| target(routes, &p.uri).is_some_and(|t| t.ret.is_some()))
+                .map(|p| {
+                    target(routes, &p.uri).is_some_and(|t| t.ret.is_some() || t.files.is_some())
+                })
                 .collect()
         })
         .collect();
@@ -77,7 +79,7 @@ pub fn resolve_error_pages(routes: &mut [Route], report: &mut Report) {
                 kept.push(page);
             } else if let Some(d) = &page.directive {
                 let why = format!(
-                    "the page `{}` is not answered by a `return` location: the gateway serves error pages from `return` routes only (the original status stays, with the gateway's own error body)",
+                    "the page `{}` is not answered by a `return` or files location: the gateway does not fetch error pages from upstreams (the original status stays, with the gateway's own error body)",
                     page.uri
                 );
                 let c = report.untranslated(d, &why);

@@ -30,8 +30,11 @@ pub fn http<'a>(http: &'a [Directive], table: &mut Table, report: &mut Report) -
             "upstream" if d.block.is_some() => {
                 let name = upstream::table_name(d.arg(0));
                 let u = upstream::block(d, report);
-                if u.endpoints.is_empty() {
-                    let c = report.untranslated(d, "no translatable server in the upstream");
+                if u.endpoints.iter().all(|(_, _, backup)| *backup) {
+                    let c = report.untranslated(
+                        d,
+                        "no translatable server in the upstream other than backups",
+                    );
                     table.comments.push(c);
                     continue;
                 }
@@ -78,9 +81,9 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
     let a0 = d.arg(0);
     let time = || {
         values::time_ms(a0)
-            .filter(|ms| *ms > 0)
+            .filter(|ms| *ms > 0 && *ms <= values::MAX_TIME_MS)
             .map(values::time_text)
-            .ok_or_else(|| format!("`{a0}` is not a time above zero"))
+            .ok_or_else(|| format!("`{a0}` is not a time above zero and at most 365 days"))
     };
     match d.name.as_str() {
         "client_max_body_size" => {

@@ -231,7 +231,7 @@ fn proxy_timeout(levels: &[&[Directive]; 3]) -> Option<String> {
         .rev()
         .find_map(|l| l.iter().rev().find(|x| x.name == "proxy_connect_timeout"))
         .and_then(|x| values::time_ms(x.arg(0)))
-        .filter(|ms| *ms > 0)
+        .filter(|ms| *ms > 0 && *ms <= values::MAX_TIME_MS)
         .map(values::time_text)
 }
 

@@ -8,6 +8,8 @@ mod cors;
 mod directives;
 mod error_pages;
 mod global;
+mod host_if;
+mod listens;
 mod location;
 mod model;
 mod route;
@@ -135,7 +137,16 @@ pub fn translate(parsed: &Parsed, prefixes: &Prefixes) -> Translation {
             file: *file,
             pos: *pos,
         };
-        if !why.contains("mime.types") {
+        if why.contains("mime.types") {
+            // The gateway has its own MIME table.
+        } else if why.contains("letsencrypt/options-ssl-nginx.conf") {
+            // Certbot's TLS tuning (protocols, ciphers, session cache): the
+            // gateway's rustls settings apply, as for those directives.
+            table.comments.push(format!(
+                "{}: Certbot's TLS options need no translation (the gateway's own TLS settings apply)",
+                report.place(&d)
+            ));
+        } else {
             let c = report.untranslated(&d, why);
             table.comments.push(c);
         }
@@ -191,7 +202,7 @@ fn placeholder_route(table: &mut Table) {
         "unreachable".into(),
         model::Upstream {
             comments: vec!["Nothing in the file proxies: a placeholder that answers 502.".into()],
-            endpoints: vec![("http://127.0.0.1:9".into(), 1)],
+            endpoints: vec![("http://127.0.0.1:9".into(), 1, false)],
             ..model::Upstream::default()
         },
     );

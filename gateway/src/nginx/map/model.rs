@@ -37,8 +37,8 @@ pub struct Table {
 pub struct Upstream {
     /// Comments above it.
     pub comments: Vec<String>,
-    /// `(url, weight)`.
-    pub endpoints: Vec<(String, u32)>,
+    /// `(url, weight, backup)`.
+    pub endpoints: Vec<(String, u32, bool)>,
     /// `round_robin` or `p2c`.
     pub balance: Option<String>,
     /// `connect_timeout`.
@@ -56,6 +56,10 @@ pub struct Server {
     pub names: Vec<String>,
     /// `default`.
     pub default: bool,
+    /// Its own plain listeners (`listen`); none: the table's.
+    pub listen: Vec<String>,
+    /// Its own TLS listeners (`listen_tls`).
+    pub listen_tls: Vec<String>,
     /// `[[servers.routes]]`.
     pub routes: Vec<Route>,
 }
@@ -208,6 +212,12 @@ impl Table {
             if server.default {
                 s.set("default", Value::Bool(true));
             }
+            if !server.listen.is_empty() {
+                s.set("listen", strings(&server.listen));
+            }
+            if !server.listen_tls.is_empty() {
+                s.set("listen_tls", strings(&server.listen_tls));
+            }
             out.push(s);
             for r in &server.routes {
                 out.extend(r.sections("servers.routes"));
@@ -235,12 +245,18 @@ impl Upstream {
         let endpoints = self
             .endpoints
             .iter()
-            .map(|(url, w)| match w {
-                1 => Value::Str(url.clone()),
-                w => Value::Inline(vec![
-                    ("url".into(), Value::Str(url.clone())),
-                    ("weight".into(), Value::Int(i64::from(*w))),
-                ]),
+            .map(|(url, w, backup)| match (w, backup) {
+                (1, false) => Value::Str(url.clone()),
+                (w, backup) => {
+                    let mut t = vec![("url".into(), Value::Str(url.clone()))];
+                    if *w != 1 {
+                        t.push(("weight".into(), Value::Int(i64::from(*w))));
+                    }
+                    if *backup {
+                        t.push(("backup".into(), Value::Bool(true)));
+                    }
+                    Value::Inline(t)
+                }
             })
             .collect();
         s.set("endpoints", Value::Array(endpoints));

@@ -149,7 +149,7 @@ pub fn check(d: &Directive, ctx: &Context) -> Result<(), String> {
         ("gzip_comp_level", [n]) if n.parse::<u32>().is_ok_and(|l| (1..=9).contains(&l)) => Ok(()),
         ("client_max_body_size", [n]) if values::size(n).is_some() => Ok(()),
         ("proxy_read_timeout" | "proxy_connect_timeout", [t])
-            if values::time_ms(t).is_some_and(|ms| ms > 0) =>
+            if values::time_ms(t).is_some_and(|ms| ms > 0 && ms <= values::MAX_TIME_MS) =>
         {
             Ok(())
         }

@@ -1,21 +1,19 @@
 //! `server` blocks: listeners, certificates, and each `location` with a
 //! `proxy_pass` as a route (NGINX's prefix-replacement rules).
 
-use super::super::emit::Value;
 use super::super::parse::Directive;
 use super::super::values;
+use super::host_if;
+use super::listens::{self, Listens};
 use super::location;
 use super::model::{Return, Route, Server};
 use super::route::{self, Context};
 use super::{Prefixes, Report, Table, UpstreamNames, global};
 
-/// What a server listens on.
-struct Listens {
-    plain: Vec<(String, &'static str)>,
-    tls: Vec<String>,
-}
-
-/// Translate the servers of the `http` level.
+/// Translate the servers of the `http` level: each `server` block a
+/// `[[servers]]` on its own listeners (the default server's listeners are
+/// the table's `[listen] public` and `tls.listen`), or, for a file with
+/// one server on those, the top-level `[[routes]]`.
 pub fn servers(
     servers: &[&Directive],
     http: &[Directive],
@@ -25,87 +23,96 @@ pub fn servers(
     table: &mut Table,
     report: &mut Report,
 ) {
-    let redirects: Vec<&&Directive> = servers.iter().filter(|s| is_https_redirect(s)).collect();
-    let primary: Vec<&Directive> = servers
-        .iter()
-        .copied()
-        .filter(|s| !is_https_redirect(s))
-        .collect();
-    let default = primary.iter().position(|s| {
-        s.children()
-            .iter()
-            .any(|d| d.name == "listen" && d.args.iter().any(|w| w.text == "default_server"))
-    });
-    let Some(main) = primary.get(default.unwrap_or(0)).copied() else {
-        for r in redirects {
-            let c = report.untranslated(
-                r,
-                "a server that only redirects to HTTPS, with no HTTPS server to go to",
-            );
-            table.comments.push(c);
-        }
+    if servers.is_empty() {
         return;
-    };
-    let mut listens = listens(main, report, table);
-    for r in &redirects {
-        listens.plain.extend(listens_of(r, report, table).plain);
     }
-    let chosen_plain: Vec<String> = listens.plain.iter().map(|(a, _)| a.clone()).collect();
-    let chosen_tls = listens.tls.clone();
-    choose_listeners(main, listens, ctx, table, report);
-    for other in primary.iter().filter(|s| !std::ptr::eq(**s, main)) {
-        let l = listens_of(other, report, table);
-        let extra_plain = l.plain.iter().any(|(a, _)| !chosen_plain.contains(a));
-        let extra_tls = l.tls.iter().any(|a| !chosen_tls.contains(a));
-        let no_listen = l.plain.is_empty() && l.tls.is_empty();
-        let default_port = no_listen && !chosen_plain.iter().any(|a| a.ends_with(":80"));
-        if extra_plain || extra_tls || default_port {
-            let c = report.untranslated(
-                other,
-                "its `listen` differs from the default server's: a listen per server is not built, so every virtual server answers on the table's listeners",
-            );
-            table.comments.push(c);
+    let mut listens: Vec<Listens> = servers
+        .iter()
+        .map(|s| listens::listens_of(s, report, table))
+        .collect();
+    for (s, l) in servers.iter().zip(&listens) {
+        if !l.tls.is_empty() {
+            certificates(http, s, prefixes, table, report);
         }
-    }
-    for s in &primary {
-        certificates(http, s, prefixes, table, report);
     }
     if table.certificates.is_empty() {
-        table.tls.entries.retain(|(k, _, _)| k != "listen");
-    }
-    let has_tls = table.tls.entries.iter().any(|(k, _, _)| k == "listen");
-    for ret in redirects
-        .iter()
-        .flat_map(|r| r.children().iter().filter(|d| d.name == "return"))
-    {
-        if !has_tls {
-            let c = report.untranslated(ret, "a redirect to HTTPS with no HTTPS server translated");
-            table.comments.push(c);
-        } else if ret.arg(0) == "308" {
-            table
-                .tls
-                .set_noted("redirect_https", Value::Bool(true), report.place(ret));
-        } else {
-            let why = format!(
-                "redirect_https answers 308 where this answers {} (and sends a host the certificate does not name to the certificate's first name); a server per listener is not built, so this server cannot be kept apart",
-                ret.arg(0)
-            );
-            let c = report.untranslated(ret, &why);
-            table.tls.comments.push(c);
-            table.tls.set("redirect_https", Value::Bool(true));
+        // Each TLS server was reported by `certificates`: no TLS listener.
+        for l in &mut listens {
+            l.tls.clear();
         }
     }
-    if primary.len() == 1 {
-        let (routes, comments) = server_routes(main, http, names, ctx, prefixes, table, report);
+    listens::separate_wildcards(servers, &mut listens, report, table);
+    let main = listens
+        .iter()
+        .position(|l| !l.defaults.is_empty())
+        .unwrap_or(0);
+    let first = |tls: bool| {
+        std::iter::once(&listens[main])
+            .chain(&listens)
+            .find_map(|l| if tls { l.tls.first() } else { l.plain.first() })
+            .cloned()
+    };
+    let (plain_default, tls_default) = (first(false), first(true));
+    match &plain_default {
+        Some(addr) => table.listen = Some((addr.clone(), "listen".into())),
+        // The plain listener cannot be switched off: keep it on loopback.
+        None => {
+            table.listen = Some((
+                "127.0.0.1:0".into(),
+                "no plain listener in NGINX: loopback, any port".into(),
+            ))
+        }
+    }
+    if let Some(addr) = &tls_default {
+        table.tls.set("listen", addr.as_str());
+    }
+    let on_defaults = |l: &Listens| {
+        let mut mine: Vec<&String> = l.all().collect();
+        mine.sort();
+        let mut defaults: Vec<&String> = plain_default.iter().chain(&tls_default).collect();
+        defaults.sort();
+        mine == defaults
+    };
+    if servers.len() == 1 && on_defaults(&listens[0]) {
+        ctx.port = listens[0].port();
+        let (routes, comments) =
+            server_routes(servers[0], http, names, ctx, prefixes, table, report);
         table.comments.extend(comments);
         table.routes = routes;
         return;
     }
-    let mut seen: Vec<String> = Vec::new();
-    for (i, s) in primary.iter().enumerate() {
+    let defaults = listens::nginx_defaults(&listens);
+    let mut kept: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut table_defaults: Vec<usize> = Vec::new();
+    for (i, s) in servers.iter().enumerate() {
+        if listens[i].all().next().is_none() {
+            // Every address was left out (each reported above).
+            table.comments.push(format!(
+                "{}: server left out: none of its addresses is translated",
+                report.place(s)
+            ));
+            continue;
+        }
+        ctx.port = listens[i].port();
         let (routes, mut comments) = server_routes(s, http, names, ctx, prefixes, table, report);
         comments.insert(0, format!("server ({})", report.place(s)));
-        let is_default = Some(i) == default || (default.is_none() && i == 0);
+        let default_of: Vec<&String> = listens[i]
+            .all()
+            .filter(|a| defaults.get(*a) == Some(&i))
+            .collect();
+        // The gateway's default of a listener: the server saying
+        // `default = true` on it, else its first server. NGINX's: the one
+        // with `default_server` on that address, else its first.
+        let is_default = !listens[i].defaults.is_empty();
+        if is_default && default_of.len() != listens[i].all().count() {
+            comments.push(report.untranslated(
+                s,
+                "`default_server` on some of its addresses only, another server being the first on the rest: the gateway's `default` covers all of a server's listeners",
+            ));
+        }
+        let idioms = host_if::host_ifs(s);
+        let shares = |j: usize| listens[j].all().any(|a| listens[i].all().any(|b| a == b));
+        let mut if_servers: Vec<Server> = Vec::new();
         let mut server_names = Vec::new();
         for d in s.children().iter().filter(|d| d.name == "server_name") {
             for name in d.arg_texts() {
@@ -126,35 +133,129 @@ pub fn servers(
                     comments.push(report.untranslated(d, &why));
                     continue;
                 }
-                if seen.contains(&key) {
+                let entry = if name.starts_with('~') {
+                    name.to_string()
+                } else {
+                    key.clone()
+                };
+                if server_names.contains(&entry) || idioms.iter().any(|(n, _)| *n == entry) {
+                    // Named twice by this server (once is enough), or
+                    // answered by its `if ($host = NAME)`.
+                    continue;
+                }
+                if kept
+                    .iter()
+                    .any(|(j, names)| shares(*j) && names.contains(&key))
+                {
                     comments.push(format!(
-                        "{}: `{name}` is named by an earlier server, which NGINX keeps (conflicting server name)",
+                        "{}: `{name}` is named by an earlier server on the same address, which NGINX keeps (conflicting server name)",
                         report.place(d)
                     ));
                     continue;
                 }
-                seen.push(key.clone());
-                server_names.push(if name.starts_with('~') {
-                    name.to_string()
-                } else {
-                    key
-                });
+                server_names.push(entry);
             }
         }
-        if server_names.is_empty() && !is_default {
-            let c = report.untranslated(
-                s,
-                "a server with no name the gateway can match, and not the default: NGINX reaches it only through a listen of its own",
-            );
-            table.comments.push(c);
+        let own = !on_defaults(&listens[i]);
+        let (listen, listen_tls) = if own {
+            (listens[i].plain.clone(), listens[i].tls.clone())
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        for (if_names, ret) in host_if::by_return(&idioms) {
+            let mut r = Route {
+                comments: vec![format!(
+                    "if ($host = ...) {{ return }} ({}): every request for these names",
+                    report.place(ret)
+                )],
+                location: Some("/".into()),
+                ..Route::default()
+            };
+            match location::return_of(ret, &[]) {
+                Ok(x) => r.ret = Some(x),
+                Err(why) => {
+                    let c = report.untranslated(ret, &why);
+                    table.comments.push(c);
+                    continue;
+                }
+            }
+            route::apply(&[http, s.children()], ctx, &mut r);
+            let if_names: Vec<String> = if_names
+                .into_iter()
+                .filter(|n| {
+                    !kept
+                        .iter()
+                        .any(|(j, names)| shares(*j) && names.contains(n))
+                })
+                .collect();
+            if if_names.is_empty() {
+                continue;
+            }
+            if_servers.push(Server {
+                comments: vec![format!(
+                    "server ({}), its `if ($host = ...)`",
+                    report.place(s)
+                )],
+                names: if_names,
+                default: false,
+                listen: listen.clone(),
+                listen_tls: listen_tls.clone(),
+                routes: vec![r],
+            });
+        }
+        if server_names.is_empty() && default_of.is_empty() {
+            if if_servers.is_empty() {
+                let c = report.untranslated(
+                    s,
+                    "a server with no name the gateway can match, and the default of none of its addresses",
+                );
+                table.comments.push(c);
+            }
+            push_if_servers(&mut kept, &mut if_servers, table, i);
             continue;
         }
+        // A server without a name is reached as a default only.
+        let default = is_default || server_names.is_empty();
+        if let Some((j, _)) = kept.iter().find(|(j, _)| {
+            table_defaults.contains(j)
+                && listens[*j].all().any(|a| listens[i].all().any(|b| a == b))
+        }) && default
+        {
+            let why = format!(
+                "the default of an address a server before it (line {}) is the default of too: the gateway's `default` covers all of a server's listeners",
+                servers[*j].pos.line
+            );
+            let c = report.untranslated(s, &why);
+            table.comments.push(c);
+            push_if_servers(&mut kept, &mut if_servers, table, i);
+            continue;
+        }
+        if default {
+            table_defaults.push(i);
+        }
+        kept.push((i, server_names.clone()));
         table.servers.push(Server {
             comments,
             names: server_names,
-            default: is_default,
+            default,
+            listen,
+            listen_tls,
             routes,
         });
+        push_if_servers(&mut kept, &mut if_servers, table, i);
+    }
+}
+
+/// After a server, the virtual servers of its `if ($host = NAME)` idioms.
+fn push_if_servers(
+    kept: &mut Vec<(usize, Vec<String>)>,
+    if_servers: &mut Vec<Server>,
+    table: &mut Table,
+    i: usize,
+) {
+    for server in if_servers.drain(..) {
+        kept.push((i, server.names.clone()));
+        table.servers.push(server);
     }
 }
 
@@ -200,6 +301,7 @@ fn server_routes(
     let mut routes: Vec<Route> = Vec::new();
     let mut comments: Vec<String> = Vec::new();
     let server_return = level.iter().find(|d| d.name == "return");
+    let idioms = host_if::host_ifs(server);
     let env = location::Env {
         outer: [http, level],
         names,
@@ -209,6 +311,8 @@ fn server_routes(
     for d in level {
         match d.name.as_str() {
             "listen" | "server_name" | "ssl_certificate" | "ssl_certificate_key" | "return" => {}
+            // Answered by a virtual server of its own (`host_if`).
+            "if" if !idioms.is_empty() => {}
             "location" if server_return.is_some() => {}
             "location" => match location::translate(d, &env, &mut table.upstreams, report) {
                 Ok(r) => {
@@ -299,123 +403,6 @@ fn server_routes(
     (routes, comments)
 }
 
-fn is_https_redirect(s: &Directive) -> bool {
-    let mut has_return = false;
-    for d in s.children() {
-        match d.name.as_str() {
-            "listen" if !d.args.iter().any(|w| w.text == "ssl") => {}
-            "server_name" => {}
-            "return" => {
-                has_return = matches!(d.arg(0), "301" | "302" | "307" | "308")
-                    && d.arg(1).starts_with("https://")
-                    && d.arg(1).ends_with("$request_uri")
-            }
-            _ => return false,
-        }
-    }
-    has_return
-}
-
-fn listens_of(s: &Directive, report: &mut Report, table: &mut Table) -> Listens {
-    let mut out = Listens {
-        plain: Vec::new(),
-        tls: Vec::new(),
-    };
-    for d in s.children().iter().filter(|d| d.name == "listen") {
-        let addr = match values::listen_address(d.arg(0)) {
-            Ok(a) => a,
-            Err(why) => {
-                let c = report.untranslated(d, &why);
-                table.comments.push(c);
-                continue;
-            }
-        };
-        let mut ssl = false;
-        for opt in d.args.iter().skip(1).map(|w| w.text.as_str()) {
-            match opt {
-                "ssl" => ssl = true,
-                "proxy_protocol" | "quic" => {
-                    let c = report.untranslated(d, &format!("`{opt}` has no equivalent"));
-                    table.comments.push(c);
-                }
-                _ => {}
-            }
-        }
-        if ssl {
-            out.tls.push(addr);
-        } else {
-            out.plain.push((addr, ""));
-        }
-    }
-    out
-}
-
-fn listens(main: &Directive, report: &mut Report, table: &mut Table) -> Listens {
-    let l = listens_of(main, report, table);
-    if l.plain.is_empty() && l.tls.is_empty() {
-        return Listens {
-            plain: vec![("0.0.0.0:80".into(), "NGINX's default `listen *:80`")],
-            tls: Vec::new(),
-        };
-    }
-    l
-}
-
-/// One plain listener and one TLS listener: `0.0.0.0:P` with `[::]:P` is
-/// `[::]:P` (dual stack); anything more is reported.
-fn choose_listeners(
-    main: &Directive,
-    mut l: Listens,
-    ctx: &mut Context,
-    table: &mut Table,
-    report: &mut Report,
-) {
-    l.plain.dedup();
-    let ports = |a: &str| a.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-    if let [(a, _), (b, _)] = l.plain.as_slice()
-        && ports(a) == ports(b)
-        && a.starts_with("0.0.0.0:") != b.starts_with("0.0.0.0:")
-        && (a.starts_with("[::]:") || b.starts_with("[::]:"))
-    {
-        let port = ports(a).unwrap_or(80);
-        l.plain = vec![(format!("[::]:{port}"), "IPv4 and IPv6 (dual stack)")];
-    }
-    if let Some((addr, note)) = l.plain.first() {
-        let note = if note.is_empty() {
-            "listen".to_string()
-        } else {
-            note.to_string()
-        };
-        ctx.port = ports(addr);
-        table.listen = Some((addr.clone(), note));
-    }
-    if l.plain.len() > 1 {
-        let c = report.untranslated(
-            main,
-            "several plain listen addresses: the gateway has one public listener",
-        );
-        table.comments.push(c);
-    }
-    l.tls.dedup();
-    if let Some(addr) = l.tls.first() {
-        table.tls.set("listen", addr.as_str());
-        if l.plain.is_empty() {
-            ctx.port = ports(addr);
-            // The plain listener cannot be switched off: keep it on loopback.
-            table.listen = Some((
-                "127.0.0.1:0".into(),
-                "no plain listener in NGINX: loopback, any port".into(),
-            ));
-        } else {
-            ctx.port = None;
-        }
-    }
-    if l.tls.len() > 1 {
-        let c = report.untranslated(main, "several TLS listen addresses: the gateway has one");
-        table.comments.push(c);
-    }
-}
-
 fn certificates(
     http: &[Directive],
     main: &Directive,
@@ -427,7 +414,7 @@ fn certificates(
         .children()
         .iter()
         .any(|d| d.name == "listen" && d.args.iter().skip(1).any(|w| w.text == "ssl"));
-    if table.tls.entries.iter().all(|(k, _, _)| k != "listen") || !ssl {
+    if !ssl {
         return;
     }
     let level = |name: &str| -> Vec<&Directive> {

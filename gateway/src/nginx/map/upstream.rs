@@ -115,9 +115,10 @@ pub fn block(d: &Directive, report: &mut Report) -> Upstream {
 fn server(
     s: &Directive,
     failures: &mut Vec<(u32, String)>,
-) -> Result<Option<(String, u32)>, String> {
+) -> Result<Option<(String, u32, bool)>, String> {
     let url = endpoint_url(s.arg(0))?;
     let mut weight = 1u32;
+    let mut backup = false;
     let mut max_fails: Option<u32> = None;
     let mut fail_timeout: Option<u64> = None;
     for p in s.args.iter().skip(1).map(|w| w.text.as_str()) {
@@ -135,14 +136,17 @@ fn server(
                     .ok_or_else(|| format!("`{p}`: max_fails must be 0 to 1000"))?,
             );
         } else if let Some(v) = p.strip_prefix("fail_timeout=") {
-            fail_timeout =
-                Some(values::time_ms(v).filter(|ms| *ms >= 10).ok_or_else(|| {
-                    format!("`{p}`: fail_timeout must be a time of at least 10ms")
-                })?);
+            fail_timeout = Some(
+                values::time_ms(v)
+                    .filter(|ms| *ms >= 10 && *ms <= values::MAX_TIME_MS)
+                    .ok_or_else(|| {
+                        format!("`{p}`: fail_timeout must be a time from 10ms to 365 days")
+                    })?,
+            );
         } else if p == "down" {
             return Ok(None);
         } else if p == "backup" {
-            return Err("backup servers have no equivalent (outlier detection ejects failing endpoints instead)".into());
+            backup = true;
         } else if p.starts_with("max_conns=") || p == "resolve" || p.starts_with("service=") {
             // connection caps and re-resolution are the gateway's own settings
         } else {
@@ -157,7 +161,7 @@ fn server(
             values::time_text(timeout.unwrap_or(10_000).max(1)),
         )),
     }
-    Ok(Some((url, weight)))
+    Ok(Some((url, weight, backup)))
 }
 
 /// The upstream a `proxy_pass` address goes to: an `upstream` block of that
@@ -178,7 +182,7 @@ pub fn for_address(
         .unwrap_or(address);
     let wanted = Upstream {
         comments: vec![format!("from proxy_pass http://{address}")],
-        endpoints: vec![(url, 1)],
+        endpoints: vec![(url, 1, false)],
         ..Upstream::default()
     };
     let base = if values::has_placeholder(host) {
