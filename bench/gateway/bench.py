@@ -116,6 +116,10 @@ def parse_args():
     ap.add_argument("--traced", action="store_true",
                     help="also run the gateway as target 'traced': the same binary exporting a span per "
                          "request over OTLP/HTTP to a sink in this script (tracing cost: compare with 'gateway')")
+    ap.add_argument("--nginx-tuned", action="store_true",
+                    help="also run NGINX with `proxy_buffers 8 16k` as target 'nginx-tuned' (and "
+                         "nginx-tuned+log): a 64 KiB response stays in memory, as operators tune it; "
+                         "the plain target keeps NGINX's default 8 x 4k (a temporary file)")
     ap.add_argument("--baseline", default="",
                     help="another gateway binary (e.g. the previous commit's) run as target 'baseline' "
                          "in the same interleaved rounds, for before/after comparisons")
@@ -139,7 +143,10 @@ def select_targets(args, ports):
     if args.baseline:
         wanted += ["baseline"] + (["baseline+log"] if args.log_pair else [])
     wanted += (["traced"] if args.traced else []) + (["edge"] if args.edge else [])
-    wanted += ["nginx"] + (["nginx+log"] if args.log_pair else []) + ["haproxy", "direct"]
+    wanted += ["nginx"] + (["nginx+log"] if args.log_pair else [])
+    if args.nginx_tuned:
+        wanted += ["nginx-tuned"] + (["nginx-tuned+log"] if args.log_pair else [])
+    wanted += ["haproxy", "direct"]
     only = {t for t in args.only.split(",") if t}
     if only:
         if args.log_pair:
@@ -158,7 +165,7 @@ def main():
     server_cpu = ["taskset", "-c", "0"] if args.pin else []
     client_cpu = ["taskset", "-c", "1"] if args.pin else []
     fleet = Fleet(tmp, server_cpu)
-    names = ["upstream", *GATEWAYS, "nginx", "nginx+log", "haproxy"]
+    names = ["upstream", *GATEWAYS, "nginx", "nginx+log", "nginx-tuned", "nginx-tuned+log", "haproxy"]
     ports = {n: free_port() for n in names}
     ports["direct"] = ports["upstream"]
     admin = {n: free_port() for n in GATEWAYS}
@@ -191,7 +198,8 @@ def main():
     gz = configs.gz_route(args.gzip_level) if "compression" in args.sets else ""
     if "static" in args.sets:
         gz += configs.static_route(docroot)
-    access_logs = {t: os.path.join(tmp, f"{t}.access.log") for t in ("gateway+log", "baseline+log", "nginx+log")}
+    access_logs = {t: os.path.join(tmp, f"{t}.access.log")
+                   for t in ("gateway+log", "baseline+log", "nginx+log", "nginx-tuned+log")}
 
     def gateway_config(name, binary, public, admin_port, tls_port, **kw):
         """Write `name`.toml; a baseline that does not know
@@ -233,7 +241,8 @@ def main():
                 conf = configs.nginx_conf(prefix, workers=workers, port=ports[name], tls_port=tls[name],
                                           up_port=ports["upstream"], cert=cert, key=key,
                                           gzip_level=args.gzip_level, access_log=access_logs.get(name),
-                                          docroot=docroot if "static" in args.sets else None)
+                                          docroot=docroot if "static" in args.sets else None,
+                                          proxy_buffers="8 16k" if name.startswith("nginx-tuned") else None)
                 fleet.start(name, ["nginx", "-p", prefix, "-c", conf], ports[name])
             if "haproxy" in targets:
                 cfg = os.path.join(tmp, "haproxy.cfg")

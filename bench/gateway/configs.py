@@ -130,18 +130,23 @@ NGINX_LOG_FORMAT = """  log_format bench escape=json '{"time":"$time_iso8601","r
 
 
 def nginx_conf(prefix, *, workers, port, tls_port, up_port, cert, key, gzip_level, access_log=None,
-               idle_conns=0, h2_port=None, nofile=65536, docroot=None):
+               idle_conns=0, h2_port=None, nofile=65536, docroot=None, proxy_buffers=None):
     """Write `prefix`/nginx.conf (NGINX runs with `-p prefix`). `access_log`:
     a file for the buffered JSON-ish access log (off otherwise). With
     `idle_conns`: enough connections and file descriptors, a long keep-alive
     timeout, and an h2c listener on `h2_port` (`listen PORT http2` without
-    ssl speaks HTTP/2 with prior knowledge)."""
+    ssl speaks HTTP/2 with prior knowledge). `proxy_buffers` (e.g. "8 16k",
+    the "nginx-tuned" target): buffers that hold a 64 KiB response in
+    memory, as operators serving large responses set them (NGINX's default
+    8 x 4k spills it to a temporary file)."""
     for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         os.makedirs(os.path.join(prefix, d), exist_ok=True)
     conns = max(8192, idle_conns + 1024)
     log = (NGINX_LOG_FORMAT + f"  access_log {access_log} bench buffer=64k flush=1s;\n"
            if access_log else "  access_log off;\n")
     idle = "  keepalive_timeout 120s;\n" if idle_conns else ""
+    if proxy_buffers:
+        idle += f"  proxy_buffers {proxy_buffers};\n"
     h2 = f"    listen 127.0.0.1:{h2_port} http2 backlog=4096;\n" if h2_port else ""
     # NGINX's files the way operators tune them: sendfile, tcp_nopush.
     static = (f"    location /static/ {{ root {docroot}; sendfile on; tcp_nopush on; }}\n"

@@ -33,9 +33,12 @@ def main_table(scenarios, targets, results):
         ref_of = {t: "gateway" for t in ("gateway+log", "traced", "edge")}
     ref_name = "baseline" if "baseline" in targets else "gateway"
     cols = f" req/s vs {ref_name} | CPU vs {ref_name} |" if ref_of else ""
+    tuned = "nginx-tuned" in targets
+    if tuned:
+        cols += " req/s vs nginx-tuned | CPU vs nginx-tuned |"
     print("| scenario | target | req/s | p50 ms | p99 ms | RSS MiB | CPU µs/req | req/s vs nginx | CPU vs nginx | "
           "req/s vs haproxy | p99 vs nginx | p99 vs haproxy |" + cols)
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if cols else ""))
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + "---:|---:|" * cols.count("CPU vs"))
     for scen, *_ in scenarios:
         med = medians(results, scen, targets)
         for target, m in med.items():
@@ -52,7 +55,10 @@ def main_table(scenarios, targets, results):
             hap = "-" if logged(target) else "haproxy"
             cpu = f"{m['cpu']:.1f}" if m["cpu"] else "-"
             ref = ref_of.get(target)
-            extra = (f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if ref else " - | - |") if cols else ""
+            extra = (f" {ratio('rps', ref)} | {ratio('cpu', ref)} |" if ref else " - | - |") if ref_of else ""
+            if tuned:
+                tng = "nginx-tuned+log" if logged(target) else "nginx-tuned"
+                extra += f" {ratio('rps', tng)} | {ratio('cpu', tng)} |"
             print(f"| {scen} | {target} | {m['rps']:.0f} | {ms(m['p50'])} | {ms(m['p99'])} | "
                   f"{m['rss'] / 1024:.1f} | {cpu} | {ratio('rps', ngx)} | {ratio('cpu', ngx)} | "
                   f"{ratio('rps', hap)} | {ratio('p99', ngx)} | {ratio('p99', hap)} |" + extra)
