@@ -89,7 +89,12 @@ pub fn listen_address(text: &str) -> Result<String, String> {
         let (host, rest) = v6
             .split_once(']')
             .ok_or_else(|| format!("`{text}` is not an address"))?;
-        let port = rest.strip_prefix(':').unwrap_or("80");
+        let port = match rest {
+            "" => "80",
+            _ => rest
+                .strip_prefix(':')
+                .ok_or_else(|| format!("`{text}` is not an address"))?,
+        };
         (format!("[{host}]"), port.to_string())
     } else if text.bytes().all(|b| b.is_ascii_digit()) {
         ("0.0.0.0".to_string(), text.to_string())
@@ -205,6 +210,8 @@ mod tests {
         assert_eq!(listen_address("*:80").unwrap(), "0.0.0.0:80");
         assert_eq!(listen_address("localhost:81").unwrap(), "127.0.0.1:81");
         assert!(listen_address("unix:/run/x.sock").is_err());
+        assert_eq!(listen_address("[::1]").unwrap(), "[::1]:80");
+        assert!(listen_address("[::]x:443").is_err());
         assert!(listen_address("example.com:80").is_err());
         assert!(listen_address("1.2.3.4:http").is_err());
     }

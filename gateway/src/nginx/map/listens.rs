@@ -83,6 +83,50 @@ pub(super) fn separate_wildcards(
             });
         }
     }
+    // An address speaks plain HTTP or TLS: the first server's use wins.
+    let mut plain_or_tls: Vec<(String, bool)> = Vec::new();
+    for (s, l) in servers.iter().zip(listens.iter_mut()) {
+        let clash = |a: &String, tls: bool, seen: &[(String, bool)]| {
+            seen.iter().any(|(b, t)| a == b && *t != tls)
+        };
+        let mut clashing: Vec<String> = l
+            .plain
+            .iter()
+            .filter(|a| clash(a, false, &plain_or_tls))
+            .chain(l.tls.iter().filter(|a| clash(a, true, &plain_or_tls)))
+            .cloned()
+            .collect();
+        // Both in one server: the plain use is kept.
+        let both: Vec<String> = l
+            .tls
+            .iter()
+            .filter(|a| l.plain.contains(a))
+            .cloned()
+            .collect();
+        if !both.is_empty() {
+            let why = format!(
+                "{} is both plain HTTP and TLS in this server: the gateway's listener speaks one of them (plain is kept)",
+                both.join(", ")
+            );
+            let c = report.untranslated(s, &why);
+            table.comments.push(c);
+            l.tls.retain(|a| !both.contains(a));
+            clashing.retain(|a| !both.contains(a));
+        }
+        if !clashing.is_empty() {
+            let why = format!(
+                "{} is plain HTTP for one server and TLS for another: the gateway's listener speaks one of them (the first server's is kept)",
+                clashing.join(", ")
+            );
+            let c = report.untranslated(s, &why);
+            table.comments.push(c);
+            l.plain.retain(|a| !clashing.contains(a));
+            l.tls.retain(|a| !clashing.contains(a));
+            l.defaults.retain(|a| !clashing.contains(a));
+        }
+        plain_or_tls.extend(l.plain.iter().map(|a| (a.clone(), false)));
+        plain_or_tls.extend(l.tls.iter().map(|a| (a.clone(), true)));
+    }
     let wildcard_ports: Vec<u16> = listens
         .iter()
         .flat_map(|l| l.all())

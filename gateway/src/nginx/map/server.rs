@@ -30,6 +30,7 @@ pub fn servers(
         .iter()
         .map(|s| listens::listens_of(s, report, table))
         .collect();
+    listens::separate_wildcards(servers, &mut listens, report, table);
     for (s, l) in servers.iter().zip(&listens) {
         if !l.tls.is_empty() {
             certificates(http, s, prefixes, table, report);
@@ -41,7 +42,6 @@ pub fn servers(
             l.tls.clear();
         }
     }
-    listens::separate_wildcards(servers, &mut listens, report, table);
     let main = listens
         .iter()
         .position(|l| !l.defaults.is_empty())
