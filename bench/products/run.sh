@@ -11,7 +11,7 @@
 # Settings (environment): TARGET_DIR (default $CARGO_TARGET_DIR or target),
 # PG_URL (admin URL of a PostgreSQL server; PostgreSQL rows are skipped when
 # unset), BACKENDS ("sqlite postgres"), SIZES ("1000 100000"; 1000000 works),
-# DURATION (10s), WARMUP (2s of the same load before each measured run,
+# POOL (DATABASE_MAX_CONNECTIONS of the service, 10), DURATION (10s), WARMUP (2s of the same load before each measured run,
 # discarded; 0 to skip), CONNECTIONS (32), THREADS (2), GATEWAY (true: add the "via
 # gateway" rows when the gateway binary is built). Prints a Markdown table
 # and the seed times; raw wrk output goes to bench/results/products-<time>/.
@@ -202,7 +202,7 @@ for backend in $backends; do
             label=${cache:+, cache $cache}
             suffix=${cache:+-cache$cache}
             env DATABASE_URL="$db_url" LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
-                DATABASE_MAX_CONNECTIONS=10 ${cache:+LIST_CACHE_ENTRIES=$cache} \
+                DATABASE_MAX_CONNECTIONS=${POOL:-10} ${cache:+LIST_CACHE_ENTRIES=$cache} \
                 "$products_bin" serve > "$results/products-$backend-$size$suffix.log" 2>&1 &
             products_pid=$!
             pids+=("$products_pid")

@@ -29,17 +29,13 @@ pub(super) async fn page(
         if wanted == 0 {
             break;
         }
-        // A tier whose condition implies the match is read without the
-        // match test: the planner then walks the tier's own index (or the
-        // primary key) testing the title alone.
-        let matching = (!tier.implies_match).then_some(Matching::Words);
         let mut select = listing
-            .filtered(backend, matching)
-            .filter(tier.condition.clone());
+            .filtered(backend, Some(Matching::Words))
+            .filter(tier.clone());
         for before in &earlier {
             select = select.filter(before.clone().not());
         }
-        earlier.push(tier.condition);
+        earlier.push(tier);
         let found = select
             .clone()
             .order_by_desc(Column::Id)

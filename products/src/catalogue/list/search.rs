@@ -190,17 +190,6 @@ pub(super) fn fts5_query(q: &str) -> Option<String> {
     (!clauses.is_empty()).then(|| clauses.join(" OR "))
 }
 
-/// One relevance tier: its condition, and whether that condition alone
-/// implies [`condition`] (`Matching::Words`), so a tier read can leave the
-/// match test out (a test of the whole text on every row it walks).
-#[derive(Debug, Clone)]
-pub(super) struct Tier {
-    /// The tier's own condition.
-    pub(super) condition: SimpleExpr,
-    /// Whether every product meeting `condition` matches `q`.
-    pub(super) implies_match: bool,
-}
-
 /// The relevance tiers of a word search, best first: conditions that,
 /// applied on top of [`condition`] (`Matching::Words`), split the matches
 /// into buckets, as search engines' ranking rules do. A product belongs
@@ -218,27 +207,18 @@ pub(super) struct Tier {
 /// description match. Tier 2's description condition is one an index
 /// answers (and what its members have): a tier with few or no members is
 /// then found in the index rather than by walking the table.
-///
-/// A title tier implies the match when `q` excludes no word (the words a
-/// title has are words of its product; an exclusion met by the title may
-/// not be met by the description): its read then tests the title alone.
-pub(super) fn tiers(q: &str, backend: DbBackend) -> Vec<Tier> {
-    let excludes = groups(q).iter().flatten().any(|term| term.negated);
-    let tier = |condition, implies_match| Tier {
-        condition,
-        implies_match,
-    };
+pub(super) fn tiers(q: &str, backend: DbBackend) -> Vec<SimpleExpr> {
     let mut tiers = Vec::new();
     if let Some(all) = all_terms(q) {
-        tiers.push(tier(in_title(&all, backend), !excludes));
+        tiers.push(in_title(&all, backend));
         let mut some = anywhere(&all, backend);
         if let Some(described) = in_description(&all, backend) {
             some = some.and(described);
         }
-        tiers.push(tier(some, false));
+        tiers.push(some);
     }
-    tiers.push(tier(in_title(q, backend), !excludes));
-    tiers.push(tier(Expr::cust("TRUE"), false));
+    tiers.push(in_title(q, backend));
+    tiers.push(Expr::cust("TRUE"));
     tiers
 }
 
@@ -344,20 +324,6 @@ mod tests {
         );
         assert_eq!(tiers("kettle", DbBackend::Postgres).len(), 2);
         assert_eq!(tiers("kettle or lamp", DbBackend::Sqlite).len(), 4);
-    }
-
-    #[test]
-    fn only_title_tiers_without_exclusions_imply_the_match() {
-        let implied = |q: &str| -> Vec<bool> {
-            tiers(q, DbBackend::Postgres)
-                .iter()
-                .map(|tier| tier.implies_match)
-                .collect()
-        };
-        assert_eq!(implied("kettle"), [true, false]);
-        assert_eq!(implied("kettle or lamp"), [true, false, true, false]);
-        assert_eq!(implied("kettle -red"), [false, false]);
-        assert_eq!(implied("kettle or lamp -red"), [false, false, false, false]);
     }
 
     #[test]
