@@ -120,11 +120,11 @@ measure() { # name url [mix]
     [ "$warmup" != 0 ] && wrk -t"$threads" -c"$connections" -d"$warmup" "${warm_script[@]}" > /dev/null
     local svc0 pg0 busy0 all0 svc1 pg1 busy1 all1
     svc0=$(ticks_of "$products_pid")
-    pg0=$(pg_ticks)
+    [ "$backend" = postgres ] && pg0=$(pg_ticks) || pg0=""
     read -r busy0 all0 < <(machine_ticks)
     wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" > "$out"
     svc1=$(ticks_of "$products_pid")
-    pg1=$(pg_ticks)
+    [ "$backend" = postgres ] && pg1=$(pg_ticks) || pg1=""
     read -r busy1 all1 < <(machine_ticks)
     local rps p50 p99 errors
     rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")
