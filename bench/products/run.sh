@@ -11,7 +11,7 @@
 # Settings (environment): TARGET_DIR (default $CARGO_TARGET_DIR or target),
 # PG_URL (admin URL of a PostgreSQL server; PostgreSQL rows are skipped when
 # unset), BACKENDS ("sqlite postgres"), SIZES ("1000 100000"; 1000000 works),
-# DURATION (10s), WARMUP (2s of the same load before each measured run,
+# POOL (DATABASE_MAX_CONNECTIONS of the service, 10), DURATION (10s), WARMUP (2s of the same load before each measured run,
 # discarded; 0 to skip), CONNECTIONS (32), THREADS (2), GATEWAY (true: add the "via
 # gateway" rows when the gateway binary is built). Prints a Markdown table
 # and the seed times; raw wrk output goes to bench/results/products-<time>/.
@@ -82,6 +82,26 @@ stop() { # pid
     wait "$1" 2>/dev/null || true
 }
 
+# CPU clock ticks used so far by a process and its waited-for children.
+ticks_of() { # pid
+    awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+# CPU ticks of the PostgreSQL server (postmaster and backends), or empty.
+pg_ticks() {
+    [ -n "$pg_master" ] || return 0
+    local total=0 pid
+    for pid in $pg_master $(pgrep -P "$pg_master" 2>/dev/null); do
+        total=$((total + $(ticks_of "$pid")))
+    done
+    echo "$total"
+}
+
+# Busy and total ticks of the whole machine.
+machine_ticks() {
+    awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat
+}
+
 # wrk's requests/s and the 50th/99th latency percentiles, as table cells.
 # With a third argument (a mix), every request is a different query.
 measure() { # name url [mix]
@@ -98,7 +118,14 @@ measure() { # name url [mix]
     # list-page cache; its figures are discarded. Diverse runs warm up on
     # other queries than they measure.
     [ "$warmup" != 0 ] && wrk -t"$threads" -c"$connections" -d"$warmup" "${warm_script[@]}" > /dev/null
+    local svc0 pg0 busy0 all0 svc1 pg1 busy1 all1
+    svc0=$(ticks_of "$products_pid")
+    [ "$backend" = postgres ] && pg0=$(pg_ticks) || pg0=""
+    read -r busy0 all0 < <(machine_ticks)
     wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" > "$out"
+    svc1=$(ticks_of "$products_pid")
+    [ "$backend" = postgres ] && pg1=$(pg_ticks) || pg1=""
+    read -r busy1 all1 < <(machine_ticks)
     local rps p50 p99 errors
     rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")
     p50=$(awk '$1 == "50%" {print $2}' "$out")
@@ -106,7 +133,18 @@ measure() { # name url [mix]
     errors=$(awk '/Non-2xx or 3xx responses/ {print $5}' "$out")
     local note=""
     grep -q 'some repeated' "$out" && note=" | some queries repeated"
-    echo "$rps | $p50 | $p99${errors:+ | non-2xx: $errors}$note"
+    local requests hz cpu
+    requests=$(awk '/requests in/ {print $1}' "$out")
+    hz=$(getconf CLK_TCK)
+    cpu=$(awk -v n="$requests" -v hz="$hz" -v s="$((svc1 - svc0))" -v p="${pg1:+$((pg1 - pg0))}" \
+        -v b="$((busy1 - busy0))" -v a="$((all1 - all0))" 'BEGIN {
+            ms = 1000 / hz / (n > 0 ? n : 1)
+            out = sprintf("svc %.2f", s * ms)
+            if (p != "") out = out sprintf(", pg %.2f", p * ms)
+            idle = a > 0 ? 100 * (a - b) / a : 0
+            printf "%s, all %.2f ms/req; idle %.0f %%", out, b * ms, idle
+        }')
+    echo "$rps | $p50 | $p99 | $cpu${errors:+ | non-2xx: $errors}$note"
 }
 
 case " $modes " in
@@ -118,8 +156,8 @@ case " $modes " in
         ;;
 esac
 
-echo "| backend | products | path | scenario | req/s | p50 | p99 |"
-echo "|---|---|---|---|---|---|---|"
+echo "| backend | products | path | scenario | req/s | p50 | p99 | CPU per request |"
+echo "|---|---|---|---|---|---|---|---|"
 
 backends=""
 for backend in ${BACKENDS:-sqlite postgres}; do
@@ -130,6 +168,14 @@ for backend in ${BACKENDS:-sqlite postgres}; do
     esac
 done
 seed_times=$results/seed-times.txt
+
+# The local PostgreSQL server's postmaster, for the "pg" CPU figure.
+pg_master=""
+if [ -n "${PG_URL:-}" ]; then
+    pg_dir=$(psql -X -Atq "$PG_URL" -c "SHOW data_directory" 2>/dev/null || true)
+    [ -n "$pg_dir" ] && [ -r "$pg_dir/postmaster.pid" ] && pg_master=$(head -n 1 "$pg_dir/postmaster.pid")
+    [ -n "$pg_master" ] && [ -r "/proc/$pg_master/stat" ] || pg_master=""
+fi
 
 for backend in $backends; do
     for size in $sizes; do
@@ -156,7 +202,7 @@ for backend in $backends; do
             label=${cache:+, cache $cache}
             suffix=${cache:+-cache$cache}
             env DATABASE_URL="$db_url" LISTEN_ADDR=127.0.0.1:$products_port RUST_LOG=warn \
-                DATABASE_MAX_CONNECTIONS=10 ${cache:+LIST_CACHE_ENTRIES=$cache} \
+                DATABASE_MAX_CONNECTIONS=${POOL:-10} ${cache:+LIST_CACHE_ENTRIES=$cache} \
                 "$products_bin" serve > "$results/products-$backend-$size$suffix.log" 2>&1 &
             products_pid=$!
             pids+=("$products_pid")

@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod categories;
 pub mod cli;
 mod config;
+mod custom_plans;
 pub mod demo;
 pub mod domain;
 pub mod metrics;

@@ -13,6 +13,7 @@ use common::service::{BaseConfig, apply_layers, serve_with_metrics};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::custom_plans::ask_for_custom_plans;
 use crate::metrics::ProductsMetrics;
 use crate::migration::Migrator;
 use crate::page_cache::PageCache;
@@ -40,8 +41,8 @@ impl Application {
     /// `LISTEN_ADDR` and `METRICS_LISTEN_ADDR` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = http::service_registry();
-        let mut db =
-            common::db::connect_and_migrate::<Migrator>(&config.base.db("products")).await?;
+        let settings = ask_for_custom_plans(config.base.db("products"));
+        let mut db = common::db::connect_and_migrate::<Migrator>(&settings).await?;
         common::db::metrics::instrument(&mut db, &registry);
         if config.seed_demo_catalogue {
             let added = crate::demo::seed_if_empty(&db).await?;
