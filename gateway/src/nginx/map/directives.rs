@@ -202,7 +202,7 @@ pub fn check_content(d: &Directive) -> Result<(), String> {
         ("index", names) if !names.is_empty() => {
             for n in names {
                 no_vars(n)?;
-                if n.contains('/') || n.is_empty() {
+                if n.contains(['/', '\\', '\0']) || matches!(*n, "" | "." | "..") {
                     return Err(format!(
                         "the index `{n}` is not a plain file name (the gateway's index files are names in the directory)"
                     ));
