@@ -263,6 +263,31 @@ fn listen_addresses_and_tls_are_translated() {
 }
 
 #[test]
+fn certbots_host_ifs_become_servers_of_their_own() {
+    // Alone in its file: the names go to a server answering the `if`'s
+    // `return`, the rest (any other host) to the default's `return 404`.
+    let (t, c) = translate(
+        "server { if ($host = a.test) { return 301 https://$host$request_uri; }
+                  if ($host = b.test) { return 301 https://$host$request_uri; }
+                  listen 80; server_name a.test b.test; return 404; }",
+    );
+    assert!(whys(&t).is_empty(), "{:?}", whys(&t));
+    assert!(c.routes.is_empty());
+    assert_eq!(c.servers.len(), 2);
+    assert!(c.servers[0].default && c.servers[0].names.is_empty());
+    assert_eq!(c.servers[0].routes[0].return_.as_ref().unwrap().status, 404);
+    assert_eq!(c.servers[1].names.len(), 2);
+    assert_eq!(c.servers[1].routes[0].return_.as_ref().unwrap().status, 301);
+    // Another `if` beside them: none is taken as the idiom, all reported.
+    let (t, _) = translate(
+        "server { if ($host = a.test) { return 301 https://a.test/; }
+                  if ($http_x) { return 403; }
+                  listen 80; server_name a.test; return 404; }",
+    );
+    assert_eq!(whys(&t).len(), 2, "{:?}", whys(&t));
+}
+
+#[test]
 fn default_servers_follow_nginx_per_address() {
     // `default_server` on one address only, another server first on the
     // other: reported; a specific address beside a wildcard: left out.

@@ -73,7 +73,7 @@ pub fn servers(
         defaults.sort();
         mine == defaults
     };
-    if servers.len() == 1 && on_defaults(&listens[0]) {
+    if servers.len() == 1 && on_defaults(&listens[0]) && host_if::host_ifs(servers[0]).is_empty() {
         ctx.port = listens[0].port();
         let (routes, comments) =
             server_routes(servers[0], http, names, ctx, prefixes, table, report);
