@@ -132,3 +132,25 @@ fn upstream_blocks_keep_weights_balance_and_failures() {
     assert!(t.toml.contains("backup = true"), "{}", t.toml);
     assert!(t.toml.contains("base_ejection = \"5s\""));
 }
+
+#[test]
+fn connection_limits_and_ignored_headers_say_what_they_become() {
+    let (t, c) = translate(
+        "limit_conn_zone $binary_remote_addr zone=addr:10m;
+         server { listen 80; limit_conn addr 20; proxy_ignore_headers Cache-Control Expires;
+           location /a/ { proxy_pass http://a:1; limit_conn addr 5; }
+           location /b/ { proxy_pass http://a:1; proxy_ignore_headers X-Accel-Redirect; }
+           location /c/ { proxy_pass http://a:1; proxy_ignore_headers Set-Cookie X-Accel-Buffering; } }",
+    );
+    assert_eq!(c.client_limits.connections_per_client, Some(20));
+    let w = whys(&t);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].contains("limit_conn: a connection limit per location"),
+        "{w:?}"
+    );
+    assert!(
+        w[1].contains("proxy_ignore_headers: `X-Accel-Redirect` is always followed"),
+        "{w:?}"
+    );
+}

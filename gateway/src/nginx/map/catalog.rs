@@ -189,3 +189,31 @@ pub fn why_not(name: &str) -> &'static str {
         _ => "unknown to the importer",
     }
 }
+
+/// `proxy_ignore_headers`: the headers NGINX would act on that the gateway
+/// never acts on anyway (it has no cache, no per-response buffering or rate
+/// switches) need no translation; `X-Accel-Redirect` does (the gateway
+/// always follows it on a proxied route).
+pub fn ignored_headers(d: &super::super::parse::Directive) -> Result<(), String> {
+    const INERT: &[&str] = &[
+        "cache-control",
+        "expires",
+        "set-cookie",
+        "vary",
+        "x-accel-expires",
+        "x-accel-buffering",
+        "x-accel-charset",
+        "x-accel-limit-rate",
+    ];
+    match d
+        .arg_texts()
+        .into_iter()
+        .find(|h| !INERT.contains(&h.to_ascii_lowercase().as_str()))
+    {
+        None => Ok(()),
+        Some(h) if h.eq_ignore_ascii_case("x-accel-redirect") => Err(
+            "`X-Accel-Redirect` is always followed on a proxied route (strip it at the application)".into(),
+        ),
+        Some(h) => Err(format!("`{h}` is not a header NGINX acts on")),
+    }
+}

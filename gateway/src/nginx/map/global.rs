@@ -163,6 +163,7 @@ pub fn setting(d: &Directive, table: &mut Table, ctx: &Context) -> Result<(), St
         name if super::location::CONTENT_INHERITED.contains(&name) => {
             super::location::check_content(d)?
         }
+        "proxy_ignore_headers" => catalog::ignored_headers(d)?,
         name if catalog::needs_no_translation(name) => {}
         name => return Err(catalog::why_not(name).to_string()),
     }

@@ -114,6 +114,14 @@ pub fn translate(
                 report.place(c)
             )),
             "access_log" | "log_not_found" => {}
+            "limit_conn" => fail(
+                "a connection limit per location has no equivalent: the gateway's `limits.connections_per_client` caps a client's connections on the whole listener (`limit_conn` at server or http level translates to it)",
+            ),
+            "proxy_ignore_headers" => {
+                if let Err(why) = catalog::ignored_headers(c) {
+                    fail(&why);
+                }
+            }
             name if catalog::needs_no_translation(name) => {}
             name => fail(catalog::why_not(name)),
         }
