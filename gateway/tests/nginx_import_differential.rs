@@ -94,13 +94,31 @@ fn echo(mut stream: TcpStream, shown: &[&str]) {
     );
 }
 
+/// A port free now and never handed out before in this process (the
+/// cases run one at a time, see [`ONE_AT_A_TIME`], but a released port may
+/// come back from the kernel at once).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
+
+/// The cases start NGINX and the gateway on ports chosen by
+/// [`free_port`]; run side by side, one case's process could take a port
+/// another case chose but had not bound yet.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A TLS client trusting `ca_pem` only, sending SNI `shop.example.test`.
 fn tls_client(ca_pem: &str) -> Arc<rustls::ClientConfig> {
@@ -263,6 +281,9 @@ struct Case<'a> {
 /// made) and the gateway on the import of that same copy; compare the
 /// requests.
 fn compare(case: &Case<'_>) {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let nginx = nginx_binary();
     let echo = echo_upstream(case.shown);
     let dir = tempfile::tempdir().unwrap();
@@ -369,8 +390,26 @@ fn compare(case: &Case<'_>) {
         .env("GATEWAY_ADMIN_LISTEN", format!("127.0.0.1:{}", free_port()))
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _gw = Killed(gw.spawn().unwrap());
+        .stderr(std::fs::File::create(dir.path().join("gateway.stderr")).unwrap());
+    let mut gw = Killed(gw.spawn().unwrap());
+    // Ready when it accepts; a gateway that exited says why.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", gw_port)).is_err() {
+        if let Ok(Some(status)) = gw.0.try_wait() {
+            panic!(
+                "{}: the gateway exited ({status}): {}",
+                case.name,
+                std::fs::read_to_string(dir.path().join("gateway.stderr")).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: the gateway did not listen",
+            case.name
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _gw = gw;
     let name = case.name;
     for (path, extra) in case.requests {
         // `plain:/path`: over plain HTTP even in a TLS case.
