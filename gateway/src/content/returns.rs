@@ -29,14 +29,13 @@ impl std::error::Error for CloseWithoutAnswer {}
 
 /// The answer `ret` gives with `vars`.
 pub(crate) fn answer(ret: &ReturnConfig, vars: &Vars<'_>) -> Result<Response<Bytes>, Problem> {
+    let status = StatusCode::from_u16(ret.status).map_err(|_| Problem::internal())?;
     if ret.status == CLOSE_WITHOUT_ANSWER {
         let mut response = Response::new(Bytes::new());
-        *response.status_mut() =
-            StatusCode::from_u16(ret.status).map_err(|_| Problem::internal())?;
+        *response.status_mut() = status;
         response.extensions_mut().insert(CloseWithoutAnswer);
         return Ok(response);
     }
-    let status = StatusCode::from_u16(ret.status).map_err(|_| Problem::internal())?;
     if let Some(location) = &ret.location {
         let value = HeaderValue::from_str(&render(location, vars)).map_err(|_| {
             Problem::new(

@@ -49,18 +49,41 @@ pub(super) fn nginx_defaults(listens: &[Listens]) -> std::collections::BTreeMap<
     out
 }
 
-/// NGINX binds a wildcard `*:P` once and tells `127.0.0.1:P` apart by
-/// the connection's local address; the gateway binds every address, and a
-/// specific one on a wildcard's port cannot be bound beside it. Also, the
-/// gateway's `[::]:P` is dual stack: another server's `0.0.0.0:P` is put
-/// on it.
-pub(super) fn separate_wildcards(
+/// What NGINX keeps apart but the gateway's listeners (one socket per
+/// address) cannot: each server's addresses made bindable, what is left
+/// out reported at the server.
+pub(super) fn make_bindable(
     servers: &[&Directive],
     listens: &mut [Listens],
     report: &mut Report,
     table: &mut Table,
 ) {
-    // `[::]:P` is one dual-stack socket: a `0.0.0.0:P` elsewhere is on it.
+    dual_stack(listens);
+    one_protocol_per_address(servers, listens, report, table);
+    no_specific_beside_wildcard(servers, listens, report, table);
+}
+
+impl Listens {
+    /// Leave out the addresses `drop` says, reporting `why` at `server`.
+    fn leave_out(
+        &mut self,
+        drop: impl Fn(&String) -> bool,
+        why: &str,
+        server: &Directive,
+        report: &mut Report,
+        table: &mut Table,
+    ) {
+        let c = report.untranslated(server, why);
+        table.comments.push(c);
+        for list in [&mut self.plain, &mut self.tls, &mut self.defaults] {
+            list.retain(|a| !drop(a));
+        }
+    }
+}
+
+/// The gateway's `[::]:P` is one dual-stack socket: another server's (or
+/// the same server's) `0.0.0.0:P` is on it.
+fn dual_stack(listens: &mut [Listens]) {
     let v6_ports: Vec<String> = listens
         .iter()
         .flat_map(|l| l.all())
@@ -83,20 +106,18 @@ pub(super) fn separate_wildcards(
             });
         }
     }
-    // An address speaks plain HTTP or TLS: the first server's use wins.
-    let mut plain_or_tls: Vec<(String, bool)> = Vec::new();
+}
+
+/// An address speaks plain HTTP or TLS: within a server the plain use is
+/// kept, across servers the first server's.
+fn one_protocol_per_address(
+    servers: &[&Directive],
+    listens: &mut [Listens],
+    report: &mut Report,
+    table: &mut Table,
+) {
+    let mut used: Vec<(String, bool)> = Vec::new();
     for (s, l) in servers.iter().zip(listens.iter_mut()) {
-        let clash = |a: &String, tls: bool, seen: &[(String, bool)]| {
-            seen.iter().any(|(b, t)| a == b && *t != tls)
-        };
-        let mut clashing: Vec<String> = l
-            .plain
-            .iter()
-            .filter(|a| clash(a, false, &plain_or_tls))
-            .chain(l.tls.iter().filter(|a| clash(a, true, &plain_or_tls)))
-            .cloned()
-            .collect();
-        // Both in one server: the plain use is kept.
         let both: Vec<String> = l
             .tls
             .iter()
@@ -111,42 +132,56 @@ pub(super) fn separate_wildcards(
             let c = report.untranslated(s, &why);
             table.comments.push(c);
             l.tls.retain(|a| !both.contains(a));
-            clashing.retain(|a| !both.contains(a));
         }
+        let other_use = |a: &String, tls: bool| used.iter().any(|(b, t)| a == b && *t != tls);
+        let clashing: Vec<String> = l
+            .plain
+            .iter()
+            .filter(|a| other_use(a, false))
+            .chain(l.tls.iter().filter(|a| other_use(a, true)))
+            .cloned()
+            .collect();
         if !clashing.is_empty() {
             let why = format!(
                 "{} is plain HTTP for one server and TLS for another: the gateway's listener speaks one of them (the first server's is kept)",
                 clashing.join(", ")
             );
-            let c = report.untranslated(s, &why);
-            table.comments.push(c);
-            l.plain.retain(|a| !clashing.contains(a));
-            l.tls.retain(|a| !clashing.contains(a));
-            l.defaults.retain(|a| !clashing.contains(a));
+            l.leave_out(|a| clashing.contains(a), &why, s, report, table);
         }
-        plain_or_tls.extend(l.plain.iter().map(|a| (a.clone(), false)));
-        plain_or_tls.extend(l.tls.iter().map(|a| (a.clone(), true)));
+        used.extend(l.plain.iter().map(|a| (a.clone(), false)));
+        used.extend(l.tls.iter().map(|a| (a.clone(), true)));
     }
+}
+
+/// NGINX binds a wildcard `*:P` once and tells `127.0.0.1:P` apart by the
+/// connection's local address; the gateway binds every address, and a
+/// specific one on a wildcard's port cannot be bound beside it.
+fn no_specific_beside_wildcard(
+    servers: &[&Directive],
+    listens: &mut [Listens],
+    report: &mut Report,
+    table: &mut Table,
+) {
+    let wildcard = |a: &str| a.starts_with("0.0.0.0:") || a.starts_with("[::]:");
     let wildcard_ports: Vec<u16> = listens
         .iter()
         .flat_map(|l| l.all())
-        .filter(|a| a.starts_with("0.0.0.0:") || a.starts_with("[::]:"))
+        .filter(|a| wildcard(a))
         .filter_map(|a| port_of(a))
         .collect();
+    let specific = |a: &String| {
+        !(wildcard(a) || a.contains("${"))
+            && port_of(a).is_some_and(|p| wildcard_ports.contains(&p))
+    };
     for (s, l) in servers.iter().zip(listens.iter_mut()) {
-        let specific = |a: &String| {
-            !(a.starts_with("0.0.0.0:") || a.starts_with("[::]:") || a.contains("${"))
-                && port_of(a).is_some_and(|p| wildcard_ports.contains(&p))
-        };
         if l.all().any(specific) {
-            let c = report.untranslated(
-                s,
+            l.leave_out(
+                specific,
                 "a specific address on a port another server listens on with a wildcard: the gateway binds each address, so this one is left out (the server answers on its other addresses)",
+                s,
+                report,
+                table,
             );
-            table.comments.push(c);
-            l.plain.retain(|a| !specific(a));
-            l.tls.retain(|a| !specific(a));
-            l.defaults.retain(|a| !specific(a));
         }
     }
 }

@@ -30,7 +30,7 @@ pub fn servers(
         .iter()
         .map(|s| listens::listens_of(s, report, table))
         .collect();
-    listens::separate_wildcards(servers, &mut listens, report, table);
+    listens::make_bindable(servers, &mut listens, report, table);
     for (s, l) in servers.iter().zip(&listens) {
         if !l.tls.is_empty() {
             certificates(http, s, prefixes, table, report);
@@ -403,6 +403,8 @@ fn server_routes(
     (routes, comments)
 }
 
+/// The certificate of `main`, a server with TLS addresses (its own
+/// `ssl_certificate`, else the http level's).
 fn certificates(
     http: &[Directive],
     main: &Directive,
@@ -410,13 +412,6 @@ fn certificates(
     table: &mut Table,
     report: &mut Report,
 ) {
-    let ssl = main
-        .children()
-        .iter()
-        .any(|d| d.name == "listen" && d.args.iter().skip(1).any(|w| w.text == "ssl"));
-    if !ssl {
-        return;
-    }
     let level = |name: &str| -> Vec<&Directive> {
         let own: Vec<&Directive> = main.children().iter().filter(|d| d.name == name).collect();
         if own.is_empty() {
