@@ -1,5 +1,6 @@
-//! `total` at scale: exact from the kept count without a filter, bounded
-//! (and flagged) with one, on a catalogue made by `products::synthetic`.
+//! `total` at scale: exact from the kept count without a filter or from the
+//! search index for words, bounded (and flagged) otherwise, on a catalogue
+//! made by `products::synthetic`.
 
 use common::Secret;
 use common::db::DbSettings;
@@ -38,17 +39,22 @@ common::backend_tests! {
         assert_eq!(in_stock["total_is_exact"], false);
         assert_eq!(in_stock["total"].as_u64(), Some(products::catalogue::list::counts::EXACT_UP_TO));
         let sturdy = app.get_json("/?q=sturdy&per_page=2").await;
-        let search_bound = products::catalogue::list::counts::SEARCH_EXACT_UP_TO;
         assert_eq!(
             (sturdy["total"].as_u64(), &sturdy["total_is_exact"]),
-            (Some(search_bound), &false.into()),
-            "a word search counts its matches up to its own bound"
+            (Some(SIZE), &true.into()),
+            "the search index counts every word match exactly"
         );
         let deep = app.get_json("/?q=sturdy&per_page=100&page=30").await;
         assert_eq!(
             (deep["total"].as_u64(), &deep["total_is_exact"]),
-            (Some(3_000), &false.into()),
-            "... or to the end of the page when further"
+            (Some(SIZE), &true.into())
+        );
+        let partial = app.get_json("/?q=sturd&per_page=2").await;
+        let search_bound = products::catalogue::list::counts::SEARCH_EXACT_UP_TO;
+        assert_eq!(
+            (partial["total"].as_u64(), &partial["total_is_exact"]),
+            (Some(search_bound), &false.into()),
+            "a substring search counts its matches up to its own bound"
         );
         assert_eq!(deep["items"].as_array().map(Vec::len), Some(100));
         let narrow = app.get_json("/?category=Category%203&max_price=100").await;
