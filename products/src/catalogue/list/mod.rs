@@ -1,16 +1,16 @@
 //! `GET /`: search, filters, sort, pagination, facets and HTTP caching.
 //!
-//! A word search (`q`) and a filtered listing with facets are answered from
-//! the search index each replica keeps in memory ([`indexed`]): exact
-//! total, page ids and facets from one view of the index, then the page's
-//! rows by id. When `q`'s words match nothing, `q` is matched as a
-//! substring in the database ([`search`]). Every other listing is a few
-//! statements: the total ([`counts`]), or, with facets of the whole
-//! catalogue, the kept counts ([`facets`]); and the page. A deep page is
-//! found as ids first (an index-only scan of the sort's index), then read
-//! by id ([`Listing::page_rows`]). With facets the database's statements
-//! run in one read-only transaction (`REPEATABLE READ` on PostgreSQL, one
-//! snapshot on SQLite), so total, page and facets agree.
+//! A listing with any filter (`q` included) is answered from the search
+//! index each replica keeps in memory ([`indexed`]): exact total, page ids
+//! and facets from one view of the index, then the page's rows by id.
+//! When `q`'s words match nothing, `q` is matched as a substring in the
+//! database ([`search`]): total bounded ([`counts`]), page, facets
+//! counted by the database ([`facets`]). The whole catalogue's pages are
+//! the database's: the kept total and facet counts, and the page, a deep
+//! one found as ids first (an index-only scan of the sort's index), then
+//! read by id ([`Listing::page_rows`]). With facets the database's
+//! statements run in one read-only transaction (`REPEATABLE READ` on
+//! PostgreSQL, one snapshot on SQLite), so total, page and facets agree.
 
 pub mod counts;
 pub mod facets;
@@ -122,24 +122,17 @@ impl Listing {
             .order_by(Column::Id, order)
     }
 
-    /// The total of a listing the database answers.
+    /// The total of a listing the database answers: the whole catalogue's
+    /// (kept), or a substring search's (bounded).
     async fn total(&self, db: &impl ConnectionTrait) -> Result<Total, sea_orm::DbErr> {
-        let backend = db.get_database_backend();
-        if self.q.is_some() {
-            let bound = counts::search_bound_for(self.offset(), self.per_page);
-            return counts::bounded(db, self.filtered(backend), bound).await;
+        if !self.is_filtered() {
+            return counts::maintained(db, "total", "").await;
         }
-        let bound = counts::bound_for(self.offset(), self.per_page);
-        match (&self.category, &self.brand, self.is_filtered()) {
-            (_, _, false) => counts::maintained(db, "total", "").await,
-            (Some(category), None, _) if self.only_one_filter() => {
-                counts::maintained(db, "category", category).await
-            }
-            (None, Some(brand), _) if self.only_one_filter() => {
-                counts::maintained(db, "brand", brand).await
-            }
-            _ => counts::bounded(db, self.filtered(backend), bound).await,
-        }
+        let bound = match self.q {
+            Some(_) => counts::search_bound_for(self.offset(), self.per_page),
+            None => counts::bound_for(self.offset(), self.per_page),
+        };
+        counts::bounded(db, self.filtered(db.get_database_backend()), bound).await
     }
 
     /// The page's rows: a deep page as ids first, found in the sort's
@@ -165,18 +158,10 @@ impl Listing {
         by_ids(db, &ids).await
     }
 
-    fn only_one_filter(&self) -> bool {
-        self.q.is_none()
-            && self.min_price.is_none()
-            && self.max_price.is_none()
-            && self.in_stock.is_none()
-            && (self.category.is_some() != self.brand.is_some())
-    }
-
-    /// Whether the search index answers this listing: a word search, or a
-    /// filtered listing with facets.
+    /// Whether the search index answers this listing: any filter (`q`
+    /// included); the whole catalogue's pages are the database's.
     pub fn uses_index(&self) -> bool {
-        self.q.is_some() || (self.facets.any() && self.is_filtered())
+        self.is_filtered()
     }
 
     /// Run the listing (see the module comment).
@@ -232,35 +217,19 @@ impl Listing {
 
     async fn run_on(&self, db: &impl ConnectionTrait) -> Result<ProductPage, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        // Facets that count every match (each product has one category and
-        // one price band) give the exact total as their sum: no count.
-        let early_facets = self.facets.any()
-            && self.is_filtered()
-            && self.q.is_none()
-            && (self.facets.category || self.facets.price);
-        let (total, facets) = if early_facets {
-            let facets = facets::filtered(db, self.facets, || self.filtered(backend)).await?;
-            let total = Total {
-                count: facets.matches(),
-                exact: true,
-            };
-            (total, Some(facets))
-        } else {
-            (self.total(db).await?, None)
-        };
+        let total = self.total(db).await?;
         let rows = if self.offset() >= total.count {
             Vec::new()
         } else {
             self.page_rows(db).await?
         };
-        let facets = match facets {
-            Some(facets) => Some(facets),
-            None if !self.facets.any() => None,
-            None if self.is_filtered() => {
+        let facets = match self.facets.any() {
+            false => None,
+            true if self.is_filtered() => {
                 let select = || self.filtered(backend);
                 Some(facets::filtered(db, self.facets, select).await?)
             }
-            None => Some(facets::unfiltered(db, self.facets).await?),
+            true => Some(facets::unfiltered(db, self.facets).await?),
         };
         Ok(self.page(rows, total, facets))
     }
