@@ -14,8 +14,9 @@
 //!   at most [`CATCH_UP_WAIT`]), so a write through any replica is in the
 //!   next search on every replica.
 //! * **Bounded**: the writer's buffer is [`WRITER_MEMORY`]; the index itself
-//!   grows with the catalogue (documents hold only ids, words and the
-//!   filter fields, not the text); `q` is bounded in `list/params.rs`.
+//!   grows with the catalogue (each document: the words, the filter and
+//!   sort columns, and the product's JSON, so a page read from the index
+//!   needs no database read); `q` is bounded in `list/params.rs`.
 //!
 //! Listings read it through `list/indexed.rs`.
 
@@ -26,12 +27,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
 use super::entity;
+use super::product::Product;
 
 /// How often the refresher looks for changes when nobody asks it to.
 pub const REFRESH_EVERY: Duration = Duration::from_millis(250);
@@ -64,6 +66,9 @@ pub struct Fields {
     pub created: Field,
     /// The title lower-cased, for `sort=title`.
     pub title_key: Field,
+    /// The product as the API shows it (JSON), stored: a page read from
+    /// the index needs no database read for its items.
+    pub product: Field,
 }
 
 /// The analyzer of title and description words, registered by this name.
@@ -99,6 +104,7 @@ fn schema() -> (Schema, Fields) {
         in_stock: builder.add_u64_field("in_stock", INDEXED),
         created: builder.add_i64_field(CREATED, FAST),
         title_key: builder.add_text_field(TITLE_KEY, TextOptions::default().set_fast("raw")),
+        product: builder.add_bytes_field("product", STORED),
     };
     (builder.build(), fields)
 }
@@ -134,6 +140,9 @@ pub enum IndexError {
     /// A background task failed.
     #[error("search index: {0}")]
     Task(String),
+    /// A product could not be rendered as JSON.
+    #[error("search index: {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 impl SearchIndex {
@@ -204,7 +213,7 @@ impl SearchIndex {
             writer.delete_term(Term::from_field_u64(self.fields.id, id_value(*id)));
         }
         for row in rows {
-            writer.add_document(self.document(row))?;
+            writer.add_document(self.document(row)?)?;
         }
         Ok(())
     }
@@ -223,7 +232,7 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn document(&self, row: &entity::Model) -> TantivyDocument {
+    fn document(&self, row: &entity::Model) -> Result<TantivyDocument, IndexError> {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.id, id_value(row.id));
@@ -238,7 +247,8 @@ impl SearchIndex {
         let created = i64::try_from(row.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX);
         doc.add_i64(f.created, created);
         doc.add_text(f.title_key, row.title.to_lowercase());
-        doc
+        doc.add_bytes(f.product, &serde_json::to_vec(&Product::from(row.clone()))?);
+        Ok(doc)
     }
 }
 

@@ -2,8 +2,9 @@
 //! search of `q`, and any filtered listing with facets.
 //!
 //! One searcher (one consistent view of the index) gives the total (exact:
-//! the index counts its matches), the page's product ids and the facet
-//! counts; the page's rows are then read from the database by id. Filters
+//! the index counts its matches), the page's products (each document
+//! stores the product's JSON, so the database is not read) and the facet
+//! counts. Filters
 //! (`category`, `brand`, price range, `in_stock`) are index terms and
 //! ranges; sorts are the index's columns, the id breaking ties in the same
 //! direction. A word search by relevance is read tier by tier
@@ -14,12 +15,16 @@
 
 use std::collections::HashMap;
 
+use serde_json::value::RawValue;
 use tantivy::collector::sort_key::{SortByStaticFastValue, SortByString};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{AllQuery, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader};
+use tantivy::schema::Value;
+use tantivy::{
+    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument,
+};
 
 use super::facets::{self, Facets};
 use super::params::{FacetSet, Listing, Sort};
@@ -30,8 +35,8 @@ use crate::domain::price_band::{PRICE_BANDS, band_of};
 /// What the index found for a listing.
 #[derive(Debug)]
 pub(super) struct Found {
-    /// The page's product ids, in order.
-    pub ids: Vec<i64>,
+    /// The page's products (their JSON as the index stores it), in order.
+    pub items: Vec<Box<RawValue>>,
     /// How many products match (exact).
     pub total: u64,
     /// The asked facets, if any.
@@ -62,20 +67,28 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
         return Ok(None);
     }
     let (offset, per_page) = (listing.offset(), listing.per_page);
-    let ids = if offset >= total {
+    let found = if offset >= total {
         Vec::new()
     } else if listing.q.is_some() && listing.sort == Sort::Relevance {
         tiered(&searcher, &*matching, &tiers, offset, per_page)?
     } else {
         sorted(&searcher, &*matching, listing.sort, offset, per_page)?
     };
+    let items = found
+        .into_iter()
+        .map(|address| stored_product(&searcher, fields, address))
+        .collect::<tantivy::Result<Vec<_>>>()?;
     let facets = if listing.facets.any() {
         let rows = searcher.search(&*matching, &FacetCounter(listing.facets))?;
         Some(facets::assemble(listing.facets, rows))
     } else {
         None
     };
-    Ok(Some(Found { ids, total, facets }))
+    Ok(Some(Found {
+        items,
+        total,
+        facets,
+    }))
 }
 
 /// The listing's filters other than `q`, as index queries.
@@ -107,20 +120,38 @@ fn filters(listing: &Listing, fields: index::Fields) -> Vec<Box<dyn Query>> {
     clauses
 }
 
+/// The product JSON stored in the document at `address`.
+fn stored_product(
+    searcher: &Searcher,
+    fields: index::Fields,
+    address: DocAddress,
+) -> tantivy::Result<Box<RawValue>> {
+    let doc: TantivyDocument = searcher.doc(address)?;
+    let json = doc
+        .get_first(fields.product)
+        .and_then(|value| value.as_bytes())
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| RawValue::from_string(text.to_string()).ok());
+    json.ok_or_else(|| {
+        tantivy::TantivyError::InternalError("a document without its product".into())
+    })
+}
+
 fn as_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// The ids of `[offset, offset + per_page)` of the matches, tier by tier.
+/// The documents of `[offset, offset + per_page)` of the matches, tier by
+/// tier.
 fn tiered(
     searcher: &Searcher,
     matching: &dyn Query,
     tiers: &[Box<dyn Query>],
     offset: u64,
     per_page: u64,
-) -> tantivy::Result<Vec<i64>> {
+) -> tantivy::Result<Vec<DocAddress>> {
     let (mut skip, mut wanted) = (offset, per_page);
-    let mut ids = Vec::new();
+    let mut page = Vec::new();
     for (at, tier) in tiers.iter().enumerate() {
         if wanted == 0 {
             break;
@@ -140,32 +171,25 @@ fn tiered(
         let found = searcher.search(&*query, &newest)?;
         skip = 0;
         wanted = wanted.saturating_sub(found.len() as u64);
-        ids.extend(found.into_iter().filter_map(|(id, _)| id).map(id_of));
+        page.extend(found.into_iter().map(|(_, address)| address));
     }
-    Ok(ids)
+    Ok(page)
 }
 
-fn id_of(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+/// The documents of a page's matches in a key order.
+fn page_ids<K>(found: Vec<(K, DocAddress)>) -> Vec<DocAddress> {
+    found.into_iter().map(|(_, address)| address).collect()
 }
 
-/// The ids of a page's matches in a key order, the id breaking ties.
-fn page_ids<K>(found: Vec<((K, Option<u64>), DocAddress)>) -> Vec<i64> {
-    found
-        .into_iter()
-        .filter_map(|((_, id), _)| id)
-        .map(id_of)
-        .collect()
-}
-
-/// The ids of `[offset, offset + per_page)` of the matches in `sort` order.
+/// The documents of `[offset, offset + per_page)` of the matches in `sort`
+/// order, the id breaking ties.
 fn sorted(
     searcher: &Searcher,
     matching: &dyn Query,
     sort: Sort,
     offset: u64,
     per_page: u64,
-) -> tantivy::Result<Vec<i64>> {
+) -> tantivy::Result<Vec<DocAddress>> {
     let top = TopDocs::for_doc_range(as_usize(offset)..as_usize(offset.saturating_add(per_page)));
     let id = |order: Order| (SortByStaticFastValue::<u64>::for_field(index::ID), order);
     let number =

@@ -33,6 +33,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use self::counts::Total;
@@ -51,8 +52,10 @@ const DEFERRED_FROM: u64 = 100;
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductPage {
-    /// The products of this page.
-    pub items: Vec<Product>,
+    /// The products of this page (rendered: from the search index as it
+    /// stores them, or from the database's rows).
+    #[schema(value_type = Vec<Product>)]
+    pub items: Vec<Box<RawValue>>,
     /// How many products match in all: exact when `total_is_exact` is
     /// true; otherwise a lower bound (more than `total` match). Exact
     /// without a filter, with only `category` or only `brand`, with `q`
@@ -184,15 +187,11 @@ impl Listing {
                 Problem::internal()
             })?;
             if let Some(found) = found {
-                let rows = by_ids(db, &found.ids).await?;
-                return Ok(self.page(
-                    rows,
-                    Total {
-                        count: found.total,
-                        exact: true,
-                    },
-                    found.facets,
-                ));
+                let total = Total {
+                    count: found.total,
+                    exact: true,
+                };
+                return Ok(self.page(found.items, total, found.facets));
             }
         }
         if !self.facets.any() {
@@ -231,12 +230,17 @@ impl Listing {
             }
             true => Some(facets::unfiltered(db, self.facets).await?),
         };
-        Ok(self.page(rows, total, facets))
+        let items = rows
+            .into_iter()
+            .map(|row| serde_json::value::to_raw_value(&Product::from(row)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|failed| sea_orm::DbErr::Custom(format!("rendering a product: {failed}")))?;
+        Ok(self.page(items, total, facets))
     }
 
-    fn page(&self, rows: Vec<entity::Model>, total: Total, facets: Option<Facets>) -> ProductPage {
+    fn page(&self, items: Vec<Box<RawValue>>, total: Total, facets: Option<Facets>) -> ProductPage {
         ProductPage {
-            items: rows.into_iter().map(Product::from).collect(),
+            items,
             total: total.count,
             total_is_exact: total.exact,
             page: self.page,
