@@ -62,31 +62,36 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
     } else {
         every(clauses)
     };
-    let total = searcher.search(&*matching, &Count)? as u64;
+    let (offset, per_page) = (listing.offset(), listing.per_page);
+    let counter = FacetCounter(listing.facets);
+    let (total, found, rows) = if listing.q.is_some() && listing.sort == Sort::Relevance {
+        let (total, rows) = searcher.search(&*matching, &(Count, counter))?;
+        let found = tiered(&searcher, &*matching, &tiers, offset, per_page)?;
+        (total, found, rows)
+    } else {
+        sorted(
+            &searcher,
+            &*matching,
+            listing.sort,
+            offset,
+            per_page,
+            counter,
+        )?
+    };
     if total == 0 && listing.q.is_some() {
         return Ok(None);
     }
-    let (offset, per_page) = (listing.offset(), listing.per_page);
-    let found = if offset >= total {
-        Vec::new()
-    } else if listing.q.is_some() && listing.sort == Sort::Relevance {
-        tiered(&searcher, &*matching, &tiers, offset, per_page)?
-    } else {
-        sorted(&searcher, &*matching, listing.sort, offset, per_page)?
-    };
     let items = found
         .into_iter()
         .map(|address| stored_product(&searcher, fields, address))
         .collect::<tantivy::Result<Vec<_>>>()?;
-    let facets = if listing.facets.any() {
-        let rows = searcher.search(&*matching, &FacetCounter(listing.facets))?;
-        Some(facets::assemble(listing.facets, rows))
-    } else {
-        None
-    };
+    let facets = listing
+        .facets
+        .any()
+        .then(|| facets::assemble(listing.facets, rows));
     Ok(Some(Found {
         items,
-        total,
+        total: total as u64,
         facets,
     }))
 }
@@ -160,15 +165,16 @@ fn tiered(
             every(vec![matching.box_clone(), tier.box_clone()]),
             &tiers[..at],
         );
-        let in_tier = searcher.search(&*query, &Count)? as u64;
-        if in_tier <= skip {
-            skip -= in_tier;
-            continue;
-        }
         let range = as_usize(skip)..as_usize(skip.saturating_add(wanted));
         let newest =
             TopDocs::for_doc_range(range).order_by_fast_field::<u64>(index::ID, Order::Desc);
-        let found = searcher.search(&*query, &newest)?;
+        // One pass: the tier's size, and its part of the page (none when
+        // the tier ends before the page starts).
+        let (in_tier, found) = searcher.search(&*query, &(Count, newest))?;
+        if found.is_empty() {
+            skip = skip.saturating_sub(in_tier as u64);
+            continue;
+        }
         skip = 0;
         wanted = wanted.saturating_sub(found.len() as u64);
         page.extend(found.into_iter().map(|(_, address)| address));
@@ -181,49 +187,68 @@ fn page_ids<K>(found: Vec<(K, DocAddress)>) -> Vec<DocAddress> {
     found.into_iter().map(|(_, address)| address).collect()
 }
 
-/// The documents of `[offset, offset + per_page)` of the matches in `sort`
-/// order, the id breaking ties.
+/// The matches counted, the documents of `[offset, offset + per_page)` of
+/// them in `sort` order (the id breaking ties) and the facet rows, in one
+/// pass over the matches.
 fn sorted(
     searcher: &Searcher,
     matching: &dyn Query,
     sort: Sort,
     offset: u64,
     per_page: u64,
-) -> tantivy::Result<Vec<DocAddress>> {
+    counter: FacetCounter,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)> {
     let top = TopDocs::for_doc_range(as_usize(offset)..as_usize(offset.saturating_add(per_page)));
     let id = |order: Order| (SortByStaticFastValue::<u64>::for_field(index::ID), order);
     let number =
         |field: &str, order: Order| (SortByStaticFastValue::<i64>::for_field(field), order);
     let title = |order: Order| (SortByString::for_field(index::TITLE_KEY), order);
-    Ok(match sort {
+    match sort {
         Sort::PriceAsc => {
             let by = (number(index::PRICE, Order::Asc), id(Order::Asc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
         Sort::PriceDesc => {
             let by = (number(index::PRICE, Order::Desc), id(Order::Desc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
         Sort::CreatedAsc => {
             let by = (number(index::CREATED, Order::Asc), id(Order::Asc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
         Sort::CreatedDesc | Sort::Relevance => {
             let by = (number(index::CREATED, Order::Desc), id(Order::Desc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
         Sort::TitleAsc => {
             let by = (title(Order::Asc), id(Order::Asc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
         Sort::TitleDesc => {
             let by = (title(Order::Desc), id(Order::Desc));
-            page_ids(searcher.search(matching, &top.order_by(by))?)
+            one_pass(searcher, matching, top.order_by(by), counter)
         }
-    })
+    }
 }
 
-/// Counts the asked facets of the matches from the index's columns.
+/// Count, page and facets of `matching` in one pass.
+fn one_pass<K, C>(
+    searcher: &Searcher,
+    matching: &dyn Query,
+    page: C,
+    counter: FacetCounter,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)>
+where
+    K: Send + 'static,
+    C: Collector<Fruit = Vec<(K, DocAddress)>>,
+{
+    let (total, found, rows) = searcher.search(matching, &(Count, page, counter))?;
+    Ok((total, page_ids(found), rows))
+}
+
+/// Counts the asked facets of the matches from the index's columns
+/// (nothing when none was asked).
+#[derive(Clone, Copy)]
 struct FacetCounter(FacetSet);
 
 /// One `(facet, value, count)` row, as `facets::assemble` takes them.
