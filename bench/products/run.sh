@@ -68,8 +68,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wr
 use_gateway=false
 [ -x "$gateway_bin" ] && [ "${GATEWAY:-true}" = true ] && use_gateway=true
 
-wait_for() { # url
-    for _ in $(seq 1 100); do
+wait_for() { # url (up to 2 minutes: the products service builds its search index before it listens)
+    for _ in $(seq 1 1200); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
         sleep 0.1
     done
@@ -206,7 +206,10 @@ for backend in $backends; do
                 "$products_bin" serve > "$results/products-$backend-$size$suffix.log" 2>&1 &
             products_pid=$!
             pids+=("$products_pid")
+            start_at=$(date +%s.%N)
             wait_for "http://127.0.0.1:$products_port/ready"
+            ready_at=$(date +%s.%N)
+            echo "$backend $size products${label}: service ready in $(awk -v a="$start_at" -v b="$ready_at" 'BEGIN {printf "%.1f", b - a}') s (search index built), RSS $(awk '/^VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$products_pid/status")" >> "$seed_times"
             if $use_gateway; then
                 PRODUCTS_UPSTREAM=http://127.0.0.1:$products_port RUST_LOG=warn \
                     "$gateway_bin" --config "$here/gateway.toml" > "$results/gateway-$backend-$size$suffix.log" 2>&1 &

@@ -1,5 +1,6 @@
 //! The list-page cache: recent `GET /` bodies by query string, each kept
-//! with the catalogue version it was computed at.
+//! with the catalogue version it was computed at and the version the
+//! search index was at ([`Version`]).
 //!
 //! Every write to `products` bumps the version in the database (a trigger,
 //! fourth migration), so a request reads the version (one primary-key
@@ -19,11 +20,15 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
+/// The catalogue version a page was computed at, and the search index's:
+/// a page is served again only while both are unchanged.
+pub type Version = (i64, i64);
+
 /// Recent list pages by query string.
 #[derive(Debug)]
 pub struct PageCache {
     capacity: usize,
-    pages: Mutex<HashMap<String, (i64, Bytes)>>,
+    pages: Mutex<HashMap<String, (Version, Bytes)>>,
     computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -53,7 +58,7 @@ impl PageCache {
     }
 
     /// The page for `query` if it was computed at `version`.
-    pub fn get(&self, query: &str, version: i64) -> Option<Bytes> {
+    pub fn get(&self, query: &str, version: Version) -> Option<Bytes> {
         let pages = self.pages.lock().ok()?;
         match pages.get(query) {
             Some((at, body)) if *at == version => Some(body.clone()),
@@ -81,7 +86,7 @@ impl PageCache {
     }
 
     /// Keep `body` as the page for `query` at `version`.
-    pub fn put(&self, query: &str, version: i64, body: Bytes) {
+    pub fn put(&self, query: &str, version: Version, body: Bytes) {
         if !self.enabled() {
             return;
         }
@@ -131,23 +136,24 @@ mod tests {
     #[test]
     fn a_page_is_served_only_at_its_version() {
         let cache = PageCache::new(2);
-        cache.put("q=a", 7, Bytes::from_static(b"a"));
-        assert_eq!(cache.get("q=a", 7).as_deref(), Some(&b"a"[..]));
-        assert_eq!(cache.get("q=a", 8), None);
-        assert_eq!(cache.get("q=b", 7), None);
+        cache.put("q=a", (7, 0), Bytes::from_static(b"a"));
+        assert_eq!(cache.get("q=a", (7, 0)).as_deref(), Some(&b"a"[..]));
+        assert_eq!(cache.get("q=a", (8, 0)), None);
+        assert_eq!(cache.get("q=a", (7, 1)), None, "the index moved on");
+        assert_eq!(cache.get("q=b", (7, 0)), None);
     }
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
         let cache = PageCache::new(2);
-        cache.put("1", 1, Bytes::from_static(b"1"));
-        cache.put("2", 2, Bytes::from_static(b"2"));
-        cache.put("3", 2, Bytes::from_static(b"3"));
-        assert_eq!(cache.get("1", 1), None, "the older version went first");
-        cache.put("4", 2, Bytes::from_static(b"4"));
+        cache.put("1", (1, 0), Bytes::from_static(b"1"));
+        cache.put("2", (2, 0), Bytes::from_static(b"2"));
+        cache.put("3", (2, 0), Bytes::from_static(b"3"));
+        assert_eq!(cache.get("1", (1, 0)), None, "the older version went first");
+        cache.put("4", (2, 0), Bytes::from_static(b"4"));
         let kept = ["2", "3", "4"]
             .iter()
-            .filter(|k| cache.get(k, 2).is_some())
+            .filter(|k| cache.get(k, (2, 0)).is_some())
             .count();
         assert_eq!(kept, 2);
     }
@@ -160,11 +166,11 @@ mod tests {
         let waiting = cache.gate("q");
         assert!(waiting.try_lock().is_err(), "the same gate, held");
         let retire = cache.retire_on_drop("q");
-        cache.put("q", 1, Bytes::from_static(b"x"));
+        cache.put("q", (1, 0), Bytes::from_static(b"x"));
         drop(retire);
         drop(turn);
         assert!(waiting.try_lock().is_ok());
-        assert_eq!(cache.get("q", 1).as_deref(), Some(&b"x"[..]));
+        assert_eq!(cache.get("q", (1, 0)).as_deref(), Some(&b"x"[..]));
         assert!(
             cache.gate("q").try_lock().is_ok(),
             "a fresh gate after the put"
@@ -175,7 +181,7 @@ mod tests {
     fn a_cache_of_zero_keeps_nothing() {
         let cache = PageCache::new(0);
         assert!(!cache.enabled());
-        cache.put("q", 1, Bytes::from_static(b"x"));
-        assert_eq!(cache.get("q", 1), None);
+        cache.put("q", (1, 0), Bytes::from_static(b"x"));
+        assert_eq!(cache.get("q", (1, 0)), None);
     }
 }

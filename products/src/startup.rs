@@ -12,6 +12,7 @@ use common::metrics::listener::MetricsListener;
 use common::service::{BaseConfig, apply_layers, serve_with_metrics};
 use tokio::net::TcpListener;
 
+use crate::catalogue::index::{SearchIndex, feed};
 use crate::config::Config;
 use crate::custom_plans::ask_for_custom_plans;
 use crate::metrics::ProductsMetrics;
@@ -25,6 +26,8 @@ pub struct Application {
     router: Router,
     metrics: MetricsListener,
     base: BaseConfig,
+    /// Keeps the search index fresh; stopped when the service stops.
+    refresher: tokio::task::JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Application {
@@ -37,12 +40,17 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Connect to the database and migrate it, load the demo catalogue when
-    /// `SEED_DEMO_CATALOGUE` is set and the catalogue is empty, and bind
+    /// `SEED_DEMO_CATALOGUE` is set and the catalogue is empty, build the
+    /// search index from the catalogue (and start keeping it fresh), and bind
     /// `LISTEN_ADDR` and `METRICS_LISTEN_ADDR` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         let registry = http::service_registry();
         let settings = ask_for_custom_plans(config.base.db("products"));
         let mut db = common::db::connect_and_migrate::<Migrator>(&settings).await?;
+        // The index's feed polls in the background on the same pool; its
+        // statements stay out of the statement metrics, which describe
+        // the requests' (the pool gauges still count its connections).
+        let feed_db = db.clone();
         common::db::metrics::instrument(&mut db, &registry);
         if config.seed_demo_catalogue {
             let added = crate::demo::seed_if_empty(&db).await?;
@@ -58,8 +66,12 @@ impl Application {
                 ..VerifierSettings::new(config.jwt_issuer.clone(), config.jwt_audience.clone())
             },
         );
+        let search_index = Arc::new(SearchIndex::empty()?);
+        feed::rebuild(&feed_db, &search_index).await?;
+        let refresher = feed::spawn_refresher(feed_db, search_index.clone());
         let state = AppState {
             db,
+            search_index,
             verifier: Arc::new(verifier),
             page_cache: Arc::new(PageCache::new(config.list_cache_entries)),
             metrics: ProductsMetrics::new(&registry),
@@ -87,6 +99,7 @@ impl Application {
             router,
             metrics,
             base: config.base,
+            refresher,
         })
     }
 
@@ -110,13 +123,15 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), metrics = %self.metrics_addr(), "products service listening");
-        serve_with_metrics(
+        let served = serve_with_metrics(
             self.listener,
             self.router,
             self.metrics,
             shutdown,
             self.base.stop_times(),
         )
-        .await
+        .await;
+        self.refresher.abort();
+        served
     }
 }

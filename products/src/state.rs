@@ -1,4 +1,5 @@
-//! What every handler can reach: the database and the token verifier.
+//! What every handler can reach: the database, the token verifier, the
+//! list-page cache and the search index.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use axum::extract::FromRef;
 use common::auth::TokenVerifier;
 use sea_orm::DatabaseConnection;
 
+use crate::catalogue::index::SearchIndex;
 use crate::metrics::ProductsMetrics;
 use crate::page_cache::PageCache;
 
@@ -18,6 +20,8 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// Recent list pages, by catalogue version.
     pub page_cache: Arc<PageCache>,
+    /// The in-memory search index of the catalogue.
+    pub search_index: Arc<SearchIndex>,
     /// Catalogue writes and stock changes.
     pub metrics: ProductsMetrics,
 }
@@ -31,6 +35,12 @@ impl FromRef<AppState> for ProductsMetrics {
 impl FromRef<AppState> for Arc<PageCache> {
     fn from_ref(state: &AppState) -> Self {
         state.page_cache.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<SearchIndex> {
+    fn from_ref(state: &AppState) -> Self {
+        state.search_index.clone()
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod entity;
 pub mod etag;
+pub mod index;
 pub mod input;
 mod input_schema;
 pub mod list;

@@ -3,9 +3,27 @@
 use common::Problem;
 use common::db::UniqueKey;
 use sea_orm::sea_query::UpdateStatement;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    AccessMode, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, IsolationLevel, QueryFilter, TransactionTrait,
+};
 
 use super::entity::{self, Column, Entity};
+
+/// A read-only transaction whose statements all see one snapshot
+/// (`REPEATABLE READ` on PostgreSQL; SQLite's read transactions already do).
+pub async fn read_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
 
 /// Parse a path id; anything but a positive integer in canonical form
 /// (digits, no sign, no leading zero) names no product.

@@ -9,6 +9,7 @@ mod m20261126_000003_composite_filter_indexes;
 mod m20261201_000004_catalogue_counts;
 mod m20261201_000005_word_search;
 mod m20261207_000006_catalogue_at_scale;
+mod m20261207_000007_catalogue_changes;
 
 /// All migrations of the products database, in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_catalogue_counts::Migration),
             Box::new(m20261201_000005_word_search::Migration),
             Box::new(m20261207_000006_catalogue_at_scale::Migration),
+            Box::new(m20261207_000007_catalogue_changes::Migration),
         ]
     }
 }

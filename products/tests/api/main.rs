@@ -20,6 +20,7 @@ mod placeholders;
 mod read;
 mod relevance;
 mod search;
+mod search_index;
 mod stock;
 mod tokens;
 mod totals;

@@ -216,7 +216,7 @@ async fn read(db: &impl ConnectionTrait, statement: sea_orm::Statement) -> Resul
 }
 
 /// Sort the rows into the asked facets.
-fn assemble(asked: FacetSet, rows: Vec<Row>) -> Facets {
+pub(super) fn assemble(asked: FacetSet, rows: Vec<Row>) -> Facets {
     let mut category = Vec::new();
     let mut brand = Vec::new();
     let mut bands = Vec::new();

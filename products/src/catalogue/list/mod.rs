@@ -1,20 +1,22 @@
 //! `GET /`: search, filters, sort, pagination, facets and HTTP caching.
 //!
-//! A listing is a few statements: the total ([`counts`]), or, with facets
-//! that cover every match, the facets ([`facets`]) with the total as their
-//! sum; when `q`'s words match nothing, the total again for the substring
-//! fallback ([`search`]); and the page. A word search's page is read tier
-//! by tier in relevance order ([`relevance`]); a deep page of any other
-//! listing is found as ids first (an index-only scan of the sort's index),
-//! then read by id ([`Listing::page_rows`]). With facets they run in one
-//! read-only transaction (`REPEATABLE READ` on PostgreSQL, one snapshot on
-//! SQLite), so total, page and facets agree.
+//! A listing with any filter (`q` included) is answered from the search
+//! index each replica keeps in memory ([`indexed`]): exact total, page ids
+//! and facets from one view of the index, then the page's rows by id.
+//! When `q`'s words match nothing, `q` is matched as a substring in the
+//! database ([`search`]): total bounded ([`counts`]), page, facets
+//! counted by the database ([`facets`]). The whole catalogue's pages are
+//! the database's: the kept total and facet counts, and the page, a deep
+//! one found as ids first (an index-only scan of the sort's index), then
+//! read by id ([`Listing::page_rows`]). With facets the database's
+//! statements run in one read-only transaction (`REPEATABLE READ` on
+//! PostgreSQL, one snapshot on SQLite), so total, page and facets agree.
 
 pub mod counts;
 pub mod facets;
 pub mod http_cache;
+mod indexed;
 pub mod params;
-mod relevance;
 pub mod search;
 
 use std::collections::HashMap;
@@ -27,19 +29,21 @@ use common::Problem;
 use common::extract::Query;
 use http::HeaderMap;
 use sea_orm::{
-    AccessMode, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    IsolationLevel, Order, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use self::counts::Total;
 use self::facets::Facets;
 use self::params::Sort;
 pub use self::params::{ListParams, Listing, PER_PAGE_MAX};
-use self::search::Matching;
 use super::entity::{self, Column, Entity};
+use super::index::SearchIndex;
 use super::product::Product;
+use super::store;
 use crate::page_cache::PageCache;
 
 /// Pages starting this deep are read as ids first, then rows by id.
@@ -48,13 +52,16 @@ const DEFERRED_FROM: u64 = 100;
 /// One page of products.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductPage {
-    /// The products of this page.
-    pub items: Vec<Product>,
+    /// The products of this page (rendered: from the search index as it
+    /// stores them, or from the database's rows).
+    #[schema(value_type = Vec<Product>)]
+    pub items: Vec<Box<RawValue>>,
     /// How many products match in all: exact when `total_is_exact` is
     /// true; otherwise a lower bound (more than `total` match). Exact
-    /// without a filter, with only `category` or only `brand`, with the
-    /// `category` or `price` facet, and whenever at most 10,000 products
-    /// (200 with `q`), or the end of the requested page if further, match.
+    /// without a filter, with only `category` or only `brand`, with `q`
+    /// matched as words, with facets, and whenever at most 10,000 products
+    /// (200 with `q` matched as a substring), or the end of the requested
+    /// page if further, match.
     pub total: u64,
     /// Whether `total` is the exact number of matching products.
     pub total_is_exact: bool,
@@ -70,12 +77,11 @@ pub struct ProductPage {
 }
 
 impl Listing {
-    /// The matching products, without order or paging; `q` is applied the
-    /// `matching` way, or not at all with `None`.
-    fn filtered(&self, backend: DbBackend, matching: Option<Matching>) -> Select<Entity> {
+    /// The matching products, without order or paging (`q` as a substring).
+    fn filtered(&self, backend: DbBackend) -> Select<Entity> {
         let mut select = Entity::find();
-        if let (Some(q), Some(matching)) = (&self.q, matching) {
-            select = select.filter(search::condition(q, matching, backend));
+        if let Some(q) = &self.q {
+            select = select.filter(search::condition(q, backend));
         }
         if let Some(category) = &self.category {
             select = select.filter(Column::Category.eq(category.as_str()));
@@ -98,17 +104,14 @@ impl Listing {
     }
 
     /// The page's rows in the asked order.
-    fn ordered(&self, backend: DbBackend, matching: Option<Matching>) -> Select<Entity> {
+    fn ordered(&self, backend: DbBackend) -> Select<Entity> {
         let (column, order) = match self.sort {
-            Sort::Relevance => match (&self.q, matching) {
-                (Some(q), Some(Matching::Substring)) => {
-                    let select = self.filtered(backend, None);
-                    return search::by_substring_relevance(select, q, backend);
+            Sort::Relevance => match &self.q {
+                Some(q) => {
+                    let select = self.filtered(backend);
+                    return search::by_substring_relevance(select, q);
                 }
-                // Words are paged by `relevance::page`; this order serves
-                // only as a fallback.
-                (Some(_), Some(Matching::Words)) => (Column::Id, Order::Desc),
-                _ => (Column::CreatedAt, Order::Desc),
+                None => (Column::CreatedAt, Order::Desc),
             },
             Sort::PriceAsc => (Column::PriceMinor, Order::Asc),
             Sort::PriceDesc => (Column::PriceMinor, Order::Desc),
@@ -117,54 +120,33 @@ impl Listing {
             Sort::TitleAsc => (Column::Title, Order::Asc),
             Sort::TitleDesc => (Column::Title, Order::Desc),
         };
-        self.filtered(backend, matching)
+        self.filtered(backend)
             .order_by(column, order.clone())
             .order_by(Column::Id, order)
     }
 
-    /// How `q` matches (words, else substring) and the total.
-    async fn total(
-        &self,
-        db: &impl ConnectionTrait,
-    ) -> Result<(Option<Matching>, Total), sea_orm::DbErr> {
-        let backend = db.get_database_backend();
-        let bound = counts::bound_for(self.offset(), self.per_page);
-        if let Some(q) = &self.q {
-            let bound = counts::search_bound_for(self.offset(), self.per_page);
-            if search::words_possible(q, backend) {
-                let words = Some(Matching::Words);
-                let total = counts::bounded(db, self.filtered(backend, words), bound).await?;
-                if total.count > 0 {
-                    return Ok((words, total));
-                }
-            }
-            let substring = Some(Matching::Substring);
-            let total = counts::bounded(db, self.filtered(backend, substring), bound).await?;
-            return Ok((substring, total));
+    /// The total of a listing the database answers: the whole catalogue's
+    /// (kept), or a substring search's (bounded).
+    async fn total(&self, db: &impl ConnectionTrait) -> Result<Total, sea_orm::DbErr> {
+        if !self.is_filtered() {
+            return counts::maintained(db, "total", "").await;
         }
-        let total = match (&self.category, &self.brand, self.is_filtered()) {
-            (_, _, false) => counts::maintained(db, "total", "").await?,
-            (Some(category), None, _) if self.only_one_filter() => {
-                counts::maintained(db, "category", category).await?
-            }
-            (None, Some(brand), _) if self.only_one_filter() => {
-                counts::maintained(db, "brand", brand).await?
-            }
-            _ => counts::bounded(db, self.filtered(backend, None), bound).await?,
+        let bound = match self.q {
+            Some(_) => counts::search_bound_for(self.offset(), self.per_page),
+            None => counts::bound_for(self.offset(), self.per_page),
         };
-        Ok((None, total))
+        counts::bounded(db, self.filtered(db.get_database_backend()), bound).await
     }
 
-    /// The page's rows (not for a word search by relevance): a deep page
-    /// as ids first, found in the sort's index alone, then the rows by id.
+    /// The page's rows: a deep page as ids first, found in the sort's
+    /// index alone, then the rows by id.
     async fn page_rows(
         &self,
         db: &impl ConnectionTrait,
-        matching: Option<Matching>,
     ) -> Result<Vec<entity::Model>, sea_orm::DbErr> {
         let backend = db.get_database_backend();
         let select = self
-            .ordered(backend, matching)
+            .ordered(backend)
             .offset(self.offset())
             .limit(self.per_page);
         if self.offset() < DEFERRED_FROM {
@@ -176,56 +158,57 @@ impl Listing {
             .into_tuple()
             .all(db)
             .await?;
-        let mut rows = Entity::find()
-            .filter(Column::Id.is_in(ids.iter().copied()))
-            .all(db)
-            .await?;
-        let position: HashMap<i64, usize> =
-            ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
-        rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
-        Ok(rows)
+        by_ids(db, &ids).await
     }
 
-    fn only_one_filter(&self) -> bool {
-        self.q.is_none()
-            && self.min_price.is_none()
-            && self.max_price.is_none()
-            && self.in_stock.is_none()
-            && (self.category.is_some() != self.brand.is_some())
+    /// Whether the search index answers this listing: any filter (`q`
+    /// included); the whole catalogue's pages are the database's.
+    pub fn uses_index(&self) -> bool {
+        self.is_filtered()
     }
 
     /// Run the listing (see the module comment).
     ///
-    /// With facets the statements run in a transaction on a task of its
-    /// own, which a client that goes away cannot cancel: on PostgreSQL
-    /// sea-orm sends `BEGIN` and `SET TRANSACTION` as two statements, and a
-    /// request dropped between them left its pooled connection inside a
-    /// transaction (the next facets request then failed with "SET
-    /// TRANSACTION ISOLATION LEVEL must be called before any query").
-    pub async fn run(&self, db: &DatabaseConnection) -> Result<ProductPage, sea_orm::DbErr> {
+    /// With facets the database's statements run in a transaction on a
+    /// task of its own, which a client that goes away cannot cancel: on
+    /// PostgreSQL sea-orm sends `BEGIN` and `SET TRANSACTION` as two
+    /// statements, and a request dropped between them left its pooled
+    /// connection inside a transaction (the next facets request then
+    /// failed with "SET TRANSACTION ISOLATION LEVEL must be called before
+    /// any query").
+    pub async fn run(
+        &self,
+        db: &DatabaseConnection,
+        index: &SearchIndex,
+    ) -> Result<ProductPage, Problem> {
+        if self.uses_index() {
+            let found = indexed::search(self, index).map_err(|failed| {
+                tracing::error!(error = %failed, "search index query failed");
+                Problem::internal()
+            })?;
+            if let Some(found) = found {
+                let total = Total {
+                    count: found.total,
+                    exact: true,
+                };
+                return Ok(self.page(found.items, total, found.facets));
+            }
+        }
         if !self.facets.any() {
-            return self.run_on(db).await;
+            return Ok(self.run_on(db).await?);
         }
         let (listing, db) = (self.clone(), db.clone());
-        tokio::spawn(async move { listing.run_in_transaction(&db).await })
+        let page = tokio::spawn(async move { listing.run_in_transaction(&db).await })
             .await
-            .map_err(|failed| sea_orm::DbErr::Custom(format!("listing task: {failed}")))?
+            .map_err(|failed| sea_orm::DbErr::Custom(format!("listing task: {failed}")))??;
+        Ok(page)
     }
 
     async fn run_in_transaction(
         &self,
         db: &DatabaseConnection,
     ) -> Result<ProductPage, sea_orm::DbErr> {
-        let txn = match db.get_database_backend() {
-            DbBackend::Postgres => {
-                db.begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadOnly),
-                )
-                .await?
-            }
-            _ => db.begin().await?,
-        };
+        let txn = store::read_snapshot(db).await?;
         let page = self.run_on(&txn).await?;
         txn.commit().await?;
         Ok(page)
@@ -233,48 +216,56 @@ impl Listing {
 
     async fn run_on(&self, db: &impl ConnectionTrait) -> Result<ProductPage, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        // Facets that count every match (each product has one category and
-        // one price band) give the exact total as their sum: no count.
-        let early_facets = self.facets.any()
-            && self.is_filtered()
-            && self.q.is_none()
-            && (self.facets.category || self.facets.price);
-        let (matching, total, facets) = if early_facets {
-            let facets = facets::filtered(db, self.facets, || self.filtered(backend, None)).await?;
-            let total = Total {
-                count: facets.matches(),
-                exact: true,
-            };
-            (None, total, Some(facets))
+        let total = self.total(db).await?;
+        let rows = if self.offset() >= total.count {
+            Vec::new()
         } else {
-            let (matching, total) = self.total(db).await?;
-            (matching, total, None)
+            self.page_rows(db).await?
         };
-        let rows: Vec<entity::Model> = match (&self.q, matching) {
-            _ if self.offset() >= total.count => Vec::new(),
-            (Some(q), Some(Matching::Words)) if self.sort == Sort::Relevance => {
-                relevance::page(db, self, q).await?
-            }
-            _ => self.page_rows(db, matching).await?,
-        };
-        let facets = match facets {
-            Some(facets) => Some(facets),
-            None if !self.facets.any() => None,
-            None if self.is_filtered() => {
-                let select = || self.filtered(backend, matching);
+        let facets = match self.facets.any() {
+            false => None,
+            true if self.is_filtered() => {
+                let select = || self.filtered(backend);
                 Some(facets::filtered(db, self.facets, select).await?)
             }
-            None => Some(facets::unfiltered(db, self.facets).await?),
+            true => Some(facets::unfiltered(db, self.facets).await?),
         };
-        Ok(ProductPage {
-            items: rows.into_iter().map(Product::from).collect(),
+        let items = rows
+            .into_iter()
+            .map(|row| serde_json::value::to_raw_value(&Product::from(row)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|failed| sea_orm::DbErr::Custom(format!("rendering a product: {failed}")))?;
+        Ok(self.page(items, total, facets))
+    }
+
+    fn page(&self, items: Vec<Box<RawValue>>, total: Total, facets: Option<Facets>) -> ProductPage {
+        ProductPage {
+            items,
             total: total.count,
             total_is_exact: total.exact,
             page: self.page,
             per_page: self.per_page,
             facets,
-        })
+        }
     }
+}
+
+/// The rows of `ids`, in that order; an id whose product is gone since is
+/// left out.
+async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<entity::Model>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = Entity::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
+    rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
+    Ok(rows)
 }
 
 /// List products: search, filter, sort, paginate, count facets.
@@ -293,16 +284,32 @@ impl Listing {
 pub async fn list_products(
     State(db): State<DatabaseConnection>,
     State(cache): State<Arc<PageCache>>,
+    State(index): State<Arc<SearchIndex>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     Query(params): Query<ListParams>,
 ) -> Result<Response, Problem> {
+    let listing = params.parse()?;
     let key = raw.unwrap_or_default();
-    if !cache.enabled() {
-        let body = compute(&db, params).await?;
+    if !cache.enabled() && !listing.uses_index() {
+        let body = compute(&db, &index, &listing).await?;
         return Ok(http_cache::respond(body, &headers));
     }
-    let version = cache.version(&db).await?;
+    let catalogue = cache.version(&db).await?;
+    if listing.uses_index() && !index.reach(catalogue).await {
+        tracing::warn!(
+            catalogue,
+            index = index.applied(),
+            "search index behind the catalogue"
+        );
+    }
+    if !cache.enabled() {
+        let body = compute(&db, &index, &listing).await?;
+        return Ok(http_cache::respond(body, &headers));
+    }
+    // Filed under both versions: the page is served again only while
+    // neither the catalogue nor the index changed.
+    let version = (catalogue, index.applied());
     if let Some(body) = cache.get(&key, version) {
         return Ok(http_cache::respond(body, &headers));
     }
@@ -312,14 +319,18 @@ pub async fn list_products(
         return Ok(http_cache::respond(body, &headers));
     }
     let _retire = cache.retire_on_drop(&key);
-    let body = compute(&db, params).await?;
+    let body = compute(&db, &index, &listing).await?;
     cache.put(&key, version, body.clone());
     Ok(http_cache::respond(body, &headers))
 }
 
-/// Check the parameters, run the listing and render the page.
-async fn compute(db: &DatabaseConnection, params: ListParams) -> Result<Bytes, Problem> {
-    let page = params.parse()?.run(db).await?;
+/// Run the listing and render the page.
+async fn compute(
+    db: &DatabaseConnection,
+    index: &SearchIndex,
+    listing: &Listing,
+) -> Result<Bytes, Problem> {
+    let page = listing.run(db, index).await?;
     serde_json::to_vec(&page)
         .map(Bytes::from)
         .map_err(|_| Problem::internal())

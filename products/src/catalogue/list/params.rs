@@ -10,7 +10,11 @@ use crate::domain::Price;
 /// Largest page size; larger requests are clamped to it.
 pub const PER_PAGE_MAX: u64 = 100;
 const PER_PAGE_DEFAULT: u64 = 20;
-const Q_MAX: usize = 200;
+/// Longest `q`, in characters.
+pub const Q_MAX: usize = 200;
+/// Most terms (words and quoted phrases, excluded ones included) in `q`:
+/// each is a clause of the index query, per field and per relevance tier.
+pub const Q_TERMS_MAX: usize = 10;
 
 /// Query parameters of `GET /`, as sent. Unknown parameters are refused.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -19,7 +23,9 @@ const Q_MAX: usize = 200;
 pub struct ListParams {
     /// Words searched in title and description, web-search syntax
     /// (`"a phrase"`, `or`, `-excluded`), stemmed, case-insensitive; when no
-    /// product matches the words, the text is matched as a substring.
+    /// product matches the words, the text is matched as a substring. At
+    /// most 200 characters and 10 words or quoted phrases.
+    #[param(schema_with = q_schema, example = "kettle or lamp")]
     pub q: Option<String>,
     /// Exact category name.
     pub category: Option<String>,
@@ -65,6 +71,10 @@ const SORTS: [&str; 7] = [
 
 /// The facets a listing can count.
 const FACETS: [&str; 3] = ["category", "brand", "price"];
+
+fn q_schema() -> utoipa::openapi::schema::Object {
+    common::input::string(false).max_length(Some(Q_MAX)).build()
+}
 
 fn sort_schema() -> utoipa::openapi::schema::Object {
     common::input::string(false)
@@ -146,12 +156,19 @@ impl ListParams {
     pub fn parse(self) -> Result<Listing, Problem> {
         let mut errors = FieldErrors::default();
         let mut invalid = |field: &str, message: &str| errors.reject(field, message);
+        // The length as sent, as the schema's `maxLength` states it.
+        let too_long = self.q.as_ref().is_some_and(|q| q.chars().count() > Q_MAX);
         let q = self
             .q
             .map(|q| q.trim().to_lowercase())
             .filter(|q| !q.is_empty());
-        if q.as_ref().is_some_and(|q| q.chars().count() > Q_MAX) {
+        if too_long {
             invalid("q", "must be at most 200 characters");
+        } else if q
+            .as_deref()
+            .is_some_and(|q| crate::catalogue::index::text::term_count(q) > Q_TERMS_MAX)
+        {
+            invalid("q", "must have at most 10 words or quoted phrases");
         }
         let mut price = |field: &str, value: Option<String>| match value.map(|v| Price::parse(&v)) {
             None => None,
@@ -342,6 +359,18 @@ mod tests {
             pattern,
             "^(category|brand|price)(,(category|brand|price))*$"
         );
+    }
+
+    #[test]
+    fn q_is_bounded_in_length_and_terms() {
+        let ten = "a b c d e f g h i \"j k\"";
+        assert!(params(&format!("q={ten}")).is_ok());
+        let eleven = format!("q={ten} -l");
+        let err = params(&eleven).expect_err("eleven terms");
+        assert_eq!(err.errors[0].field, "q");
+        let long = format!("q={}", "a".repeat(201));
+        assert_eq!(params(&long).expect_err("long").errors[0].field, "q");
+        assert!(params(&format!("q={}", "a".repeat(200))).is_ok());
     }
 
     #[test]

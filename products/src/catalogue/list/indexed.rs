@@ -1,0 +1,360 @@
+//! A listing answered from the search index (`catalogue/index`): the word
+//! search of `q`, and any filtered listing with facets.
+//!
+//! One searcher (one consistent view of the index) gives the total (exact:
+//! the index counts its matches), the page's products (each document
+//! stores the product's JSON, so the database is not read) and the facet
+//! counts. Filters
+//! (`category`, `brand`, price range, `in_stock`) are index terms and
+//! ranges; sorts are the index's columns, the id breaking ties in the same
+//! direction. A word search by relevance is read tier by tier
+//! ([`super::super::index::text::TextQueries::matching`]), newest first
+//! within a tier: each tier is counted, and only the page's ids are
+//! collected, so no match is scored. Facets are counted from the index's
+//! columns over the matches in memory.
+
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+use tantivy::collector::sort_key::{SortByStaticFastValue, SortByString};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{AllQuery, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::schema::Value;
+use tantivy::{
+    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument,
+};
+
+use super::facets::{self, Facets};
+use super::params::{FacetSet, Listing, Sort};
+use crate::catalogue::index::text::{TextQueries, but_not, every, i64_range};
+use crate::catalogue::index::{self, SearchIndex};
+use crate::domain::price_band::{PRICE_BANDS, band_of};
+
+/// What the index found for a listing.
+#[derive(Debug)]
+pub(super) struct Found {
+    /// The page's products (their JSON as the index stores it), in order.
+    pub items: Vec<Box<RawValue>>,
+    /// How many products match (exact).
+    pub total: u64,
+    /// The asked facets, if any.
+    pub facets: Option<Facets>,
+}
+
+/// Answer `listing` from `index`; `None` when `q`'s words match nothing
+/// (the caller then matches `q` as a substring).
+pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<Option<Found>> {
+    let fields = index.fields();
+    let searcher = index.searcher();
+    let mut clauses = filters(listing, fields);
+    let mut tiers = Vec::new();
+    if let Some(q) = &listing.q {
+        let Some(words) = TextQueries::new(fields).matching(q) else {
+            return Ok(None);
+        };
+        clauses.push(words.matching);
+        tiers = words.tiers;
+    }
+    let matching: Box<dyn Query> = if clauses.is_empty() {
+        Box::new(AllQuery)
+    } else {
+        every(clauses)
+    };
+    let (offset, per_page) = (listing.offset(), listing.per_page);
+    let counter = FacetCounter(listing.facets);
+    let (total, found, rows) = if listing.q.is_some() && listing.sort == Sort::Relevance {
+        let (total, rows) = searcher.search(&*matching, &(Count, counter))?;
+        let found = tiered(&searcher, &*matching, &tiers, offset, per_page)?;
+        (total, found, rows)
+    } else {
+        sorted(
+            &searcher,
+            &*matching,
+            listing.sort,
+            offset,
+            per_page,
+            counter,
+        )?
+    };
+    if total == 0 && listing.q.is_some() {
+        return Ok(None);
+    }
+    let items = found
+        .into_iter()
+        .map(|address| stored_product(&searcher, fields, address))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    let facets = listing
+        .facets
+        .any()
+        .then(|| facets::assemble(listing.facets, rows));
+    Ok(Some(Found {
+        items,
+        total: total as u64,
+        facets,
+    }))
+}
+
+/// The listing's filters other than `q`, as index queries.
+fn filters(listing: &Listing, fields: index::Fields) -> Vec<Box<dyn Query>> {
+    let term = |term: tantivy::Term| -> Box<dyn Query> {
+        Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+    };
+    let mut clauses = Vec::new();
+    if let Some(category) = &listing.category {
+        clauses.push(term(tantivy::Term::from_field_text(
+            fields.category,
+            category,
+        )));
+    }
+    if let Some(brand) = &listing.brand {
+        clauses.push(term(tantivy::Term::from_field_text(fields.brand, brand)));
+    }
+    let (min, max) = (
+        listing.min_price.map(|p| p.minor_units()),
+        listing.max_price.map(|p| p.minor_units()),
+    );
+    if min.is_some() || max.is_some() {
+        clauses.push(i64_range(fields.price, min, max));
+    }
+    if let Some(in_stock) = listing.in_stock {
+        let value = u64::from(in_stock);
+        clauses.push(term(tantivy::Term::from_field_u64(fields.in_stock, value)));
+    }
+    clauses
+}
+
+/// The product JSON stored in the document at `address`.
+fn stored_product(
+    searcher: &Searcher,
+    fields: index::Fields,
+    address: DocAddress,
+) -> tantivy::Result<Box<RawValue>> {
+    let doc: TantivyDocument = searcher.doc(address)?;
+    let json = doc
+        .get_first(fields.product)
+        .and_then(|value| value.as_bytes())
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| RawValue::from_string(text.to_string()).ok());
+    json.ok_or_else(|| {
+        tantivy::TantivyError::InternalError("a document without its product".into())
+    })
+}
+
+fn as_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// The documents of `[offset, offset + per_page)` of the matches, tier by
+/// tier.
+fn tiered(
+    searcher: &Searcher,
+    matching: &dyn Query,
+    tiers: &[Box<dyn Query>],
+    offset: u64,
+    per_page: u64,
+) -> tantivy::Result<Vec<DocAddress>> {
+    let (mut skip, mut wanted) = (offset, per_page);
+    let mut page = Vec::new();
+    for (at, tier) in tiers.iter().enumerate() {
+        if wanted == 0 {
+            break;
+        }
+        let query = but_not(
+            every(vec![matching.box_clone(), tier.box_clone()]),
+            &tiers[..at],
+        );
+        let range = as_usize(skip)..as_usize(skip.saturating_add(wanted));
+        let newest =
+            TopDocs::for_doc_range(range).order_by_fast_field::<u64>(index::ID, Order::Desc);
+        // One pass: the tier's size, and its part of the page (none when
+        // the tier ends before the page starts).
+        let (in_tier, found) = searcher.search(&*query, &(Count, newest))?;
+        if found.is_empty() {
+            skip = skip.saturating_sub(in_tier as u64);
+            continue;
+        }
+        skip = 0;
+        wanted = wanted.saturating_sub(found.len() as u64);
+        page.extend(found.into_iter().map(|(_, address)| address));
+    }
+    Ok(page)
+}
+
+/// The documents of a page's matches in a key order.
+fn page_ids<K>(found: Vec<(K, DocAddress)>) -> Vec<DocAddress> {
+    found.into_iter().map(|(_, address)| address).collect()
+}
+
+/// The matches counted, the documents of `[offset, offset + per_page)` of
+/// them in `sort` order (the id breaking ties) and the facet rows, in one
+/// pass over the matches.
+fn sorted(
+    searcher: &Searcher,
+    matching: &dyn Query,
+    sort: Sort,
+    offset: u64,
+    per_page: u64,
+    counter: FacetCounter,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)> {
+    let top = TopDocs::for_doc_range(as_usize(offset)..as_usize(offset.saturating_add(per_page)));
+    let id = |order: Order| (SortByStaticFastValue::<u64>::for_field(index::ID), order);
+    let number =
+        |field: &str, order: Order| (SortByStaticFastValue::<i64>::for_field(field), order);
+    let title = |order: Order| (SortByString::for_field(index::TITLE_KEY), order);
+    match sort {
+        Sort::PriceAsc => {
+            let by = (number(index::PRICE, Order::Asc), id(Order::Asc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+        Sort::PriceDesc => {
+            let by = (number(index::PRICE, Order::Desc), id(Order::Desc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+        Sort::CreatedAsc => {
+            let by = (number(index::CREATED, Order::Asc), id(Order::Asc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+        Sort::CreatedDesc | Sort::Relevance => {
+            let by = (number(index::CREATED, Order::Desc), id(Order::Desc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+        Sort::TitleAsc => {
+            let by = (title(Order::Asc), id(Order::Asc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+        Sort::TitleDesc => {
+            let by = (title(Order::Desc), id(Order::Desc));
+            one_pass(searcher, matching, top.order_by(by), counter)
+        }
+    }
+}
+
+/// Count, page and facets of `matching` in one pass.
+fn one_pass<K, C>(
+    searcher: &Searcher,
+    matching: &dyn Query,
+    page: C,
+    counter: FacetCounter,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)>
+where
+    K: Send + 'static,
+    C: Collector<Fruit = Vec<(K, DocAddress)>>,
+{
+    let (total, found, rows) = searcher.search(matching, &(Count, page, counter))?;
+    Ok((total, page_ids(found), rows))
+}
+
+/// Counts the asked facets of the matches from the index's columns
+/// (nothing when none was asked).
+#[derive(Clone, Copy)]
+struct FacetCounter(FacetSet);
+
+/// One `(facet, value, count)` row, as `facets::assemble` takes them.
+type Row = (String, String, i64);
+
+/// A segment's counts: per category and brand term (by ordinal) and per
+/// price band (by position in [`PRICE_BANDS`]).
+struct SegmentFacets {
+    category: Option<(StrColumn, Vec<u64>)>,
+    brand: Option<(StrColumn, Vec<u64>)>,
+    price: Option<(Column<i64>, [u64; PRICE_BANDS.len()])>,
+}
+
+impl Collector for FacetCounter {
+    type Fruit = Vec<Row>;
+    type Child = SegmentFacets;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentFacets> {
+        let fast = reader.fast_fields();
+        let terms = |field: &str| -> tantivy::Result<Option<(StrColumn, Vec<u64>)>> {
+            Ok(fast.str(field)?.map(|column| {
+                let counts = vec![0; column.num_terms()];
+                (column, counts)
+            }))
+        };
+        let asked = self.0;
+        Ok(SegmentFacets {
+            category: if asked.category {
+                terms(index::CATEGORY)?
+            } else {
+                None
+            },
+            brand: if asked.brand {
+                terms(index::BRAND)?
+            } else {
+                None
+            },
+            price: if asked.price {
+                Some((fast.i64(index::PRICE)?, [0; PRICE_BANDS.len()]))
+            } else {
+                None
+            },
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, segments: Vec<Vec<Row>>) -> tantivy::Result<Vec<Row>> {
+        let mut merged: HashMap<(String, String), i64> = HashMap::new();
+        for (facet, value, count) in segments.into_iter().flatten() {
+            *merged.entry((facet, value)).or_default() += count;
+        }
+        Ok(merged
+            .into_iter()
+            .map(|((facet, value), count)| (facet, value, count))
+            .collect())
+    }
+}
+
+impl SegmentCollector for SegmentFacets {
+    type Fruit = Vec<Row>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        for (column, counts) in [&mut self.category, &mut self.brand].into_iter().flatten() {
+            for ord in column.term_ords(doc) {
+                if let Some(count) = counts.get_mut(as_usize(ord)) {
+                    *count += 1;
+                }
+            }
+        }
+        if let Some((column, bands)) = &mut self.price
+            && let Some(price) = column.first(doc)
+        {
+            let band = band_of(price);
+            if let Some(at) = PRICE_BANDS.iter().position(|lower| *lower == band) {
+                bands[at] += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (facet, terms) in [("category", self.category), ("brand", self.brand)] {
+            let Some((column, counts)) = terms else {
+                continue;
+            };
+            for (ord, count) in counts.into_iter().enumerate() {
+                let mut value = String::new();
+                if count > 0 && column.ord_to_str(ord as u64, &mut value).unwrap_or(false) {
+                    rows.push((facet.to_string(), value, count as i64));
+                }
+            }
+        }
+        if let Some((_, bands)) = self.price {
+            for (lower, count) in PRICE_BANDS.iter().zip(bands) {
+                if count > 0 {
+                    rows.push(("price".to_string(), lower.to_string(), count as i64));
+                }
+            }
+        }
+        rows
+    }
+}

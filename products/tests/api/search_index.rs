@@ -1,0 +1,118 @@
+//! The search index each replica keeps in memory: built from the database
+//! on start, kept fresh from the change feed, so a write through one
+//! replica is in the search of every other one within a second; and the
+//! bounds on `q`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// A second replica on the same database as the first.
+async fn replica_of(url: &str) -> TestApp {
+    let spare = common::testing::TestDb::sqlite();
+    spawn_app_with(spare, &[("DATABASE_URL", url)]).await
+}
+
+/// The titles `app` lists for `query`, once they equal `expected`, or
+/// what they were after one second.
+async fn within_a_second(app: &TestApp, query: &str, expected: &[&str]) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let found = titles(app, query).await;
+        if found == expected || started.elapsed() > Duration::from_secs(1) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+common::backend_tests! {
+    async fn a_write_on_one_replica_is_searched_on_another_within_a_second(db) {
+        let url = db.url.clone();
+        let writer = spawn_app(db).await;
+        let reader = replica_of(&url).await;
+        assert!(titles(&reader, "q=zebra").await.is_empty(), "nothing yet (and now cached)");
+        let created = writer
+            .create(json!({"title": "Zebra Lamp", "description": "Striped", "price": "30"}))
+            .await;
+        assert_eq!(within_a_second(&reader, "q=zebra", &["Zebra Lamp"]).await, ["Zebra Lamp"]);
+        assert_eq!(titles(&reader, "q=striped+lamp").await, ["Zebra Lamp"]);
+        let id = id_of(&created);
+        let renamed = writer
+            .patch_product(id, Some("staff"), &json!({"title": "Okapi Lamp", "price": "60"}))
+            .await;
+        assert_eq!(renamed.status(), 200);
+        assert!(within_a_second(&reader, "q=zebra", &[]).await.is_empty(), "the old title is gone");
+        assert_eq!(titles(&reader, "q=okapi&min_price=50").await, ["Okapi Lamp"], "and the new price is in");
+        assert!(titles(&reader, "q=okapi&in_stock=true").await.is_empty());
+        assert_eq!(writer.change_stock(id, Some("staff"), 3).await.status(), 200);
+        assert_eq!(
+            within_a_second(&reader, "q=okapi&in_stock=true", &["Okapi Lamp"]).await,
+            ["Okapi Lamp"],
+            "a stock change moves it into the in-stock filter"
+        );
+        let deleted = writer
+            .request(reqwest::Method::DELETE, &format!("/{id}"), Some("staff"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(deleted.status(), 204);
+        assert!(within_a_second(&reader, "q=okapi", &[]).await.is_empty(), "a deleted product is gone");
+        let page = reader.get_json("/?q=lamp").await;
+        assert_eq!((page["total"].as_u64(), &page["total_is_exact"]), (Some(0), &true.into()));
+    }
+
+    async fn a_replica_started_later_builds_its_index_from_the_database(db) {
+        let url = db.url.clone();
+        let writer = spawn_app(db).await;
+        for title in ["Granite Kettle", "Granite Mug", "Willow Kettle"] {
+            writer.create(json!({"title": title})).await;
+        }
+        let late = replica_of(&url).await;
+        assert_eq!(titles(&late, "q=granite&sort=title").await, ["Granite Kettle", "Granite Mug"]);
+        assert_eq!(
+            titles(&late, "q=kettle&sort=-title").await,
+            titles(&writer, "q=kettle&sort=-title").await,
+            "the same answer on both replicas"
+        );
+    }
+
+    async fn facets_of_a_search_come_from_the_index_and_agree_with_the_page(db) {
+        let app = spawn_app(db).await;
+        for (title, category, brand, price) in [
+            ("Granite Kettle", "Kitchen", "Acme", "15"),
+            ("Granite Mug", "Kitchen", "Orbit", "8"),
+            ("Granite Tent", "Outdoors", "Acme", "120"),
+            ("Willow Kettle", "Kitchen", "Acme", "30"),
+        ] {
+            app.create(json!({"title": title, "category": category, "brand": brand, "price": price})).await;
+        }
+        let page = app.get_json("/?q=granite&facets=category,brand,price&per_page=2").await;
+        assert_eq!((page["total"].as_u64(), &page["total_is_exact"]), (Some(3), &true.into()));
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+        assert_eq!(page["facets"]["category"], json!([{"value": "Kitchen", "count": 2}, {"value": "Outdoors", "count": 1}]));
+        assert_eq!(page["facets"]["brand"], json!([{"value": "Acme", "count": 2}, {"value": "Orbit", "count": 1}]));
+        assert_eq!(
+            page["facets"]["price"],
+            json!([{"min": "0.00", "max": "10.00", "count": 1}, {"min": "10.00", "max": "25.00", "count": 1}, {"min": "100.00", "max": "250.00", "count": 1}])
+        );
+        let filtered = app.get_json("/?category=Kitchen&max_price=20&facets=brand").await;
+        assert_eq!(filtered["total"].as_u64(), Some(2));
+        assert_eq!(filtered["facets"]["brand"], json!([{"value": "Acme", "count": 1}, {"value": "Orbit", "count": 1}]));
+    }
+
+    async fn a_q_over_its_bounds_is_refused_naming_q(db) {
+        let app = spawn_app(db).await;
+        let eleven = (1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join("+");
+        let body = problem(app.get(&format!("/?q={eleven}")).await, 422).await;
+        assert_eq!(invalid_fields(&body), ["q"]);
+        assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("10 words")), "{body}");
+        let ten = (1..=10).map(|n| format!("w{n}")).collect::<Vec<_>>().join("+");
+        assert_eq!(app.get(&format!("/?q={ten}")).await.status(), 200);
+        let long = "a".repeat(201);
+        let body = problem(app.get(&format!("/?q={long}")).await, 422).await;
+        assert_eq!(invalid_fields(&body), ["q"]);
+    }
+}
