@@ -12,6 +12,8 @@
 //! `admin` serves the admin port, `access_log` and `metrics` record;
 //! `tls` holds the certificates the HTTPS listener serves, `certificates`
 //! reloads their files, `acme` obtains and renews them.
+//! [`upstream_http1`] is an upstream HTTP/1 response codec without I/O
+//! (head parser, body framing), checked against hyper's client.
 
 mod access_log;
 mod acme;
@@ -41,6 +43,7 @@ mod stop;
 mod tls;
 mod trace_context;
 mod trace_export;
+pub mod upstream_http1;
 mod upstreams;
 
 use std::future::Future;
