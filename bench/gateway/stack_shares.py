@@ -54,6 +54,15 @@ def space(dso):
     return "kernel" if "kernel" in dso else "user"
 
 
+def kernel_what(joined, writing, reading):
+    """What a kernel sample of a task was doing: its write, its read, or other."""
+    if re.search(r"writev|write_vectored", joined):
+        return writing
+    if re.search(r"recvfrom|poll_read", joined):
+        return reading
+    return "other"
+
+
 def classify(frames):
     """(task, space, what): what the sample was doing."""
     joined = " | ".join(strip(s) for s, _ in frames)
@@ -61,12 +70,7 @@ def classify(frames):
     if "Driver::drive" in joined:
         task = "upstream connection task (hyper's client dispatcher)"
         if sp == "kernel":
-            if re.search(r"writev|write_vectored", joined):
-                what = "write the request (loopback delivery included)"
-            elif re.search(r"recvfrom|poll_read", joined):
-                what = "read the response"
-            else:
-                what = "other"
+            what = kernel_what(joined, "write the request (loopback delivery included)", "read the response")
         elif re.search(r"Client as hyper::proto::h1::Http1Transaction>::parse", joined):
             what = "parse the response head"
         elif re.search(r"Client as hyper::proto::h1::Http1Transaction>::encode|write_head", joined):
@@ -78,12 +82,7 @@ def classify(frames):
     elif "serve_http1" in joined or "UpgradeableConnection" in joined:
         task = "client connection task (hyper's server, the proxy)"
         if sp == "kernel":
-            if re.search(r"writev|write_vectored", joined):
-                what = "write the response"
-            elif re.search(r"recvfrom|poll_read", joined):
-                what = "read the request"
-            else:
-                what = "other"
+            what = kernel_what(joined, "write the response", "read the request")
         elif re.search(r"try_send_request|SendRequest|client::dispatch|oneshot|want::"
                        r"|Connection::ready|ConnectionPool::acquire|UpstreamPool::acquire", joined):
             what = "hand-off to the upstream connection"
