@@ -13,12 +13,22 @@
 //! waiting shopper. `LIST_CACHE_ENTRIES` bounds
 //! the number of pages kept (0 turns the cache off); when full, an entry
 //! is dropped to make room.
+//!
+//! Reading the version is one statement, but one per listing was the
+//! largest share of the database's work under diverse load (every query
+//! different, so nothing else reaches the database). Concurrent requests
+//! therefore share reads ([`VersionReader`]): a request waits for the
+//! first read that *starts after it arrived*, so what it sees is never
+//! older than a write it could have observed (a write acknowledged before
+//! the request came in, on any replica), and at most one read is in
+//! flight per replica while any number of requests wait for it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
-use sea_orm::{ConnectionTrait, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use tokio::sync::watch;
 
 /// The catalogue version a page was computed at, and the search index's:
 /// a page is served again only while both are unchanged.
@@ -30,6 +40,7 @@ pub struct PageCache {
     capacity: usize,
     pages: Mutex<HashMap<String, (Version, Bytes)>>,
     computing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    versions: Arc<VersionReader>,
 }
 
 impl PageCache {
@@ -39,6 +50,7 @@ impl PageCache {
             capacity,
             pages: Mutex::new(HashMap::new()),
             computing: Mutex::new(HashMap::new()),
+            versions: Arc::new(VersionReader::new()),
         }
     }
 
@@ -47,14 +59,11 @@ impl PageCache {
         self.capacity > 0
     }
 
-    /// The catalogue's current version (0 before the first write).
-    pub async fn version(&self, db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-        let sql = "SELECT count FROM catalogue_counts WHERE facet = 'version' AND value = ''";
-        let statement = Statement::from_string(db.get_database_backend(), sql);
-        match db.query_one_raw(statement).await? {
-            Some(row) => row.try_get_by_index::<i64>(0),
-            None => Ok(0),
-        }
+    /// The catalogue's current version (0 before the first write), read
+    /// after this call began (a read shared with concurrent callers, see
+    /// [`VersionReader`]).
+    pub async fn version(&self, db: &DatabaseConnection) -> Result<i64, DbErr> {
+        self.versions.current(db).await
     }
 
     /// The page for `query` if it was computed at `version`.
@@ -111,6 +120,111 @@ impl PageCache {
             }
         }
         pages.insert(query.to_string(), (version, body));
+    }
+}
+
+/// The catalogue's version read once for every request waiting at the
+/// time (see the module comment).
+///
+/// Reads are numbered. A caller needs the first read numbered above the
+/// last one started when it arrived; if no read is running it starts that
+/// one, else the running read starts it when it ends. Reads run in a task
+/// of their own, so a caller that goes away cannot strand the others.
+#[derive(Debug)]
+pub struct VersionReader {
+    state: Mutex<ReaderState>,
+    done: watch::Sender<ReadOutcome>,
+}
+
+#[derive(Debug, Default)]
+struct ReaderState {
+    /// The number of the last read started.
+    started: u64,
+    /// Whether a read task is running.
+    running: bool,
+    /// The highest read number a caller waits for.
+    wanted: u64,
+}
+
+/// The last read's number and what it found.
+#[derive(Debug, Clone)]
+struct ReadOutcome {
+    read: u64,
+    version: Result<i64, String>,
+}
+
+impl Default for VersionReader {
+    fn default() -> Self {
+        VersionReader::new()
+    }
+}
+
+impl VersionReader {
+    /// No read done yet.
+    pub fn new() -> VersionReader {
+        VersionReader {
+            state: Mutex::new(ReaderState::default()),
+            done: watch::Sender::new(ReadOutcome {
+                read: 0,
+                version: Ok(0),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, ReaderState> {
+        // The state is three numbers updated together: a panic cannot
+        // leave them half-written.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The catalogue version as read by a read that started after this
+    /// call began.
+    pub async fn current(self: &Arc<Self>, db: &DatabaseConnection) -> Result<i64, DbErr> {
+        let mut outcomes = self.done.subscribe();
+        let needed = {
+            let mut state = self.state();
+            let needed = state.started + 1;
+            if state.running {
+                state.wanted = state.wanted.max(needed);
+            } else {
+                state.running = true;
+                state.started = needed;
+                tokio::spawn(self.clone().read_while_wanted(db.clone(), needed));
+            }
+            needed
+        };
+        let outcome = outcomes
+            .wait_for(|outcome| outcome.read >= needed)
+            .await
+            .map_err(|_| DbErr::Custom("the catalogue version reader stopped".into()))?;
+        outcome.version.clone().map_err(DbErr::Custom)
+    }
+
+    /// Read, publish, and read again while callers arrived during the read.
+    async fn read_while_wanted(self: Arc<Self>, db: DatabaseConnection, mut read: u64) {
+        loop {
+            let version = read_version(&db).await.map_err(|e| e.to_string());
+            self.done.send_replace(ReadOutcome { read, version });
+            let mut state = self.state();
+            if state.wanted <= read {
+                state.running = false;
+                return;
+            }
+            read = state.started + 1;
+            state.started = read;
+        }
+    }
+}
+
+/// One read of the catalogue version (0 before the first write).
+pub async fn read_version(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let sql = "SELECT count FROM catalogue_counts WHERE facet = 'version' AND value = ''";
+    let statement = Statement::from_string(db.get_database_backend(), sql);
+    match db.query_one_raw(statement).await? {
+        Some(row) => row.try_get_by_index::<i64>(0),
+        None => Ok(0),
     }
 }
 
@@ -175,6 +289,68 @@ mod tests {
             cache.gate("q").try_lock().is_ok(),
             "a fresh gate after the put"
         );
+    }
+
+    async fn catalogue_db(dir: &tempfile::TempDir) -> DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v.db").display());
+        let db = sea_orm::Database::connect(url).await.expect("sqlite");
+        for sql in [
+            "CREATE TABLE catalogue_counts (facet TEXT, value TEXT, count INTEGER)",
+            "INSERT INTO catalogue_counts VALUES ('version', '', 1)",
+        ] {
+            db.execute_unprepared(sql).await.expect(sql);
+        }
+        db
+    }
+
+    #[tokio::test]
+    async fn a_version_written_before_the_call_is_seen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = catalogue_db(&dir).await;
+        let cache = PageCache::new(4);
+        assert_eq!(cache.version(&db).await.expect("read"), 1);
+        for next in 2..=5 {
+            let sql = format!("UPDATE catalogue_counts SET count = {next} WHERE facet = 'version'");
+            db.execute_unprepared(&sql).await.expect("bump");
+            assert_eq!(cache.version(&db).await.expect("read"), next);
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = catalogue_db(&dir).await;
+        let cache = Arc::new(PageCache::new(4));
+        let callers: Vec<_> = (0..200)
+            .map(|_| {
+                let (cache, db) = (cache.clone(), db.clone());
+                tokio::spawn(async move { cache.version(&db).await })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.expect("task").expect("read"), 1);
+        }
+        // One thread, tasks run in turn: the first caller starts read 1;
+        // the 199 others arrive while it runs, so they need a read started
+        // after them, and share read 2.
+        let reads = cache.versions.done.borrow().read;
+        assert_eq!(reads, 2, "200 callers, two reads");
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_fails_its_callers_and_the_next_call_reads_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = catalogue_db(&dir).await;
+        let cache = PageCache::new(4);
+        db.execute_unprepared("ALTER TABLE catalogue_counts RENAME TO moved")
+            .await
+            .expect("rename");
+        let failed = cache.version(&db).await.expect_err("no table");
+        assert!(failed.to_string().contains("catalogue_counts"), "{failed}");
+        db.execute_unprepared("ALTER TABLE moved RENAME TO catalogue_counts")
+            .await
+            .expect("rename back");
+        assert_eq!(cache.version(&db).await.expect("read"), 1);
     }
 
     #[test]

@@ -103,6 +103,73 @@ common::backend_tests! {
         assert_eq!(filtered["facets"]["brand"], json!([{"value": "Acme", "count": 1}, {"value": "Orbit", "count": 1}]));
     }
 
+    async fn title_order_follows_creates_and_renames_on_every_replica(db) {
+        let url = db.url.clone();
+        let writer = spawn_app(db).await;
+        for title in ["Mango Mug", "Apple Mug", "kiwi Mug"] {
+            writer.create(json!({"title": title, "category": "Fruit"})).await;
+        }
+        let reader = replica_of(&url).await;
+        let fruit = "category=Fruit&sort=title";
+        assert_eq!(titles(&reader, fruit).await, ["Apple Mug", "kiwi Mug", "Mango Mug"], "case-blind");
+        let banana = writer.create(json!({"title": "Banana Mug", "category": "Fruit"})).await;
+        writer.create(json!({"title": "Zucchini Mug", "category": "Fruit"})).await;
+        let expected = ["Apple Mug", "Banana Mug", "kiwi Mug", "Mango Mug", "Zucchini Mug"];
+        assert_eq!(within_a_second(&reader, fruit, &expected).await, expected, "placed between neighbours");
+        let renamed = writer
+            .patch_product(id_of(&banana), Some("staff"), &json!({"title": "Lime Mug"}))
+            .await;
+        assert_eq!(renamed.status(), 200);
+        let expected = ["Apple Mug", "kiwi Mug", "Lime Mug", "Mango Mug", "Zucchini Mug"];
+        assert_eq!(within_a_second(&reader, fruit, &expected).await, expected, "a rename moves it");
+        let reversed: Vec<&str> = expected.iter().rev().copied().collect();
+        assert_eq!(titles(&reader, "category=Fruit&sort=-title").await, reversed);
+        assert_eq!(titles(&reader, "category=Fruit&sort=title&per_page=2&page=2").await, ["Lime Mug", "Mango Mug"]);
+    }
+
+    async fn many_titles_at_the_same_place_keep_their_order(db) {
+        // Each title sorts just before the previous one: every insertion
+        // halves the same gap of the title order until it is used up and
+        // the index is rebuilt with even ranks (index/title_order.rs).
+        let url = db.url.clone();
+        let writer = spawn_app(db).await;
+        let reader = replica_of(&url).await;
+        writer.create(json!({"title": "a", "category": "Gap"})).await;
+        writer.create(json!({"title": "b", "category": "Gap"})).await;
+        let mut expected = vec!["a".to_string(), "b".to_string()];
+        let mut title = String::from("az");
+        for _ in 0..40 {
+            writer.create(json!({"title": title, "category": "Gap"})).await;
+            expected.insert(1, title.clone());
+            title.insert(1, 'a');
+        }
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        let query = "category=Gap&sort=title&per_page=100";
+        assert_eq!(within_a_second(&reader, query, &expected).await, expected);
+        assert_eq!(titles(&writer, query).await, expected);
+    }
+
+    async fn a_substring_no_product_can_contain_is_answered_without_the_database_scan(db) {
+        let app = spawn_app(db).await;
+        for (title, description) in [
+            ("Granite Kettle", "Stovetop, 2 litres"),
+            ("Falcon Lamp", "Brass reading lamp"),
+            ("Orbit Mug", "Stoneware"),
+        ] {
+            app.create(json!({"title": title, "description": description})).await;
+        }
+        // Both words exist, never in one product: nothing, and exactly so.
+        let page = app.get_json("/?q=falcon+orbit&facets=category").await;
+        assert_eq!((page["total"].as_u64(), &page["total_is_exact"]), (Some(0), &true.into()));
+        assert_eq!(page["facets"]["category"], json!([]));
+        // Partial words at either end still reach the substring search.
+        assert_eq!(titles(&app, "q=nite+kett").await, ["Granite Kettle"]);
+        assert_eq!(titles(&app, "q=top,+2+lit").await, ["Granite Kettle"]);
+        assert_eq!(titles(&app, "q=ss+reading+la").await, ["Falcon Lamp"]);
+        assert!(titles(&app, "q=ss+reading+mug").await.is_empty());
+        assert!(titles(&app, "q=nite+kett&category=Other").await.is_empty(), "filters apply");
+    }
+
     async fn a_q_over_its_bounds_is_refused_naming_q(db) {
         let app = spawn_app(db).await;
         let eleven = (1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join("+");

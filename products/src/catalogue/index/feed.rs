@@ -9,6 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
+use super::title_order::TitleOrder;
 use super::{IndexError, SharedIndex};
 use crate::catalogue::entity::{self, Column, Entity};
 use crate::catalogue::store;
@@ -85,6 +86,15 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> Result<(),
     let started = Instant::now();
     let txn = store::read_snapshot(db).await?;
     let (version, _) = markers(&txn).await?;
+    // Every title first, for evenly spaced title ranks (title_order.rs).
+    let titles: Vec<(i64, String)> = Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::Title)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let mut titles = TitleOrder::evenly(titles);
     index.clear()?;
     let mut after = 0_i64;
     let mut count = 0_usize;
@@ -107,10 +117,14 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> Result<(),
         };
         after = last.id;
         count += rows.len();
-        index.put(&[], &rows)?;
+        if let Err(failed) = index.put_ranked(&rows, &mut titles) {
+            index.discard()?;
+            return Err(failed);
+        }
     }
     txn.commit().await?;
     publish(index, version).await?;
+    index.set_titles(titles);
     tracing::info!(
         products = count,
         version,
@@ -181,9 +195,17 @@ pub async fn refresh(db: &DatabaseConnection, index: &SharedIndex) -> Result<(),
                 .await?,
         );
     }
-    if let Err(failed) = index.put(&ids, &rows) {
-        index.discard()?;
-        return Err(failed);
+    match index.put(&ids, &rows) {
+        Ok(()) => {}
+        Err(IndexError::TitlesExhausted(_)) => {
+            index.discard()?;
+            tracing::info!("title order out of room: rebuilding the search index");
+            return rebuild(db, index).await;
+        }
+        Err(failed) => {
+            index.discard()?;
+            return Err(failed);
+        }
     }
     publish(index, version).await
 }

@@ -22,6 +22,7 @@
 
 pub mod feed;
 pub mod text;
+pub mod title_order;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -32,6 +33,7 @@ use tantivy::schema::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
+use self::title_order::TitleOrder;
 use super::entity;
 use super::product::Product;
 
@@ -64,11 +66,19 @@ pub struct Fields {
     pub in_stock: Field,
     /// Creation time, nanoseconds since the epoch.
     pub created: Field,
-    /// The title lower-cased, for `sort=title`.
-    pub title_key: Field,
+    /// The product's place in title order, for `sort=title`
+    /// ([`title_order`]).
+    pub title_rank: Field,
     /// The product as the API shows it (JSON), stored: a page read from
     /// the index needs no database read for its items.
     pub product: Field,
+    /// Every distinct word of title and description, lower-cased and
+    /// accent-folded but neither stemmed nor dropped, one term each: what
+    /// a substring of the text can be made of ([`text::substring_words`]).
+    pub words_raw: Field,
+    /// The same words spelled backwards, so "a word ending in X" is a
+    /// term range too.
+    pub words_rev: Field,
 }
 
 /// The analyzer of title and description words, registered by this name.
@@ -81,7 +91,7 @@ pub const PRICE: &str = "price";
 /// See [`ID`].
 pub const CREATED: &str = "created";
 /// See [`ID`].
-pub const TITLE_KEY: &str = "title_key";
+pub const TITLE_RANK: &str = "title_rank";
 /// See [`ID`].
 pub const CATEGORY: &str = "category";
 /// See [`ID`].
@@ -103,8 +113,10 @@ fn schema() -> (Schema, Fields) {
         price: builder.add_i64_field(PRICE, INDEXED | FAST),
         in_stock: builder.add_u64_field("in_stock", INDEXED),
         created: builder.add_i64_field(CREATED, FAST),
-        title_key: builder.add_text_field(TITLE_KEY, TextOptions::default().set_fast("raw")),
+        title_rank: builder.add_u64_field(TITLE_RANK, FAST),
         product: builder.add_bytes_field("product", STORED),
+        words_raw: builder.add_text_field("words_raw", STRING),
+        words_rev: builder.add_text_field("words_rev", STRING),
     };
     (builder.build(), fields)
 }
@@ -112,8 +124,15 @@ fn schema() -> (Schema, Fields) {
 /// The in-memory search index of the catalogue (see the module comment).
 pub struct SearchIndex {
     fields: Fields,
+    /// The words analyzer, built once (cloned per query).
+    analyzer: tantivy::tokenizer::TextAnalyzer,
+    /// The analyzer of `words_raw` (used when writing documents).
+    raw_words: Mutex<tantivy::tokenizer::TextAnalyzer>,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// The title order of the documents written (the writer's side: it
+    /// changes with `put`, and is replaced when a rebuild is published).
+    titles: Mutex<TitleOrder>,
     /// The catalogue version the index reflects.
     applied: watch::Sender<i64>,
     /// Wakes the refresher before its next round.
@@ -143,6 +162,9 @@ pub enum IndexError {
     /// A product could not be rendered as JSON.
     #[error("search index: {0}")]
     Json(#[from] serde_json::Error),
+    /// The title order has no room left where a title goes: rebuild.
+    #[error("search index: {0}")]
+    TitlesExhausted(#[from] title_order::Exhausted),
 }
 
 impl SearchIndex {
@@ -150,7 +172,8 @@ impl SearchIndex {
     pub fn empty() -> Result<SearchIndex, IndexError> {
         let (schema, fields) = schema();
         let index = Index::create_in_ram(schema);
-        index.tokenizers().register(WORDS, text::analyzer());
+        let analyzer = text::analyzer();
+        index.tokenizers().register(WORDS, analyzer.clone());
         let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let reader = index
             .reader_builder()
@@ -158,8 +181,11 @@ impl SearchIndex {
             .try_into()?;
         Ok(SearchIndex {
             fields,
+            analyzer,
+            raw_words: Mutex::new(text::raw_analyzer()),
             reader,
             writer: Mutex::new(writer),
+            titles: Mutex::new(TitleOrder::default()),
             applied: watch::Sender::new(0),
             nudge: Notify::new(),
         })
@@ -168,6 +194,11 @@ impl SearchIndex {
     /// The fields, for building queries.
     pub fn fields(&self) -> Fields {
         self.fields
+    }
+
+    /// Builds queries for `q`'s words with the index's analyzer.
+    pub fn text_queries(&self) -> text::TextQueries {
+        text::TextQueries::with_analyzer(self.fields, self.analyzer.clone())
     }
 
     /// A consistent view of the index as of its last refresh.
@@ -199,6 +230,15 @@ impl SearchIndex {
             .map_err(|_| IndexError::Task("the index writer was poisoned".into()))
     }
 
+    fn titles(&self) -> MutexGuard<'_, TitleOrder> {
+        // Only the refresher changes the order, one step at a time; a
+        // panic in between leaves entries the next refresh of those ids
+        // replaces.
+        self.titles
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// Drop every document (a rebuild follows), pending until published.
     fn clear(&self) -> Result<(), IndexError> {
         self.writer()?.delete_all_documents()?;
@@ -206,16 +246,43 @@ impl SearchIndex {
     }
 
     /// Drop the documents of the `removed` ids and add `rows` (a row whose
-    /// id is in `removed` replaces its document), pending until published.
+    /// id is in `removed` replaces its document), pending until published;
+    /// the rows take their places in the title order.
     fn put(&self, removed: &[i64], rows: &[entity::Model]) -> Result<(), IndexError> {
         let writer = self.writer()?;
+        let mut titles = self.titles();
         for id in removed {
             writer.delete_term(Term::from_field_u64(self.fields.id, id_value(*id)));
+            titles.remove(*id);
         }
         for row in rows {
-            writer.add_document(self.document(row)?)?;
+            let rank = titles.insert(row.id, &row.title)?;
+            writer.add_document(self.document(row, rank)?)?;
         }
         Ok(())
+    }
+
+    /// Add `rows` ranked by `titles` (a rebuild's order, not yet the
+    /// index's), pending until published.
+    fn put_ranked(
+        &self,
+        rows: &[entity::Model],
+        titles: &mut TitleOrder,
+    ) -> Result<(), IndexError> {
+        let writer = self.writer()?;
+        for row in rows {
+            let rank = match titles.rank(row.id) {
+                Some(rank) => rank,
+                None => titles.insert(row.id, &row.title)?,
+            };
+            writer.add_document(self.document(row, rank)?)?;
+        }
+        Ok(())
+    }
+
+    /// The title order of a published rebuild.
+    fn set_titles(&self, titles: TitleOrder) {
+        *self.titles() = titles;
     }
 
     /// Forget the pending changes.
@@ -232,7 +299,11 @@ impl SearchIndex {
         Ok(())
     }
 
-    fn document(&self, row: &entity::Model) -> Result<TantivyDocument, IndexError> {
+    fn document(
+        &self,
+        row: &entity::Model,
+        title_rank: u64,
+    ) -> Result<TantivyDocument, IndexError> {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.id, id_value(row.id));
@@ -246,8 +317,25 @@ impl SearchIndex {
         doc.add_u64(f.in_stock, u64::from(row.stock_qty > 0));
         let created = i64::try_from(row.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX);
         doc.add_i64(f.created, created);
-        doc.add_text(f.title_key, row.title.to_lowercase());
+        doc.add_u64(f.title_rank, title_rank);
         doc.add_bytes(f.product, &serde_json::to_vec(&Product::from(row.clone()))?);
+        let mut words = std::collections::BTreeSet::new();
+        {
+            let mut analyzer = self
+                .raw_words
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for text in [&row.title, &row.description] {
+                let mut stream = analyzer.token_stream(text);
+                while stream.advance() {
+                    words.insert(stream.token().text.clone());
+                }
+            }
+        }
+        for word in words {
+            doc.add_text(f.words_rev, word.chars().rev().collect::<String>());
+            doc.add_text(f.words_raw, word);
+        }
         Ok(doc)
     }
 }

@@ -39,6 +39,70 @@ pub fn analyzer() -> TextAnalyzer {
     }
 }
 
+/// The analyzer of the `words_raw` field: words as they are written,
+/// lower-cased and accent-folded, whatever their length (a substring of a
+/// long word must still be found in it).
+pub fn raw_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// What a text containing `q` as a substring must have among its words
+/// (`words_raw`), for `q` of at least two ASCII words; `None` otherwise
+/// (nothing to say cheaply).
+///
+/// Inside `q`, a word with a separator on both sides is a whole word of
+/// the text; the first word may be the end of a longer one (unless `q`
+/// starts with a separator) and the last the start of one (unless `q` ends
+/// with one). Lower-casing and folding only make the condition wider, so a
+/// product without these words cannot contain `q`, in SQL's `LIKE` or
+/// SQLite's trigram match alike. One word alone is left to the database's
+/// trigram index, which answers it quickly.
+pub fn substring_words(q: &str) -> Option<Vec<SubstringWord>> {
+    if !q.is_ascii() {
+        return None;
+    }
+    let words: Vec<&str> = q
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    let starts_inside = q.starts_with(|c: char| c.is_ascii_alphanumeric());
+    let ends_inside = q.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let last = words.len() - 1;
+    Some(
+        words
+            .iter()
+            .enumerate()
+            .map(|(at, word)| {
+                let text = word.to_ascii_lowercase();
+                if at == 0 && starts_inside {
+                    SubstringWord::EndOf(text)
+                } else if at == last && ends_inside {
+                    SubstringWord::StartOf(text)
+                } else {
+                    SubstringWord::Whole(text)
+                }
+            })
+            .collect(),
+    )
+}
+
+/// One word a text containing a substring must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubstringWord {
+    /// This very word.
+    Whole(String),
+    /// A word ending with this.
+    EndOf(String),
+    /// A word starting with this.
+    StartOf(String),
+}
+
 /// One term of `q`: a word or a `"quoted phrase"`, maybe `-`excluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
@@ -109,12 +173,15 @@ pub struct TextQueries {
 }
 
 impl TextQueries {
-    /// Queries over `fields`.
+    /// Queries over `fields`, with a new [`analyzer`].
     pub fn new(fields: Fields) -> TextQueries {
-        TextQueries {
-            fields,
-            analyzer: analyzer(),
-        }
+        TextQueries::with_analyzer(fields, analyzer())
+    }
+
+    /// Queries over `fields` with `analyzer` (a clone of the index's: the
+    /// stop word set is built once, not per request).
+    pub fn with_analyzer(fields: Fields, analyzer: TextAnalyzer) -> TextQueries {
+        TextQueries { fields, analyzer }
     }
 
     /// The indexed words of `text`, with their positions.
@@ -310,6 +377,57 @@ mod tests {
         );
         assert_eq!(groups("\"unclosed phrase")[0][0].text, "unclosed phrase");
         assert_eq!(term_count("tent -\"two person\" or lamp"), 3);
+    }
+
+    #[test]
+    fn a_substring_of_several_words_needs_them_in_the_text() {
+        use SubstringWord::{EndOf, StartOf, Whole};
+        let words = |q: &str| substring_words(q);
+        assert_eq!(
+            words("falcon orbit"),
+            Some(vec![EndOf("falcon".into()), StartOf("orbit".into())])
+        );
+        assert_eq!(
+            words(" big red-kettle."),
+            Some(vec![
+                Whole("big".into()),
+                Whole("red".into()),
+                Whole("kettle".into())
+            ])
+        );
+        assert_eq!(
+            words("ig red ket"),
+            Some(vec![
+                EndOf("ig".into()),
+                Whole("red".into()),
+                StartOf("ket".into())
+            ])
+        );
+        assert_eq!(words("kettle"), None, "one word: the trigram index");
+        assert_eq!(words("% -"), None);
+        assert_eq!(words("café noir"), None, "not ASCII");
+    }
+
+    #[test]
+    fn raw_words_are_folded_but_whole() {
+        let mut analyzer = raw_analyzer();
+        let mut stream = analyzer.token_stream(
+            "The Café's KETTLES, extraordinarilylongwordthatgoesonandonforeverandever",
+        );
+        let mut words = Vec::new();
+        while stream.advance() {
+            words.push(stream.token().text.clone());
+        }
+        assert_eq!(
+            words,
+            [
+                "the",
+                "cafe",
+                "s",
+                "kettles",
+                "extraordinarilylongwordthatgoesonandonforeverandever"
+            ]
+        );
     }
 
     #[test]

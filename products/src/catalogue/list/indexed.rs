@@ -14,12 +14,13 @@
 //! columns over the matches in memory.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 
 use serde_json::value::RawValue;
-use tantivy::collector::sort_key::{SortByStaticFastValue, SortByString};
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{AllQuery, Query, TermQuery};
+use tantivy::query::{AllQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{
@@ -28,7 +29,7 @@ use tantivy::{
 
 use super::facets::{self, Facets};
 use super::params::{FacetSet, Listing, Sort};
-use crate::catalogue::index::text::{TextQueries, but_not, every, i64_range};
+use crate::catalogue::index::text::{SubstringWord, but_not, every, i64_range, substring_words};
 use crate::catalogue::index::{self, SearchIndex};
 use crate::domain::price_band::{PRICE_BANDS, band_of};
 
@@ -51,7 +52,7 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
     let mut clauses = filters(listing, fields);
     let mut tiers = Vec::new();
     if let Some(q) = &listing.q {
-        let Some(words) = TextQueries::new(fields).matching(q) else {
+        let Some(words) = index.text_queries().matching(q) else {
             return Ok(None);
         };
         clauses.push(words.matching);
@@ -63,7 +64,9 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
         every(clauses)
     };
     let (offset, per_page) = (listing.offset(), listing.per_page);
-    let counter = FacetCounter(listing.facets);
+    // No facet collector at all when none was asked: even an idle one is
+    // called for every match.
+    let counter = listing.facets.any().then_some(FacetCounter(listing.facets));
     let (total, found, rows) = if listing.q.is_some() && listing.sort == Sort::Relevance {
         let (total, rows) = searcher.search(&*matching, &(Count, counter))?;
         let found = tiered(&searcher, &*matching, &tiers, offset, per_page)?;
@@ -85,15 +88,56 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
         .into_iter()
         .map(|address| stored_product(&searcher, fields, address))
         .collect::<tantivy::Result<Vec<_>>>()?;
-    let facets = listing
-        .facets
-        .any()
-        .then(|| facets::assemble(listing.facets, rows));
+    let facets = rows.map(|rows| facets::assemble(listing.facets, rows));
     Ok(Some(Found {
         items,
         total: total as u64,
         facets,
     }))
+}
+
+/// Whether a product matching the listing's filters may contain `q` as a
+/// substring: `false` only when no product has the words such a text
+/// needs ([`substring_words`]), so the database's substring search would
+/// find nothing; `true` when that cannot be told from the index.
+///
+/// Two words that never occur in the same product (`falcon orbit`) are
+/// common in a search box; without this, each such search scanned the
+/// trigram index of the database (every trigram of both words is common).
+pub(super) fn substring_possible(listing: &Listing, index: &SearchIndex) -> tantivy::Result<bool> {
+    let Some(words) = listing.q.as_deref().and_then(substring_words) else {
+        return Ok(true);
+    };
+    let fields = index.fields();
+    let mut clauses = filters(listing, fields);
+    for word in words {
+        clauses.push(match word {
+            SubstringWord::Whole(word) => Box::new(TermQuery::new(
+                tantivy::Term::from_field_text(fields.words_raw, &word),
+                IndexRecordOption::Basic,
+            )),
+            SubstringWord::StartOf(start) => starting_with(fields.words_raw, &start),
+            SubstringWord::EndOf(end) => {
+                let reversed: String = end.chars().rev().collect();
+                starting_with(fields.words_rev, &reversed)
+            }
+        });
+    }
+    let found = index.searcher().search(&*every(clauses), &Count)?;
+    Ok(found > 0)
+}
+
+/// The terms of `field` starting with `start` (ASCII letters and digits).
+fn starting_with(field: tantivy::schema::Field, start: &str) -> Box<dyn Query> {
+    let mut end = start.as_bytes().to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    let end = String::from_utf8(end).unwrap_or_default();
+    Box::new(RangeQuery::new(
+        Bound::Included(tantivy::Term::from_field_text(field, start)),
+        Bound::Excluded(tantivy::Term::from_field_text(field, &end)),
+    ))
 }
 
 /// The listing's filters other than `q`, as index queries.
@@ -196,13 +240,18 @@ fn sorted(
     sort: Sort,
     offset: u64,
     per_page: u64,
-    counter: FacetCounter,
-) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)> {
+    counter: Option<FacetCounter>,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Option<Vec<Row>>)> {
     let top = TopDocs::for_doc_range(as_usize(offset)..as_usize(offset.saturating_add(per_page)));
     let id = |order: Order| (SortByStaticFastValue::<u64>::for_field(index::ID), order);
     let number =
         |field: &str, order: Order| (SortByStaticFastValue::<i64>::for_field(field), order);
-    let title = |order: Order| (SortByString::for_field(index::TITLE_KEY), order);
+    let title = |order: Order| {
+        (
+            SortByStaticFastValue::<u64>::for_field(index::TITLE_RANK),
+            order,
+        )
+    };
     match sort {
         Sort::PriceAsc => {
             let by = (number(index::PRICE, Order::Asc), id(Order::Asc));
@@ -236,8 +285,8 @@ fn one_pass<K, C>(
     searcher: &Searcher,
     matching: &dyn Query,
     page: C,
-    counter: FacetCounter,
-) -> tantivy::Result<(usize, Vec<DocAddress>, Vec<Row>)>
+    counter: Option<FacetCounter>,
+) -> tantivy::Result<(usize, Vec<DocAddress>, Option<Vec<Row>>)>
 where
     K: Send + 'static,
     C: Collector<Fruit = Vec<(K, DocAddress)>>,

@@ -5,7 +5,9 @@
 //! and facets from one view of the index, then the page's rows by id.
 //! When `q`'s words match nothing, `q` is matched as a substring in the
 //! database ([`search`]): total bounded ([`counts`]), page, facets
-//! counted by the database ([`facets`]). The whole catalogue's pages are
+//! counted by the database ([`facets`]); unless the index shows that no
+//! product has the words such a substring needs
+//! ([`indexed::substring_possible`]): then the page is empty at once. The whole catalogue's pages are
 //! the database's: the kept total and facet counts, and the page, a deep
 //! one found as ids first (an index-only scan of the sort's index), then
 //! read by id ([`Listing::page_rows`]). With facets the database's
@@ -192,6 +194,21 @@ impl Listing {
                     exact: true,
                 };
                 return Ok(self.page(found.items, total, found.facets));
+            }
+            let possible = indexed::substring_possible(self, index).map_err(|failed| {
+                tracing::error!(error = %failed, "search index query failed");
+                Problem::internal()
+            })?;
+            if !possible {
+                let none = Total {
+                    count: 0,
+                    exact: true,
+                };
+                let facets = self
+                    .facets
+                    .any()
+                    .then(|| facets::assemble(self.facets, Vec::new()));
+                return Ok(self.page(Vec::new(), none, facets));
             }
         }
         if !self.facets.any() {
