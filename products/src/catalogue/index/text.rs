@@ -308,20 +308,6 @@ pub fn every(mut queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     Box::new(BooleanQuery::intersection(queries))
 }
 
-/// Products matching `query` and none of `excluded`.
-pub fn but_not(query: Box<dyn Query>, excluded: &[Box<dyn Query>]) -> Box<dyn Query> {
-    if excluded.is_empty() {
-        return query;
-    }
-    let mut clauses = vec![(Occur::Must, query)];
-    clauses.extend(
-        excluded
-            .iter()
-            .map(|query| (Occur::MustNot, query.box_clone())),
-    );
-    Box::new(BooleanQuery::new(clauses))
-}
-
 /// An inclusive range of `field` (i64), open where a bound is `None`.
 pub fn i64_range(field: Field, min: Option<i64>, max: Option<i64>) -> Box<dyn Query> {
     let bound = |value: Option<i64>| match value {

@@ -7,29 +7,33 @@
 //! counts. Filters
 //! (`category`, `brand`, price range, `in_stock`) are index terms and
 //! ranges; sorts are the index's columns, the id breaking ties in the same
-//! direction. A word search by relevance is read tier by tier
-//! ([`super::super::index::text::TextQueries::matching`]), newest first
-//! within a tier: each tier is counted, and only the page's ids are
-//! collected, so no match is scored. Facets are counted from the index's
+//! direction. A word search by relevance is sorted by tier
+//! ([`super::super::index::text::TextQueries::matching`]), then newest
+//! first, in one pass over the matches: each match's tier is the first
+//! tier query its document meets (their scorers move forward with the
+//! matches), the page is a top-k of (tier, id), so no match is scored. Facets are counted from the index's
 //! columns over the matches in memory.
 
 use std::collections::HashMap;
 use std::ops::Bound;
 
 use serde_json::value::RawValue;
-use tantivy::collector::sort_key::SortByStaticFastValue;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::collector::sort_key::{NaturalComparator, SortByStaticFastValue};
+use tantivy::collector::{
+    Collector, Count, SegmentCollector, SegmentSortKeyComputer, SortKeyComputer, TopDocs,
+};
 use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{AllQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, EnableScoring, Query, RangeQuery, Scorer, TermQuery, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::schema::Value;
 use tantivy::{
-    DocAddress, DocId, Order, Score, Searcher, SegmentOrdinal, SegmentReader, TantivyDocument,
+    DocAddress, DocId, DocSet, Order, Score, Searcher, SegmentOrdinal, SegmentReader,
+    TantivyDocument,
 };
 
 use super::facets::{self, Facets};
 use super::params::{FacetSet, Listing, Sort};
-use crate::catalogue::index::text::{SubstringWord, but_not, every, i64_range, substring_words};
+use crate::catalogue::index::text::{SubstringWord, every, i64_range, substring_words};
 use crate::catalogue::index::{self, SearchIndex};
 use crate::domain::price_band::{PRICE_BANDS, band_of};
 
@@ -68,9 +72,17 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
     // called for every match.
     let counter = listing.facets.any().then_some(FacetCounter(listing.facets));
     let (total, found, rows) = if listing.q.is_some() && listing.sort == Sort::Relevance {
-        let (total, rows) = searcher.search(&*matching, &(Count, counter))?;
-        let found = tiered(&searcher, &*matching, &tiers, offset, per_page)?;
-        (total, found, rows)
+        let range = as_usize(offset)..as_usize(offset.saturating_add(per_page));
+        let by = (
+            (TierOf::new(&searcher, &tiers)?, Order::Asc),
+            (
+                SortByStaticFastValue::<u64>::for_field(index::ID),
+                Order::Desc,
+            ),
+        );
+        let top = TopDocs::for_doc_range(range).order_by(by);
+        let (total, found, rows) = searcher.search(&*matching, &(Count, top, counter))?;
+        (total, page_ids(found), rows)
     } else {
         sorted(
             &searcher,
@@ -190,40 +202,71 @@ fn as_usize(n: u64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
 }
 
-/// The documents of `[offset, offset + per_page)` of the matches, tier by
-/// tier.
-fn tiered(
-    searcher: &Searcher,
-    matching: &dyn Query,
-    tiers: &[Box<dyn Query>],
-    offset: u64,
-    per_page: u64,
-) -> tantivy::Result<Vec<DocAddress>> {
-    let (mut skip, mut wanted) = (offset, per_page);
-    let mut page = Vec::new();
-    for (at, tier) in tiers.iter().enumerate() {
-        if wanted == 0 {
-            break;
-        }
-        let query = but_not(
-            every(vec![matching.box_clone(), tier.box_clone()]),
-            &tiers[..at],
-        );
-        let range = as_usize(skip)..as_usize(skip.saturating_add(wanted));
-        let newest =
-            TopDocs::for_doc_range(range).order_by_fast_field::<u64>(index::ID, Order::Desc);
-        // One pass: the tier's size, and its part of the page (none when
-        // the tier ends before the page starts).
-        let (in_tier, found) = searcher.search(&*query, &(Count, newest))?;
-        if found.is_empty() {
-            skip = skip.saturating_sub(in_tier as u64);
-            continue;
-        }
-        skip = 0;
-        wanted = wanted.saturating_sub(found.len() as u64);
-        page.extend(found.into_iter().map(|(_, address)| address));
+/// A match's relevance tier as a sort key (0 is the best): the first of
+/// the tier queries it meets, the number of them when none (the last tier,
+/// "every other match", is not a query). With the id after it, one pass
+/// over the matches counts them and collects the page, tier by tier,
+/// newest first within a tier; no match is scored.
+struct TierOf {
+    tiers: Vec<Box<dyn Weight>>,
+}
+
+impl TierOf {
+    /// The tier keys of `tiers` (the last one, every product, left out).
+    fn new(searcher: &Searcher, tiers: &[Box<dyn Query>]) -> tantivy::Result<TierOf> {
+        let scoring = EnableScoring::disabled_from_searcher(searcher);
+        let tiers = tiers
+            .split_last()
+            .map(|(_, queries)| queries)
+            .unwrap_or_default()
+            .iter()
+            .map(|query| query.weight(scoring))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(TierOf { tiers })
     }
-    Ok(page)
+}
+
+impl SortKeyComputer for TierOf {
+    type SortKey = u64;
+    type Child = SegmentTiers;
+    type Comparator = NaturalComparator;
+
+    fn segment_sort_key_computer(&self, reader: &SegmentReader) -> tantivy::Result<SegmentTiers> {
+        let scorers = self
+            .tiers
+            .iter()
+            .map(|weight| weight.scorer(reader, 1.0))
+            .collect::<tantivy::Result<Vec<_>>>()?;
+        Ok(SegmentTiers { scorers })
+    }
+}
+
+/// A segment's tier scorers, moved forward with the matches (a segment's
+/// matches are visited in increasing document order).
+struct SegmentTiers {
+    scorers: Vec<Box<dyn Scorer>>,
+}
+
+impl SegmentSortKeyComputer for SegmentTiers {
+    type SortKey = u64;
+    type SegmentSortKey = u64;
+    type SegmentComparator = NaturalComparator;
+
+    fn segment_sort_key(&mut self, doc: DocId, _score: Score) -> u64 {
+        for (tier, scorer) in self.scorers.iter_mut().enumerate() {
+            if scorer.doc() < doc {
+                scorer.seek(doc);
+            }
+            if scorer.doc() == doc {
+                return tier as u64;
+            }
+        }
+        self.scorers.len() as u64
+    }
+
+    fn convert_segment_sort_key(&self, key: u64) -> u64 {
+        key
+    }
 }
 
 /// The documents of a page's matches in a key order.
