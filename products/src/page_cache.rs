@@ -30,6 +30,17 @@ use axum::body::Bytes;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 use tokio::sync::watch;
 
+/// What one read of the catalogue's markers finds: its version and its
+/// kept total (both rows are written by the same triggers, so one
+/// statement sees them agree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Catalogue {
+    /// The catalogue version (0 before the first write).
+    pub version: i64,
+    /// How many products there are.
+    pub total: u64,
+}
+
 /// The catalogue version a page was computed at, and the search index's:
 /// a page is served again only while both are unchanged.
 pub type Version = (i64, i64);
@@ -59,10 +70,10 @@ impl PageCache {
         self.capacity > 0
     }
 
-    /// The catalogue's current version (0 before the first write), read
-    /// after this call began (a read shared with concurrent callers, see
-    /// [`VersionReader`]).
-    pub async fn version(&self, db: &DatabaseConnection) -> Result<i64, DbErr> {
+    /// The catalogue's current version (0 before the first write) and
+    /// total, read after this call began (a read shared with concurrent
+    /// callers, see [`VersionReader`]).
+    pub async fn version(&self, db: &DatabaseConnection) -> Result<Catalogue, DbErr> {
         self.versions.current(db).await
     }
 
@@ -150,7 +161,7 @@ struct ReaderState {
 #[derive(Debug, Clone)]
 struct ReadOutcome {
     read: u64,
-    version: Result<i64, String>,
+    version: Result<Catalogue, String>,
 }
 
 impl Default for VersionReader {
@@ -166,7 +177,7 @@ impl VersionReader {
             state: Mutex::new(ReaderState::default()),
             done: watch::Sender::new(ReadOutcome {
                 read: 0,
-                version: Ok(0),
+                version: Ok(Catalogue::default()),
             }),
         }
     }
@@ -181,7 +192,7 @@ impl VersionReader {
 
     /// The catalogue version as read by a read that started after this
     /// call began.
-    pub async fn current(self: &Arc<Self>, db: &DatabaseConnection) -> Result<i64, DbErr> {
+    pub async fn current(self: &Arc<Self>, db: &DatabaseConnection) -> Result<Catalogue, DbErr> {
         let mut outcomes = self.done.subscribe();
         let needed = {
             let mut state = self.state();
@@ -218,14 +229,18 @@ impl VersionReader {
     }
 }
 
-/// One read of the catalogue version (0 before the first write).
-pub async fn read_version(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
-    let sql = "SELECT count FROM catalogue_counts WHERE facet = 'version' AND value = ''";
+/// One read of the catalogue version (0 before the first write) and total.
+pub async fn read_version(db: &impl ConnectionTrait) -> Result<Catalogue, DbErr> {
+    let sql = "SELECT (SELECT count FROM catalogue_counts WHERE facet = 'version' AND value = ''), \
+               (SELECT count FROM catalogue_counts WHERE facet = 'total' AND value = '')";
     let statement = Statement::from_string(db.get_database_backend(), sql);
-    match db.query_one_raw(statement).await? {
-        Some(row) => row.try_get_by_index::<i64>(0),
-        None => Ok(0),
-    }
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(Catalogue::default());
+    };
+    Ok(Catalogue {
+        version: row.try_get_by_index::<Option<i64>>(0)?.unwrap_or(0),
+        total: u64::try_from(row.try_get_by_index::<Option<i64>>(1)?.unwrap_or(0)).unwrap_or(0),
+    })
 }
 
 /// Retires a query's gate when dropped (see [`PageCache::retire_on_drop`]).
@@ -308,12 +323,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = catalogue_db(&dir).await;
         let cache = PageCache::new(4);
-        assert_eq!(cache.version(&db).await.expect("read"), 1);
+        assert_eq!(cache.version(&db).await.expect("read").version, 1);
         for next in 2..=5 {
             let sql = format!("UPDATE catalogue_counts SET count = {next} WHERE facet = 'version'");
             db.execute_unprepared(&sql).await.expect("bump");
-            assert_eq!(cache.version(&db).await.expect("read"), next);
+            assert_eq!(cache.version(&db).await.expect("read").version, next);
         }
+        db.execute_unprepared("INSERT INTO catalogue_counts VALUES ('total', '', 42)")
+            .await
+            .expect("total");
+        assert_eq!(
+            cache.version(&db).await.expect("read"),
+            Catalogue {
+                version: 5,
+                total: 42
+            }
+        );
     }
 
     #[tokio::test]
@@ -328,7 +353,7 @@ mod tests {
             })
             .collect();
         for caller in callers {
-            assert_eq!(caller.await.expect("task").expect("read"), 1);
+            assert_eq!(caller.await.expect("task").expect("read").version, 1);
         }
         // One thread, tasks run in turn: the first caller starts read 1;
         // the 199 others arrive while it runs, so they need a read started
@@ -350,7 +375,7 @@ mod tests {
         db.execute_unprepared("ALTER TABLE moved RENAME TO catalogue_counts")
             .await
             .expect("rename back");
-        assert_eq!(cache.version(&db).await.expect("read"), 1);
+        assert_eq!(cache.version(&db).await.expect("read").version, 1);
     }
 
     #[test]

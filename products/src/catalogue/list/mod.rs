@@ -21,7 +21,6 @@ mod indexed;
 pub mod params;
 pub mod search;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -32,7 +31,7 @@ use common::extract::Query;
 use http::HeaderMap;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -46,7 +45,7 @@ use super::entity::{self, Column, Entity};
 use super::index::SearchIndex;
 use super::product::Product;
 use super::store;
-use crate::page_cache::PageCache;
+use crate::page_cache::{Catalogue, PageCache};
 
 /// Pages starting this deep are read as ids first, then rows by id.
 const DEFERRED_FROM: u64 = 100;
@@ -107,30 +106,27 @@ impl Listing {
 
     /// The page's rows in the asked order.
     fn ordered(&self, backend: DbBackend) -> Select<Entity> {
-        let (column, order) = match self.sort {
-            Sort::Relevance => match &self.q {
-                Some(q) => {
-                    let select = self.filtered(backend);
-                    return search::by_substring_relevance(select, q);
-                }
-                None => (Column::CreatedAt, Order::Desc),
-            },
-            Sort::PriceAsc => (Column::PriceMinor, Order::Asc),
-            Sort::PriceDesc => (Column::PriceMinor, Order::Desc),
-            Sort::CreatedAsc => (Column::CreatedAt, Order::Asc),
-            Sort::CreatedDesc => (Column::CreatedAt, Order::Desc),
-            Sort::TitleAsc => (Column::Title, Order::Asc),
-            Sort::TitleDesc => (Column::Title, Order::Desc),
-        };
+        if let (Some(q), Sort::Relevance) = (&self.q, self.sort) {
+            return search::by_substring_relevance(self.filtered(backend), q);
+        }
+        let (column, order) = self.sort_column();
         self.filtered(backend)
             .order_by(column, order.clone())
             .order_by(Column::Id, order)
     }
 
     /// The total of a listing the database answers: the whole catalogue's
-    /// (kept), or a substring search's (bounded).
-    async fn total(&self, db: &impl ConnectionTrait) -> Result<Total, sea_orm::DbErr> {
+    /// (kept; `known` when the request read it with the catalogue version),
+    /// or a substring search's (bounded).
+    async fn total(
+        &self,
+        db: &impl ConnectionTrait,
+        known: Option<u64>,
+    ) -> Result<Total, sea_orm::DbErr> {
         if !self.is_filtered() {
+            if let Some(count) = known {
+                return Ok(Total { count, exact: true });
+            }
             return counts::maintained(db, "total", "").await;
         }
         let bound = match self.q {
@@ -141,7 +137,8 @@ impl Listing {
     }
 
     /// The page's rows: a deep page as ids first, found in the sort's
-    /// index alone, then the rows by id.
+    /// index alone, then the rows by id (one statement: the ids are a
+    /// subquery).
     async fn page_rows(
         &self,
         db: &impl ConnectionTrait,
@@ -154,13 +151,29 @@ impl Listing {
         if self.offset() < DEFERRED_FROM {
             return select.all(db).await;
         }
-        let ids: Vec<i64> = select
-            .select_only()
-            .column(Column::Id)
-            .into_tuple()
-            .all(db)
-            .await?;
-        by_ids(db, &ids).await
+        let ids = select.select_only().column(Column::Id).into_query();
+        let (column, order) = self.sort_column();
+        let rows = Entity::find().filter(Column::Id.in_subquery(ids));
+        let rows = match (&self.q, self.sort) {
+            (Some(q), Sort::Relevance) => search::by_substring_relevance(rows, q),
+            _ => rows
+                .order_by(column, order.clone())
+                .order_by(Column::Id, order),
+        };
+        rows.all(db).await
+    }
+
+    /// The column a sort other than relevance orders by, and its direction
+    /// (relevance without `q`: newest first).
+    fn sort_column(&self) -> (Column, Order) {
+        match self.sort {
+            Sort::Relevance | Sort::CreatedDesc => (Column::CreatedAt, Order::Desc),
+            Sort::PriceAsc => (Column::PriceMinor, Order::Asc),
+            Sort::PriceDesc => (Column::PriceMinor, Order::Desc),
+            Sort::CreatedAsc => (Column::CreatedAt, Order::Asc),
+            Sort::TitleAsc => (Column::Title, Order::Asc),
+            Sort::TitleDesc => (Column::Title, Order::Desc),
+        }
     }
 
     /// Whether the search index answers this listing: any filter (`q`
@@ -182,6 +195,7 @@ impl Listing {
         &self,
         db: &DatabaseConnection,
         index: &SearchIndex,
+        known_total: Option<u64>,
     ) -> Result<ProductPage, Problem> {
         if self.uses_index() {
             let found = indexed::search(self, index).map_err(|failed| {
@@ -212,7 +226,7 @@ impl Listing {
             }
         }
         if !self.facets.any() {
-            return Ok(self.run_on(db).await?);
+            return Ok(self.run_on(db, known_total).await?);
         }
         let (listing, db) = (self.clone(), db.clone());
         let page = tokio::spawn(async move { listing.run_in_transaction(&db).await })
@@ -226,14 +240,18 @@ impl Listing {
         db: &DatabaseConnection,
     ) -> Result<ProductPage, sea_orm::DbErr> {
         let txn = store::read_snapshot(db).await?;
-        let page = self.run_on(&txn).await?;
+        let page = self.run_on(&txn, None).await?;
         txn.commit().await?;
         Ok(page)
     }
 
-    async fn run_on(&self, db: &impl ConnectionTrait) -> Result<ProductPage, sea_orm::DbErr> {
+    async fn run_on(
+        &self,
+        db: &impl ConnectionTrait,
+        known_total: Option<u64>,
+    ) -> Result<ProductPage, sea_orm::DbErr> {
         let backend = db.get_database_backend();
-        let total = self.total(db).await?;
+        let total = self.total(db, known_total).await?;
         let rows = if self.offset() >= total.count {
             Vec::new()
         } else {
@@ -267,24 +285,6 @@ impl Listing {
     }
 }
 
-/// The rows of `ids`, in that order; an id whose product is gone since is
-/// left out.
-async fn by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> Result<Vec<entity::Model>, sea_orm::DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut rows = Entity::find()
-        .filter(Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
-    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, id)| (*id, at)).collect();
-    rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
-    Ok(rows)
-}
-
 /// List products: search, filter, sort, paginate, count facets.
 #[utoipa::path(get, path = "/", tag = "products",
     params(ListParams),
@@ -309,10 +309,13 @@ pub async fn list_products(
     let listing = params.parse()?;
     let key = raw.unwrap_or_default();
     if !cache.enabled() && !listing.uses_index() {
-        let body = compute(&db, &index, &listing).await?;
+        let body = compute(&db, &index, &listing, None).await?;
         return Ok(http_cache::respond(body, &headers));
     }
-    let catalogue = cache.version(&db).await?;
+    let Catalogue {
+        version: catalogue,
+        total,
+    } = cache.version(&db).await?;
     if listing.uses_index() && !index.reach(catalogue).await {
         tracing::warn!(
             catalogue,
@@ -321,7 +324,7 @@ pub async fn list_products(
         );
     }
     if !cache.enabled() {
-        let body = compute(&db, &index, &listing).await?;
+        let body = compute(&db, &index, &listing, Some(total)).await?;
         return Ok(http_cache::respond(body, &headers));
     }
     // Filed under both versions: the page is served again only while
@@ -336,18 +339,20 @@ pub async fn list_products(
         return Ok(http_cache::respond(body, &headers));
     }
     let _retire = cache.retire_on_drop(&key);
-    let body = compute(&db, &index, &listing).await?;
+    let body = compute(&db, &index, &listing, Some(total)).await?;
     cache.put(&key, version, body.clone());
     Ok(http_cache::respond(body, &headers))
 }
 
-/// Run the listing and render the page.
+/// Run the listing and render the page (`known_total`: the whole
+/// catalogue's, read with the catalogue version).
 async fn compute(
     db: &DatabaseConnection,
     index: &SearchIndex,
     listing: &Listing,
+    known_total: Option<u64>,
 ) -> Result<Bytes, Problem> {
-    let page = listing.run(db, index).await?;
+    let page = listing.run(db, index, known_total).await?;
     serde_json::to_vec(&page)
         .map(Bytes::from)
         .map_err(|_| Problem::internal())
