@@ -170,6 +170,36 @@ common::backend_tests! {
         assert!(titles(&app, "q=nite+kett&category=Other").await.is_empty(), "filters apply");
     }
 
+    async fn whole_catalogue_pages_stay_fresh_while_their_sorted_lists_catch_up(db) {
+        // Pages without a filter come from sorted lists rebuilt at most
+        // once a second after the index changes (index/sorted.rs); until
+        // then the database answers them, so they are never stale.
+        let url = db.url.clone();
+        let writer = spawn_app(db).await;
+        for (title, price) in [("Cedar Box", "20"), ("Birch Box", "10")] {
+            writer.create(json!({"title": title, "price": price})).await;
+        }
+        let reader = replica_of(&url).await;
+        assert_eq!(titles(&reader, "sort=price").await, ["Birch Box", "Cedar Box"]);
+        let created = writer.create(json!({"title": "Alder Box", "price": "5"})).await;
+        let expected = ["Alder Box", "Birch Box", "Cedar Box"];
+        assert_eq!(within_a_second(&reader, "sort=price", &expected).await, expected);
+        assert_eq!(titles(&reader, "sort=title").await, expected);
+        let page = reader.get_json("/?sort=-price&per_page=1&page=2").await;
+        assert_eq!((page["total"].as_u64(), &page["total_is_exact"]), (Some(3), &true.into()));
+        assert_eq!(page["items"][0]["title"], "Birch Box");
+        let repriced = writer
+            .patch_product(id_of(&created), Some("staff"), &json!({"price": "50"}))
+            .await;
+        assert_eq!(repriced.status(), 200);
+        let expected = ["Birch Box", "Cedar Box", "Alder Box"];
+        assert_eq!(within_a_second(&reader, "sort=price", &expected).await, expected);
+        // Later, from the rebuilt lists: the same answer.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(titles(&reader, "sort=price").await, expected);
+        assert_eq!(titles(&reader, "sort=-created_at").await, ["Alder Box", "Birch Box", "Cedar Box"]);
+    }
+
     async fn a_q_over_its_bounds_is_refused_naming_q(db) {
         let app = spawn_app(db).await;
         let eleven = (1..=11).map(|n| format!("w{n}")).collect::<Vec<_>>().join("+");

@@ -125,6 +125,7 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> Result<(),
     txn.commit().await?;
     publish(index, version).await?;
     index.set_titles(titles);
+    build_views(index).await?;
     tracing::info!(
         products = count,
         version,
@@ -139,6 +140,15 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> Result<(),
 async fn publish(index: &SharedIndex, version: i64) -> Result<(), IndexError> {
     let index = index.clone();
     tokio::task::spawn_blocking(move || index.publish(version))
+        .await
+        .map_err(|failed| IndexError::Task(failed.to_string()))?
+}
+
+/// Build the sorted lists of the whole catalogue for the index's current
+/// view, off the async threads.
+async fn build_views(index: &SharedIndex) -> Result<(), IndexError> {
+    let index = index.clone();
+    tokio::task::spawn_blocking(move || index.build_views())
         .await
         .map_err(|failed| IndexError::Task(failed.to_string()))?
 }
@@ -240,11 +250,13 @@ pub async fn prune(db: &DatabaseConnection) -> Result<(), IndexError> {
 }
 
 /// Keep `index` fresh until the returned task is aborted: a refresh every
-/// [`super::REFRESH_EVERY`] or when a request asks for one, a prune every
-/// [`PRUNE_EVERY`].
+/// [`super::REFRESH_EVERY`] or when a request asks for one, the sorted
+/// lists of the whole catalogue rebuilt when the index changed (at most
+/// every [`super::sorted::BUILD_EVERY`]), a prune every [`PRUNE_EVERY`].
 pub fn spawn_refresher(db: DatabaseConnection, index: SharedIndex) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut pruned_at = Instant::now();
+        let mut views_at = Instant::now();
         loop {
             tokio::select! {
                 () = tokio::time::sleep(super::REFRESH_EVERY) => {}
@@ -254,6 +266,12 @@ pub fn spawn_refresher(db: DatabaseConnection, index: SharedIndex) -> tokio::tas
                 tracing::warn!(error = %failed, "search index refresh failed");
                 tokio::time::sleep(RETRY_AFTER).await;
                 continue;
+            }
+            if !index.views_current() && views_at.elapsed() >= super::sorted::BUILD_EVERY {
+                views_at = Instant::now();
+                if let Err(failed) = build_views(&index).await {
+                    tracing::warn!(error = %failed, "sorted lists of the catalogue not built");
+                }
             }
             if pruned_at.elapsed() >= PRUNE_EVERY {
                 pruned_at = Instant::now();

@@ -21,18 +21,22 @@
 //! Listings read it through `list/indexed.rs`.
 
 pub mod feed;
+pub mod sorted;
 pub mod text;
 pub mod title_order;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 use tokio::sync::{Notify, watch};
 
+use self::sorted::SortedViews;
 use self::title_order::TitleOrder;
 use super::entity;
 use super::product::Product;
@@ -133,6 +137,9 @@ pub struct SearchIndex {
     /// The title order of the documents written (the writer's side: it
     /// changes with `put`, and is replaced when a rebuild is published).
     titles: Mutex<TitleOrder>,
+    /// The whole catalogue in each sort order, for one view of the index
+    /// (`sorted.rs`).
+    views: RwLock<Option<Arc<SortedViews>>>,
     /// The catalogue version the index reflects.
     applied: watch::Sender<i64>,
     /// Wakes the refresher before its next round.
@@ -186,6 +193,7 @@ impl SearchIndex {
             reader,
             writer: Mutex::new(writer),
             titles: Mutex::new(TitleOrder::default()),
+            views: RwLock::new(None),
             applied: watch::Sender::new(0),
             nudge: Notify::new(),
         })
@@ -204,6 +212,53 @@ impl SearchIndex {
     /// A consistent view of the index as of its last refresh.
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// Whether the sorted lists of the whole catalogue are of the current
+    /// view of the index.
+    pub fn views_current(&self) -> bool {
+        let searcher = self.searcher();
+        self.views().is_some_and(|views| views.is_of(&searcher))
+    }
+
+    fn views(&self) -> Option<Arc<SortedViews>> {
+        match self.views.read() {
+            Ok(views) => views.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Build the sorted lists of the whole catalogue for the current view
+    /// of the index (nothing if they are of it already). CPU-bound: call
+    /// it off the async threads.
+    pub fn build_views(&self) -> Result<(), IndexError> {
+        let searcher = self.searcher();
+        if self.views().is_some_and(|views| views.is_of(&searcher)) {
+            return Ok(());
+        }
+        let built = Arc::new(SortedViews::build(&searcher)?);
+        match self.views.write() {
+            Ok(mut views) => *views = Some(built),
+            Err(poisoned) => *poisoned.into_inner() = Some(built),
+        }
+        Ok(())
+    }
+
+    /// The documents of `[offset, offset + count)` of the whole catalogue
+    /// in `key` order, with the view of the index they belong to; `None`
+    /// while the sorted lists are not of the current view.
+    pub fn whole_catalogue(
+        &self,
+        key: sorted::Key,
+        descending: bool,
+        offset: u64,
+        count: u64,
+    ) -> Option<(Searcher, Vec<DocAddress>)> {
+        let searcher = self.searcher();
+        let page = self
+            .views()?
+            .page(&searcher, key, descending, offset, count)?;
+        Some((searcher, page))
     }
 
     /// The catalogue version the index reflects.

@@ -33,6 +33,7 @@ use tantivy::{
 
 use super::facets::{self, Facets};
 use super::params::{FacetSet, Listing, Sort};
+use crate::catalogue::index::sorted::Key;
 use crate::catalogue::index::text::{SubstringWord, every, i64_range, substring_words};
 use crate::catalogue::index::{self, SearchIndex};
 use crate::domain::price_band::{PRICE_BANDS, band_of};
@@ -105,6 +106,37 @@ pub(super) fn search(listing: &Listing, index: &SearchIndex) -> tantivy::Result<
         items,
         total: total as u64,
         facets,
+    }))
+}
+
+/// A page of the whole catalogue (no filter, no facets) from the sorted
+/// lists of the index (`index/sorted.rs`); `None` while they are not of
+/// the index's current view.
+pub(super) fn whole_catalogue(
+    listing: &Listing,
+    index: &SearchIndex,
+) -> tantivy::Result<Option<Found>> {
+    let (key, descending) = match listing.sort {
+        Sort::Relevance | Sort::CreatedDesc => (Key::Created, true),
+        Sort::CreatedAsc => (Key::Created, false),
+        Sort::PriceAsc => (Key::Price, false),
+        Sort::PriceDesc => (Key::Price, true),
+        Sort::TitleAsc => (Key::Title, false),
+        Sort::TitleDesc => (Key::Title, true),
+    };
+    let Some((searcher, page)) =
+        index.whole_catalogue(key, descending, listing.offset(), listing.per_page)
+    else {
+        return Ok(None);
+    };
+    let items = page
+        .into_iter()
+        .map(|address| stored_product(&searcher, index.fields(), address))
+        .collect::<tantivy::Result<Vec<_>>>()?;
+    Ok(Some(Found {
+        items,
+        total: searcher.num_docs(),
+        facets: None,
     }))
 }
 

@@ -196,7 +196,21 @@ impl Listing {
         db: &DatabaseConnection,
         index: &SearchIndex,
         known_total: Option<u64>,
+        index_fresh: bool,
     ) -> Result<ProductPage, Problem> {
+        if index_fresh && !self.is_filtered() && !self.facets.any() {
+            let found = indexed::whole_catalogue(self, index).map_err(|failed| {
+                tracing::error!(error = %failed, "search index query failed");
+                Problem::internal()
+            })?;
+            if let Some(found) = found {
+                let total = Total {
+                    count: found.total,
+                    exact: true,
+                };
+                return Ok(self.page(found.items, total, None));
+            }
+        }
         if self.uses_index() {
             let found = indexed::search(self, index).map_err(|failed| {
                 tracing::error!(error = %failed, "search index query failed");
@@ -309,14 +323,15 @@ pub async fn list_products(
     let listing = params.parse()?;
     let key = raw.unwrap_or_default();
     if !cache.enabled() && !listing.uses_index() {
-        let body = compute(&db, &index, &listing, None).await?;
+        let body = compute(&db, &index, &listing, None, false).await?;
         return Ok(http_cache::respond(body, &headers));
     }
     let Catalogue {
         version: catalogue,
         total,
     } = cache.version(&db).await?;
-    if listing.uses_index() && !index.reach(catalogue).await {
+    let fresh = index.reach(catalogue).await;
+    if !fresh && listing.uses_index() {
         tracing::warn!(
             catalogue,
             index = index.applied(),
@@ -324,7 +339,7 @@ pub async fn list_products(
         );
     }
     if !cache.enabled() {
-        let body = compute(&db, &index, &listing, Some(total)).await?;
+        let body = compute(&db, &index, &listing, Some(total), fresh).await?;
         return Ok(http_cache::respond(body, &headers));
     }
     // Filed under both versions: the page is served again only while
@@ -339,20 +354,22 @@ pub async fn list_products(
         return Ok(http_cache::respond(body, &headers));
     }
     let _retire = cache.retire_on_drop(&key);
-    let body = compute(&db, &index, &listing, Some(total)).await?;
+    let body = compute(&db, &index, &listing, Some(total), fresh).await?;
     cache.put(&key, version, body.clone());
     Ok(http_cache::respond(body, &headers))
 }
 
 /// Run the listing and render the page (`known_total`: the whole
-/// catalogue's, read with the catalogue version).
+/// catalogue's, read with the catalogue version; `index_fresh`: the index
+/// reflects that version, so it may answer whole-catalogue pages too).
 async fn compute(
     db: &DatabaseConnection,
     index: &SearchIndex,
     listing: &Listing,
     known_total: Option<u64>,
+    index_fresh: bool,
 ) -> Result<Bytes, Problem> {
-    let page = listing.run(db, index, known_total).await?;
+    let page = listing.run(db, index, known_total, index_fresh).await?;
     serde_json::to_vec(&page)
         .map(Bytes::from)
         .map_err(|_| Problem::internal())
