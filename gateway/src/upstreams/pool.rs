@@ -177,9 +177,7 @@ impl Drop for Lease {
             match waiter.send(Handoff::Open(Lease::new(Arc::clone(&slot)))) {
                 Ok(()) => return,
                 // That request gave up waiting: try the next one.
-                Err(Handoff::Open(mut lease)) => lease.disarm(),
-                Err(Handoff::Connection(mut conn)) => conn.place.lease.disarm(),
-                Err(Handoff::Wire(mut conn)) => conn.place.lease.disarm(),
+                Err(mut back) => back.disarm(),
             }
         }
         state.open = state.open.saturating_sub(1);
@@ -264,6 +262,13 @@ impl<T> Connection<T> {
         self.place.lease.slot.clone()
     }
 
+    /// Into an idle list (the slot counts it there, not its lease).
+    fn into_idle(mut self) -> (Self, Instant) {
+        self.place.lease.disarm();
+        self.place.link.checked_in();
+        (self, Instant::now())
+    }
+
     /// Out of an idle list for an exchange, holding a place in `slot`.
     fn checked_out(&mut self, slot: &SharedSlot) {
         self.place.link.checked_out();
@@ -329,6 +334,18 @@ enum Took {
     Open,
     /// A place in line.
     Wait(oneshot::Receiver<Handoff>),
+}
+
+impl Handoff {
+    /// Keep the count without the place it carries (dropped while the
+    /// slot is locked, or counted elsewhere).
+    fn disarm(&mut self) {
+        match self {
+            Handoff::Connection(conn) => conn.place.lease.disarm(),
+            Handoff::Wire(conn) => conn.place.lease.disarm(),
+            Handoff::Open(lease) => lease.disarm(),
+        }
+    }
 }
 
 /// What a request that found no idle connection of its kind gets.
@@ -632,25 +649,13 @@ impl ConnectionPool {
         let room = state.idle.len() + state.wires.len() + state.parked.len() < self.max_idle;
         // The count stays with the slot: idle connections are open ones.
         match back {
-            Handoff::Connection(mut conn) => {
-                conn.place.lease.disarm();
-                if room {
-                    conn.place.link.checked_in();
-                    state.idle.push((conn, Instant::now()));
-                    return;
-                }
+            Handoff::Connection(conn) if room => state.idle.push(conn.into_idle()),
+            Handoff::Wire(conn) if room => state.wires.push(conn.into_idle()),
+            mut closed => {
+                closed.disarm();
+                state.open = state.open.saturating_sub(1);
             }
-            Handoff::Wire(mut conn) => {
-                conn.place.lease.disarm();
-                if room {
-                    conn.place.link.checked_in();
-                    state.wires.push((conn, Instant::now()));
-                    return;
-                }
-            }
-            Handoff::Open(mut lease) => lease.disarm(),
         }
-        state.open = state.open.saturating_sub(1);
     }
 
     /// The pool's watch over its wires (they have no task of their own),

@@ -39,6 +39,22 @@ async fn upstream(
     (TcpStream::connect(addr).await.unwrap(), served)
 }
 
+/// A wire to an upstream answering `answer`, with the response head to
+/// a `method` request to `/` read, and its body.
+async fn exchanged(
+    answer: &'static [&'static [u8]],
+    method: Method,
+    close: bool,
+) -> (Wire, WireBody) {
+    let (stream, _served) = upstream(answer, close).await;
+    let mut wire = Wire::new(stream);
+    let head = wire
+        .exchange(&method, &Uri::from_static("/"), &HeaderMap::new())
+        .await
+        .unwrap();
+    (wire, response(head).into_body())
+}
+
 /// Every frame of `body` read through `wire`.
 async fn frames(wire: &mut Wire, body: &mut WireBody) -> Vec<Frame<Bytes>> {
     let mut out = Vec::new();
@@ -110,17 +126,8 @@ async fn a_chunked_response_with_trailers_is_read_to_its_end_and_the_wire_kept()
 
 #[tokio::test]
 async fn a_body_of_declared_length_ends_there_with_an_exact_size_hint() {
-    let (stream, _served) = upstream(
-        &[b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"],
-        false,
-    )
-    .await;
-    let mut wire = Wire::new(stream);
-    let head = wire
-        .exchange(&Method::GET, &Uri::from_static("/"), &HeaderMap::new())
-        .await
-        .unwrap();
-    let mut body = response(head).into_body();
+    let answer: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"];
+    let (mut wire, mut body) = exchanged(answer, Method::GET, false).await;
     assert_eq!(body.size_hint().exact(), Some(5));
     let frames = frames(&mut wire, &mut body).await;
     assert_eq!(frames.len(), 1);
@@ -130,17 +137,8 @@ async fn a_body_of_declared_length_ends_there_with_an_exact_size_hint() {
 
 #[tokio::test]
 async fn bytes_after_the_body_make_the_wire_unfit_for_reuse() {
-    let (stream, _served) = upstream(
-        &[b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"],
-        false,
-    )
-    .await;
-    let mut wire = Wire::new(stream);
-    let head = wire
-        .exchange(&Method::GET, &Uri::from_static("/"), &HeaderMap::new())
-        .await
-        .unwrap();
-    let mut body = response(head).into_body();
+    let answer: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"];
+    let (mut wire, mut body) = exchanged(answer, Method::GET, false).await;
     let frames = frames(&mut wire, &mut body).await;
     assert_eq!(frames[0].data_ref().unwrap().as_ref(), b"ok");
     assert!(!wire.reusable_after(&body));
@@ -148,17 +146,9 @@ async fn bytes_after_the_body_make_the_wire_unfit_for_reuse() {
 
 #[tokio::test]
 async fn a_connection_close_response_is_not_reused() {
-    let (stream, _served) = upstream(
-        &[b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"],
-        false,
-    )
-    .await;
-    let mut wire = Wire::new(stream);
-    let head = wire
-        .exchange(&Method::GET, &Uri::from_static("/"), &HeaderMap::new())
-        .await
-        .unwrap();
-    let mut body = response(head).into_body();
+    let answer: &[&[u8]] =
+        &[b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"];
+    let (mut wire, mut body) = exchanged(answer, Method::GET, false).await;
     frames(&mut wire, &mut body).await;
     assert!(body.is_end_stream());
     assert!(!wire.reusable_after(&body));
@@ -176,17 +166,8 @@ async fn a_close_before_the_response_head_fails_the_exchange() {
 
 #[tokio::test]
 async fn a_body_cut_short_fails_with_unexpected_eof() {
-    let (stream, _served) = upstream(
-        &[b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello"],
-        true,
-    )
-    .await;
-    let mut wire = Wire::new(stream);
-    let head = wire
-        .exchange(&Method::GET, &Uri::from_static("/"), &HeaderMap::new())
-        .await
-        .unwrap();
-    let mut body = response(head).into_body();
+    let answer: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhello"];
+    let (mut wire, mut body) = exchanged(answer, Method::GET, true).await;
     let first = std::future::poll_fn(|cx| wire.poll_body(&mut body, cx)).await;
     assert_eq!(
         first.unwrap().unwrap().data_ref().unwrap().as_ref(),
@@ -202,15 +183,8 @@ async fn a_body_cut_short_fails_with_unexpected_eof() {
 
 #[tokio::test]
 async fn a_head_response_has_no_body_whatever_its_length() {
-    let (stream, _served) =
-        upstream(&[b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n"], false).await;
-    let mut wire = Wire::new(stream);
-    let head = wire
-        .exchange(&Method::HEAD, &Uri::from_static("/"), &HeaderMap::new())
-        .await
-        .unwrap();
-    let (parts, body) = response(head).into_parts();
-    assert_eq!(parts.headers["content-length"], "10");
+    let answer: &[&[u8]] = &[b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n"];
+    let (mut wire, body) = exchanged(answer, Method::HEAD, false).await;
     assert!(body.is_end_stream());
     assert_eq!(body.size_hint().exact(), Some(0));
     assert!(wire.reusable_after(&body));
