@@ -32,32 +32,20 @@ use crate::config::UpstreamConfig;
 use super::body::RequestBody;
 use super::driver::{Driver, Home, still_open};
 use super::failure::UpstreamFailure;
-use super::wire::Wire;
+use super::wire::{UPSTREAM_READ_BUFFER, Wire};
 
 pub(crate) use super::health::Outstanding;
 use super::share::Share;
 use super::stall::{Link, Progress};
 
+mod connection;
 mod sweep;
+mod wires;
 
 type Sender = SendRequest<RequestBody>;
 
-/// The most an upstream connection's read buffer grows to (hyper's
-/// default lets it reach ~400 KiB per connection while streaming large
-/// bodies). 64 KiB of body *and* its response head fit in one read: at
-/// exactly 64 KiB, every 64 KiB response took two reads, two client
-/// writes and two hand-offs between the tasks, and the second read went
-/// into a freshly allocated buffer (the first chunk was still queued for
-/// the client), whose pages faulted in (pinned 64 KiB GET, 1 worker:
-/// 74 -> 60 µs of CPU per request, NGINX 58).
-pub(super) const UPSTREAM_READ_BUFFER: usize = 80 * 1024;
-
 /// How often the pool's watch looks at its wires.
 pub(super) const WATCH_TICK: Duration = Duration::from_millis(100);
-
-/// An idle wire unused this long is parked (as hyper's connections are
-/// after one to two seconds, `driver.rs`).
-const PARK_WIRE_AFTER: Duration = Duration::from_secs(1);
 
 /// The connections of one worker to one endpoint address.
 #[derive(Debug)]
@@ -81,44 +69,6 @@ struct Slot {
 }
 
 type SharedSlot = Arc<Mutex<Slot>>;
-
-impl Home for Mutex<Slot> {
-    fn take_to_park(&self, link: &Arc<Link>) -> Option<Instant> {
-        let taken = {
-            let mut state = lock(self);
-            let at = state
-                .idle
-                .iter()
-                .position(|(conn, _)| Arc::ptr_eq(&conn.place.link, link))?;
-            state.idle.remove(at)
-        };
-        // Dropped outside the lock: its sender goes, which ends hyper's
-        // dispatcher.
-        let (conn, since) = taken;
-        drop(conn);
-        Some(since)
-    }
-
-    fn keep_parked(self: Arc<Self>, stream: Option<TcpStream>, since: Instant) -> bool {
-        {
-            let mut state = lock(&self);
-            if let Some(stream) = stream
-                && state.waiters.is_empty()
-            {
-                state.parked.push((stream, since));
-                return true;
-            }
-        }
-        drop(Lease::new(self));
-        false
-    }
-
-    fn free_place(self: Arc<Self>) {
-        // Dropping a lease frees its place (or hands it to the next
-        // waiter); the connection's own is inert now.
-        drop(Lease::new(self));
-    }
-}
 
 impl Slot {
     /// Close the parked sockets unused for `idle_timeout`; how many.
@@ -189,7 +139,7 @@ impl Drop for Lease {
 /// client (`T` its request sender, the default) or a [`Wire`].
 #[derive(Debug)]
 pub(crate) struct Connection<T = Sender> {
-    pub(super) io: T,
+    io: T,
     place: Place,
     /// The request on it, counted at its endpoint until its response ends.
     outstanding: Option<Outstanding>,
@@ -207,15 +157,6 @@ struct Place {
     link: Arc<Link>,
 }
 
-impl Drop for Place {
-    fn drop(&mut self) {
-        // Its watch gave it up and freed its place already.
-        if self.link.released() {
-            self.lease.disarm();
-        }
-    }
-}
-
 /// A connection for a request the direct exchange can carry: a wire, or
 /// an idle hyper connection found first.
 #[derive(Debug)]
@@ -224,91 +165,6 @@ pub(crate) enum Acquired {
     Hyper(Connection),
     /// The direct exchange.
     Wire(Connection<Wire>),
-}
-
-impl<T> Connection<T> {
-    fn new(io: T, lease: Lease, link: Arc<Link>) -> Self {
-        Connection {
-            io,
-            place: Place { lease, link },
-            outstanding: None,
-            share: None,
-        }
-    }
-
-    /// The marks the response body on this connection leaves for its
-    /// watch (slow clients).
-    pub(crate) fn link(&self) -> &Link {
-        &self.place.link
-    }
-
-    /// Count the request on this connection as outstanding until the
-    /// connection is handed back or dropped.
-    pub(crate) fn track(&mut self, outstanding: Option<Outstanding>) {
-        self.outstanding = outstanding;
-    }
-
-    /// Count this connection in its client's share until it is handed
-    /// back or dropped.
-    pub(crate) fn hold(&mut self, share: Option<Share>) {
-        self.share = share.map(Box::new);
-    }
-
-    /// Its request is over, wherever it goes next: the slot it is counted
-    /// in, if any.
-    fn release_request(&mut self) -> Option<SharedSlot> {
-        self.outstanding = None;
-        self.share = None;
-        self.place.lease.slot.clone()
-    }
-
-    /// Into an idle list (the slot counts it there, not its lease).
-    fn into_idle(mut self) -> (Self, Instant) {
-        self.place.lease.disarm();
-        self.place.link.checked_in();
-        (self, Instant::now())
-    }
-
-    /// Out of an idle list for an exchange, holding a place in `slot`.
-    fn checked_out(&mut self, slot: &SharedSlot) {
-        self.place.link.checked_out();
-        self.place.lease = Lease::new(Arc::clone(slot));
-        self.outstanding = None;
-        self.share = None;
-    }
-
-    /// Its place, taken out (the connection is dropped or turned into
-    /// another kind).
-    fn take_lease(&mut self) -> Lease {
-        Lease {
-            slot: self.place.lease.slot.take(),
-        }
-    }
-}
-
-impl Connection {
-    /// Whether the connection is closed.
-    fn is_closed(&self) -> bool {
-        self.io.is_closed()
-    }
-
-    /// Wait until the connection can take a request.
-    pub(crate) async fn ready(&mut self) -> hyper::Result<()> {
-        self.io.ready().await
-    }
-
-    /// Send a request; on failure the error may carry it back unsent.
-    pub(crate) fn try_send_request(
-        &mut self,
-        request: http::Request<RequestBody>,
-    ) -> impl Future<
-        Output = Result<
-            http::Response<hyper::body::Incoming>,
-            hyper::client::conn::TrySendError<http::Request<RequestBody>>,
-        >,
-    > {
-        self.io.try_send_request(request)
-    }
 }
 
 /// Slots of one worker, by endpoint address.
@@ -334,18 +190,6 @@ enum Took {
     Open,
     /// A place in line.
     Wait(oneshot::Receiver<Handoff>),
-}
-
-impl Handoff {
-    /// Keep the count without the place it carries (dropped while the
-    /// slot is locked, or counted elsewhere).
-    fn disarm(&mut self) {
-        match self {
-            Handoff::Connection(conn) => conn.place.lease.disarm(),
-            Handoff::Wire(conn) => conn.place.lease.disarm(),
-            Handoff::Open(lease) => lease.disarm(),
-        }
-    }
 }
 
 /// What a request that found no idle connection of its kind gets.
@@ -464,40 +308,6 @@ impl ConnectionPool {
         Ok((Connection::new(sender, lease, link), reused))
     }
 
-    /// A connection to `addr` for one exchange of a request the direct
-    /// exchange can carry, and whether it was reused: as [`Self::acquire`],
-    /// but an idle wire first, and a new or parked socket becomes a wire.
-    pub(super) async fn acquire_wire(
-        &self,
-        worker: usize,
-        addr: SocketAddr,
-    ) -> Result<(Acquired, bool), UpstreamFailure> {
-        let slot = self.slot(worker, addr);
-        let (lease, parked) = match self.take(&slot, false, true) {
-            Took::Idle(found) => return Ok((found, true)),
-            Took::Parked(stream) => (Lease::new(slot), Some(stream)),
-            Took::Open => (Lease::new(slot), None),
-            Took::Wait(rx) => match rx.await {
-                Ok(Handoff::Connection(conn)) => return Ok((Acquired::Hyper(conn), true)),
-                Ok(Handoff::Wire(conn)) => return Ok((Acquired::Wire(conn), true)),
-                Ok(Handoff::Open(lease)) => (lease, None),
-                // The slot went away with its pool (not while we hold it).
-                Err(_) => return Err(UpstreamFailure::Protocol),
-            },
-        };
-        match parked {
-            Some(stream) => {
-                crate::metrics::upstream_parking(&self.name, true);
-                Ok((Acquired::Wire(self.wire(stream, lease)), true))
-            }
-            None => {
-                // Boxed, as the handshakes in `acquire` are.
-                let stream = Box::pin(self.open(addr)).await?;
-                Ok((Acquired::Wire(self.wire(stream, lease)), false))
-            }
-        }
-    }
-
     /// What `slot` has for a request: an idle connection (a wire first
     /// when `wire_first`, else a hyper one first; none for an `upgrade`),
     /// else a parked socket, else a place for a new connection while under
@@ -554,28 +364,6 @@ impl ConnectionPool {
         }
     }
 
-    /// A wire over `stream`, holding `lease`, watched by the pool.
-    fn wire(&self, stream: TcpStream, lease: Lease) -> Connection<Wire> {
-        let wire = Wire::new(stream);
-        let link = Arc::new(Link::default());
-        self.watch_wire(&wire, &link, lease.slot.as_ref());
-        Connection::new(wire, lease, link)
-    }
-
-    /// Keep an eye on `wire` (see [`Self::watch`]).
-    fn watch_wire(&self, wire: &Wire, link: &Arc<Link>, slot: Option<&SharedSlot>) {
-        let watched = Watched {
-            link: Arc::downgrade(link),
-            stream: Arc::downgrade(wire.stream()),
-            slot: slot.map_or_else(Weak::new, Arc::downgrade),
-            progress: Progress::new(tokio::time::Instant::now()),
-        };
-        self.watched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(watched);
-    }
-
     /// Replace a connection found closed by a new one to `addr`, keeping
     /// its place under the limit.
     pub(super) async fn reconnect(
@@ -592,34 +380,12 @@ impl ConnectionPool {
         Ok(conn)
     }
 
-    /// Replace a wire that failed under a request by a new one to `addr`,
-    /// keeping its place under the limit.
-    pub(super) async fn reconnect_wire(
-        &self,
-        addr: SocketAddr,
-        mut conn: Connection<Wire>,
-    ) -> Result<Connection<Wire>, UpstreamFailure> {
-        let stream = Box::pin(self.open(addr)).await?;
-        let wire = Wire::new(stream);
-        let link = Arc::new(Link::default());
-        self.watch_wire(&wire, &link, conn.place.lease.slot.as_ref());
-        conn.io = wire;
-        conn.place.link = link;
-        Ok(conn)
-    }
-
     /// Hand a connection back after its response body ended: to the oldest
     /// waiting request, else to the idle list.
     pub(super) fn checkin(&self, conn: Connection) {
         if !conn.is_closed() {
             self.hand_back(Handoff::Connection(conn));
         }
-    }
-
-    /// Hand a wire back after its response body ended cleanly (the caller
-    /// checked [`Connection::reusable_after`]).
-    pub(super) fn checkin_wire(&self, conn: Connection<Wire>) {
-        self.hand_back(Handoff::Wire(conn));
     }
 
     /// A connection back from an exchange: to the oldest waiting request,
@@ -654,84 +420,6 @@ impl ConnectionPool {
             mut closed => {
                 closed.disarm();
                 state.open = state.open.saturating_sub(1);
-            }
-        }
-    }
-
-    /// The pool's watch over its wires (they have no task of their own),
-    /// every [`WATCH_TICK`]: a wire whose response body was handed to a
-    /// client that took nothing for `client_send` is given up (its socket
-    /// shut down, so the body fails and the client's response is cut off;
-    /// its place freed), as hyper's connections are by their own task
-    /// (`stall.rs`); an idle wire unused for a second is parked.
-    pub(super) fn watch(&self) {
-        let now = tokio::time::Instant::now();
-        let mut stalled = Vec::new();
-        {
-            let mut watched = self
-                .watched
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            watched.retain_mut(|w| {
-                let (Some(link), Some(stream)) = (w.link.upgrade(), w.stream.upgrade()) else {
-                    return false;
-                };
-                match link.timeout() {
-                    None => w.progress.idle(now),
-                    Some(timeout) if w.progress.stalled(&link, timeout, now) => {
-                        stalled.push((link, stream, w.slot.upgrade()));
-                        return false;
-                    }
-                    Some(_) => {}
-                }
-                true
-            });
-        }
-        for (link, stream, slot) in stalled {
-            crate::metrics::client_send_timeout("response");
-            tracing::info!(upstream = %self.name, "client stopped reading; upstream connection released");
-            if link.release()
-                && let Some(slot) = slot
-            {
-                slot.free_place();
-            }
-            let _ = socket2::SockRef::from(&*stream).shutdown(std::net::Shutdown::Both);
-        }
-        self.park_wires();
-    }
-
-    /// Park the wires idle for [`PARK_WIRE_AFTER`] (bare sockets already:
-    /// they only move to the parked list, and count as parked).
-    fn park_wires(&self) {
-        for worker in &self.slots {
-            let slots: Vec<SharedSlot> = worker
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .values()
-                .map(Arc::clone)
-                .collect();
-            for slot in slots {
-                let mut state = lock(&slot);
-                let Some(cut) = state
-                    .wires
-                    .iter()
-                    .position(|(_, since)| since.elapsed() < PARK_WIRE_AFTER)
-                    .or(Some(state.wires.len()))
-                    .filter(|cut| *cut > 0)
-                else {
-                    continue;
-                };
-                let old: Vec<_> = state.wires.drain(..cut).collect();
-                for (conn, since) in old {
-                    let Connection { io, .. } = conn;
-                    match io.into_stream() {
-                        Some(stream) => {
-                            state.parked.push((stream, since));
-                            crate::metrics::upstream_parking(&self.name, false);
-                        }
-                        None => state.open = state.open.saturating_sub(1),
-                    }
-                }
             }
         }
     }
