@@ -13,7 +13,8 @@
 //! `tls` holds the certificates the HTTPS listener serves, `certificates`
 //! reloads their files, `acme` obtains and renews them.
 //! [`upstream_http1`] is an upstream HTTP/1 response codec without I/O
-//! (head parser, body framing), checked against hyper's client.
+//! (head parser, body framing), checked against hyper's client; the
+//! direct upstream exchange (`upstreams/wire.rs`) reads responses with it.
 
 mod access_log;
 mod acme;

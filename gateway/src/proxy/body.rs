@@ -2,6 +2,10 @@
 //! connection handed back to the pool once read to the end), or the
 //! gateway's own; counted, with the access-log record written when it ends.
 //!
+//! An upstream body comes through hyper's client ([`Incoming`]) or is read
+//! from the upstream socket right here, when hyper's server polls it
+//! (`upstreams/wire.rs`): in the client connection's task.
+//!
 //! While it streams, every poll leaves a mark on the upstream connection
 //! (`upstreams/stall.rs`): a client that stops taking bytes stops the
 //! polls, and the connection's watch gives the upstream connection up
@@ -19,12 +23,25 @@ use hyper::body::Incoming;
 use crate::access_log::Completion;
 use crate::files::FileBody;
 use crate::policies::Encoder;
-use crate::upstreams::{Connection, UpstreamPool};
+use crate::upstreams::{Connection, UpstreamPool, Wire, WireBody};
+
+/// Why a body stopped short: hyper's client error, or the socket's.
+type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 enum Source {
     Upstream(Incoming),
+    /// Read from the upstream socket when polled.
+    Wire(WireSource),
     Fixed(Option<Bytes>),
     File(FileBody),
+}
+
+/// An upstream body read through the direct exchange, its connection, and
+/// the pool it goes back to when the body ended cleanly.
+struct WireSource {
+    body: WireBody,
+    conn: Connection<Wire>,
+    pool: Arc<UpstreamPool>,
 }
 
 /// The body sent to the client: the upstream's, streamed, or the gateway's own.
@@ -42,6 +59,14 @@ pub(crate) struct ResponseBody {
 
 impl Drop for ResponseBody {
     fn drop(&mut self) {
+        if let Source::Wire(_) = &self.source
+            && let Source::Wire(mut wire) = std::mem::replace(&mut self.source, Source::Fixed(None))
+        {
+            wire.conn.link().body_done();
+            if wire.conn.reusable_after(&wire.body) {
+                wire.pool.checkin_wire(wire.conn);
+            }
+        }
         if let Some((pool, conn)) = self.connection.take() {
             conn.link().body_done();
             let finished = self.ended
@@ -78,6 +103,25 @@ impl ResponseBody {
         self
     }
 
+    /// Stream an upstream body read through the direct exchange on `conn`,
+    /// handed back to `pool` when read to the end; given up if the client
+    /// takes no bytes for `client_send`.
+    pub(crate) fn wire(
+        body: WireBody,
+        pool: Arc<UpstreamPool>,
+        conn: Connection<Wire>,
+        client_send: Duration,
+    ) -> Self {
+        conn.link().body_started(client_send);
+        ResponseBody {
+            source: Source::Wire(WireSource { body, conn, pool }),
+            completion: None,
+            connection: None,
+            ended: false,
+            encoder: None,
+        }
+    }
+
     /// A body the gateway produced.
     pub(crate) fn fixed(bytes: Bytes) -> Self {
         ResponseBody {
@@ -112,6 +156,21 @@ impl ResponseBody {
         self
     }
 
+    /// Mark the upstream connection's link (`upstreams/stall.rs`): a poll,
+    /// or (`handed`) a chunk handed to the client.
+    fn mark(&self, handed: bool) {
+        let link = match (&self.connection, &self.source) {
+            (Some((_, conn)), _) => conn.link(),
+            (None, Source::Wire(wire)) => wire.conn.link(),
+            (None, _) => return,
+        };
+        if handed {
+            link.body_handed();
+        } else {
+            link.body_polled();
+        }
+    }
+
     fn count(&mut self, n: usize) {
         if let Some(c) = self.completion.as_mut() {
             c.bytes = c.bytes.saturating_add(n as u64);
@@ -121,16 +180,14 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
-        if let Some((_, conn)) = &this.connection {
-            conn.link().body_polled();
-        }
+        this.mark(false);
         let polled = match this.encoder.as_deref_mut() {
             None => poll_source(&mut this.source, cx),
             Some(encoder) => {
@@ -148,9 +205,7 @@ impl Body for ResponseBody {
                 if let Some(data) = frame.data_ref() {
                     let n = data.len();
                     this.count(n);
-                    if let Some((_, conn)) = &this.connection {
-                        conn.link().body_handed();
-                    }
+                    this.mark(true);
                 }
             }
             Poll::Ready(None) => this.ended = true,
@@ -171,6 +226,7 @@ impl Body for ResponseBody {
         }
         match &self.source {
             Source::Upstream(inner) => inner.is_end_stream(),
+            Source::Wire(wire) => wire.body.is_end_stream(),
             Source::Fixed(bytes) => bytes.as_ref().is_none_or(Bytes::is_empty),
             Source::File(file) => file.is_end_stream(),
         }
@@ -182,6 +238,7 @@ impl Body for ResponseBody {
         }
         match &self.source {
             Source::Upstream(inner) => inner.size_hint(),
+            Source::Wire(wire) => wire.body.size_hint(),
             Source::Fixed(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
@@ -193,9 +250,15 @@ impl Body for ResponseBody {
 fn poll_source(
     source: &mut Source,
     cx: &mut Context<'_>,
-) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
     match source {
-        Source::Upstream(inner) => Pin::new(inner).poll_frame(cx),
+        Source::Upstream(inner) => Pin::new(inner)
+            .poll_frame(cx)
+            .map(|frame| frame.map(|r| r.map_err(BodyError::from))),
+        Source::Wire(wire) => wire
+            .conn
+            .poll_body(&mut wire.body, cx)
+            .map(|frame| frame.map(|r| r.map_err(BodyError::from))),
         Source::Fixed(bytes) => Poll::Ready(
             bytes
                 .take()

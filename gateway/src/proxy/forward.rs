@@ -12,26 +12,78 @@
 //!   body whose answer's status is in `retry.on_status`. Nothing whose
 //!   body was sent, nothing that timed out waiting for its answer.
 //!
+//! A request without a body that asks for no upgrade goes through the
+//! direct exchange (`upstreams/wire.rs`, in this task); any other through
+//! hyper's client (and so does one that finds only an idle hyper
+//! connection). Both follow the rules above.
+//!
 //! Every outcome feeds passive outlier detection.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use http::Response;
+use http::{Response, StatusCode};
 use hyper::body::Incoming;
 
 use crate::metrics;
 use crate::routes::Route;
 use crate::upstreams::{
-    Connection, Endpoint, Observed, Picked, RetryPolicy, RetryReason, UpstreamFailure,
-    UpstreamPool, is_idempotent,
+    Acquired, Connection, Endpoint, Observed, Outstanding, Picked, RetryPolicy, RetryReason,
+    UpstreamFailure, UpstreamPool, Wire, WireBody, is_idempotent, wire_response,
 };
 
 use super::ctx::RequestCtx;
 use super::upstream_request::Outbound;
 
 /// What the upstream answered, and the connection its body arrives on.
-pub(super) type Exchanged = (Response<Incoming>, Connection);
+pub(super) enum Exchanged {
+    /// Through hyper's client.
+    Hyper(Response<Incoming>, Connection),
+    /// Through the direct exchange.
+    Wire(Response<WireBody>, Connection<Wire>),
+}
+
+impl Exchanged {
+    /// The upstream's status.
+    pub(super) fn status(&self) -> StatusCode {
+        match self {
+            Exchanged::Hyper(response, _) => response.status(),
+            Exchanged::Wire(response, _) => response.status(),
+        }
+    }
+
+    /// The upstream's response fields.
+    pub(super) fn headers(&self) -> &http::HeaderMap {
+        match self {
+            Exchanged::Hyper(response, _) => response.headers(),
+            Exchanged::Wire(response, _) => response.headers(),
+        }
+    }
+
+    fn track(&mut self, outstanding: Option<Outstanding>) {
+        match self {
+            Exchanged::Hyper(_, conn) => conn.track(outstanding),
+            Exchanged::Wire(_, conn) => conn.track(outstanding),
+        }
+    }
+
+    /// Give up this answer for another attempt: its connection goes back
+    /// to the pool when its body is already complete.
+    fn discard(self, pool: &UpstreamPool) {
+        match self {
+            Exchanged::Hyper(response, conn) => {
+                if http_body::Body::is_end_stream(response.body()) {
+                    pool.checkin(conn);
+                }
+            }
+            Exchanged::Wire(response, mut conn) => {
+                if conn.reusable_after(response.body()) {
+                    pool.checkin_wire(conn);
+                }
+            }
+        }
+    }
+}
 
 /// A failed attempt, and whether the request (or part of it) was sent.
 type Failed = (UpstreamFailure, bool);
@@ -66,8 +118,8 @@ pub(super) async fn forward(
         .await
         .unwrap_or(Err((UpstreamFailure::ResponseTimeout, true)));
         match result {
-            Ok((response, mut conn)) => {
-                let status = response.status();
+            Ok(mut exchanged) => {
+                let status = exchanged.status();
                 pool.observe(
                     &endpoint,
                     if status.is_server_error() {
@@ -85,14 +137,12 @@ pub(super) async fn forward(
                 match again {
                     Some(next) => {
                         tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, status = status.as_u16(), "retrying on another endpoint");
-                        if http_body::Body::is_end_stream(response.body()) {
-                            pool.checkin(conn);
-                        }
+                        exchanged.discard(pool);
                         endpoint = next;
                     }
                     None => {
-                        conn.track(outstanding);
-                        return Ok((response, conn));
+                        exchanged.track(outstanding);
+                        return Ok(exchanged);
                     }
                 }
             }
@@ -172,12 +222,39 @@ async fn exchange(
         true => Box::pin(pool.share(worker, endpoint.addr, client)).await,
         false => None,
     };
+    if out.direct {
+        let (acquired, reused) = pool
+            .acquire_wire(worker, endpoint.addr)
+            .await
+            .map_err(|f| (f, false))?;
+        return match acquired {
+            Acquired::Wire(mut conn) => {
+                conn.hold(share);
+                send_wire(pool, endpoint, out, conn, !reused).await
+            }
+            Acquired::Hyper(mut conn) => {
+                conn.hold(share);
+                send_hyper(pool, endpoint, out, conn, !reused).await
+            }
+        };
+    }
     let (mut conn, reused) = pool
         .acquire(worker, endpoint.addr, out.upgrade)
         .await
         .map_err(|f| (f, false))?;
     conn.hold(share);
-    let mut fresh = !reused;
+    send_hyper(pool, endpoint, out, conn, !reused).await
+}
+
+/// The exchange through hyper's client on `conn` (`fresh`: new, not
+/// reused).
+async fn send_hyper(
+    pool: &UpstreamPool,
+    endpoint: &Endpoint,
+    out: &mut Outbound,
+    mut conn: Connection,
+    mut fresh: bool,
+) -> Result<Exchanged, Failed> {
     if conn.ready().await.is_err() {
         // Closed while idle: nothing was sent on it.
         conn = reconnect(pool, endpoint, conn).await?;
@@ -186,7 +263,7 @@ async fn exchange(
     loop {
         let request = out.request(out.replayable_body);
         match conn.try_send_request(request).await {
-            Ok(response) => return Ok((response, conn)),
+            Ok(response) => return Ok(Exchanged::Hyper(response, conn)),
             Err(mut e) => {
                 tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = %e.error(), "upstream exchange failed");
                 if let Some(request) = e.take_message() {
@@ -202,6 +279,35 @@ async fn exchange(
                 fresh = true;
             }
         }
+    }
+}
+
+/// The direct exchange on `conn` (`fresh`: new, not reused) for a request
+/// without a body: once more on a fresh connection when a reused one
+/// fails under an idempotent request (the keep-alive race).
+async fn send_wire(
+    pool: &UpstreamPool,
+    endpoint: &Endpoint,
+    out: &Outbound,
+    mut conn: Connection<Wire>,
+    mut fresh: bool,
+) -> Result<Exchanged, Failed> {
+    let (method, target, headers) = out.head();
+    loop {
+        match conn.wire().exchange(method, target, headers).await {
+            Ok(head) => return Ok(Exchanged::Wire(wire_response(head), conn)),
+            Err(e) => {
+                tracing::debug!(upstream = pool.name(), endpoint = %endpoint.addr, error = %e, "upstream exchange failed");
+                if fresh || !is_idempotent(method) {
+                    return Err((UpstreamFailure::Protocol, true));
+                }
+            }
+        }
+        conn = pool
+            .reconnect_wire(endpoint.addr, conn)
+            .await
+            .map_err(|f| (f, false))?;
+        fresh = true;
     }
 }
 

@@ -18,8 +18,10 @@
 //! 5. [`upstream_request::upstream_request`]: the rewritten request (with
 //!    the route's upstream-request policies, e.g. `Host`, and the
 //!    `traceparent` of [`crate::trace_context`]);
-//! 6. [`forward::forward`]: endpoint choice, exchange, retries on
-//!    another endpoint within the route's budget;
+//! 6. [`forward::forward`]: endpoint choice, exchange (the direct one of
+//!    `upstreams/wire.rs` in this task for a request without a body, else
+//!    hyper's client), retries on another endpoint within the route's
+//!    budget;
 //! 7. [`errors::map_error`]: a failed exchange -> the client's status;
 //! 8. [`response::upstream_response`], then
 //!    [`response::response_policies`] (on every response of the route,
@@ -67,6 +69,7 @@ pub(crate) use body::ResponseBody;
 pub(crate) use errors::{raw_problem, render, request_timeout_bytes, unparseable_request_bytes};
 
 use ctx::RequestCtx;
+use forward::Exchanged;
 use route::Routed;
 
 /// What the requests of one client connection share.
@@ -204,24 +207,33 @@ async fn proxied(
     let pool = upstream(ctx, route)?;
     let client_uri = req.uri().clone();
     let (outbound, upgrade) = upstream_request::upstream_request(ctx, route, req)?;
-    let (response, conn) = forward::forward(ctx, route, pool, outbound)
+    let exchanged = forward::forward(ctx, route, pool, outbound)
         .await
         .map_err(|failure| errors::map_error(failure, pool.name(), route.body_limit))?;
     let timeouts = &ctx.active.config.timeouts;
-    if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
-        return upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn);
+    if exchanged.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        return match exchanged {
+            Exchanged::Hyper(response, conn) => {
+                upgrade::switch(upgrade, response, conn, timeouts.upgrade_idle, ctx.conn)
+            }
+            // The direct exchange carries no upgrade request.
+            Exchanged::Wire(..) => Err(upgrade::unasked()),
+        };
     }
-    if let Some(to) = response.headers().get(accel::X_ACCEL_REDIRECT).cloned() {
-        let app_type = response.headers().get(http::header::CONTENT_TYPE).cloned();
-        drop((response, conn));
+    let headers = exchanged.headers();
+    if let Some(to) = headers.get(accel::X_ACCEL_REDIRECT).cloned() {
+        let app_type = headers.get(http::header::CONTENT_TYPE).cloned();
+        drop(exchanged);
         return accel::serve(ctx, &client_uri, &to, app_type).await;
     }
-    Ok(response::upstream_response(
-        response,
-        pool,
-        conn,
-        timeouts.client_send,
-    ))
+    Ok(match exchanged {
+        Exchanged::Hyper(response, conn) => {
+            response::upstream_response(response, pool, conn, timeouts.client_send)
+        }
+        Exchanged::Wire(response, conn) => {
+            response::wire_response(response, pool, conn, timeouts.client_send)
+        }
+    })
 }
 
 /// Phase "upstream": the pool of the route's upstream, or of the one its

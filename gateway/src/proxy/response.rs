@@ -14,7 +14,7 @@ use crate::access_log::Completion;
 use crate::headers::{self, X_REQUEST_ID};
 use crate::policies::ResponseFacts;
 use crate::routes::Route;
-use crate::upstreams::{Connection, UpstreamPool};
+use crate::upstreams::{Connection, UpstreamPool, Wire, WireBody};
 
 use super::body::ResponseBody;
 
@@ -31,6 +31,21 @@ pub(super) fn upstream_response(
     headers::strip_hop_by_hop(&mut parts.headers);
     parts.version = Version::HTTP_11;
     let body = ResponseBody::upstream(body).with_connection(Arc::clone(pool), conn, client_send);
+    Response::from_parts(parts, body)
+}
+
+/// Phase "upstream response" for a response read through the direct
+/// exchange (`upstreams/wire.rs`): the same, its body read from `conn`.
+pub(super) fn wire_response(
+    response: Response<WireBody>,
+    pool: &Arc<UpstreamPool>,
+    conn: Connection<Wire>,
+    client_send: Duration,
+) -> Response<ResponseBody> {
+    let (mut parts, body) = response.into_parts();
+    headers::strip_hop_by_hop(&mut parts.headers);
+    parts.version = Version::HTTP_11;
+    let body = ResponseBody::wire(body, Arc::clone(pool), conn, client_send);
     Response::from_parts(parts, body)
 }
 

@@ -82,10 +82,7 @@ pub(super) fn switch(
     client_conn: &Arc<ClientConn>,
 ) -> Result<Response<ResponseBody>, Problem> {
     let Some(upgrade) = upgrade else {
-        return Err(Problem::new(
-            StatusCode::BAD_GATEWAY,
-            "the upstream switched protocols unasked",
-        ));
+        return Err(unasked());
     };
     let upstream = hyper::upgrade::on(&mut response);
     let (mut parts, _) = response.into_parts();
@@ -123,6 +120,14 @@ pub(super) fn switch(
         parts,
         ResponseBody::fixed(Bytes::new()),
     ))
+}
+
+/// The refusal of a `101` to a request that did not ask for an upgrade.
+pub(super) fn unasked() -> Problem {
+    Problem::new(
+        StatusCode::BAD_GATEWAY,
+        "the upstream switched protocols unasked",
+    )
 }
 
 /// An upgraded connection, counted open until dropped: when its task is

@@ -35,6 +35,9 @@ pub(super) struct Outbound {
     /// The request asks for an upgrade: it needs an upstream connection
     /// that can be upgraded (a new one, never parked).
     pub(super) upgrade: bool,
+    /// The direct exchange carries it (`upstreams/wire.rs`): no body, no
+    /// upgrade, not `CONNECT`.
+    pub(super) direct: bool,
 }
 
 /// Rewrite `req` for the upstream of `route`; the upgrade it asks for, if
@@ -83,6 +86,7 @@ pub(super) fn upstream_request(
         .unwrap_or_else(|_| Uri::from_static("/"));
     let replayable_body = http_body::Body::is_end_stream(&body);
     let fault = Arc::new(BodyFaultCell::default());
+    let direct = replayable_body && upgrade.is_none() && parts.method != Method::CONNECT;
     let outbound = Outbound {
         method: parts.method,
         uri,
@@ -91,6 +95,7 @@ pub(super) fn upstream_request(
         fault,
         replayable_body,
         upgrade: upgrade.is_some(),
+        direct,
     };
     Ok((outbound, upgrade))
 }
@@ -143,6 +148,12 @@ impl Outbound {
         *request.version_mut() = Version::HTTP_11;
         *request.headers_mut() = headers;
         request
+    }
+
+    /// The method, target and fields of the request (the direct exchange
+    /// writes them as they are).
+    pub(super) fn head(&self) -> (&Method, &Uri, &HeaderMap) {
+        (&self.method, &self.uri, &self.headers)
     }
 
     /// Take back a request that was never sent.

@@ -14,7 +14,9 @@
 //! - [`body`] and [`failure`]: what goes out (the request body, cut off at
 //!   the limit) and how an exchange fails;
 //! - [`stall`]: an upstream connection whose response a client stopped
-//!   taking is given up after `timeouts.client_send`.
+//!   taking is given up after `timeouts.client_send`;
+//! - [`wire`]: the HTTP/1.1 exchange driven in the request's own task
+//!   (requests without a body), hyper's client for the others.
 //!
 //! [`UpstreamPool`] puts them together for one upstream.
 
@@ -32,6 +34,7 @@ mod select;
 mod share;
 mod split;
 mod stall;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -47,11 +50,13 @@ pub(crate) use body::{BodyFault, BodyFaultCell, RequestBody};
 pub(crate) use endpoint::Endpoint;
 pub(crate) use failure::UpstreamFailure;
 pub(crate) use outlier::Observed;
-pub(crate) use pool::{Connection, Outstanding};
+pub(crate) use pool::{Acquired, Connection, Outstanding};
 pub(crate) use retry::{RetryPolicy, RetryReason, is_idempotent};
 pub(crate) use select::Picked;
 pub(crate) use share::Share;
 pub(crate) use split::Split;
+pub(crate) use wire::response as wire_response;
+pub(crate) use wire::{Wire, WireBody};
 
 use outlier::OutlierDetector;
 use pool::ConnectionPool;
@@ -175,6 +180,33 @@ impl UpstreamPool {
         self.connections.acquire(worker, addr, upgrade).await
     }
 
+    /// A connection to `addr` from worker `worker`'s pool for a request the
+    /// direct exchange can carry (no body, no upgrade), and whether it was
+    /// reused: an idle wire, else an idle hyper connection, else as
+    /// [`Self::acquire`] but a new or parked socket becomes a wire.
+    pub(crate) async fn acquire_wire(
+        &self,
+        worker: usize,
+        addr: SocketAddr,
+    ) -> Result<(Acquired, bool), UpstreamFailure> {
+        self.connections.acquire_wire(worker, addr).await
+    }
+
+    /// Replace a wire that failed under a request by a new one to `addr`,
+    /// keeping its place under the limit.
+    pub(crate) async fn reconnect_wire(
+        &self,
+        addr: SocketAddr,
+        conn: Connection<Wire>,
+    ) -> Result<Connection<Wire>, UpstreamFailure> {
+        self.connections.reconnect_wire(addr, conn).await
+    }
+
+    /// Hand a wire back after its response body ended cleanly.
+    pub(crate) fn checkin_wire(&self, conn: Connection<Wire>) {
+        self.connections.checkin_wire(conn);
+    }
+
     /// Whether the upstream shares its connections per client.
     pub(crate) fn shares_clients(&self) -> bool {
         self.config.max_connections_per_client.is_some()
@@ -233,12 +265,23 @@ impl UpstreamPool {
     }
 
     /// Start the background work while the pool is alive: re-resolving host
-    /// names every `resolve_interval`, active health checks, and the
+    /// names every `resolve_interval`, active health checks, the watch over
+    /// the direct exchange's connections (`pool.rs`), and the
     /// connection pool's sweep (every quarter of `upstream_idle`, between
     /// 100 ms and 15 s, so a parked socket is closed at most that much
     /// after `upstream_idle`).
     pub(crate) fn spawn_tasks(self: &Arc<Self>) {
         checker::spawn(self);
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(pool::WATCH_TICK).await;
+                match weak.upgrade() {
+                    Some(pool) => pool.connections.watch(),
+                    None => return,
+                }
+            }
+        });
         let weak: Weak<Self> = Arc::downgrade(self);
         let every = (self.config.idle_timeout / 4)
             .clamp(Duration::from_millis(100), Duration::from_secs(15));

@@ -7,6 +7,15 @@
 //! for a connection to come back, bounded by the route's response timeout.
 //! An idle connection unused for 1-2 s is parked as a bare socket and
 //! revived later (`driver.rs`); an `Upgrade` gets a connection of its own.
+//!
+//! Two kinds of connection share a slot's places: hyper's client
+//! ([`Connection`], driven by a task of its own) and the direct exchange
+//! (`Connection<Wire>`, `wire.rs`, driven by the request's task). A
+//! request takes an idle one of either kind rather than open another;
+//! hyper's requests turn an idle wire into a hyper connection (its bare
+//! socket, as when reviving a parked one). Wires have no task: the pool's
+//! watch ([`ConnectionPool::watch`], every [`WATCH_TICK`]) parks the idle
+//! ones and gives up those whose client stopped reading (`stall.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -23,24 +32,20 @@ use crate::config::UpstreamConfig;
 use super::body::RequestBody;
 use super::driver::{Driver, Home, still_open};
 use super::failure::UpstreamFailure;
+use super::wire::{UPSTREAM_READ_BUFFER, Wire};
 
 pub(crate) use super::health::Outstanding;
 use super::share::Share;
-use super::stall::Link;
+use super::stall::{Link, Progress};
 
+mod connection;
 mod sweep;
+mod wires;
 
 type Sender = SendRequest<RequestBody>;
 
-/// The most an upstream connection's read buffer grows to (hyper's
-/// default lets it reach ~400 KiB per connection while streaming large
-/// bodies). 64 KiB of body *and* its response head fit in one read: at
-/// exactly 64 KiB, every 64 KiB response took two reads, two client
-/// writes and two hand-offs between the tasks, and the second read went
-/// into a freshly allocated buffer (the first chunk was still queued for
-/// the client), whose pages faulted in (pinned 64 KiB GET, 1 worker:
-/// 74 -> 60 µs of CPU per request, NGINX 58).
-const UPSTREAM_READ_BUFFER: usize = 80 * 1024;
+/// How often the pool's watch looks at its wires.
+pub(super) const WATCH_TICK: Duration = Duration::from_millis(100);
 
 /// The connections of one worker to one endpoint address.
 #[derive(Debug)]
@@ -48,6 +53,9 @@ struct Slot {
     /// Connections waiting for a request (their leases inert), the most
     /// recently used last.
     idle: Vec<(Connection, Instant)>,
+    /// Idle wires (the direct exchange's connections), the most recently
+    /// used last.
+    wires: Vec<(Connection<Wire>, Instant)>,
     /// Idle connections parked as bare sockets, the most recently parked
     /// last, with the time they were last used.
     parked: Vec<(TcpStream, Instant)>,
@@ -61,44 +69,6 @@ struct Slot {
 }
 
 type SharedSlot = Arc<Mutex<Slot>>;
-
-impl Home for Mutex<Slot> {
-    fn take_to_park(&self, link: &Arc<Link>) -> Option<Instant> {
-        let taken = {
-            let mut state = lock(self);
-            let at = state
-                .idle
-                .iter()
-                .position(|(conn, _)| Arc::ptr_eq(&conn.link, link))?;
-            state.idle.remove(at)
-        };
-        // Dropped outside the lock: its sender goes, which ends hyper's
-        // dispatcher.
-        let (conn, since) = taken;
-        drop(conn);
-        Some(since)
-    }
-
-    fn keep_parked(self: Arc<Self>, stream: Option<TcpStream>, since: Instant) -> bool {
-        {
-            let mut state = lock(&self);
-            if let Some(stream) = stream
-                && state.waiters.is_empty()
-            {
-                state.parked.push((stream, since));
-                return true;
-            }
-        }
-        drop(Lease::new(self));
-        false
-    }
-
-    fn free_place(self: Arc<Self>) {
-        // Dropping a lease frees its place (or hands it to the next
-        // waiter); the connection's own is inert now.
-        drop(Lease::new(self));
-    }
-}
 
 impl Slot {
     /// Close the parked sockets unused for `idle_timeout`; how many.
@@ -123,18 +93,10 @@ fn lock(slot: &Mutex<Slot>) -> MutexGuard<'_, Slot> {
 enum Handoff {
     /// A connection that just finished an exchange.
     Connection(Connection),
+    /// A wire that just finished an exchange.
+    Wire(Connection<Wire>),
     /// The right to open a new connection (one closed).
     Open(Lease),
-}
-
-/// What a request that found no idle connection does next.
-enum Next {
-    /// Revive this parked socket (its place already counted).
-    Revive(TcpStream),
-    /// Open a new connection (its place counted).
-    Open,
-    /// Wait in line for a connection or a place.
-    Wait(oneshot::Receiver<Handoff>),
 }
 
 /// One unit of a slot's `open` count, released (or passed to the next
@@ -165,8 +127,7 @@ impl Drop for Lease {
             match waiter.send(Handoff::Open(Lease::new(Arc::clone(&slot)))) {
                 Ok(()) => return,
                 // That request gave up waiting: try the next one.
-                Err(Handoff::Open(mut lease)) => lease.disarm(),
-                Err(Handoff::Connection(mut conn)) => conn.lease.disarm(),
+                Err(mut back) => back.disarm(),
             }
         }
         state.open = state.open.saturating_sub(1);
@@ -174,75 +135,74 @@ impl Drop for Lease {
 }
 
 /// A keep-alive HTTP/1.1 connection to an endpoint, counted against the
-/// worker's limit for that endpoint until dropped or handed back.
+/// worker's limit for that endpoint until dropped or handed back: hyper's
+/// client (`T` its request sender, the default) or a [`Wire`].
 #[derive(Debug)]
-pub(crate) struct Connection {
-    sender: Sender,
-    lease: Lease,
+pub(crate) struct Connection<T = Sender> {
+    io: T,
+    place: Place,
     /// The request on it, counted at its endpoint until its response ends.
     outstanding: Option<Outstanding>,
     /// Its place in its client's share (`share.rs`), until its response
     /// ends (boxed: most upstreams set no share, and the connection is
     /// part of every request's future).
     share: Option<Box<Share>>,
-    /// What the response body on it tells its watch (`stall.rs`).
+}
+
+/// A connection's place under the limit, and what the response body on
+/// it tells its watch (`stall.rs`).
+#[derive(Debug)]
+struct Place {
+    lease: Lease,
     link: Arc<Link>,
 }
 
-impl Drop for Connection {
-    fn drop(&mut self) {
-        // Its watch gave it up and freed its place already.
-        if self.link.released() {
-            self.lease.disarm();
-        }
-    }
-}
-
-impl Connection {
-    /// The marks the response body on this connection leaves for its
-    /// watch (slow clients).
-    pub(crate) fn link(&self) -> &Link {
-        &self.link
-    }
-
-    /// Whether the connection is closed.
-    fn is_closed(&self) -> bool {
-        self.sender.is_closed()
-    }
-
-    /// Count the request on this connection as outstanding until the
-    /// connection is handed back or dropped.
-    pub(crate) fn track(&mut self, outstanding: Option<Outstanding>) {
-        self.outstanding = outstanding;
-    }
-
-    /// Count this connection in its client's share until it is handed
-    /// back or dropped.
-    pub(crate) fn hold(&mut self, share: Option<Share>) {
-        self.share = share.map(Box::new);
-    }
-
-    /// Wait until the connection can take a request.
-    pub(crate) async fn ready(&mut self) -> hyper::Result<()> {
-        self.sender.ready().await
-    }
-
-    /// Send a request; on failure the error may carry it back unsent.
-    pub(crate) fn try_send_request(
-        &mut self,
-        request: http::Request<RequestBody>,
-    ) -> impl Future<
-        Output = Result<
-            http::Response<hyper::body::Incoming>,
-            hyper::client::conn::TrySendError<http::Request<RequestBody>>,
-        >,
-    > {
-        self.sender.try_send_request(request)
-    }
+/// A connection for a request the direct exchange can carry: a wire, or
+/// an idle hyper connection found first.
+#[derive(Debug)]
+pub(crate) enum Acquired {
+    /// hyper's client.
+    Hyper(Connection),
+    /// The direct exchange.
+    Wire(Connection<Wire>),
 }
 
 /// Slots of one worker, by endpoint address.
 type Slots = HashMap<SocketAddr, SharedSlot>;
+
+/// A wire the pool's watch keeps an eye on (weakly: the request or the
+/// idle list owns it).
+#[derive(Debug)]
+struct Watched {
+    link: Weak<Link>,
+    stream: Weak<TcpStream>,
+    slot: Weak<Mutex<Slot>>,
+    progress: Progress,
+}
+
+/// What a slot has for a request, as [`ConnectionPool::take`] found it.
+enum Took {
+    /// An idle connection.
+    Idle(Acquired),
+    /// A parked socket (its place counted).
+    Parked(TcpStream),
+    /// A place for a new connection (counted).
+    Open,
+    /// A place in line.
+    Wait(oneshot::Receiver<Handoff>),
+}
+
+/// What a request that found no idle connection of its kind gets.
+enum Got {
+    /// A hyper connection that finished an exchange.
+    Hyper(Connection),
+    /// A wire that finished an exchange.
+    Wire(Connection<Wire>),
+    /// A parked socket to revive (its place counted).
+    Parked(TcpStream, Lease),
+    /// A place to open a new connection in.
+    Open(Lease),
+}
 
 /// The connections of every worker to one upstream's endpoints.
 #[derive(Debug)]
@@ -256,6 +216,8 @@ pub(super) struct ConnectionPool {
     max_idle: usize,
     idle_timeout: Duration,
     connect_timeout: Duration,
+    /// Every open wire, for the watch.
+    watched: Mutex<Vec<Watched>>,
 }
 
 impl ConnectionPool {
@@ -268,6 +230,7 @@ impl ConnectionPool {
             max_idle: config.max_idle_per_endpoint,
             idle_timeout: config.idle_timeout,
             connect_timeout: config.connect_timeout,
+            watched: Mutex::default(),
         }
     }
 
@@ -280,6 +243,7 @@ impl ConnectionPool {
         Arc::clone(slots.entry(addr).or_insert_with(|| {
             Arc::new(Mutex::new(Slot {
                 idle: Vec::new(),
+                wires: Vec::new(),
                 parked: Vec::new(),
                 open: 0,
                 max: self.max_connections,
@@ -300,90 +264,104 @@ impl ConnectionPool {
         upgrade: bool,
     ) -> Result<(Connection, bool), UpstreamFailure> {
         let slot = self.slot(worker, addr);
-        let waiting = {
-            let mut state = lock(&slot);
-            while !upgrade && let Some((mut conn, since)) = state.idle.pop() {
-                if !conn.is_closed() && since.elapsed() < self.idle_timeout {
-                    conn.link.checked_out();
-                    conn.lease = Lease::new(Arc::clone(&slot));
-                    conn.outstanding = None;
-                    conn.share = None;
-                    return Ok((conn, true));
-                }
-                state.open = state.open.saturating_sub(1);
-            }
-            let mut revived = None;
-            while !upgrade && let Some((stream, since)) = state.parked.pop() {
-                if since.elapsed() < self.idle_timeout && still_open(&stream) {
-                    revived = Some(stream);
-                    break;
-                }
-                state.open = state.open.saturating_sub(1);
-            }
-            if upgrade {
-                // Make room: an idle connection of this slot is closed
-                // rather than kept past the limit.
-                let full = state.open >= state.max;
-                if full && !state.parked.is_empty() {
-                    state.parked.remove(0);
-                    state.open -= 1;
-                } else if full && !state.idle.is_empty() {
-                    state.idle.remove(0);
-                    state.open -= 1;
-                }
-            }
-            if let Some(stream) = revived {
-                Next::Revive(stream)
-            } else if state.open < state.max {
-                state.open += 1;
-                Next::Open
-            } else {
-                let (tx, rx) = oneshot::channel();
-                state.waiters.push_back(tx);
-                Next::Wait(rx)
-            }
-        };
-        let (lease, parked) = match waiting {
-            Next::Revive(stream) => (Lease::new(slot), Some(stream)),
-            Next::Open => (Lease::new(slot), None),
-            Next::Wait(rx) => match rx.await {
-                Ok(Handoff::Connection(mut conn)) if upgrade => {
-                    // Its place goes to a connection that can be upgraded.
-                    let lease = Lease {
-                        slot: conn.lease.slot.take(),
-                    };
-                    drop(conn);
-                    (lease, None)
-                }
-                Ok(Handoff::Connection(conn)) => return Ok((conn, true)),
-                Ok(Handoff::Open(lease)) => (lease, None),
+        let got = match self.take(&slot, upgrade, false) {
+            Took::Idle(Acquired::Hyper(conn)) => return Ok((conn, true)),
+            Took::Idle(Acquired::Wire(conn)) => Got::Wire(conn),
+            Took::Parked(stream) => Got::Parked(stream, Lease::new(slot)),
+            Took::Open => Got::Open(Lease::new(slot)),
+            Took::Wait(rx) => match rx.await {
+                Ok(Handoff::Connection(conn)) => Got::Hyper(conn),
+                Ok(Handoff::Wire(conn)) => Got::Wire(conn),
+                Ok(Handoff::Open(lease)) => Got::Open(lease),
                 // The slot went away with its pool (not while we hold it).
                 Err(_) => return Err(UpstreamFailure::Protocol),
             },
         };
-        let reused = parked.is_some();
+        let (lease, stream, reused) = match got {
+            Got::Hyper(mut conn) if upgrade => {
+                // Its place goes to a connection that can be upgraded.
+                (conn.take_lease(), None, false)
+            }
+            Got::Hyper(conn) => return Ok((conn, true)),
+            Got::Wire(mut conn) if upgrade => (conn.take_lease(), None, false),
+            Got::Wire(mut conn) => {
+                // An idle wire's socket gets a hyper handshake, as a
+                // parked one does (a new connection when it cannot).
+                let lease = conn.take_lease();
+                let stream = conn.io.into_stream();
+                let reused = stream.is_some();
+                (lease, stream, reused)
+            }
+            Got::Parked(stream, lease) => {
+                crate::metrics::upstream_parking(&self.name, true);
+                (lease, Some(stream), true)
+            }
+            Got::Open(lease) => (lease, None, false),
+        };
         // The handshakes are boxed: this future is part of every request's,
         // which is moved in memory as a whole, and most requests find an
         // idle connection and never get here.
-        let (sender, link) = match parked {
-            Some(stream) => {
-                let revived =
-                    Box::pin(self.attach(addr, stream, lease.slot.as_ref(), false)).await?;
-                crate::metrics::upstream_parking(&self.name, true);
-                revived
-            }
+        let (sender, link) = match stream {
+            Some(stream) => Box::pin(self.attach(addr, stream, lease.slot.as_ref(), false)).await?,
             None => Box::pin(self.connect(addr, lease.slot.as_ref(), upgrade)).await?,
         };
-        Ok((
-            Connection {
-                sender,
-                lease,
-                outstanding: None,
-                share: None,
-                link,
-            },
-            reused,
-        ))
+        Ok((Connection::new(sender, lease, link), reused))
+    }
+
+    /// What `slot` has for a request: an idle connection (a wire first
+    /// when `wire_first`, else a hyper one first; none for an `upgrade`),
+    /// else a parked socket, else a place for a new connection while under
+    /// the limit, else a place in line.
+    fn take(&self, slot: &SharedSlot, upgrade: bool, wire_first: bool) -> Took {
+        let mut state = lock(slot);
+        if !upgrade {
+            for wires in [wire_first, !wire_first] {
+                if wires {
+                    while let Some((mut conn, since)) = state.wires.pop() {
+                        if since.elapsed() < self.idle_timeout && conn.io.still_open() {
+                            conn.checked_out(slot);
+                            return Took::Idle(Acquired::Wire(conn));
+                        }
+                        state.open = state.open.saturating_sub(1);
+                    }
+                } else {
+                    while let Some((mut conn, since)) = state.idle.pop() {
+                        if !conn.is_closed() && since.elapsed() < self.idle_timeout {
+                            conn.checked_out(slot);
+                            return Took::Idle(Acquired::Hyper(conn));
+                        }
+                        state.open = state.open.saturating_sub(1);
+                    }
+                }
+            }
+            while let Some((stream, since)) = state.parked.pop() {
+                if since.elapsed() < self.idle_timeout && still_open(&stream) {
+                    return Took::Parked(stream);
+                }
+                state.open = state.open.saturating_sub(1);
+            }
+        } else if state.open >= state.max {
+            // Make room: an idle connection of this slot is closed rather
+            // than kept past the limit.
+            if !state.parked.is_empty() {
+                state.parked.remove(0);
+                state.open -= 1;
+            } else if !state.idle.is_empty() {
+                state.idle.remove(0);
+                state.open -= 1;
+            } else if !state.wires.is_empty() {
+                state.wires.remove(0);
+                state.open -= 1;
+            }
+        }
+        if state.open < state.max {
+            state.open += 1;
+            Took::Open
+        } else {
+            let (tx, rx) = oneshot::channel();
+            state.waiters.push_back(tx);
+            Took::Wait(rx)
+        }
     }
 
     /// Replace a connection found closed by a new one to `addr`, keeping
@@ -393,58 +371,61 @@ impl ConnectionPool {
         addr: SocketAddr,
         mut conn: Connection,
     ) -> Result<Connection, UpstreamFailure> {
-        let upgrade = !conn.link.is_parkable();
+        let upgrade = !conn.place.link.is_parkable();
         // Boxed, as in `acquire`: rare, and part of every request's future.
         let (sender, link) =
-            Box::pin(self.connect(addr, conn.lease.slot.as_ref(), upgrade)).await?;
-        conn.sender = sender;
-        conn.link = link;
+            Box::pin(self.connect(addr, conn.place.lease.slot.as_ref(), upgrade)).await?;
+        conn.io = sender;
+        conn.place.link = link;
         Ok(conn)
     }
 
     /// Hand a connection back after its response body ended: to the oldest
     /// waiting request, else to the idle list.
-    pub(super) fn checkin(&self, mut conn: Connection) {
-        // Its request is over, wherever the connection goes next.
-        conn.outstanding = None;
-        conn.share = None;
-        if conn.is_closed() {
-            return;
+    pub(super) fn checkin(&self, conn: Connection) {
+        if !conn.is_closed() {
+            self.hand_back(Handoff::Connection(conn));
         }
-        let Some(slot) = conn.lease.slot.clone() else {
+    }
+
+    /// A connection back from an exchange: to the oldest waiting request,
+    /// else to its idle list.
+    fn hand_back(&self, mut back: Handoff) {
+        let slot = match &mut back {
+            Handoff::Connection(conn) => conn.release_request(),
+            Handoff::Wire(conn) => conn.release_request(),
+            Handoff::Open(_) => None,
+        };
+        let Some(slot) = slot else {
             return;
         };
         let mut state = lock(&slot);
         while let Some(waiter) = state.waiters.pop_front() {
-            match waiter.send(Handoff::Connection(conn)) {
+            match waiter.send(back) {
                 Ok(()) => return,
-                Err(Handoff::Connection(back)) => conn = back,
                 Err(Handoff::Open(mut lease)) => {
                     // Never sent here; keep the count as it is.
                     lease.disarm();
                     return;
                 }
+                Err(again) => back = again,
             }
         }
-        // The count stays with the slot: idle connections are open ones.
-        conn.lease.disarm();
         state.expire_parked(self.idle_timeout);
-        if state.idle.len() + state.parked.len() < self.max_idle {
-            conn.link.checked_in();
-            state.idle.push((conn, Instant::now()));
-        } else {
-            state.open = state.open.saturating_sub(1);
+        let room = state.idle.len() + state.wires.len() + state.parked.len() < self.max_idle;
+        // The count stays with the slot: idle connections are open ones.
+        match back {
+            Handoff::Connection(conn) if room => state.idle.push(conn.into_idle()),
+            Handoff::Wire(conn) if room => state.wires.push(conn.into_idle()),
+            mut closed => {
+                closed.disarm();
+                state.open = state.open.saturating_sub(1);
+            }
         }
     }
 
-    /// Open a new connection to `addr` (TCP_NODELAY, connect timeout),
-    /// counted in `slot` (see [`Self::attach`]).
-    async fn connect(
-        &self,
-        addr: SocketAddr,
-        slot: Option<&SharedSlot>,
-        upgrade: bool,
-    ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
+    /// Open a TCP connection to `addr` (TCP_NODELAY, connect timeout).
+    async fn open(&self, addr: SocketAddr) -> Result<TcpStream, UpstreamFailure> {
         let stream =
             match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
                 Err(_) => return Err(UpstreamFailure::ConnectTimeout),
@@ -455,6 +436,18 @@ impl ConnectionPool {
                 Ok(Ok(stream)) => stream,
             };
         let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    /// Open a new connection to `addr`, counted in `slot` (see
+    /// [`Self::attach`]).
+    async fn connect(
+        &self,
+        addr: SocketAddr,
+        slot: Option<&SharedSlot>,
+        upgrade: bool,
+    ) -> Result<(Sender, Arc<Link>), UpstreamFailure> {
+        let stream = self.open(addr).await?;
         self.attach(addr, stream, slot, upgrade).await
     }
 

@@ -119,11 +119,48 @@ impl Link {
         !self.released.swap(true, Ordering::Relaxed)
     }
 
-    fn timeout(&self) -> Option<Duration> {
+    /// `timeouts.client_send` while a response body streams.
+    pub(super) fn timeout(&self) -> Option<Duration> {
         match self.timeout_ms.load(Ordering::Relaxed) {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         }
+    }
+}
+
+/// What a watch last saw of a response body: its poll count, and since
+/// when the client has not taken a chunk handed to it.
+#[derive(Debug)]
+pub(super) struct Progress {
+    last_polls: u64,
+    since: Instant,
+}
+
+impl Progress {
+    /// Nothing seen yet, at `now`.
+    pub(super) fn new(now: Instant) -> Self {
+        Progress {
+            last_polls: u64::MAX,
+            since: now,
+        }
+    }
+
+    /// Look at `link` at `now`: whether a chunk was handed out and the
+    /// body not polled again for `timeout` (the client stopped reading).
+    pub(super) fn stalled(&mut self, link: &Link, timeout: Duration, now: Instant) -> bool {
+        let polls = link.polls.load(Ordering::Relaxed);
+        if !link.handed.load(Ordering::Relaxed) || polls != self.last_polls {
+            self.last_polls = polls;
+            self.since = now;
+            false
+        } else {
+            now.duration_since(self.since) >= timeout
+        }
+    }
+
+    /// No body in progress at `now`: nothing to hold against the client.
+    pub(super) fn idle(&mut self, now: Instant) {
+        self.since = now;
     }
 }
 
@@ -149,15 +186,14 @@ pub(super) async fn guard<F: Future>(
     mut tick: Duration,
 ) -> Result<F::Output, Watch> {
     let watch = async {
-        let mut last_polls = u64::MAX;
-        let mut since = Instant::now();
+        let mut progress = Progress::new(Instant::now());
         // The checkin count at the last tick that found it idle.
         let mut idle_at: Option<u64> = None;
         loop {
             tokio::time::sleep(tick.max(MIN_TICK)).await;
             let now = Instant::now();
             let Some(timeout) = link.timeout() else {
-                since = now;
+                progress.idle(now);
                 if link.parkable && link.idle.load(Ordering::Relaxed) {
                     let checkins = link.checkins.load(Ordering::Relaxed);
                     if idle_at == Some(checkins) {
@@ -171,11 +207,7 @@ pub(super) async fn guard<F: Future>(
             };
             idle_at = None;
             tick = timeout / 4;
-            let polls = link.polls.load(Ordering::Relaxed);
-            if !link.handed.load(Ordering::Relaxed) || polls != last_polls {
-                last_polls = polls;
-                since = now;
-            } else if now.duration_since(since) >= timeout {
+            if progress.stalled(link, timeout, now) {
                 return Watch::Stalled;
             }
         }

@@ -52,15 +52,18 @@ impl ConnectionPool {
             for slot in gone {
                 // Closed outside the slot's lock (dropping an idle
                 // connection ends its hyper task).
-                let (parked, idle) = {
+                let (parked, idle, wires) = {
                     let mut state = lock(&slot);
                     let parked = std::mem::take(&mut state.parked);
                     let idle = std::mem::take(&mut state.idle);
-                    state.open = state.open.saturating_sub(parked.len() + idle.len());
-                    (parked, idle)
+                    let wires = std::mem::take(&mut state.wires);
+                    state.open = state
+                        .open
+                        .saturating_sub(parked.len() + idle.len() + wires.len());
+                    (parked, idle, wires)
                 };
-                closed += parked.len() + idle.len();
-                drop((parked, idle));
+                closed += parked.len() + idle.len() + wires.len();
+                drop((parked, idle, wires));
             }
             for slot in kept {
                 closed += lock(&slot).expire_parked(self.idle_timeout);
