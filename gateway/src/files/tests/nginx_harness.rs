@@ -21,7 +21,7 @@ use crate::config::files::FilesConfig;
 /// One location: prefix, NGINX block body, the equivalent files settings.
 pub(super) type Location = (&'static str, String, FilesConfig);
 
-/// NGINX, stopped when dropped.
+/// NGINX (a single process, `master_process off`), stopped when dropped.
 pub(crate) struct Nginx(Child);
 
 impl Drop for Nginx {
@@ -64,7 +64,15 @@ pub(crate) fn start_nginx_with(dir: &Path, server_body: &str) -> Option<(Nginx, 
     let child = Command::new(bin)
         .args(["-e", &format!("{d}/error.log"), "-p"])
         .arg(dir)
-        .args(["-c", &format!("{d}/nginx.conf"), "-g", "daemon off;"])
+        // One process (no master): killing it leaves no orphaned worker
+        // behind (one holding the test's inherited file descriptors once
+        // kept a lock of the benchmark harness for 15 minutes).
+        .args([
+            "-c",
+            &format!("{d}/nginx.conf"),
+            "-g",
+            "daemon off; master_process off;",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
