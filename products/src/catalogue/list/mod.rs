@@ -7,8 +7,11 @@
 //! database ([`search`]): total bounded ([`counts`]), page, facets
 //! counted by the database ([`facets`]); unless the index shows that no
 //! product has the words such a substring needs
-//! ([`indexed::substring_possible`]): then the page is empty at once. The whole catalogue's pages are
-//! the database's: the kept total and facet counts, and the page, a deep
+//! ([`indexed::substring_possible`]): then the page is empty at once. The
+//! whole catalogue's pages come from the index's sorted lists
+//! (`index/sorted.rs`) once they are of the index's current view, and the
+//! index reflects the catalogue version the request read; otherwise from
+//! the database: the kept total and facet counts, and the page, a deep
 //! one found as ids first (an index-only scan of the sort's index), then
 //! read by id ([`Listing::page_rows`]). With facets the database's
 //! statements run in one read-only transaction (`REPEATABLE READ` on
