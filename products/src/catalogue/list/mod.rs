@@ -201,45 +201,27 @@ impl Listing {
         known_total: Option<u64>,
         index_fresh: bool,
     ) -> Result<ProductPage, Problem> {
-        if index_fresh && !self.is_filtered() && !self.facets.any() {
-            let found = indexed::whole_catalogue(self, index).map_err(|failed| {
-                tracing::error!(error = %failed, "search index query failed");
-                Problem::internal()
-            })?;
-            if let Some(found) = found {
-                let total = Total {
-                    count: found.total,
-                    exact: true,
-                };
-                return Ok(self.page(found.items, total, None));
-            }
+        if index_fresh
+            && !self.is_filtered()
+            && !self.facets.any()
+            && let Some(found) = indexed::whole_catalogue(self, index).map_err(index_failed)?
+        {
+            return Ok(self.found_page(found));
         }
         if self.uses_index() {
-            let found = indexed::search(self, index).map_err(|failed| {
-                tracing::error!(error = %failed, "search index query failed");
-                Problem::internal()
-            })?;
-            if let Some(found) = found {
-                let total = Total {
-                    count: found.total,
-                    exact: true,
-                };
-                return Ok(self.page(found.items, total, found.facets));
+            if let Some(found) = indexed::search(self, index).map_err(index_failed)? {
+                return Ok(self.found_page(found));
             }
-            let possible = indexed::substring_possible(self, index).map_err(|failed| {
-                tracing::error!(error = %failed, "search index query failed");
-                Problem::internal()
-            })?;
-            if !possible {
-                let none = Total {
-                    count: 0,
-                    exact: true,
+            if !indexed::substring_possible(self, index).map_err(index_failed)? {
+                let none = indexed::Found {
+                    items: Vec::new(),
+                    total: 0,
+                    facets: self
+                        .facets
+                        .any()
+                        .then(|| facets::assemble(self.facets, Vec::new())),
                 };
-                let facets = self
-                    .facets
-                    .any()
-                    .then(|| facets::assemble(self.facets, Vec::new()));
-                return Ok(self.page(Vec::new(), none, facets));
+                return Ok(self.found_page(none));
             }
         }
         if !self.facets.any() {
@@ -290,6 +272,15 @@ impl Listing {
         Ok(self.page(items, total, facets))
     }
 
+    /// The page of what the index found (its total is exact).
+    fn found_page(&self, found: indexed::Found) -> ProductPage {
+        let total = Total {
+            count: found.total,
+            exact: true,
+        };
+        self.page(found.items, total, found.facets)
+    }
+
     fn page(&self, items: Vec<Box<RawValue>>, total: Total, facets: Option<Facets>) -> ProductPage {
         ProductPage {
             items,
@@ -300,6 +291,12 @@ impl Listing {
             facets,
         }
     }
+}
+
+/// A search index query that failed: logged, answered as a 500.
+fn index_failed(failed: tantivy::TantivyError) -> Problem {
+    tracing::error!(error = %failed, "search index query failed");
+    Problem::internal()
 }
 
 /// List products: search, filter, sort, paginate, count facets.
